@@ -1,0 +1,417 @@
+//! The resolved, checked model of a spec: what every emitter reads.
+//!
+//! Nothing here knows about YAML. The front end (`parse` + `check`) builds a [`Spec`] only when
+//! the spec has no errors, so emitters may rely on every invariant documented below without
+//! re-checking it (they never panic on a valid model, and never see an invalid one).
+
+use serde_json::Value;
+
+/// A whole, valid spec: shared definitions plus events, both sorted by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// Shared named schemas (`Task`, `Instance`, …), sorted by name. Referenced by
+    /// [`SchemaKind::Ref`]; every reference resolves.
+    pub definitions: Vec<Definition>,
+    /// Every event, sorted by name (`domain.action`). Names are unique.
+    pub events: Vec<Event>,
+}
+
+impl Spec {
+    /// The definition with this name. Every `Ref` in a valid spec resolves.
+    pub fn definition(&self, name: &str) -> Option<&Definition> {
+        self.definitions.iter().find(|d| d.name == name)
+    }
+
+    /// The event with this name.
+    pub fn event(&self, name: &str) -> Option<&Event> {
+        self.events.iter().find(|e| e.name.full == name)
+    }
+
+    /// Domains in first-seen (= sorted) order, each once.
+    pub fn domains(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for e in &self.events {
+            if out.last() != Some(&e.name.domain.as_str()) {
+                out.push(&e.name.domain);
+            }
+        }
+        out
+    }
+}
+
+/// Where something was declared, for docs and for diagnostics that point back at the spec.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    /// Path as given to the loader, e.g. `spec/task.yaml`.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// A named schema declared once under `definitions:` and referenced with `ref: Name`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Definition {
+    /// PascalCase name, unique across the spec; also the Rust type name.
+    pub name: String,
+    pub schema: Schema,
+    pub origin: Origin,
+}
+
+/// `domain.action`, both parts matching `[a-z][a-z0-9_]*`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EventName {
+    pub domain: String,
+    pub action: String,
+    /// `domain.action`
+    pub full: String,
+}
+
+impl EventName {
+    /// Build from a name already known to be valid.
+    pub fn new(domain: &str, action: &str) -> Self {
+        EventName { domain: domain.into(), action: action.into(), full: format!("{domain}.{action}") }
+    }
+    /// PascalCase stem for Rust items: `task.create` → `TaskCreate`, `hook.pre_tool` → `HookPreTool`.
+    pub fn pascal(&self) -> String {
+        format!("{}{}", pascal_case(&self.domain), pascal_case(&self.action))
+    }
+    /// MCP tool name: `task__create` (portable: `^[a-zA-Z0-9_-]{1,64}$`).
+    pub fn mcp_tool(&self) -> String {
+        format!("{}__{}", self.domain, self.action)
+    }
+    /// HTTP route: `POST /task/create`.
+    pub fn http_path(&self) -> String {
+        format!("/{}/{}", self.domain, self.action)
+    }
+    /// OpenAPI operationId: `task_create`.
+    pub fn operation_id(&self) -> String {
+        format!("{}_{}", self.domain, self.action)
+    }
+}
+
+/// One event of the spec: its schemas and how the runtime must treat it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub name: EventName,
+    /// Short human title (defaults to a title-cased name when the spec has none).
+    pub title: String,
+    pub description: String,
+    /// Root is always [`SchemaKind::Object`] (or a `Ref` to an object definition).
+    pub input: Schema,
+    /// Root is always [`SchemaKind::Object`] (or a `Ref` to an object definition).
+    pub output: Schema,
+    pub config: HandlerConfig,
+    /// Older names that transports accept as aliases (e.g. `system.batch.process`).
+    pub aliases: Vec<String>,
+    pub deprecated: bool,
+    /// The event that replaces this one (forward-only evolution); exists in the spec.
+    pub replaced_by: Option<String>,
+    /// Example request/response pairs; each input validates against `input` and each output
+    /// against `output` (checked).
+    pub examples: Vec<Example>,
+    pub origin: Origin,
+}
+
+/// One documented request/response pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub name: String,
+    pub input: Value,
+    pub output: Value,
+}
+
+/// Runtime policy for one event (the original's decorator arguments, now data).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandlerConfig {
+    /// Durable: the runtime writes the state change through the outbox into SQL.
+    pub persist: bool,
+    /// The event changes state. Defaults to true; `persist` implies it. Events that change
+    /// state are never cached and have `readOnlyHint: false`.
+    pub mutates: bool,
+    /// Caller roles allowed to invoke the event; empty means anyone.
+    pub roles: Vec<String>,
+    pub rate_limit: Option<RateLimit>,
+    /// Handler deadline; the handler is cancelled when it expires.
+    pub timeout_ms: u64,
+    pub circuit_breaker: Option<CircuitBreaker>,
+    /// Only on events with `mutates: false` (checked).
+    pub cache_ttl_s: Option<u64>,
+    pub mcp: McpConfig,
+}
+
+/// At most `count` calls per `window_ms`, per event and per caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: u64,
+    pub window_ms: u64,
+}
+
+/// Consecutive-failure circuit breaker whose state is shared across instances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CircuitBreaker {
+    /// Consecutive failures that open the circuit.
+    pub threshold: u32,
+    /// How long the circuit stays open before half-open probes are let through.
+    pub open_ms: u64,
+    /// Probes allowed while half-open; that many successes close the circuit.
+    pub half_open_probes: u32,
+    pub fallback: Fallback,
+}
+
+/// What a caller gets while the circuit is open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fallback {
+    /// A `circuit_open` error.
+    Error,
+    /// This value, which validates against the event's output schema (checked).
+    Value(Value),
+}
+
+/// MCP exposure and the tool annotations (hints for clients, never trusted for security).
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpConfig {
+    /// Listed by `tools/list` and callable through MCP.
+    pub expose: bool,
+    /// Defaults to `!mutates`.
+    pub read_only: bool,
+    /// Defaults to false.
+    pub destructive: bool,
+    /// Defaults to `!mutates`.
+    pub idempotent: bool,
+    /// Defaults to false: every event talks only to this server's state.
+    pub open_world: bool,
+}
+
+/// A schema node with the attributes every kind shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    pub kind: SchemaKind,
+    /// `null` is accepted as well as the kind.
+    pub nullable: bool,
+    pub description: Option<String>,
+    /// Filled in by validators when the key is absent; validates against this schema (checked).
+    pub default: Option<Value>,
+    /// Example values, each valid against this schema (checked).
+    pub examples: Vec<Value>,
+    pub origin: Origin,
+}
+
+impl Schema {
+    /// A plain schema of this kind with no attributes (handy for tests and synthesised nodes).
+    pub fn of(kind: SchemaKind) -> Self {
+        Schema { kind, nullable: false, description: None, default: None, examples: Vec::new(), origin: Origin::default() }
+    }
+}
+
+/// The kinds of value a schema can describe.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchemaKind {
+    String(StringRules),
+    /// A whole number (JSON numbers with no fractional part, e.g. `3` or `3.0`), held as `i64`.
+    /// Without an explicit bound, the safe-integer range ±(2^53−1) applies, as in Zod 4.
+    Integer(NumberRules),
+    /// Any finite JSON number, held as `f64`.
+    Number(NumberRules),
+    Boolean,
+    /// One of these strings (non-empty, unique).
+    Enum(Vec<String>),
+    /// Any JSON value, including null.
+    Any,
+    Array(ArraySchema),
+    /// An object with arbitrary keys whose values all match `values`.
+    Record(Box<Schema>),
+    Object(ObjectSchema),
+    /// A reference to a definition by name (resolves).
+    Ref(String),
+    /// A discriminated union of objects, chosen by a string tag property.
+    OneOf(Union),
+}
+
+/// Constraints of a string.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StringRules {
+    /// In Unicode scalar values (code points), as JSON Schema counts.
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    /// A regex (Rust `regex` syntax, a subset of ECMA-262), searched unanchored like JSON Schema.
+    pub pattern: Option<String>,
+    pub format: Option<Format>,
+}
+
+/// String formats the validators enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// RFC 3339 date-time, e.g. `2025-09-15T10:00:00Z`.
+    DateTime,
+    /// RFC 4122 textual UUID (any version).
+    Uuid,
+    /// RFC 3986 absolute URI.
+    Uri,
+}
+
+impl Format {
+    /// The JSON Schema `format` keyword value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::DateTime => "date-time",
+            Format::Uuid => "uuid",
+            Format::Uri => "uri",
+        }
+    }
+}
+
+/// Bounds of an integer or number. For integers the bounds are whole numbers (checked).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct NumberRules {
+    pub minimum: Option<Bound>,
+    pub maximum: Option<Bound>,
+}
+
+/// One bound; `exclusive` means the bound itself is not allowed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bound {
+    pub value: f64,
+    pub exclusive: bool,
+}
+
+/// An array and its item constraints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArraySchema {
+    pub items: Box<Schema>,
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
+}
+
+/// What an object does with keys it does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownKeys {
+    /// An `unrecognized_keys` issue (default).
+    #[default]
+    Reject,
+    /// Dropped silently.
+    Strip,
+    /// Kept and passed through.
+    Allow,
+}
+
+/// An object with declared fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectSchema {
+    /// In declaration order; wire names unique.
+    pub fields: Vec<Field>,
+    pub unknown_keys: UnknownKeys,
+    /// Cross-field rules; every field they name exists in `fields` and is not required.
+    pub rules: Vec<Rule>,
+}
+
+/// One property of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The key on the wire (often camelCase), exactly as written in the spec.
+    pub wire_name: String,
+    /// snake_case Rust field name derived from the wire name (may need `r#` when emitted).
+    pub rust_name: String,
+    /// The key may be absent. A field with a default is never required on input; it is always
+    /// present once validated (the default is filled), so emitters type it as non-optional.
+    pub optional: bool,
+    pub schema: Schema,
+}
+
+impl Field {
+    /// The key must be present in the input (no `optional`, no default).
+    pub fn required(&self) -> bool {
+        !self.optional && self.schema.default.is_none()
+    }
+    /// The validated value may lack this field (optional without a default).
+    pub fn may_be_absent(&self) -> bool {
+        self.optional && self.schema.default.is_none()
+    }
+}
+
+/// A rule that relates several fields of one object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    /// At least one of these keys is present. Issue code `custom`, at `path` (a field name of
+    /// this object) or at the object itself when `path` is `None`.
+    AtLeastOneOf { fields: Vec<String>, message: String, path: Option<String> },
+    /// At most one of these keys is present.
+    MutuallyExclusive { fields: Vec<String>, message: String, path: Option<String> },
+}
+
+/// A discriminated union: the value of property `tag` picks the variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Union {
+    /// The wire name of the discriminator property, e.g. `kind`.
+    pub tag: String,
+    /// Unique tag values, each with an object (or a `Ref` to an object definition) that does not
+    /// itself declare the tag property.
+    pub variants: Vec<Variant>,
+}
+
+/// One branch of a [`Union`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// The tag value on the wire, e.g. `"bash"`.
+    pub tag_value: String,
+    /// PascalCase Rust variant name derived from the tag value.
+    pub rust_name: String,
+    pub schema: Schema,
+}
+
+/// `snake_case` / `kebab-case` / `camelCase` → `PascalCase`.
+pub fn pascal_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut upper = true;
+    for c in s.chars() {
+        if c == '_' || c == '-' || c == '.' || c == ' ' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `camelCase` / `kebab-case` → `snake_case` (`taskId` → `task_id`, `maxTasks` → `max_tasks`).
+pub fn snake_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    let mut prev_lower_or_digit = false;
+    for c in s.chars() {
+        if c.is_ascii_uppercase() {
+            if prev_lower_or_digit {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+            prev_lower_or_digit = false;
+        } else if c == '-' || c == '.' || c == ' ' {
+            out.push('_');
+            prev_lower_or_digit = false;
+        } else {
+            out.push(c);
+            prev_lower_or_digit = c.is_ascii_lowercase() || c.is_ascii_digit();
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_conversions_follow_wire_names() {
+        assert_eq!(snake_case("taskId"), "task_id");
+        assert_eq!(snake_case("maxTasks"), "max_tasks");
+        assert_eq!(snake_case("activeForm"), "active_form");
+        assert_eq!(snake_case("already_snake"), "already_snake");
+        assert_eq!(pascal_case("pre_tool"), "PreTool");
+        assert_eq!(pascal_case("in_progress"), "InProgress");
+        assert_eq!(EventName::new("hook", "pre_tool").pascal(), "HookPreTool");
+        assert_eq!(EventName::new("task", "create").mcp_tool(), "task__create");
+    }
+}

@@ -1,0 +1,1 @@
+//! A spanned YAML tree (placeholder; being written).

@@ -1,0 +1,163 @@
+//! The one error model every transport maps: a stable code, a message and, for validation, the
+//! issues. HTTP statuses and JSON-RPC codes are derived here once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::issue::Issue;
+
+/// Stable error codes, shared by HTTP, JSON-RPC, MCP and WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request failed validation; `issues` lists every problem.
+    Validation,
+    /// No or a wrong bearer token.
+    Unauthorized,
+    /// The caller's role may not invoke this event.
+    Forbidden,
+    /// The entity the request names does not exist.
+    NotFound,
+    /// The request conflicts with current state (already assigned, already completed, …).
+    Conflict,
+    /// Too many calls for this event and caller in the current window.
+    RateLimited,
+    /// The event's circuit breaker is open and it has no fallback.
+    CircuitOpen,
+    /// The handler did not finish within its deadline (and was cancelled).
+    Timeout,
+    /// A dependency (Redis, SQL) is unreachable; retry later.
+    Unavailable,
+    /// The event has no implementation yet.
+    NotImplemented,
+    /// A bug or an unexpected failure.
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, in documentation order.
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::Validation,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Conflict,
+        ErrorCode::RateLimited,
+        ErrorCode::CircuitOpen,
+        ErrorCode::Timeout,
+        ErrorCode::Unavailable,
+        ErrorCode::NotImplemented,
+        ErrorCode::Internal,
+    ];
+
+    /// The wire string, e.g. `rate_limited`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Validation => "validation",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::CircuitOpen => "circuit_open",
+            ErrorCode::Timeout => "timeout",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::NotImplemented => "not_implemented",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status the REST transport answers with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::Validation => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+            ErrorCode::NotImplemented => 501,
+            ErrorCode::CircuitOpen | ErrorCode::Unavailable => 503,
+            ErrorCode::Timeout => 504,
+        }
+    }
+
+    /// The JSON-RPC 2.0 error code. Validation is the standard -32602 (invalid params) and
+    /// internal the standard -32603; the rest use the implementation range -32000..-32099, the
+    /// first four numbered as the original ClaudeBench documented them.
+    pub fn jsonrpc_code(self) -> i64 {
+        match self {
+            ErrorCode::Validation => -32602,
+            ErrorCode::RateLimited => -32000,
+            ErrorCode::CircuitOpen => -32001,
+            ErrorCode::Unauthorized => -32002,
+            ErrorCode::Forbidden => -32003,
+            ErrorCode::Timeout => -32004,
+            ErrorCode::NotFound => -32005,
+            ErrorCode::Conflict => -32006,
+            ErrorCode::Unavailable => -32007,
+            ErrorCode::NotImplemented => -32008,
+            ErrorCode::Internal => -32603,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as every transport sends it (`{"error": {…}}` over HTTP, `data` over JSON-RPC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Every validation issue (only for `validation`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<Issue>,
+    /// When to retry (for `rate_limited` and `circuit_open`).
+    #[serde(default, rename = "retryAfterMs", skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
+
+impl Error {
+    /// An error with a code and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Error { code, message: message.into(), issues: Vec::new(), retry_after_ms: None }
+    }
+    /// A `validation` error carrying every issue.
+    pub fn validation(issues: Vec<Issue>) -> Self {
+        let n = issues.len();
+        let message = match issues.first() {
+            Some(first) if n == 1 => format!("invalid input: {first}"),
+            Some(first) => format!("invalid input: {first} (and {} more)", n - 1),
+            None => "invalid input".to_string(),
+        };
+        Error { code: ErrorCode::Validation, message, issues, retry_after_ms: None }
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Internal, message)
+    }
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unavailable, message)
+    }
+    /// The error a scaffolded handler returns until it is written.
+    pub fn not_implemented(event: &str) -> Self {
+        Self::new(ErrorCode::NotImplemented, format!("event `{event}` has no implementation yet"))
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for Error {}

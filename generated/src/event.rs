@@ -1,0 +1,64 @@
+//! The static event table's row type: everything the runtime needs to know about one event,
+//! generated from the spec (see `spec/README.md` for the meaning of each field).
+
+/// One event of the spec, as the runtime dispatches it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventDef {
+    /// `domain.action`
+    pub name: &'static str,
+    pub domain: &'static str,
+    pub action: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    /// State changes go through the outbox into SQL.
+    pub persist: bool,
+    /// The event changes state (never cached).
+    pub mutates: bool,
+    /// Caller roles allowed; empty = anyone.
+    pub roles: &'static [&'static str],
+    pub rate_limit: Option<RateLimit>,
+    pub timeout_ms: u64,
+    pub circuit_breaker: Option<CircuitBreakerDef>,
+    /// Answers may be cached this long (only on events that do not mutate).
+    pub cache_ttl_s: Option<u64>,
+    /// MCP exposure; `None` when the event is not an MCP tool.
+    pub mcp: Option<McpDef>,
+    /// Older names transports accept for this event.
+    pub aliases: &'static [&'static str],
+    pub deprecated: bool,
+    pub replaced_by: Option<&'static str>,
+    /// `POST` route of the REST transport, e.g. `/task/create`.
+    pub http_path: &'static str,
+    /// JSON Schema (2020-12, references inlined) of the input.
+    pub input_schema: &'static str,
+    /// JSON Schema (2020-12, references inlined) of the output.
+    pub output_schema: &'static str,
+}
+
+/// At most `count` calls per `window_ms`, per event and per caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: u64,
+    pub window_ms: u64,
+}
+
+/// Circuit breaker settings of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CircuitBreakerDef {
+    pub threshold: u32,
+    pub open_ms: u64,
+    pub half_open_probes: u32,
+    /// The fallback output as JSON (valid against the output schema); `None` = `circuit_open` error.
+    pub fallback: Option<&'static str>,
+}
+
+/// MCP tool settings of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct McpDef {
+    /// `domain__action`
+    pub tool_name: &'static str,
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}

@@ -1,0 +1,4 @@
+//! Placeholder.
+pub mod error;
+pub mod event;
+pub mod issue;
