@@ -1,1 +1,4 @@
-//! Placeholder.
+//! ClaudeBench runtime: everything between a decoded request and a handler, and between a handler
+//! and durable state. Spec-agnostic: it dispatches by the generated event table.
+
+pub mod keys;
