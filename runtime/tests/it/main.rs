@@ -1,0 +1,4 @@
+//! Runtime integration tests, against the real Redis (and PostgreSQL) of this machine.
+//! Each test works under its own key prefix, so tests run in parallel without interfering.
+
+mod support;
