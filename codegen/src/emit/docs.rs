@@ -271,7 +271,8 @@ fn table(spec: &Spec, s: &Schema) -> Table {
 
 /// Rows for every field of `o`, with nested inline objects flattened under dotted paths.
 fn object_rows(spec: &Spec, o: &ObjectSchema, prefix: &str, out: &mut Table) {
-    let at = if prefix.is_empty() { String::new() } else { format!(" (in `{prefix}`)") };
+    let owner = prefix.trim_end_matches('.');
+    let at = if owner.is_empty() { String::new() } else { format!(" (in `{owner}`)") };
     match o.unknown_keys {
         UnknownKeys::Reject => {}
         UnknownKeys::Strip => out.notes.push(format!("Unknown keys are dropped{at}.")),
@@ -332,7 +333,7 @@ fn field_row(spec: &Spec, field: &Field, path: &str) -> Row {
     }
 }
 
-/// A short type for tables: `string`, `array<integer>`, `"a" | "b"`, `[Task](#def-task)`, `… | null`.
+/// A short type for tables: `string`, `array of integer`, `"a" | "b"`, `[Task](#def-task)`, `… | null`.
 fn type_name(spec: &Spec, s: &Schema) -> String {
     let base = match &s.kind {
         SchemaKind::String(_) => "string".to_string(),
@@ -341,8 +342,9 @@ fn type_name(spec: &Spec, s: &Schema) -> String {
         SchemaKind::Boolean => "boolean".to_string(),
         SchemaKind::Enum(values) => values.iter().map(|v| format!("`\"{v}\"`")).collect::<Vec<_>>().join(" | "),
         SchemaKind::Any => "any".to_string(),
-        SchemaKind::Array(a) => format!("array<{}>", type_name(spec, &a.items)),
-        SchemaKind::Record(values) => format!("record<string, {}>", type_name(spec, values)),
+        // Words rather than `array<T>`: Markdown renderers take `<string>` for an HTML tag.
+        SchemaKind::Array(a) => format!("array of {}", type_name(spec, &a.items)),
+        SchemaKind::Record(values) => format!("record of {}", type_name(spec, values)),
         SchemaKind::Object(_) => "object".to_string(),
         SchemaKind::Ref(name) => format!("[{name}](#{})", definition_anchor(name)),
         SchemaKind::OneOf(u) => format!("one of (by `{}`)", u.tag),

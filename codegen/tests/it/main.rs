@@ -1,3 +1,6 @@
 //! Integration tests of the code generator.
 
 mod json_schema;
+mod openapi;
+mod mcp;
+mod docs;
