@@ -8,6 +8,7 @@
 pub mod diagnostics;
 pub mod emit;
 pub mod model;
+pub mod scaffold;
 
 mod check;
 mod parse;
