@@ -1,5 +1,6 @@
 //! Integration tests of the code generator.
 
+mod diagnostics;
 mod json_schema;
 mod openapi;
 mod mcp;
