@@ -313,9 +313,13 @@ fn nested_rows(spec: &Spec, s: &Schema, path: &str, out: &mut Table) {
 
 fn field_row(spec: &Spec, field: &Field, path: &str) -> Row {
     let s = &field.schema;
+    // A reference to a scalar definition (`TaskText`, `Priority`) shows that definition's
+    // constraints and description here, so the table is complete without following the link.
+    let target = resolve(spec, s);
+    let shown = if matches!(target.kind, SchemaKind::Object(_) | SchemaKind::OneOf(_)) { s } else { target };
     let mut constraints = Vec::new();
-    describe_constraints(spec, s, &mut constraints);
-    let mut description = s.description.clone().unwrap_or_default();
+    describe_constraints(spec, shown, &mut constraints);
+    let mut description = s.description.clone().or_else(|| target.description.clone()).unwrap_or_default();
     if !s.examples.is_empty() {
         let examples: Vec<String> = s.examples.iter().map(|v| format!("`{}`", compact(v))).collect();
         if !description.is_empty() {
@@ -346,7 +350,15 @@ fn type_name(spec: &Spec, s: &Schema) -> String {
         SchemaKind::Array(a) => format!("array of {}", type_name(spec, &a.items)),
         SchemaKind::Record(values) => format!("record of {}", type_name(spec, values)),
         SchemaKind::Object(_) => "object".to_string(),
-        SchemaKind::Ref(name) => format!("[{name}](#{})", definition_anchor(name)),
+        SchemaKind::Ref(name) => {
+            let link = format!("[{name}](#{})", definition_anchor(name));
+            match spec.definition(name).map(|d| &d.schema) {
+                Some(def) if !matches!(def.kind, SchemaKind::Object(_) | SchemaKind::OneOf(_) | SchemaKind::Ref(_)) => {
+                    format!("{} ({link})", type_name(spec, def))
+                }
+                _ => link,
+            }
+        }
         SchemaKind::OneOf(u) => format!("one of (by `{}`)", u.tag),
     };
     if s.nullable && !matches!(s.kind, SchemaKind::Any) { format!("{base} | null") } else { base }

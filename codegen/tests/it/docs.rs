@@ -3,7 +3,7 @@
 use claudebench_codegen::emit::{GENERATED_NOTE, docs, json_schema};
 use serde_json::Value;
 
-use super::json_schema::sample_spec;
+use super::json_schema::{fixture_spec, sample_spec};
 
 /// The section of `text` from `start` up to the next line that begins with `until` (or the end).
 fn section<'a>(text: &'a str, start: &str, until: &str) -> &'a str {
@@ -16,6 +16,11 @@ fn section<'a>(text: &'a str, start: &str, until: &str) -> &'a str {
 #[test]
 fn sample_events_md_snapshot() {
     insta::assert_snapshot!("events_md_sample", docs::emit(&sample_spec()));
+}
+
+#[test]
+fn fixture_events_md_snapshot() {
+    insta::assert_snapshot!("events_md_fixture", docs::emit(&fixture_spec()));
 }
 
 #[test]
@@ -85,7 +90,7 @@ fn definitions_and_errors_are_documented() {
     let md = docs::emit(&sample_spec());
     let task = section(&md, "### `Task`", "### ");
     assert!(task.contains("A unit of work."));
-    assert!(task.contains("| `status` | [TaskStatus](#def-taskstatus) | yes |"));
+    assert!(task.contains("| `status` | `\"pending\"` \\| `\"in_progress\"` \\| `\"completed\"` \\| `\"failed\"` ([TaskStatus](#def-taskstatus)) | yes |"));
     let errors = section(&md, "## Errors", "## ");
     assert!(errors.contains("| `rate_limited` | 429 | -32000 |"));
 }

@@ -557,3 +557,26 @@ fn emission_is_deterministic() {
         assert_eq!(a, b);
     }
 }
+
+/// The lead's fixture spec (`codegen/tests/fixtures/spec/`), loaded through the real front end.
+pub fn fixture_spec() -> Spec {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spec");
+    match claudebench_codegen::load_dir(&dir, "fixtures/spec") {
+        Ok((spec, _files)) => spec,
+        Err(diags) => panic!("the fixture spec does not load:\n{diags}"),
+    }
+}
+
+#[test]
+fn fixture_schemas_are_valid_2020_12_and_accept_their_examples() {
+    let spec = fixture_spec();
+    for event in &spec.events {
+        let input = json_schema::event_input(&spec, event);
+        let output = json_schema::event_output(&spec, event);
+        assert!(jsonschema::meta::is_valid(&input) && jsonschema::meta::is_valid(&output), "{}", event.name.full);
+        for x in &event.examples {
+            assert!(accepts(&input, x.input.clone()), "{} / {}", event.name.full, x.name);
+            assert!(accepts(&output, x.output.clone()), "{} / {}", event.name.full, x.name);
+        }
+    }
+}

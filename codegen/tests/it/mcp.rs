@@ -3,7 +3,7 @@
 use claudebench_codegen::emit::{GENERATED_NOTE, mcp, to_pretty_json};
 use serde_json::{Value, json};
 
-use super::json_schema::{object, sample_spec};
+use super::json_schema::{fixture_spec, object, sample_spec};
 
 fn manifest() -> Value {
     mcp::emit(&sample_spec())
@@ -28,6 +28,11 @@ fn contains_key(v: &Value, key: &str) -> bool {
 #[test]
 fn sample_manifest_snapshot() {
     insta::assert_snapshot!("mcp_sample", to_pretty_json(&manifest()));
+}
+
+#[test]
+fn fixture_manifest_snapshot() {
+    insta::assert_snapshot!("mcp_fixture", to_pretty_json(&mcp::emit(&fixture_spec())));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use claudebench_codegen::emit::openapi::{self, ERROR_CODES, ERROR_RESPONSES, ISS
 use claudebench_codegen::emit::to_pretty_json;
 use serde_json::{Value, json};
 
-use super::json_schema::sample_spec;
+use super::json_schema::{fixture_spec, sample_spec};
 
 pub fn options() -> OpenApiOptions {
     OpenApiOptions { version: "0.1.0".into(), server_url: "http://127.0.0.1:3000".into() }
@@ -49,6 +49,11 @@ fn nodes(doc: &Value) -> Vec<(String, &Value)> {
 #[test]
 fn sample_document_snapshot() {
     insta::assert_snapshot!("openapi_sample", to_pretty_json(&sample_doc()));
+}
+
+#[test]
+fn fixture_document_snapshot() {
+    insta::assert_snapshot!("openapi_fixture", to_pretty_json(&openapi::emit(&fixture_spec(), &options())));
 }
 
 #[test]
@@ -312,6 +317,15 @@ fn python_with(module: &str) -> String {
     python
 }
 
+/// `PATH` with the venv's `bin/` first, so the generator finds the `ruff` it formats with.
+fn path_with_python_bin(python: &str) -> std::ffi::OsString {
+    let mut dirs: Vec<PathBuf> = Path::new(python).parent().filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).into_iter().collect();
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
 /// A fresh scratch directory under the target dir (kept out of the source tree).
 fn scratch(name: &str) -> PathBuf {
     let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -331,11 +345,13 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
-/// The documents the tools must accept: the sample spec's and the committed artifact.
+/// The documents the tools must accept: the sample spec's, the fixture's and the committed artifact.
 fn documents_under_test(dir: &Path) -> Vec<PathBuf> {
     let sample = dir.join("sample-openapi.json");
     std::fs::write(&sample, to_pretty_json(&sample_doc())).expect("write sample document");
-    let mut docs = vec![sample];
+    let fixture = dir.join("fixture-openapi.json");
+    std::fs::write(&fixture, to_pretty_json(&openapi::emit(&fixture_spec(), &options()))).expect("write fixture document");
+    let mut docs = vec![sample, fixture];
     let committed = repo_root().join("generated/openapi.json");
     if committed.exists() {
         docs.push(committed);
@@ -360,6 +376,7 @@ fn documents_generate_an_importable_python_client() {
         let out = dir.join(format!("client-{i}"));
         run(
             Command::new(&python)
+                .env("PATH", path_with_python_bin(&python))
                 .args(["-m", "openapi_python_client", "generate", "--path"])
                 .arg(&doc)
                 .arg("--output-path")
