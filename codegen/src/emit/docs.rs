@@ -130,7 +130,12 @@ impl Context {
             .collect();
         let errors = ERROR_CODES
             .iter()
-            .map(|c| ErrorDoc { code: c.code.into(), http: c.http_status, jsonrpc: c.jsonrpc_code, meaning: cell(c.meaning) })
+            .map(|c| ErrorDoc {
+                code: c.code.into(),
+                http: c.http_status,
+                jsonrpc: c.jsonrpc_code,
+                meaning: cell(c.meaning),
+            })
             .collect();
         Context { note: GENERATED_NOTE, domains, definitions, errors }
     }
@@ -258,7 +263,7 @@ fn table(spec: &Spec, s: &Schema) -> Table {
         }
         _ => {
             let mut constraints = Vec::new();
-            describe_constraints(spec, s, &mut constraints);
+            describe_constraints(s, &mut constraints);
             let mut summary = format!("Type: {}", type_name(spec, s));
             if !constraints.is_empty() {
                 summary.push_str(&format!(" ({})", constraints.join(", ")));
@@ -300,7 +305,8 @@ fn nested_rows(spec: &Spec, s: &Schema, path: &str, out: &mut Table) {
                     let mut inner = Table::default();
                     object_rows(spec, o, &format!("{path}."), &mut inner);
                     for mut row in inner.rows {
-                        row.constraints = join_cell(&format!("when `{}` is `\"{}\"`", u.tag, v.tag_value), &row.constraints);
+                        row.constraints =
+                            join_cell(&format!("when `{}` is `\"{}\"`", u.tag, v.tag_value), &row.constraints);
                         out.rows.push(row);
                     }
                     out.notes.extend(inner.notes);
@@ -318,7 +324,7 @@ fn field_row(spec: &Spec, field: &Field, path: &str) -> Row {
     let target = resolve(spec, s);
     let shown = if matches!(target.kind, SchemaKind::Object(_) | SchemaKind::OneOf(_)) { s } else { target };
     let mut constraints = Vec::new();
-    describe_constraints(spec, shown, &mut constraints);
+    describe_constraints(shown, &mut constraints);
     let mut description = s.description.clone().or_else(|| target.description.clone()).unwrap_or_default();
     if !s.examples.is_empty() {
         let examples: Vec<String> = s.examples.iter().map(|v| format!("`{}`", compact(v))).collect();
@@ -364,7 +370,7 @@ fn type_name(spec: &Spec, s: &Schema) -> String {
     if s.nullable && !matches!(s.kind, SchemaKind::Any) { format!("{base} | null") } else { base }
 }
 
-fn describe_constraints(spec: &Spec, s: &Schema, out: &mut Vec<String>) {
+fn describe_constraints(s: &Schema, out: &mut Vec<String>) {
     match &s.kind {
         SchemaKind::String(r) => {
             if let Some(f) = r.format {
@@ -375,13 +381,14 @@ fn describe_constraints(spec: &Spec, s: &Schema, out: &mut Vec<String>) {
                 out.push(format!("pattern `{p}`"));
             }
         }
-        SchemaKind::Integer(NumberRules { minimum, maximum }) | SchemaKind::Number(NumberRules { minimum, maximum }) => {
+        SchemaKind::Integer(NumberRules { minimum, maximum })
+        | SchemaKind::Number(NumberRules { minimum, maximum }) => {
             range(out, "value", *minimum, *maximum);
         }
         SchemaKind::Array(a) => {
             range(out, "items", a.min_items.map(inclusive), a.max_items.map(inclusive));
             let mut each = Vec::new();
-            describe_constraints(spec, &a.items, &mut each);
+            describe_constraints(&a.items, &mut each);
             if !each.is_empty() {
                 out.push(format!("each: {}", each.join(", ")));
             }
@@ -413,7 +420,13 @@ fn range(out: &mut Vec<String>, what: &str, min: Option<Bound>, max: Option<Boun
     let n = |b: Bound| number_text(b.value);
     let text = match (min, max) {
         (Some(l), Some(u)) => {
-            format!("{} {} {what} {} {}", n(l), if l.exclusive { "<" } else { "≤" }, if u.exclusive { "<" } else { "≤" }, n(u))
+            format!(
+                "{} {} {what} {} {}",
+                n(l),
+                if l.exclusive { "<" } else { "≤" },
+                if u.exclusive { "<" } else { "≤" },
+                n(u)
+            )
         }
         (Some(l), None) => format!("{what} {} {}", if l.exclusive { ">" } else { "≥" }, n(l)),
         (None, Some(u)) => format!("{what} {} {}", if u.exclusive { "<" } else { "≤" }, n(u)),
@@ -497,10 +510,10 @@ fn synthesise(spec: &Spec, s: &Schema, depth: usize) -> Value {
 fn example_object(spec: &Spec, o: &ObjectSchema, depth: usize) -> Value {
     let mut wanted: Vec<&str> = Vec::new();
     for r in &o.rules {
-        if let Rule::AtLeastOneOf { fields, .. } = r {
-            if let Some(first) = fields.first() {
-                wanted.push(first);
-            }
+        if let Rule::AtLeastOneOf { fields, .. } = r
+            && let Some(first) = fields.first()
+        {
+            wanted.push(first);
         }
     }
     let mut out = Map::new();
@@ -531,7 +544,9 @@ fn example_number(r: &NumberRules, integer: bool) -> Value {
     let step = if integer { 1.0 } else { 0.5 };
     let value = match (r.minimum, r.maximum) {
         (Some(b), _) => b.value + if b.exclusive { step } else { 0.0 },
-        (None, Some(b)) if b.value < 0.0 || (b.value == 0.0 && b.exclusive) => b.value - if b.exclusive { step } else { 0.0 },
+        (None, Some(b)) if b.value < 0.0 || (b.value == 0.0 && b.exclusive) => {
+            b.value - if b.exclusive { step } else { 0.0 }
+        }
         _ => 0.0,
     };
     super::json_schema::number(value)

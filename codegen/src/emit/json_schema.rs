@@ -12,7 +12,9 @@
 
 use serde_json::{Map, Number, Value, json};
 
-use crate::model::{Bound, Event, NumberRules, ObjectSchema, Rule, Schema, SchemaKind, Spec, StringRules, UnknownKeys, Union};
+use crate::model::{
+    Bound, Event, NumberRules, ObjectSchema, Rule, Schema, SchemaKind, Spec, StringRules, Union, UnknownKeys,
+};
 
 /// Largest integer a JavaScript client can hold exactly (2^53 − 1); Zod 4 bounds `z.int()` by it.
 pub const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;

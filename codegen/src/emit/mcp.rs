@@ -50,7 +50,11 @@ fn description(spec: &Spec, event: &Event) -> String {
         return text.to_string();
     }
     let replacement = event.replaced_by.as_deref().and_then(|name| spec.event(name)).map(|to| {
-        if to.config.mcp.expose { format!(" Use `{}` instead.", to.name.mcp_tool()) } else { format!(" Use `{}` instead.", to.name.full) }
+        if to.config.mcp.expose {
+            format!(" Use `{}` instead.", to.name.mcp_tool())
+        } else {
+            format!(" Use `{}` instead.", to.name.full)
+        }
     });
     format!("Deprecated.{} {text}", replacement.unwrap_or_default())
 }

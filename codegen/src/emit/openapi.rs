@@ -40,22 +40,85 @@ pub struct ErrorCodeInfo {
 /// Mirror of `claudebench_generated::error::ErrorCode::ALL`, in the same (documentation) order.
 /// Kept in step by the `error_model_mirror_matches_generated_sources` test.
 pub const ERROR_CODES: [ErrorCodeInfo; 11] = [
-    ErrorCodeInfo { code: "validation", http_status: 400, jsonrpc_code: -32602, meaning: "The request failed validation; `issues` lists every problem." },
-    ErrorCodeInfo { code: "unauthorized", http_status: 401, jsonrpc_code: -32002, meaning: "No or a wrong bearer token." },
-    ErrorCodeInfo { code: "forbidden", http_status: 403, jsonrpc_code: -32003, meaning: "The caller's role may not invoke this event." },
-    ErrorCodeInfo { code: "not_found", http_status: 404, jsonrpc_code: -32005, meaning: "The entity the request names does not exist." },
-    ErrorCodeInfo { code: "conflict", http_status: 409, jsonrpc_code: -32006, meaning: "The request conflicts with current state." },
-    ErrorCodeInfo { code: "rate_limited", http_status: 429, jsonrpc_code: -32000, meaning: "Too many calls for this event and caller in the current window." },
-    ErrorCodeInfo { code: "circuit_open", http_status: 503, jsonrpc_code: -32001, meaning: "The event's circuit breaker is open and it has no fallback." },
-    ErrorCodeInfo { code: "timeout", http_status: 504, jsonrpc_code: -32004, meaning: "The handler did not finish within its deadline (and was cancelled)." },
-    ErrorCodeInfo { code: "unavailable", http_status: 503, jsonrpc_code: -32007, meaning: "A dependency (Redis, SQL) is unreachable; retry later." },
-    ErrorCodeInfo { code: "not_implemented", http_status: 501, jsonrpc_code: -32008, meaning: "The event has no implementation yet." },
-    ErrorCodeInfo { code: "internal", http_status: 500, jsonrpc_code: -32603, meaning: "A bug or an unexpected failure." },
+    ErrorCodeInfo {
+        code: "validation",
+        http_status: 400,
+        jsonrpc_code: -32602,
+        meaning: "The request failed validation; `issues` lists every problem.",
+    },
+    ErrorCodeInfo {
+        code: "unauthorized",
+        http_status: 401,
+        jsonrpc_code: -32002,
+        meaning: "No or a wrong bearer token.",
+    },
+    ErrorCodeInfo {
+        code: "forbidden",
+        http_status: 403,
+        jsonrpc_code: -32003,
+        meaning: "The caller's role may not invoke this event.",
+    },
+    ErrorCodeInfo {
+        code: "not_found",
+        http_status: 404,
+        jsonrpc_code: -32005,
+        meaning: "The entity the request names does not exist.",
+    },
+    ErrorCodeInfo {
+        code: "conflict",
+        http_status: 409,
+        jsonrpc_code: -32006,
+        meaning: "The request conflicts with current state.",
+    },
+    ErrorCodeInfo {
+        code: "rate_limited",
+        http_status: 429,
+        jsonrpc_code: -32000,
+        meaning: "Too many calls for this event and caller in the current window.",
+    },
+    ErrorCodeInfo {
+        code: "circuit_open",
+        http_status: 503,
+        jsonrpc_code: -32001,
+        meaning: "The event's circuit breaker is open and it has no fallback.",
+    },
+    ErrorCodeInfo {
+        code: "timeout",
+        http_status: 504,
+        jsonrpc_code: -32004,
+        meaning: "The handler did not finish within its deadline (and was cancelled).",
+    },
+    ErrorCodeInfo {
+        code: "unavailable",
+        http_status: 503,
+        jsonrpc_code: -32007,
+        meaning: "A dependency (Redis, SQL) is unreachable; retry later.",
+    },
+    ErrorCodeInfo {
+        code: "not_implemented",
+        http_status: 501,
+        jsonrpc_code: -32008,
+        meaning: "The event has no implementation yet.",
+    },
+    ErrorCodeInfo {
+        code: "internal",
+        http_status: 500,
+        jsonrpc_code: -32603,
+        meaning: "A bug or an unexpected failure.",
+    },
 ];
 
 /// Mirror of `claudebench_generated::issue::IssueCode` wire strings, in declaration order.
-pub const ISSUE_CODES: [&str; 8] =
-    ["invalid_type", "too_small", "too_big", "invalid_enum_value", "unrecognized_keys", "required", "invalid_string", "custom"];
+pub const ISSUE_CODES: [&str; 8] = [
+    "invalid_type",
+    "too_small",
+    "too_big",
+    "invalid_enum_value",
+    "unrecognized_keys",
+    "required",
+    "invalid_string",
+    "custom",
+];
 
 /// JSON-RPC 2.0 protocol errors the `/rpc` endpoint answers before any event runs.
 pub const JSONRPC_PROTOCOL_ERRORS: [(i64, &str); 3] = [
@@ -77,6 +140,20 @@ pub const ERROR_RESPONSES: [(u16, &str); 10] = [
     (501, "NotImplemented"),
     (503, "Unavailable"),
     (504, "Timeout"),
+];
+
+/// Component schemas the document always defines besides the spec's definitions and the
+/// `<Event>Input`/`<Event>Output` pairs. A spec definition with one of these names (or an event's
+/// input/output name) would be overwritten, so the front end should refuse such names.
+pub const RESERVED_COMPONENTS: [&str; 8] = [
+    "Error",
+    "ErrorDetail",
+    "Issue",
+    "JsonRpcRequest",
+    "JsonRpcSuccess",
+    "JsonRpcFailure",
+    "JsonRpcError",
+    "JsonRpcResponse",
 ];
 
 const JSON: &str = "application/json";
@@ -238,10 +315,9 @@ fn component_schemas(spec: &Spec) -> Value {
         schemas.insert(input, json_schema::schema(spec, &event.input, Refs::Components));
         schemas.insert(output, json_schema::schema(spec, &event.output, Refs::Components));
     }
-    schemas.insert("Error".into(), error_schema());
-    schemas.insert("ErrorDetail".into(), error_detail_schema());
-    schemas.insert("Issue".into(), issue_schema());
-    for (name, schema) in rpc_schemas(spec) {
+    let builtins = [("Error", error_schema()), ("ErrorDetail", error_detail_schema()), ("Issue", issue_schema())];
+    for (name, schema) in builtins.into_iter().chain(rpc_schemas(spec)) {
+        debug_assert!(RESERVED_COMPONENTS.contains(&name), "{name} must be listed in RESERVED_COMPONENTS");
         schemas.insert(name.into(), schema);
     }
     Value::Object(schemas)

@@ -72,7 +72,12 @@ fn each_event_section_documents_transports_limits_and_policy() {
     }
 
     let pre = section(&md, "### `hook.pre_tool`", "### ");
-    for needle in ["**Cache**: answers cached for 30 s", "(read-only, idempotent)", "| `params.command` | string | yes |", "when `kind` is `\"bash\"`"] {
+    for needle in [
+        "**Cache**: answers cached for 30 s",
+        "(read-only, idempotent)",
+        "| `params.command` | string | yes |",
+        "when `kind` is `\"bash\"`",
+    ] {
         assert!(pre.contains(needle), "hook.pre_tool section lacks {needle:?}:\n{pre}");
     }
 

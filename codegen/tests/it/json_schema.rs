@@ -140,7 +140,10 @@ pub fn sample_spec() -> Spec {
         optional("metadata", s(SchemaKind::Record(Box::new(s(SchemaKind::Any))))),
     ]);
     let edit = described(
-        object(vec![field("path", string_with(Some(1), None, Some("^/"), None)), optional("replaceAll", s(SchemaKind::Boolean))]),
+        object(vec![
+            field("path", string_with(Some(1), None, Some("^/"), None)),
+            optional("replaceAll", s(SchemaKind::Boolean)),
+        ]),
         "Edit a file.",
     );
     let definitions = vec![
@@ -155,7 +158,10 @@ pub fn sample_spec() -> Spec {
         object(vec![
             field(
                 "text",
-                with_examples(described(string_with(Some(1), Some(500), None, None), "What to do | how."), vec![json!("Write docs")]),
+                with_examples(
+                    described(string_with(Some(1), Some(500), None, None), "What to do | how."),
+                    vec![json!("Write docs")],
+                ),
             ),
             field("priority", with_default(integer(bound(0.0, false), bound(100.0, false)), json!(50))),
             optional("metadata", s(SchemaKind::Record(Box::new(s(SchemaKind::Any))))),
@@ -225,7 +231,13 @@ pub fn sample_spec() -> Spec {
                 one_of(
                     "kind",
                     vec![
-                        ("bash", object(vec![field("command", string()), optional("timeoutMs", integer(bound(1.0, false), None))])),
+                        (
+                            "bash",
+                            object(vec![
+                                field("command", string()),
+                                optional("timeoutMs", integer(bound(1.0, false), None)),
+                            ]),
+                        ),
                         ("edit", reference("EditParams")),
                     ],
                 ),
@@ -376,7 +388,8 @@ fn nullable_inlined_ref_makes_the_definition_nullable() {
 #[test]
 fn nullable_object_with_rules_still_accepts_null() {
     let rules = vec![Rule::MutuallyExclusive { fields: vec!["a".into(), "b".into()], message: "m".into(), path: None }];
-    let schema = nullable(object_with(vec![optional("a", string()), optional("b", string())], UnknownKeys::Reject, rules));
+    let schema =
+        nullable(object_with(vec![optional("a", string()), optional("b", string())], UnknownKeys::Reject, rules));
     let out = emit(&schema);
     assert!(accepts(&out, Value::Null));
     assert!(accepts(&out, json!({ "a": "x" })));
@@ -462,7 +475,8 @@ fn rules_become_any_of_required_and_not_required_pairs() {
 #[test]
 fn union_variants_require_their_tag_as_a_const() {
     let spec = sample_spec();
-    let union = one_of("kind", vec![("bash", object(vec![field("command", string())])), ("edit", reference("EditParams"))]);
+    let union =
+        one_of("kind", vec![("bash", object(vec![field("command", string())])), ("edit", reference("EditParams"))]);
     let out = json_schema::schema(&spec, &union, Refs::Inline);
     let bash = &out["oneOf"][0];
     assert_eq!(bash["properties"]["kind"], json!({ "const": "bash" }));
@@ -470,7 +484,10 @@ fn union_variants_require_their_tag_as_a_const() {
     assert!(out.get("discriminator").is_none(), "discriminator is an OpenAPI keyword");
 
     assert!(accepts(&out, json!({ "kind": "bash", "command": "ls" })));
-    assert!(accepts(&out, json!({ "kind": "edit", "path": "/a" })), "a closed referenced variant still accepts its tag");
+    assert!(
+        accepts(&out, json!({ "kind": "edit", "path": "/a" })),
+        "a closed referenced variant still accepts its tag"
+    );
     assert!(!accepts(&out, json!({ "kind": "edit", "command": "ls" })));
     assert!(!accepts(&out, json!({ "kind": "other" })));
 }
@@ -495,7 +512,10 @@ fn each_ref_mode_writes_references_its_own_way() {
         json_schema::schema(&spec, &r, Refs::Components),
         json!({ "$ref": "#/components/schemas/Task", "description": "The task." })
     );
-    assert_eq!(json_schema::schema(&spec, &r, Refs::Defs), json!({ "$ref": "#/$defs/Task", "description": "The task." }));
+    assert_eq!(
+        json_schema::schema(&spec, &r, Refs::Defs),
+        json!({ "$ref": "#/$defs/Task", "description": "The task." })
+    );
     let inline = json_schema::schema(&spec, &r, Refs::Inline);
     assert_eq!(inline["type"], json!("object"));
     assert_eq!(inline["description"], json!("The task."), "the reference site's description wins");

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use claudebench_codegen::emit::openapi::{self, ERROR_CODES, ERROR_RESPONSES, ISSUE_CODES, OpenApiOptions};
+use claudebench_codegen::emit::openapi::{
+    self, ERROR_CODES, ERROR_RESPONSES, ISSUE_CODES, OpenApiOptions, RESERVED_COMPONENTS,
+};
 use claudebench_codegen::emit::to_pretty_json;
 use serde_json::{Value, json};
 
@@ -79,7 +81,10 @@ fn one_post_operation_per_event_with_ids_summaries_and_component_bodies() {
         assert_eq!(op["summary"], json!(event.title));
         assert_eq!(op["tags"], json!([event.name.domain]));
         let (input, output) = openapi::io_component_names(event);
-        assert_eq!(op["requestBody"]["content"]["application/json"]["schema"]["$ref"], json!(format!("#/components/schemas/{input}")));
+        assert_eq!(
+            op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            json!(format!("#/components/schemas/{input}"))
+        );
         assert_eq!(
             op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
             json!(format!("#/components/schemas/{output}"))
@@ -97,9 +102,18 @@ fn one_post_operation_per_event_with_ids_summaries_and_component_bodies() {
     }
     let create = &doc["paths"]["/task/create"]["post"];
     assert_eq!(create["x-rate-limit"], json!({ "count": 100, "windowMs": 60000 }));
-    assert_eq!(create["requestBody"]["content"]["application/json"]["examples"]["basic"]["value"]["priority"], json!(70));
-    assert_eq!(create["responses"]["200"]["content"]["application/json"]["examples"]["basic"]["value"]["status"], json!("pending"));
-    assert_eq!(doc["paths"]["/task/complete"]["post"]["x-circuit-breaker"]["fallback"], json!({ "value": { "task": null } }));
+    assert_eq!(
+        create["requestBody"]["content"]["application/json"]["examples"]["basic"]["value"]["priority"],
+        json!(70)
+    );
+    assert_eq!(
+        create["responses"]["200"]["content"]["application/json"]["examples"]["basic"]["value"]["status"],
+        json!("pending")
+    );
+    assert_eq!(
+        doc["paths"]["/task/complete"]["post"]["x-circuit-breaker"]["fallback"],
+        json!({ "value": { "task": null } })
+    );
 }
 
 #[test]
@@ -233,7 +247,14 @@ fn json_rpc_endpoint_takes_one_request_or_a_batch_and_names_every_method_and_ali
     let methods = &doc["components"]["schemas"]["JsonRpcRequest"]["properties"]["method"]["enum"];
     assert_eq!(
         methods,
-        &json!(["hook.pre_tool", "system.batch.process", "system.batch_process", "system.health", "task.complete", "task.create"])
+        &json!([
+            "hook.pre_tool",
+            "system.batch.process",
+            "system.batch_process",
+            "system.health",
+            "task.complete",
+            "task.create"
+        ])
     );
     let description = rpc["description"].as_str().unwrap();
     for code in ["-32700", "-32600", "-32601", "-32602", "-32603", "-32000", "-32008"] {
@@ -241,6 +262,21 @@ fn json_rpc_endpoint_takes_one_request_or_a_batch_and_names_every_method_and_ali
     }
     let error = &doc["components"]["schemas"]["JsonRpcError"];
     assert_eq!(error["properties"]["data"]["$ref"], json!("#/components/schemas/ErrorDetail"));
+}
+
+#[test]
+fn no_component_schema_overwrites_another() {
+    let real = claudebench_codegen::load_dir(&repo_root().join("spec"), "spec").map(|(spec, _)| spec);
+    let specs = [sample_spec(), fixture_spec()].into_iter().chain(real.ok());
+    let name = regex::Regex::new(r"^[a-zA-Z0-9._-]+$").unwrap();
+    for spec in specs {
+        let doc = openapi::emit(&spec, &options());
+        let count = doc["components"]["schemas"].as_object().unwrap().len();
+        assert_eq!(count, spec.definitions.len() + 2 * spec.events.len() + RESERVED_COMPONENTS.len());
+        for key in doc["components"]["schemas"].as_object().unwrap().keys() {
+            assert!(name.is_match(key), "component name {key} is not allowed by OpenAPI");
+        }
+    }
 }
 
 #[test]
@@ -268,7 +304,10 @@ fn match_arms(source: &str, function: &str) -> Vec<(String, String)> {
 }
 
 fn lookup<'a>(arms: &'a [(String, String)], variant: &str) -> &'a str {
-    arms.iter().find(|(v, _)| v == variant).map(|(_, value)| value.as_str()).unwrap_or_else(|| panic!("no arm for {variant}"))
+    arms.iter()
+        .find(|(v, _)| v == variant)
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_else(|| panic!("no arm for {variant}"))
 }
 
 #[test]
@@ -290,8 +329,10 @@ fn error_model_mirror_matches_generated_sources() {
         .iter()
         .map(|v| (lookup(&names, v).to_string(), lookup(&statuses, v).to_string(), lookup(&rpc, v).to_string()))
         .collect();
-    let mirrored: Vec<(String, String, String)> =
-        ERROR_CODES.iter().map(|c| (c.code.to_string(), c.http_status.to_string(), c.jsonrpc_code.to_string())).collect();
+    let mirrored: Vec<(String, String, String)> = ERROR_CODES
+        .iter()
+        .map(|c| (c.code.to_string(), c.http_status.to_string(), c.jsonrpc_code.to_string()))
+        .collect();
     assert_eq!(
         mirrored, actual,
         "codegen's ERROR_CODES (emit/openapi.rs) drifted from generated/src/error.rs: update the mirror"
@@ -319,7 +360,8 @@ fn python_with(module: &str) -> String {
 
 /// `PATH` with the venv's `bin/` first, so the generator finds the `ruff` it formats with.
 fn path_with_python_bin(python: &str) -> std::ffi::OsString {
-    let mut dirs: Vec<PathBuf> = Path::new(python).parent().filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).into_iter().collect();
+    let mut dirs: Vec<PathBuf> =
+        Path::new(python).parent().filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).into_iter().collect();
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
     }
@@ -350,7 +392,8 @@ fn documents_under_test(dir: &Path) -> Vec<PathBuf> {
     let sample = dir.join("sample-openapi.json");
     std::fs::write(&sample, to_pretty_json(&sample_doc())).expect("write sample document");
     let fixture = dir.join("fixture-openapi.json");
-    std::fs::write(&fixture, to_pretty_json(&openapi::emit(&fixture_spec(), &options()))).expect("write fixture document");
+    std::fs::write(&fixture, to_pretty_json(&openapi::emit(&fixture_spec(), &options())))
+        .expect("write fixture document");
     let mut docs = vec![sample, fixture];
     let committed = repo_root().join("generated/openapi.json");
     if committed.exists() {
@@ -364,7 +407,10 @@ fn documents_pass_openapi_spec_validator() {
     let python = python_with("openapi_spec_validator");
     let dir = scratch("validator");
     for doc in documents_under_test(&dir) {
-        run(Command::new(&python).arg("-m").arg("openapi_spec_validator").arg(&doc), &format!("openapi-spec-validator {}", doc.display()));
+        run(
+            Command::new(&python).arg("-m").arg("openapi_spec_validator").arg(&doc),
+            &format!("openapi-spec-validator {}", doc.display()),
+        );
     }
 }
 
@@ -391,7 +437,9 @@ fn documents_generate_an_importable_python_client() {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .expect("a Python package in the generated client");
         run(
-            Command::new(&python).current_dir(&out).args(["-c", &format!("import {package}, {package}.api, {package}.models")]),
+            Command::new(&python)
+                .current_dir(&out)
+                .args(["-c", &format!("import {package}, {package}.api, {package}.models")]),
             &format!("import {package}"),
         );
     }
