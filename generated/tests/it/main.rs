@@ -1,0 +1,4 @@
+//! Integration tests of the generated crate: the validation runtime, and the code generated from
+//! the kitchen-sink model (every feature of the spec language) and from the real spec.
+
+mod kitchen_sink;
