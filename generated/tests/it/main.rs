@@ -2,3 +2,4 @@
 //! the kitchen-sink model (every feature of the spec language) and from the real spec.
 
 mod kitchen_sink;
+mod readers;
