@@ -53,15 +53,23 @@ pub(super) fn emit(spec: &Spec, support: &TokenStream) -> TokenStream {
             #(#traits)*
 
             /// Every handler trait at once: what a complete implementation provides.
+            #[diagnostic::on_unimplemented(
+                message = "`{Self}` does not handle every event of the spec",
+                note = "implement each event's trait (see the errors naming the missing events), or run `claudebench scaffold`"
+            )]
             pub trait Handlers<C: ?::core::marker::Sized + ::core::marker::Sync>: #bounds {}
 
             impl<C: ?::core::marker::Sized + ::core::marker::Sync, H: #bounds> Handlers<C> for H {}
 
             /// Run the handler of `input`'s event.
+            ///
+            /// The bound lists every trait rather than `Handlers<C>`: the compiler then reports each
+            /// missing handler with its own message (the event and the file to create), where a
+            /// single `Handlers<C>` bound would only say that the conjunction is unmet.
             pub async fn call<C, H>(handlers: &H, ctx: &C, input: Input) -> ::core::result::Result<Output, Error>
             where
                 C: ?::core::marker::Sized + ::core::marker::Sync,
-                H: Handlers<C>,
+                H: #bounds,
             {
                 match input {
                     #(Input::#ids(input) => #ids::handle(handlers, ctx, input).await.map(Output::#ids),)*
