@@ -8,6 +8,7 @@
 pub mod diagnostics;
 pub mod emit;
 pub mod model;
+pub mod scaffold;
 
 mod check;
 mod parse;
@@ -27,8 +28,8 @@ pub struct SpecSource {
 
 /// Parse and check spec sources into a valid model, or every diagnostic found.
 pub fn load_sources(sources: &[SpecSource]) -> Result<Spec, Diagnostics> {
-    let (raw, mut diags) = parse::parse_sources(sources);
-    let spec = check::check(raw, sources, &mut diags);
+    let (parsed, mut diags) = parse::parse_sources(sources);
+    let spec = check::check(parsed, &mut diags);
     if diags.is_empty() { Ok(spec) } else { Err(diags) }
 }
 

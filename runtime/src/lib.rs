@@ -1,4 +1,6 @@
 //! ClaudeBench runtime: everything between a decoded request and a handler, and between a handler
 //! and durable state. Spec-agnostic: it dispatches by the generated event table.
 
+pub mod backend;
+pub mod context;
 pub mod keys;

@@ -1,0 +1,164 @@
+//! `claudebench-codegen scaffold` (also `claudebench scaffold`): write a stub handler file for every spec event that has none.
+//!
+//! Layout: `src/handlers/<domain>/<action>.rs`, declared by `src/handlers/<domain>/mod.rs`, which
+//! `src/handlers/mod.rs` declares. Existing files are never overwritten; a missing `mod` line is
+//! appended to an existing `mod.rs`, nothing else in it is touched.
+//!
+//! It lives in the generator, not in the server binary, because the server cannot build while an
+//! event has no handler: that is exactly when scaffolding is needed.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::model::{Event, Spec};
+
+/// What a scaffold run did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Stub files written.
+    pub created: Vec<PathBuf>,
+    /// `mod.rs` files created or given a new `mod` line.
+    pub updated: Vec<PathBuf>,
+    /// Handler files that already existed (left untouched).
+    pub kept: usize,
+}
+
+/// Write missing stubs under `handlers_dir` (normally `src/handlers`).
+pub fn scaffold(spec: &Spec, handlers_dir: &Path) -> io::Result<Report> {
+    let mut report = Report::default();
+    fs::create_dir_all(handlers_dir)?;
+    for domain in spec.domains() {
+        let dir = handlers_dir.join(domain);
+        fs::create_dir_all(&dir)?;
+        if ensure_mod_line(&handlers_dir.join("mod.rs"), domain, ROOT_MOD_HEADER)? {
+            report.updated.push(handlers_dir.join("mod.rs"));
+        }
+        for event in spec.events.iter().filter(|e| e.name.domain == domain) {
+            let file = dir.join(format!("{}.rs", event.name.action));
+            if file.exists() {
+                report.kept += 1;
+            } else {
+                fs::write(&file, stub(event))?;
+                report.created.push(file);
+            }
+            let header = format!("//! Handlers of the `{domain}` domain, one file per event.\n");
+            if ensure_mod_line(&dir.join("mod.rs"), &event.name.action, &header)? && !report.updated.contains(&dir.join("mod.rs")) {
+                report.updated.push(dir.join("mod.rs"));
+            }
+        }
+    }
+    Ok(report)
+}
+
+const ROOT_MOD_HEADER: &str = "//! Handler implementations, one file per event: `src/handlers/<domain>/<action>.rs`.\n";
+
+/// Make sure `mod.rs` declares `mod <name>;`, creating the file with `header` when missing.
+/// Returns whether the file changed.
+fn ensure_mod_line(mod_rs: &Path, name: &str, header: &str) -> io::Result<bool> {
+    let line = format!("mod {};", rust_ident(name));
+    let text = match fs::read_to_string(mod_rs) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => header.to_string(),
+        Err(e) => return Err(e),
+    };
+    if text.lines().any(|l| l.trim() == line || l.trim() == format!("pub {line}")) {
+        return Ok(false);
+    }
+    let mut text = text;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&line);
+    text.push('\n');
+    fs::write(mod_rs, text)?;
+    Ok(true)
+}
+
+/// `type` → `r#type`: action names are lowercase identifiers but may be keywords.
+fn rust_ident(name: &str) -> String {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
+        "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct",
+        "trait", "true", "try", "type", "unsafe", "use", "where", "while", "yield",
+    ];
+    if KEYWORDS.contains(&name) { format!("r#{name}") } else { name.to_string() }
+}
+
+/// The stub for one event: compiles, and answers `not_implemented` until it is written.
+fn stub(event: &Event) -> String {
+    let pascal = event.name.pascal();
+    let summary = event.description.lines().next().unwrap_or("").trim();
+    format!(
+        r#"//! `{name}`: {summary}
+//!
+//! Scaffolded by `claudebench-codegen scaffold`; replace the body with the real behaviour.
+
+use claudebench_generated::error::Error;
+use claudebench_generated::handlers::{pascal};
+use claudebench_generated::types::{{{pascal}Input, {pascal}Output}};
+
+use crate::handlers::{{Ctx, Handlers}};
+
+impl {pascal}<Ctx> for Handlers {{
+    async fn handle(&self, _ctx: &Ctx, _input: {pascal}Input) -> Result<{pascal}Output, Error> {{
+        Err(Error::not_implemented("{name}"))
+    }}
+}}
+"#,
+        name = event.name.full,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Spec {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spec");
+        crate::load_dir(&dir, "spec").map(|(s, _)| s).unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("cb-scaffold-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn scaffold_writes_a_stub_and_mod_lines_for_every_event() {
+        let dir = temp_dir("fresh");
+        let report = scaffold(&fixture(), &dir).unwrap();
+        assert_eq!(report.created.len(), 4);
+        let stub = fs::read_to_string(dir.join("note/create.rs")).unwrap();
+        assert!(stub.contains("impl NoteCreate<Ctx> for Handlers"), "{stub}");
+        assert!(stub.contains(r#"Error::not_implemented("note.create")"#), "{stub}");
+        let domain_mod = fs::read_to_string(dir.join("note/mod.rs")).unwrap();
+        for action in ["attach", "create", "finish", "search"] {
+            assert!(domain_mod.contains(&format!("mod {action};")), "{domain_mod}");
+        }
+        assert!(fs::read_to_string(dir.join("mod.rs")).unwrap().contains("mod note;"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn scaffold_never_overwrites_an_existing_handler() {
+        let dir = temp_dir("keep");
+        fs::create_dir_all(dir.join("note")).unwrap();
+        fs::write(dir.join("note/create.rs"), "// my real handler\n").unwrap();
+        fs::write(dir.join("mod.rs"), "//! mine\npub struct Handlers;\nmod note;\n").unwrap();
+        let report = scaffold(&fixture(), &dir).unwrap();
+        assert_eq!(report.kept, 1);
+        assert_eq!(fs::read_to_string(dir.join("note/create.rs")).unwrap(), "// my real handler\n");
+        assert_eq!(fs::read_to_string(dir.join("mod.rs")).unwrap(), "//! mine\npub struct Handlers;\nmod note;\n");
+        let again = scaffold(&fixture(), &dir).unwrap();
+        assert!(again.created.is_empty() && again.updated.is_empty(), "{again:?}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn keyword_actions_get_raw_module_names() {
+        assert_eq!(rust_ident("type"), "r#type");
+        assert_eq!(rust_ident("create"), "create");
+    }
+}
