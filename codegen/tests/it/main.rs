@@ -1,3 +1,7 @@
 //! Integration tests of the code generator.
 
 mod diagnostics;
+mod json_schema;
+mod openapi;
+mod mcp;
+mod docs;
