@@ -5,3 +5,4 @@ mod json_schema;
 mod openapi;
 mod mcp;
 mod docs;
+mod rust_emit;
