@@ -1,7 +1,7 @@
 //! The kitchen-sink model's generated code, end to end: JSON in, typed value or every issue out.
 
 #[allow(dead_code)]
-mod generated {
+pub(crate) mod generated {
     include!(concat!(env!("OUT_DIR"), "/kitchen_sink.rs"));
 }
 
