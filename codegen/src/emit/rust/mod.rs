@@ -41,7 +41,7 @@ pub fn emit(spec: &Spec, opts: &RustOptions) -> String {
     out.push_str("// ");
     out.push_str(super::GENERATED_NOTE);
     out.push_str("\n\n");
-    match syn::parse2::<syn::File>(file.clone()) {
+    match syn::parse2::<syn::File>(file) {
         Ok(parsed) => out.push_str(&prettyplease::unparse(&parsed)),
         // A bug in this emitter, not in the spec: make the build fail loudly at the generated file
         // instead of panicking inside a build script.
@@ -49,7 +49,6 @@ pub fn emit(spec: &Spec, opts: &RustOptions) -> String {
             let msg = format!("claudebench-codegen emitted invalid Rust ({e}); please report this bug");
             out.push_str(&quote!(compile_error!(#msg);).to_string());
             out.push('\n');
-            out.push_str(&file.to_string());
         }
     }
     out

@@ -236,10 +236,9 @@ impl<'s> Types<'s> {
 
     fn string_enum(&mut self, name: &Ident, values: &[String], docs: TokenStream) {
         let variants = variant_idents(values);
-        let wire = values.iter();
         let decl = values.iter().zip(&variants).map(|(w, v)| quote!(#[serde(rename = #w)] #v,));
         let arms = values.iter().zip(&variants).map(|(w, v)| quote!(#name::#v => #w,));
-        let wire2 = wire.clone();
+        let wire2 = values.iter();
         let variants2 = variants.iter();
         self.items.push(quote! {
             #docs
@@ -273,7 +272,6 @@ impl<'s> Types<'s> {
                 }
             }
         });
-        let _ = wire;
     }
 
     fn union(&mut self, name: &Ident, u: &'s Union, docs: TokenStream) {
