@@ -1,8 +1,9 @@
 //! Integration tests of the code generator.
 
-mod diagnostics;
-mod json_schema;
-mod openapi;
-mod mcp;
-mod docs;
 mod artifacts;
+mod diagnostics;
+mod docs;
+mod json_schema;
+mod mcp;
+mod openapi;
+mod rust_emit;
