@@ -1,4 +1,11 @@
 //! ClaudeBench runtime: everything between a decoded request and a handler, and between a handler
 //! and durable state. Spec-agnostic: it dispatches by the generated event table.
 
+pub mod bus;
+pub mod config;
 pub mod keys;
+pub mod metrics;
+pub mod persist;
+pub mod redis;
+pub mod resilience;
+pub mod scripts;
