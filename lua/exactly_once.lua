@@ -3,7 +3,8 @@
 -- "acked" can never disagree. The window is trimmed by age and by count (the original's set
 -- grew forever).
 --
--- KEYS[1]  sorted set of processed ids (score = time processed, ms)
+-- KEYS[1]  sorted set of processed ids (score = time processed, µs: ids recorded within
+--          the same millisecond must still be evicted in the order they were recorded)
 -- KEYS[2]  the stream the entry came from (same hash slot), or absent for no ack
 -- ARGV[1]  processed id (dedup key)
 -- ARGV[2]  max age of remembered ids, ms
@@ -17,9 +18,9 @@ local max_age = tonumber(ARGV[2])
 local max_count = tonumber(ARGV[3])
 
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
-redis.call('ZREMRANGEBYSCORE', window, '-inf', now - max_age)
+redis.call('ZREMRANGEBYSCORE', window, '-inf', now - max_age * 1000)
 local fresh = redis.call('ZADD', window, 'NX', now, id)
 local size = redis.call('ZCARD', window)
 if size > max_count then

@@ -299,6 +299,26 @@ impl GroupConsumer {
         Ok(())
     }
 
+    /// Entries of each consumed stream the group has not read yet, plus those read but not yet
+    /// acknowledged (for the stream lag gauge). A stream whose lag Redis cannot tell (entries
+    /// were deleted) counts its pending entries only.
+    pub async fn lag(&self) -> Result<Vec<(String, u64)>, Error> {
+        let mut conn = self.conn.clone();
+        let mut out = Vec::new();
+        for (event, key) in &self.streams {
+            let groups: ::redis::streams::StreamInfoGroupsReply =
+                ::redis::cmd("XINFO").arg("GROUPS").arg(key).query_async(&mut conn).await.map_err(redis_error)?;
+            let lag = groups
+                .groups
+                .iter()
+                .find(|g| g.name == self.options.group)
+                .map(|g| (g.lag.unwrap_or(0) + g.pending) as u64)
+                .unwrap_or(0);
+            out.push((event.clone(), lag));
+        }
+        Ok(out)
+    }
+
     /// The group's exactly-once window.
     pub fn dedup(&self) -> &DedupWindow {
         &self.dedup
