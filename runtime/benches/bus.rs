@@ -79,5 +79,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 fn report(label: &str, n: usize, elapsed: Duration) {
     let per_s = n as f64 / elapsed.as_secs_f64();
     let us = elapsed.as_secs_f64() * 1e6 / n as f64;
-    println!("bus publish, {label:<26} {n:>6} events in {:>7.1} ms: {per_s:>9.0} events/s ({us:.1} µs/event)", elapsed.as_secs_f64() * 1e3);
+    println!(
+        "bus publish, {label:<26} {n:>6} events in {:>7.1} ms: {per_s:>9.0} events/s ({us:.1} µs/event)",
+        elapsed.as_secs_f64() * 1e3
+    );
 }

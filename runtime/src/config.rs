@@ -61,9 +61,9 @@ impl RuntimeConfig {
         let number = |name: &str, default: u64| -> Result<u64, Error> {
             match non_empty(name) {
                 None => Ok(default),
-                Some(v) => v.parse::<u64>().map_err(|_| {
-                    Error::internal(format!("{name}={v:?} is not a non-negative integer"))
-                }),
+                Some(v) => {
+                    v.parse::<u64>().map_err(|_| Error::internal(format!("{name}={v:?} is not a non-negative integer")))
+                }
             }
         };
         Ok(RuntimeConfig {
@@ -111,7 +111,8 @@ mod tests {
 
     #[test]
     fn a_malformed_number_is_an_error_naming_the_variable() {
-        let err = RuntimeConfig::from_lookup(|k| (k == "REDIS_RESPONSE_TIMEOUT_MS").then(|| "soon".into())).unwrap_err();
+        let err =
+            RuntimeConfig::from_lookup(|k| (k == "REDIS_RESPONSE_TIMEOUT_MS").then(|| "soon".into())).unwrap_err();
         assert!(err.message.contains("REDIS_RESPONSE_TIMEOUT_MS"), "{err}");
     }
 }

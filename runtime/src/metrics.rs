@@ -108,40 +108,80 @@ impl Metrics {
             let mut out = String::new();
             header(&mut out, "claudebench_requests_total", "counter", "Requests handled, by event and outcome.");
             for ((event, outcome), n) in &m.requests {
-                let _ = writeln!(out, "claudebench_requests_total{{event=\"{}\",outcome=\"{}\"}} {n}", esc(event), esc(outcome));
+                let _ = writeln!(
+                    out,
+                    "claudebench_requests_total{{event=\"{}\",outcome=\"{}\"}} {n}",
+                    esc(event),
+                    esc(outcome)
+                );
             }
-            header(&mut out, "claudebench_request_duration_seconds", "histogram", "Request latency, by event and outcome.");
+            header(
+                &mut out,
+                "claudebench_request_duration_seconds",
+                "histogram",
+                "Request latency, by event and outcome.",
+            );
             for ((event, outcome), h) in &m.latency {
                 let labels = format!("event=\"{}\",outcome=\"{}\"", esc(event), esc(outcome));
                 let mut cumulative = 0;
                 for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
                     cumulative += h.buckets[i];
-                    let _ = writeln!(out, "claudebench_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+                    let _ = writeln!(
+                        out,
+                        "claudebench_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                    );
                 }
-                let _ = writeln!(out, "claudebench_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+                let _ =
+                    writeln!(out, "claudebench_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
                 let _ = writeln!(out, "claudebench_request_duration_seconds_sum{{{labels}}} {}", h.sum);
                 let _ = writeln!(out, "claudebench_request_duration_seconds_count{{{labels}}} {}", h.count);
             }
-            header(&mut out, "claudebench_rate_limited_total", "counter", "Requests rejected by the rate limiter, by event.");
+            header(
+                &mut out,
+                "claudebench_rate_limited_total",
+                "counter",
+                "Requests rejected by the rate limiter, by event.",
+            );
             for (event, n) in &m.rate_limited {
                 let _ = writeln!(out, "claudebench_rate_limited_total{{event=\"{}\"}} {n}", esc(event));
             }
-            header(&mut out, "claudebench_circuit_state", "gauge", "Circuit breaker state by event (1 for the current state).");
+            header(
+                &mut out,
+                "claudebench_circuit_state",
+                "gauge",
+                "Circuit breaker state by event (1 for the current state).",
+            );
             for (event, state) in &m.circuit {
                 for s in [CircuitState::Closed, CircuitState::Open, CircuitState::HalfOpen] {
                     let v = u8::from(*state == s);
-                    let _ = writeln!(out, "claudebench_circuit_state{{event=\"{}\",state=\"{}\"}} {v}", esc(event), s.as_str());
+                    let _ = writeln!(
+                        out,
+                        "claudebench_circuit_state{{event=\"{}\",state=\"{}\"}} {v}",
+                        esc(event),
+                        s.as_str()
+                    );
                 }
             }
             header(&mut out, "claudebench_queue_depth", "gauge", "Tasks waiting in a queue.");
             for (queue, n) in &m.queue_depth {
                 let _ = writeln!(out, "claudebench_queue_depth{{queue=\"{}\"}} {n}", esc(queue));
             }
-            header(&mut out, "claudebench_stream_lag", "gauge", "Stream entries a consumer group has not processed yet.");
+            header(
+                &mut out,
+                "claudebench_stream_lag",
+                "gauge",
+                "Stream entries a consumer group has not processed yet.",
+            );
             for ((stream, group), n) in &m.stream_lag {
-                let _ = writeln!(out, "claudebench_stream_lag{{stream=\"{}\",group=\"{}\"}} {n}", esc(stream), esc(group));
+                let _ =
+                    writeln!(out, "claudebench_stream_lag{{stream=\"{}\",group=\"{}\"}} {n}", esc(stream), esc(group));
             }
-            header(&mut out, "claudebench_bus_dropped_total", "counter", "Live bus messages dropped for slow subscribers.");
+            header(
+                &mut out,
+                "claudebench_bus_dropped_total",
+                "counter",
+                "Live bus messages dropped for slow subscribers.",
+            );
             let _ = writeln!(out, "claudebench_bus_dropped_total {}", m.bus_dropped);
             out
         })
@@ -179,11 +219,21 @@ mod tests {
         assert!(text.contains("# TYPE claudebench_requests_total counter\n"));
         assert!(text.contains("claudebench_requests_total{event=\"task.create\",outcome=\"ok\"} 3\n"));
         assert!(text.contains("# TYPE claudebench_request_duration_seconds histogram\n"));
-        assert!(text.contains("claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"0.001\"} 0\n"));
-        assert!(text.contains("claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"0.005\"} 1\n"));
-        assert!(text.contains("claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"0.05\"} 2\n"));
-        assert!(text.contains("claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"5\"} 2\n"));
-        assert!(text.contains("claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"+Inf\"} 3\n"));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"0.001\"} 0\n"
+        ));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"0.005\"} 1\n"
+        ));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"0.05\"} 2\n"
+        ));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"5\"} 2\n"
+        ));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"+Inf\"} 3\n"
+        ));
         assert!(text.contains("claudebench_request_duration_seconds_count{event=\"task.create\",outcome=\"ok\"} 3\n"));
         assert!(text.contains("claudebench_rate_limited_total{event=\"task.claim\"} 1\n"));
         assert!(text.contains("claudebench_circuit_state{event=\"task.create\",state=\"open\"} 1\n"));

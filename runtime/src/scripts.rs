@@ -38,13 +38,11 @@ macro_rules! lua_publishing_source {
 /// `lua/rate_limit.lua`.
 pub static RATE_LIMIT: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("rate_limit.lua")));
 /// `lua/circuit_acquire.lua` (behind `lua/lib/circuit.lua`).
-pub static CIRCUIT_ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(concat!(lua_source!("lib/circuit.lua"), "\n", lua_source!("circuit_acquire.lua")))
-});
+pub static CIRCUIT_ACQUIRE: LazyLock<Script> =
+    LazyLock::new(|| Script::new(concat!(lua_source!("lib/circuit.lua"), "\n", lua_source!("circuit_acquire.lua"))));
 /// `lua/circuit_record.lua` (behind `lua/lib/circuit.lua`).
-pub static CIRCUIT_RECORD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(concat!(lua_source!("lib/circuit.lua"), "\n", lua_source!("circuit_record.lua")))
-});
+pub static CIRCUIT_RECORD: LazyLock<Script> =
+    LazyLock::new(|| Script::new(concat!(lua_source!("lib/circuit.lua"), "\n", lua_source!("circuit_record.lua"))));
 /// `lua/publish.lua` (behind the publish prelude).
 pub static PUBLISH: LazyLock<Script> = LazyLock::new(|| Script::new(lua_publishing_source!("publish.lua")));
 /// `lua/exactly_once.lua`.

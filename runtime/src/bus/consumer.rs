@@ -229,7 +229,9 @@ impl GroupConsumer {
                 .await;
             let reply = match reply {
                 Ok(r) => r,
-                Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::ResponseError) && e.code() == Some("NOGROUP") => {
+                Err(e)
+                    if e.kind() == ErrorKind::Server(ServerErrorKind::ResponseError) && e.code() == Some("NOGROUP") =>
+                {
                     continue;
                 }
                 Err(e) => return Err(redis_error(e)),
@@ -273,9 +275,18 @@ impl GroupConsumer {
             }
         };
         let mut out = Vec::new();
+        let mut vanished = Vec::new();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
             let Some((event, key)) = self.streams.iter().find(|(_, k)| *k == stream.key) else { continue };
-            out.extend(stream.ids.into_iter().map(|entry| to_delivery(event, key, entry, !new_entries)));
+            for entry in stream.ids {
+                let delivery = to_delivery(event, key, entry, !new_entries);
+                // A pending entry trimmed from the stream comes back without fields: there is
+                // nothing left to process, so it is only acknowledged.
+                if delivery.fields.is_empty() { vanished.push(delivery) } else { out.push(delivery) }
+            }
+        }
+        if !vanished.is_empty() {
+            self.ack(&vanished).await?;
         }
         Ok(out)
     }
@@ -341,7 +352,8 @@ impl GroupConsumer {
         let mut ran = 0;
         for delivery in batch {
             let dedup_id = delivery.dedup_id();
-            let target = AckTarget { stream_key: &delivery.stream_key, group: &self.options.group, entry_id: &delivery.id };
+            let target =
+                AckTarget { stream_key: &delivery.stream_key, group: &self.options.group, entry_id: &delivery.id };
             if self.dedup.contains(&dedup_id).await? {
                 self.dedup.record(&dedup_id, Some(target)).await?;
                 continue;

@@ -64,11 +64,21 @@ impl EventBus {
     }
 
     /// Like [`publish`](Self::publish), with the entity change the persister writes to SQL.
-    pub async fn publish_change(&self, event: &str, payload: &Value, change: EntityChange<'_>) -> Result<String, Error> {
+    pub async fn publish_change(
+        &self,
+        event: &str,
+        payload: &Value,
+        change: EntityChange<'_>,
+    ) -> Result<String, Error> {
         self.publish_with(event, payload, Some(change)).await
     }
 
-    async fn publish_with(&self, event: &str, payload: &Value, change: Option<EntityChange<'_>>) -> Result<String, Error> {
+    async fn publish_with(
+        &self,
+        event: &str,
+        payload: &Value,
+        change: Option<EntityChange<'_>>,
+    ) -> Result<String, Error> {
         check_event_name(event)?;
         let (entity, state, deleted) = match change {
             None => (String::new(), String::new(), String::new()),

@@ -56,7 +56,8 @@ impl PartitionLog {
     /// The entries of one partition, oldest first.
     pub async fn entries(&self, partition_key: &str) -> Result<Vec<PartitionEntry>, Error> {
         let mut conn = self.conn.clone();
-        let raw: Vec<String> = conn.lrange(self.keys.partition_events(partition_key), 0, -1).await.map_err(redis_error)?;
+        let raw: Vec<String> =
+            conn.lrange(self.keys.partition_events(partition_key), 0, -1).await.map_err(redis_error)?;
         Ok(raw
             .iter()
             .filter_map(|s| match serde_json::from_str(s) {

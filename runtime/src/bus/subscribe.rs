@@ -54,7 +54,12 @@ impl Drop for Listener {
 
 /// Starts a pub/sub loop over `patterns` (PSUBSCRIBE) and returns once the first subscription
 /// is confirmed (so nothing published afterwards is missed), or with the first connection error.
-pub(crate) async fn listen<C, F>(redis: RedisHandle, patterns: Vec<String>, mut on_connect: C, mut on_message: F) -> Result<Listener, Error>
+pub(crate) async fn listen<C, F>(
+    redis: RedisHandle,
+    patterns: Vec<String>,
+    mut on_connect: C,
+    mut on_message: F,
+) -> Result<Listener, Error>
 where
     C: FnMut() + Send + 'static,
     F: FnMut(&str, &[u8]) -> Flow + Send + 'static,
@@ -113,7 +118,6 @@ where
     }
 }
 
-
 async fn subscribed(redis: &RedisHandle, patterns: &[String]) -> Result<::redis::aio::PubSub, Error> {
     let mut pubsub = redis.pubsub().await?;
     for p in patterns {
@@ -147,27 +151,36 @@ impl Subscription {
     }
 }
 
-pub(crate) async fn subscribe(redis: RedisHandle, channels: Vec<String>, capacity: usize) -> Result<Subscription, Error> {
+pub(crate) async fn subscribe(
+    redis: RedisHandle,
+    channels: Vec<String>,
+    capacity: usize,
+) -> Result<Subscription, Error> {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let dropped = Arc::new(AtomicU64::new(0));
     let counter = dropped.clone();
-    let listener = listen(redis, channels, || {}, move |channel, payload| {
-        let message = match serde_json::from_slice::<BusMessage>(payload) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(%channel, error = %e, "undecodable bus message skipped");
-                return Flow::Continue;
+    let listener = listen(
+        redis,
+        channels,
+        || {},
+        move |channel, payload| {
+            let message = match serde_json::from_slice::<BusMessage>(payload) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(%channel, error = %e, "undecodable bus message skipped");
+                    return Flow::Continue;
+                }
+            };
+            match tx.try_send(message) {
+                Ok(()) => Flow::Continue,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    Flow::Continue
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => Flow::Stop,
             }
-        };
-        match tx.try_send(message) {
-            Ok(()) => Flow::Continue,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                counter.fetch_add(1, Ordering::Relaxed);
-                Flow::Continue
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Flow::Stop,
-        }
-    })
+        },
+    )
     .await?;
     Ok(Subscription { rx, dropped, _listener: listener })
 }

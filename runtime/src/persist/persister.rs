@@ -24,12 +24,23 @@ pub struct Persister {
 
 impl Persister {
     /// A persister named `consumer` (unique per process) over the streams of `events`.
-    pub async fn new(redis: &RedisHandle, keys: &Keys, store: SqlStore, events: Vec<String>, consumer: &str) -> Result<Self, Error> {
+    pub async fn new(
+        redis: &RedisHandle,
+        keys: &Keys,
+        store: SqlStore,
+        events: Vec<String>,
+        consumer: &str,
+    ) -> Result<Self, Error> {
         Self::with_options(redis, keys, store, ConsumerOptions::new(PERSISTER_GROUP, consumer, events)).await
     }
 
     /// A persister with explicit consumer options (batch size, blocking, take-over delay).
-    pub async fn with_options(redis: &RedisHandle, keys: &Keys, store: SqlStore, options: ConsumerOptions) -> Result<Self, Error> {
+    pub async fn with_options(
+        redis: &RedisHandle,
+        keys: &Keys,
+        store: SqlStore,
+        options: ConsumerOptions,
+    ) -> Result<Self, Error> {
         let consumer = GroupConsumer::new(redis, keys, options).await?;
         Ok(Persister { consumer, store })
     }
@@ -112,6 +123,10 @@ fn change_of(d: &Delivery) -> Option<TaskChange> {
         tracing::error!(event = %d.event, id = %d.id, "task state has no id; entry skipped");
         return None;
     };
-    let order = ChangeOrder { version: int_field(&state, "version").unwrap_or(0), entry_ms: entry_ms as i64, entry_seq: entry_seq as i64 };
+    let order = ChangeOrder {
+        version: int_field(&state, "version").unwrap_or(0),
+        entry_ms: entry_ms as i64,
+        entry_seq: entry_seq as i64,
+    };
     Some(TaskChange::Upsert { id, state, order })
 }

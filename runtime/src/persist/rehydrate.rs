@@ -60,10 +60,15 @@ pub fn restore_task(keys: &Keys, task: &StoredTask, pipe: &mut ::redis::Pipeline
     let pairs: Vec<(String, String)> = fields
         .iter()
         .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            )
+        })
         .collect();
     if pairs.is_empty() {
         return;

@@ -183,7 +183,9 @@ impl SqlStore {
 fn stored_task(row: &sqlx::any::AnyRow) -> Result<StoredTask, Error> {
     let snapshot: Option<String> = row.try_get("snapshot").map_err(sql_error)?;
     let state = match snapshot {
-        Some(s) => serde_json::from_str(&s).map_err(|e| Error::internal(format!("stored task snapshot is not JSON: {e}")))?,
+        Some(s) => {
+            serde_json::from_str(&s).map_err(|e| Error::internal(format!("stored task snapshot is not JSON: {e}")))?
+        }
         None => Value::Null,
     };
     Ok(StoredTask {
@@ -227,10 +229,7 @@ pub(crate) fn int_field(state: &Value, name: &str) -> Option<i64> {
 }
 
 fn sql_error(e: sqlx::Error) -> Error {
-    let unavailable = matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_));
-    if unavailable {
-        Error::unavailable(format!("database: {e}"))
-    } else {
-        Error::internal(format!("database: {e}"))
-    }
+    let unavailable =
+        matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_));
+    if unavailable { Error::unavailable(format!("database: {e}")) } else { Error::internal(format!("database: {e}")) }
 }

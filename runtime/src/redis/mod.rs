@@ -87,7 +87,10 @@ impl RedisHandle {
         let manager = tokio::time::timeout(deadline, ConnectionManager::new_with_config(client.clone(), config))
             .await
             .map_err(|_| {
-                Error::unavailable(format!("Redis at {} did not answer within {deadline:?}", redacted_url(&options.url)))
+                Error::unavailable(format!(
+                    "Redis at {} did not answer within {deadline:?}",
+                    redacted_url(&options.url)
+                ))
             })?
             .map_err(redis_error)?;
         Ok(RedisHandle { client, manager, options })

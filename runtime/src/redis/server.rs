@@ -136,7 +136,10 @@ impl PrivateRedis {
             }
             if started.elapsed() > START_DEADLINE {
                 // The child is killed when dropped here.
-                return Err(Error::unavailable(format!("redis-server on port {} did not answer within {START_DEADLINE:?}", self.port)));
+                return Err(Error::unavailable(format!(
+                    "redis-server on port {} did not answer within {START_DEADLINE:?}",
+                    self.port
+                )));
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }

@@ -70,7 +70,9 @@ pub enum Permit {
 pub enum Admission {
     Allowed(Permit),
     /// The circuit is open (or its probes are all taken): use the fallback or fail.
-    Rejected { retry_after_ms: u64 },
+    Rejected {
+        retry_after_ms: u64,
+    },
 }
 
 impl Admission {
@@ -220,7 +222,13 @@ impl CircuitBreakers {
 
     /// Reports the outcome of a call admitted with `permit`; returns the circuit's state after
     /// it (from local memory when nothing had to be written).
-    pub async fn record(&self, event: &str, def: &CircuitBreakerDef, permit: Permit, success: bool) -> Result<CircuitState, Error> {
+    pub async fn record(
+        &self,
+        event: &str,
+        def: &CircuitBreakerDef,
+        permit: Permit,
+        success: bool,
+    ) -> Result<CircuitState, Error> {
         let known = read_table(&self.local).get(event).copied();
         if permit == Permit::Normal {
             match known {

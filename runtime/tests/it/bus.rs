@@ -10,7 +10,10 @@ use serde_json::json;
 use crate::{fixtures, support};
 
 async fn recv(sub: &mut claudebench_runtime::bus::Subscription) -> claudebench_runtime::bus::BusMessage {
-    tokio::time::timeout(Duration::from_secs(5), sub.recv()).await.expect("a message within 5 s").expect("subscription alive")
+    tokio::time::timeout(Duration::from_secs(5), sub.recv())
+        .await
+        .expect("a message within 5 s")
+        .expect("subscription alive")
 }
 
 #[tokio::test]
@@ -31,7 +34,8 @@ async fn subscribers_receive_decoded_events_matching_their_glob() {
     assert!(first.ts > 0);
     assert_eq!(recv(&mut tasks).await.event, "task.completed");
 
-    let events: Vec<String> = [recv(&mut all).await, recv(&mut all).await, recv(&mut all).await].into_iter().map(|m| m.event).collect();
+    let events: Vec<String> =
+        [recv(&mut all).await, recv(&mut all).await, recv(&mut all).await].into_iter().map(|m| m.event).collect();
     assert_eq!(events, vec!["task.created", "system.heartbeat", "task.completed"]);
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(tasks.try_recv().is_none(), "heartbeat does not match task.*");
@@ -70,7 +74,8 @@ async fn a_group_delivers_every_entry_once_across_streams_and_acks_them() {
     let keys = support::unique_keys();
     let bus = EventBus::new(&redis, keys.clone(), 1000);
     bus.publish("task.created", &json!({"n": 0})).await.unwrap();
-    let mut consumer = GroupConsumer::new(&redis, &keys, options("g", "c1", &["task.created", "task.updated"])).await.unwrap();
+    let mut consumer =
+        GroupConsumer::new(&redis, &keys, options("g", "c1", &["task.created", "task.updated"])).await.unwrap();
     bus.publish("task.updated", &json!({"n": 1})).await.unwrap();
 
     let batch = consumer.next_batch().await.unwrap();
@@ -185,4 +190,27 @@ async fn a_failing_handler_leaves_its_entry_pending_for_another_try() {
     c.retry_pending();
     let ran = c.process(|_| async { Ok::<(), Error>(()) }).await.unwrap();
     assert_eq!(ran, 1);
+}
+
+#[tokio::test]
+async fn pending_entries_deleted_from_the_stream_do_not_wedge_the_consumer() {
+    let redis = fixtures::handle().await;
+    let keys = support::unique_keys();
+    let bus = EventBus::new(&redis, keys.clone(), 1000);
+    let mut first = GroupConsumer::new(&redis, &keys, options("g", "same", &["e"])).await.unwrap();
+    let gone = bus.publish("e", &json!("trimmed away")).await.unwrap();
+    assert_eq!(first.next_batch().await.unwrap().len(), 1);
+    drop(first);
+    let mut conn = support::redis().await;
+    let _: u64 = conn.xdel(keys.stream("e"), &[&gone]).await.unwrap();
+    bus.publish("e", &json!("kept")).await.unwrap();
+
+    let mut again = GroupConsumer::new(&redis, &keys, options("g", "same", &["e"])).await.unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let batch = again.next_batch().await.unwrap();
+        seen.extend(batch.iter().map(|d| d.payload().unwrap()));
+        again.ack(&batch).await.unwrap();
+    }
+    assert_eq!(seen, vec![json!("kept")]);
 }

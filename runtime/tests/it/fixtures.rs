@@ -18,7 +18,10 @@ pub async fn postgres_store() -> SqlStore {
     let admin = support::postgres_url();
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("PostgreSQL must be running");
     // The schema name is built from digits and a fixed prefix only.
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut conn).await.expect("create schema");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
     let sep = if admin.contains('?') { '&' } else { '?' };
     let url = format!("{admin}{sep}options=-c%20search_path%3D{schema}");
     SqlStore::connect(&url).await.expect("connect to the test schema")

@@ -19,8 +19,13 @@ async fn publish_appends_one_stream_entry_with_the_prelude_fields() {
     let bus = EventBus::new(&redis, keys.clone(), 1000);
     let id = bus.publish("task.created", &json!({"id": "t-1", "text": "x"})).await.unwrap();
     let state = json!({"id": "t-1", "status": "pending"});
-    let id2 = bus.publish_change("task.updated", &json!({"id": "t-1"}), EntityChange::State { entity: "task", state: &state }).await.unwrap();
-    bus.publish_change("task.deleted", &json!({"id": "t-1"}), EntityChange::Deleted { entity: "task", id: "t-1" }).await.unwrap();
+    let id2 = bus
+        .publish_change("task.updated", &json!({"id": "t-1"}), EntityChange::State { entity: "task", state: &state })
+        .await
+        .unwrap();
+    bus.publish_change("task.deleted", &json!({"id": "t-1"}), EntityChange::Deleted { entity: "task", id: "t-1" })
+        .await
+        .unwrap();
 
     let mut conn = support::redis().await;
     let range: StreamRangeReply = conn.xrange_all(keys.stream("task.created")).await.unwrap();
@@ -61,7 +66,8 @@ async fn retention_trim_drops_entries_older_than_the_retention() {
     let keys = support::unique_keys();
     let mut conn = support::redis().await;
     // 300 entries from an hour ago, then a fresh one.
-    let hour_ago = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64 - 3_600_000;
+    let hour_ago =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64 - 3_600_000;
     for i in 0..300u64 {
         let _: String = conn.xadd(keys.stream("old"), format!("{hour_ago}-{i}"), &[("event", "old")]).await.unwrap();
     }
@@ -89,7 +95,16 @@ async fn the_dedup_window_reports_duplicates_and_acks_in_the_same_step() {
     let stream = keys.stream("ack.test");
     let _: () = conn.xgroup_create_mkstream(&stream, "g1", "0").await.unwrap();
     let entry: String = conn.xadd(&stream, "*", &[("event", "ack.test")]).await.unwrap();
-    let _: redis::Value = redis::cmd("XREADGROUP").arg("GROUP").arg("g1").arg("c1").arg("STREAMS").arg(&stream).arg(">").query_async(&mut conn).await.unwrap();
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("g1")
+        .arg("c1")
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let pending: redis::streams::StreamPendingReply = conn.xpending(&stream, "g1").await.unwrap();
     assert_eq!(pending.count(), 1);
     window.record("ack.test:x", Some(AckTarget { stream_key: &stream, group: "g1", entry_id: &entry })).await.unwrap();

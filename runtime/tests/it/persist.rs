@@ -54,7 +54,9 @@ async fn drains_changes_idempotently_and_never_lets_an_older_snapshot_win(store:
     publish_task(&bus, "task.created", &task("t-2", "pending", 1, "second")).await;
     publish_task(&bus, "task.updated", &task("t-1", "in_progress", 2, "write tests")).await;
     bus.publish("task.updated", &json!({"no": "entity"})).await.unwrap();
-    bus.publish_change("task.deleted", &json!({"id": "t-2"}), EntityChange::Deleted { entity: "task", id: "t-2" }).await.unwrap();
+    bus.publish_change("task.deleted", &json!({"id": "t-2"}), EntityChange::Deleted { entity: "task", id: "t-2" })
+        .await
+        .unwrap();
 
     let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p1")).await.unwrap();
     assert_eq!(drain(&mut p).await, 5);
@@ -118,7 +120,11 @@ async fn a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(store: 
             claudebench_runtime::persist::TaskChange::Upsert {
                 id: state["id"].as_str().unwrap().to_string(),
                 state,
-                order: claudebench_runtime::persist::ChangeOrder { version: 1, entry_ms: ms as i64, entry_seq: seq as i64 },
+                order: claudebench_runtime::persist::ChangeOrder {
+                    version: 1,
+                    entry_ms: ms as i64,
+                    entry_seq: seq as i64,
+                },
             }
         })
         .collect();
@@ -134,7 +140,8 @@ async fn a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(store: 
     let tasks = store.tasks().await.unwrap();
     assert_eq!(tasks.len(), 15);
     let mut conn = support::redis().await;
-    let pending: redis::streams::StreamPendingReply = conn.xpending(keys.stream("task.created"), PERSISTER_GROUP).await.unwrap();
+    let pending: redis::streams::StreamPendingReply =
+        conn.xpending(keys.stream("task.created"), PERSISTER_GROUP).await.unwrap();
     assert_eq!(pending.count(), 0);
 }
 
