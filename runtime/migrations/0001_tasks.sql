@@ -3,7 +3,7 @@
 --
 -- Rows are never overwritten by an older snapshot: (version, entry_ms, entry_seq) orders the
 -- changes (the task's own version when it has one, then the stream entry id), and an upsert
--- only applies when its ordering key is greater. A delete is a tombstone row (deleted = 1) so a
+-- only applies when its ordering key is not smaller. A delete is a tombstone row (deleted = 1) so a
 -- late, older snapshot cannot resurrect the task.
 CREATE TABLE IF NOT EXISTS tasks (
     id           TEXT PRIMARY KEY,

@@ -123,6 +123,31 @@ impl EventBus {
         Ok(removed)
     }
 
+    /// Starts the periodic retention job: every `every`, trims the streams of `events` to
+    /// `retention`. Failures (Redis down) are logged and retried next period. Abort the handle
+    /// to stop it.
+    pub fn spawn_retention_job(
+        &self,
+        events: Vec<String>,
+        retention: Duration,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let bus = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let names: Vec<&str> = events.iter().map(String::as_str).collect();
+                match bus.trim_older_than(&names, retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(removed = n, "stream retention trim"),
+                    Err(e) => tracing::warn!(error = %e, "stream retention trim failed; retrying next period"),
+                }
+            }
+        })
+    }
+
     /// Live events whose names match any of `patterns` (globs: `task.*`, `*`), buffered up to
     /// `capacity` messages; when the subscriber falls behind, newer messages are dropped (and
     /// counted) instead of buffering without bound.

@@ -10,7 +10,11 @@ use sqlx::{AnyPool, Row};
 use crate::config::RuntimeConfig;
 
 /// Ordering key of a change: the entity's own version when it carries one, then the id of the
-/// stream entry that carried it. Greater keys win; equal keys are the same change re-delivered.
+/// stream entry that carried it. A change applies unless the stored row's key is greater, so
+/// an older snapshot never overwrites a newer one. Equal keys are either the same change
+/// re-delivered (rewriting it is harmless) or, for snapshots without a version, two changes
+/// in different streams within the same millisecond and sequence — there the later-processed
+/// wins, the best guess available; producers should put a per-entity `version` in snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct ChangeOrder {
     pub version: i64,
@@ -30,9 +34,9 @@ pub enum TaskChange {
 /// What one [`SqlStore::apply`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ApplyStats {
-    /// Changes that were newer than the stored row and were written.
+    /// Changes that were not older than the stored row and were written.
     pub written: u64,
-    /// Changes that were older than (or the same as) the stored row and were skipped.
+    /// Changes that were older than the stored row and were skipped.
     pub stale: u64,
 }
 
@@ -64,7 +68,7 @@ const UPSERT: &str = "INSERT INTO tasks \
        updated_at = excluded.updated_at, completed_at = excluded.completed_at, \
        snapshot = excluded.snapshot, deleted = excluded.deleted, version = excluded.version, \
        entry_ms = excluded.entry_ms, entry_seq = excluded.entry_seq \
-     WHERE (excluded.version, excluded.entry_ms, excluded.entry_seq) > (tasks.version, tasks.entry_ms, tasks.entry_seq)";
+     WHERE (excluded.version, excluded.entry_ms, excluded.entry_seq) >= (tasks.version, tasks.entry_ms, tasks.entry_seq)";
 
 impl SqlStore {
     /// Connects to `url` (`postgres://…` or `sqlite://…`) and applies the migrations.

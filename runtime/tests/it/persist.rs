@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use claudebench_runtime::bus::{ConsumerOptions, EntityChange, EventBus, GroupConsumer};
 use claudebench_runtime::keys::Keys;
-use claudebench_runtime::persist::{PERSISTER_GROUP, Persister, SqlStore, rehydrate};
+use claudebench_runtime::persist::{ChangeOrder, PERSISTER_GROUP, Persister, SqlStore, TaskChange, rehydrate};
 use claudebench_runtime::redis::RedisHandle;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
@@ -72,14 +72,14 @@ async fn drains_changes_idempotently_and_never_lets_an_older_snapshot_win(store:
     publish_task(&bus, "task.updated", &task("t-1", "completed", 3, "write tests")).await;
     assert_eq!(drain(&mut p).await, 2);
     assert_eq!(store.task("t-1").await.unwrap().unwrap().status, "completed");
-    let again = vec![claudebench_runtime::persist::TaskChange::Upsert {
-        id: "t-1".into(),
-        state: task("t-1", "pending", 3, "x"),
-        order: store.task("t-1").await.unwrap().unwrap().order,
-    }];
-    let stats = store.apply(&again).await.unwrap();
+    let stored = store.task("t-1").await.unwrap().unwrap();
+    let older = ChangeOrder { entry_seq: stored.order.entry_seq - 1, ..stored.order };
+    let stale = vec![TaskChange::Upsert { id: "t-1".into(), state: task("t-1", "pending", 3, "x"), order: older }];
+    let stats = store.apply(&stale).await.unwrap();
     assert_eq!((stats.written, stats.stale), (0, 1));
-    assert_eq!(store.task("t-1").await.unwrap().unwrap().status, "completed");
+    let redelivered = vec![TaskChange::Upsert { id: "t-1".into(), state: stored.state.clone(), order: stored.order }];
+    store.apply(&redelivered).await.unwrap();
+    assert_eq!(store.task("t-1").await.unwrap().unwrap(), stored, "a re-delivered change rewrites the same row");
     // A resurrecting snapshot after the delete is ignored too.
     publish_task(&bus, "task.updated", &task("t-2", "pending", 9, "zombie")).await;
     drain(&mut p).await;
@@ -117,14 +117,10 @@ async fn a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(store: 
         .map(|d| {
             let state: Value = serde_json::from_str(d.field("state").unwrap()).unwrap();
             let (ms, seq) = d.id_parts();
-            claudebench_runtime::persist::TaskChange::Upsert {
+            TaskChange::Upsert {
                 id: state["id"].as_str().unwrap().to_string(),
                 state,
-                order: claudebench_runtime::persist::ChangeOrder {
-                    version: 1,
-                    entry_ms: ms as i64,
-                    entry_seq: seq as i64,
-                },
+                order: ChangeOrder { version: 1, entry_ms: ms as i64, entry_seq: seq as i64 },
             }
         })
         .collect();
