@@ -22,6 +22,17 @@ pub struct RehydrateStats {
 /// Tasks Redis still has are never overwritten. Nothing is published (the streams already
 /// carried these changes once).
 pub async fn rehydrate(store: &SqlStore, redis: &RedisHandle, keys: &Keys) -> Result<RehydrateStats, Error> {
+    rehydrate_with(store, redis, keys, restore_task).await
+}
+
+/// [`rehydrate`] with another way of writing one task back (e.g. the coordination core's own
+/// index layout); `restore` adds the commands for one task to the pipeline.
+pub async fn rehydrate_with(
+    store: &SqlStore,
+    redis: &RedisHandle,
+    keys: &Keys,
+    restore: impl Fn(&Keys, &StoredTask, &mut ::redis::Pipeline),
+) -> Result<RehydrateStats, Error> {
     let tasks = store.tasks().await?;
     let mut conn = redis.conn();
     let mut stats = RehydrateStats::default();
@@ -37,7 +48,7 @@ pub async fn rehydrate(store: &SqlStore, redis: &RedisHandle, keys: &Keys) -> Re
             if present {
                 stats.present += 1;
             } else {
-                restore_task(keys, task, &mut write);
+                restore(keys, task, &mut write);
                 stats.restored += 1;
             }
         }

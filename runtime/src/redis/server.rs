@@ -172,6 +172,13 @@ pub fn find_redis_server() -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join("redis-server")).find(|p| is_executable(p))
 }
 
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+#[cfg(not(unix))]
 fn is_executable(p: &Path) -> bool {
     p.is_file()
 }
