@@ -2,3 +2,12 @@
 //! Each test works under its own key prefix, so tests run in parallel without interfering.
 
 mod support;
+mod fixtures;
+
+mod bus;
+mod cache;
+mod circuit;
+mod lua_scripts;
+mod persist;
+mod rate_limit;
+mod redis_conn;
