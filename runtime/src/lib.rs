@@ -2,3 +2,4 @@
 //! and durable state. Spec-agnostic: it dispatches by the generated event table.
 
 pub mod keys;
+pub mod coordination;

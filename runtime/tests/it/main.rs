@@ -2,3 +2,5 @@
 //! Each test works under its own key prefix, so tests run in parallel without interfering.
 
 mod support;
+mod coordination_instances;
+mod coordination_tasks;
