@@ -4,3 +4,4 @@
 mod support;
 mod coordination_instances;
 mod coordination_tasks;
+mod coordination_leader;
