@@ -5,3 +5,4 @@ mod support;
 mod coordination_instances;
 mod coordination_tasks;
 mod coordination_leader;
+mod coordination_cluster;
