@@ -6,3 +6,4 @@ mod coordination_instances;
 mod coordination_tasks;
 mod coordination_leader;
 mod coordination_cluster;
+mod coordination_hooks;
