@@ -223,10 +223,8 @@ async fn run<C>(
             _ = tokio::time::sleep(wait) => {}
             changed = stop.changed() => {
                 let mode = if changed.is_ok() { *stop.borrow() } else { StopMode::Release };
-                if mode == StopMode::Release {
-                    if let Some((term, _)) = leading {
-                        let _ = tokio::time::timeout(call_timeout, lease.release(&mut con, &id, term)).await;
-                    }
+                if let (StopMode::Release, Some((term, _))) = (mode, leading) {
+                    let _ = tokio::time::timeout(call_timeout, lease.release(&mut con, &id, term)).await;
                 }
                 let _ = term_tx.send(None);
                 return;
