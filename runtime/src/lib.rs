@@ -5,6 +5,7 @@ pub mod backend;
 pub mod bus;
 pub mod config;
 pub mod context;
+pub mod coordination;
 pub mod keys;
 pub mod metrics;
 pub mod persist;

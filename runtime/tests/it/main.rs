@@ -11,3 +11,8 @@ mod lua_scripts;
 mod persist;
 mod rate_limit;
 mod redis_conn;
+mod coordination_instances;
+mod coordination_tasks;
+mod coordination_leader;
+mod coordination_cluster;
+mod coordination_hooks;
