@@ -1,0 +1,5 @@
+//! The `claudebench` application: handler implementations and the wiring of one server
+//! process. The binary (`src/main.rs`) is the CLI over it.
+
+pub mod app;
+pub mod handlers;
