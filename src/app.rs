@@ -16,7 +16,7 @@ use claudebench_runtime::coordination::leader::LeaderElector;
 use claudebench_runtime::coordination::{Coordination, CoordinationConfig};
 use claudebench_runtime::keys::Keys;
 use claudebench_runtime::metrics::Metrics;
-use claudebench_runtime::persist::{Persister, SqlStore};
+use claudebench_runtime::persist::{rehydrate, Persister, RehydrateStats, SqlStore};
 use claudebench_runtime::pipeline::{EventHandlers, Pipeline};
 use claudebench_runtime::redis::server::{ensure_server, RedisServer};
 use claudebench_runtime::redis::{RedisHandle, RedisOptions};
@@ -27,8 +27,7 @@ use tokio::task::JoinHandle;
 use crate::handlers::Handlers;
 
 /// Streams whose entries carry task snapshots for the SQL outbox.
-pub const PERSISTED_STREAMS: [&str; 6] =
-    ["task.created", "task.updated", "task.claimed", "task.assigned", "task.completed", "task.deleted"];
+pub use claudebench_runtime::coordination::tasks::TASK_STREAMS as PERSISTED_STREAMS;
 
 impl EventHandlers for Handlers {
     type Input = Input;
@@ -157,6 +156,21 @@ impl App {
         let pipeline = Arc::new(Pipeline::new(Handlers, services.clone()).await?);
 
         let mut con = services.redis.conn();
+        // A Redis without the task id counter has never seen a task, or lost its data: bring
+        // back what SQL kept, before anything can create a task with a reused id.
+        if let Some(store) = &store {
+            let counter_exists: bool = redis::cmd("EXISTS")
+                .arg(services.keys.task_seq())
+                .query_async(&mut con)
+                .await
+                .map_err(claudebench_runtime::redis::redis_error)?;
+            if !counter_exists {
+                let stats = rehydrate_tasks(&services, store).await?;
+                if stats.restored > 0 {
+                    tracing::info!(restored = stats.restored, "rehydrated tasks from SQL into an empty Redis");
+                }
+            }
+        }
         services.coord.instances.register(&mut con, &services.instance_id, &["server".to_string()]).await?;
 
         let (stop, stop_rx) = watch::channel(false);
@@ -252,6 +266,15 @@ impl App {
         }
         tracing::info!(instance = %self.services.instance_id, "runtime stopped");
     }
+}
+
+/// Write every task SQL has and Redis lacks back into Redis (see `Tasks::restore`).
+pub async fn rehydrate_tasks(services: &Services, store: &SqlStore) -> Result<RehydrateStats, Error> {
+    rehydrate(store, |task| {
+        let mut con = services.redis.conn();
+        async move { services.coord.tasks.restore(&mut con, &task.state).await }
+    })
+    .await
 }
 
 /// The Redis hash holding the cluster-wide counters (see `system.metrics`).

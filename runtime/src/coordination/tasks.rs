@@ -21,6 +21,10 @@ use super::script::{contention, eval, eval_ok, field, parse_json, script, Reply,
 use super::{iso_millis, now_ms, CoordinationConfig};
 use crate::keys::Keys;
 
+/// Every stream the task scripts append task snapshots to (`entity=task`): what the SQL
+/// persister must drain.
+pub const TASK_STREAMS: [&str; 6] = ["task.created", "task.updated", "task.claimed", "task.assigned", "task.completed", "task.deleted"];
+
 static CREATE: LazyLock<Script> = script!(publish + tasks: "task_create.lua");
 static GET: LazyLock<Script> = script!(publish + tasks: "task_get.lua");
 static LIST: LazyLock<Script> = script!(publish + tasks: "task_list.lua");
@@ -30,6 +34,7 @@ static ASSIGN: LazyLock<Script> = script!(publish + tasks: "task_assign.lua");
 static AUTO_ASSIGN: LazyLock<Script> = script!(publish + tasks: "task_auto_assign.lua");
 static COMPLETE: LazyLock<Script> = script!(publish + tasks: "task_complete.lua");
 static DELETE: LazyLock<Script> = script!(publish + tasks: "task_delete.lua");
+static RESTORE: LazyLock<Script> = script!(publish + tasks: "task_restore.lua");
 
 /// Longest task text, in characters (as the original schema).
 pub const MAX_TEXT_CHARS: usize = 500;
@@ -303,6 +308,45 @@ impl Tasks {
         }
         let v = eval_ok(con, &CREATE, &keys, &args).await?;
         parse_json(field(&v, 0, "task_create")?, "task_create")
+    }
+
+    /// Put a task back from its persisted snapshot (rehydration after a Redis loss). Returns
+    /// `false` when Redis still has the task (it is left untouched). Unfinished tasks come back
+    /// pending and unassigned; the instances that held them were lost with Redis.
+    pub async fn restore<C: ConnectionLike + Send>(&self, con: &mut C, snapshot: &Value) -> Result<bool, Error> {
+        let task: Task = serde_json::from_value(snapshot.clone())
+            .map_err(|e| Error::internal(format!("a persisted task snapshot is not a task: {e}")))?;
+        let seq = task
+            .id
+            .strip_prefix("t-")
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| Error::internal(format!("persisted task id `{}` is not of the form t-<n>", task.id)))?;
+        let created_ms = super::parse_iso_millis(&task.created_at).unwrap_or(0);
+        let mut keys = self.layout();
+        keys.push(self.keys.task_seq());
+        let flag = |b: bool| if b { "1" } else { "0" }.to_string();
+        let mut args = vec![
+            task.id.clone(),
+            seq.to_string(),
+            task.text.clone(),
+            task.status.as_str().to_string(),
+            task.priority.to_string(),
+            task.assigned_to.clone().unwrap_or_default(),
+            task.created_at.clone(),
+            task.updated_at.clone(),
+            task.completed_at.clone().unwrap_or_default(),
+            created_ms.to_string(),
+            flag(task.result.is_some()),
+            task.result.as_ref().map(Value::to_string).unwrap_or_default(),
+            flag(task.error.is_some()),
+            task.error.clone().unwrap_or_default(),
+            flag(task.metadata.is_some()),
+        ];
+        if let Some(meta) = &task.metadata {
+            metadata_args(meta, &mut args)?;
+        }
+        let v = eval_ok(con, &RESTORE, &keys, &args).await?;
+        Ok(field(&v, 0, "task_restore")? == "1")
     }
 
     /// One task, or `not_found`.

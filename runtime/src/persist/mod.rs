@@ -15,5 +15,5 @@ mod rehydrate;
 mod store;
 
 pub use persister::{PERSISTER_GROUP, Persister};
-pub use rehydrate::{RehydrateStats, rehydrate, rehydrate_with, restore_task};
+pub use rehydrate::{RehydrateStats, rehydrate};
 pub use store::{ApplyStats, ChangeOrder, SqlStore, StoredTask, TaskChange};

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use claudebench_runtime::bus::{ConsumerOptions, EntityChange, EventBus, GroupConsumer};
 use claudebench_runtime::keys::Keys;
+use claudebench_runtime::coordination::tasks::{NewTask, Outcome};
+use claudebench_runtime::coordination::{Coordination, CoordinationConfig};
 use claudebench_runtime::persist::{ChangeOrder, PERSISTER_GROUP, Persister, SqlStore, TaskChange, rehydrate};
 use claudebench_runtime::redis::RedisHandle;
 use redis::AsyncCommands;
@@ -11,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::{fixtures, support};
 
-const EVENTS: [&str; 3] = ["task.created", "task.updated", "task.deleted"];
+use claudebench_runtime::coordination::tasks::TASK_STREAMS as EVENTS;
 
 fn options(consumer: &str) -> ConsumerOptions {
     let mut o = ConsumerOptions::new(PERSISTER_GROUP, consumer, EVENTS.iter().map(|e| e.to_string()).collect());
@@ -142,31 +144,45 @@ async fn a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(store: 
 }
 
 async fn rehydrate_restores_lost_tasks_without_touching_present_ones(store: SqlStore) {
-    let (redis, keys, bus, store) = setup(store).await;
-    publish_task(&bus, "task.created", &task("t-a", "pending", 1, "a")).await;
-    publish_task(&bus, "task.created", &json!({"id": "t-b", "text": "b", "status": "in_progress", "priority": 10, "assignedTo": "w1", "createdAt": 1_700_000_000_500i64})).await;
-    publish_task(&bus, "task.created", &task("t-c", "pending", 1, "c")).await;
+    let (redis, keys, _bus, store) = setup(store).await;
+    let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
+    let mut con = redis.conn();
+    let meta: serde_json::Map<String, Value> = serde_json::from_value(json!({"k": [1, 2]})).unwrap();
+    let a = coord.tasks.create(&mut con, NewTask { text: "a".into(), priority: 10, metadata: Some(meta) }).await.unwrap();
+    let b = coord.tasks.create(&mut con, NewTask { text: "b".into(), priority: 50, metadata: None }).await.unwrap();
+    let c = coord.tasks.create(&mut con, NewTask { text: "c".into(), priority: 60, metadata: None }).await.unwrap();
+    coord.instances.register(&mut con, "w1", &["worker".to_string()]).await.unwrap();
+    let claimed = coord.tasks.claim(&mut con, "w1", 2).await.unwrap();
+    assert_eq!(claimed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [c.id.as_str(), b.id.as_str()]);
+    coord.tasks.complete(&mut con, &c.id, Some("w1"), Outcome::Completed(Some(json!({"ok": true})))).await.unwrap();
     let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p")).await.unwrap();
     drain(&mut p).await;
 
-    // Redis "lost" t-a and t-b; t-c is still there (newer than SQL, must stay untouched).
-    let mut conn = support::redis().await;
-    let _: () = conn.hset(keys.task("t-c"), "text", "edited in redis").await.unwrap();
-    let stats = rehydrate(&store, &redis, &keys).await.unwrap();
+    // Redis loses everything of this prefix; `a` comes back by hand first, so rehydration must
+    // leave it alone and restore the other two.
+    let lost: Vec<String> = redis::cmd("KEYS").arg(format!("{{{}}}*", keys.prefix())).query_async(&mut con).await.unwrap();
+    let lost: Vec<String> = lost.into_iter().filter(|k| !k.contains(":stream:")).collect();
+    let _: () = redis::cmd("DEL").arg(&lost).query_async(&mut con).await.unwrap();
+    assert!(coord.tasks.restore(&mut con, &serde_json::to_value(&a).unwrap()).await.unwrap());
+    let stats = rehydrate(&store, |t| {
+        let (coord, mut con) = (coord.clone(), redis.conn());
+        async move { coord.tasks.restore(&mut con, &t.state).await }
+    })
+    .await
+    .unwrap();
     assert_eq!((stats.restored, stats.present), (2, 1));
 
-    let a: std::collections::HashMap<String, String> = conn.hgetall(keys.task("t-a")).await.unwrap();
-    assert_eq!(a["text"], "a");
-    assert_eq!(a["priority"], "70");
-    assert_eq!(a["metadata"], r#"{"k":[1,2]}"#);
-    let text_c: String = conn.hget(keys.task("t-c"), "text").await.unwrap();
-    assert_eq!(text_c, "edited in redis");
-    let pending: Vec<String> = conn.zrange(keys.tasks_pending(), 0, -1).await.unwrap();
-    assert_eq!(pending, vec!["t-a"], "only pending, unassigned tasks are queued");
-    let all: u64 = conn.zcard(keys.tasks_all()).await.unwrap();
-    assert_eq!(all, 2);
-    let in_progress: Vec<String> = conn.zrange(keys.tasks_by_status("in_progress"), 0, -1).await.unwrap();
-    assert_eq!(in_progress, vec!["t-b"]);
+    let a2 = coord.tasks.get(&mut con, &a.id).await.unwrap();
+    assert_eq!((a2.priority, a2.metadata.clone()), (10, a.metadata.clone()));
+    let b2 = coord.tasks.get(&mut con, &b.id).await.unwrap();
+    assert_eq!((b2.status.as_str(), b2.assigned_to.as_deref()), ("pending", None), "in-flight work is re-queued");
+    let c2 = coord.tasks.get(&mut con, &c.id).await.unwrap();
+    assert_eq!((c2.status.as_str(), c2.assigned_to.as_deref(), c2.result.clone()), ("completed", Some("w1"), Some(json!({"ok": true}))));
+    coord.instances.register(&mut con, "w2", &["worker".to_string()]).await.unwrap();
+    let next = coord.tasks.claim(&mut con, "w2", 5).await.unwrap();
+    assert_eq!(next.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [b.id.as_str(), a.id.as_str()], "priority order survives");
+    let d = coord.tasks.create(&mut con, NewTask::new("d")).await.unwrap();
+    assert_eq!(d.id, "t-4", "new ids continue after the restored ones");
 }
 
 #[tokio::test]
