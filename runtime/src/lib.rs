@@ -4,3 +4,4 @@
 pub mod backend;
 pub mod context;
 pub mod keys;
+pub mod transport;
