@@ -15,7 +15,7 @@ use claudebench_generated::event::EventDef;
 
 use super::AppState;
 use super::identity::Caller;
-use super::wire::{error_response, json_ok, malformed_json, too_large};
+use super::wire::{error_response, error_response_with_status, json_ok, malformed_json, too_large_error};
 use crate::backend::Payload;
 use crate::context::Transport;
 
@@ -57,7 +57,7 @@ async fn call_event(
 ) -> Response {
     let body = match read_json_body(&headers, body, state.config.body_limit) {
         Ok(body) => body,
-        Err(response) => return response,
+        Err((status, error)) => return error_response_with_status(status, &error),
     };
     match state.backend.dispatch(event, Payload::Bytes(&body), caller.meta(Transport::Http)).await {
         Ok(output) => json_ok(&output),
@@ -65,17 +65,18 @@ async fn call_event(
     }
 }
 
-/// The body of a JSON request, or the error response: 413 above the size limit, 400 for a
+/// The body of a JSON request, or the error to answer: 413 above the size limit, 400 for a
 /// non-JSON content type or a body that is not JSON. An empty body means `{}`, so events
 /// without required input can be called with a bare `POST`.
-pub(crate) fn read_json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, Response> {
+pub(crate) fn read_json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, (StatusCode, Error)> {
+    let invalid = |error: Error| (StatusCode::BAD_REQUEST, error);
     let body = match body {
         Ok(body) => body,
-        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => return Err(too_large(limit)),
-        Err(other) => return Err(error_response(&Error::new(ErrorCode::Validation, format!("could not read the request body: {other}")))),
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => return Err(too_large_error(limit)),
+        Err(other) => return Err(invalid(Error::new(ErrorCode::Validation, format!("could not read the request body: {other}")))),
     };
     if let Some(error) = content_type_error(headers) {
-        return Err(error_response(&error));
+        return Err(invalid(error));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Bytes::from_static(b"{}"));
@@ -83,7 +84,7 @@ pub(crate) fn read_json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejec
     // A syntax check only (nothing is built): the backend validates the content, but a body
     // that is not JSON at all gets the same answer whatever the backend does with it.
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
-        return Err(error_response(&malformed_json(&e)));
+        return Err(invalid(malformed_json(&e)));
     }
     Ok(body)
 }
@@ -123,7 +124,7 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
 
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
     let error = Error::new(ErrorCode::Validation, format!("{method} is not allowed on {}", uri.path()));
-    super::wire::error_response_with_status(StatusCode::METHOD_NOT_ALLOWED, &error)
+    error_response_with_status(StatusCode::METHOD_NOT_ALLOWED, &error)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::TransportConfig;
 use super::identity::clean_id;
@@ -115,7 +115,7 @@ impl ServerHandler for McpHandler {
         let Some(&event) = self.catalog.events.get(request.name.as_ref()) else {
             return Err(McpError::invalid_params(format!("Unknown tool: {}", request.name), None));
         };
-        let arguments = Value::Object(request.arguments.unwrap_or_else(Map::new));
+        let arguments = Value::Object(request.arguments.unwrap_or_default());
         let meta = caller_meta(&context);
         let outcome = self.backend.dispatch(event, Payload::Value(arguments), meta).await;
         tool_result(outcome).map(CallToolResponse::from)

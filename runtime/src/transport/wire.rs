@@ -16,10 +16,8 @@ pub(crate) fn error_response(error: &Error) -> Response {
 /// The error body with an explicit status (413 has no error code of its own).
 pub(crate) fn error_response_with_status(status: StatusCode, error: &Error) -> Response {
     let mut response = (status, axum::Json(json!({ "error": error }))).into_response();
-    if let Some(seconds) = retry_after_seconds(error) {
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
+    if let Some(value) = retry_after_seconds(error).and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
@@ -47,8 +45,12 @@ pub(crate) fn malformed_json(detail: &serde_json::Error) -> Error {
     Error::validation(vec![issue])
 }
 
-/// The error for a body above the configured size limit.
+/// The error for a body above the configured size limit (413, in the `validation` shape).
+pub(crate) fn too_large_error(limit: usize) -> (StatusCode, Error) {
+    (StatusCode::PAYLOAD_TOO_LARGE, Error::new(ErrorCode::Validation, format!("the request body exceeds the limit of {limit} bytes")))
+}
+
 pub(crate) fn too_large(limit: usize) -> Response {
-    let error = Error::new(ErrorCode::Validation, format!("the request body exceeds the limit of {limit} bytes"));
-    error_response_with_status(StatusCode::PAYLOAD_TOO_LARGE, &error)
+    let (status, error) = too_large_error(limit);
+    error_response_with_status(status, &error)
 }
