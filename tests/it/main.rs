@@ -1,1 +1,3 @@
 //! Root integration tests.
+
+mod bridge;
