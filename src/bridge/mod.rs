@@ -125,6 +125,36 @@ impl BridgeOutcome {
     }
 }
 
+/// The whole `claudebench hook [--url U] [--timeout-ms N] [--on-error P] [--approve]` command:
+/// read stdin, answer, print; returns the process exit code. A bad flag is exit 1 (Claude Code
+/// shows it to the user and carries on) rather than a blocking error.
+pub fn run_cli<I, S>(args: I) -> i32
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    use std::io::{Read, Write};
+    let config = match BridgeConfig::from_args(args, |key| std::env::var(key).ok()) {
+        Ok(config) => config,
+        Err(problem) => {
+            let _ = writeln!(std::io::stderr(), "claudebench hook: {problem}");
+            return 1;
+        }
+    };
+    let mut stdin = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut stdin) {
+        let _ = writeln!(std::io::stderr(), "claudebench hook: cannot read stdin: {e}");
+        return 0;
+    }
+    let outcome = run(&String::from_utf8_lossy(&stdin), config);
+    // A closed stdout/stderr must not turn into a panic (print! would).
+    let _ = std::io::stdout().write_all(outcome.stdout.as_bytes()).and_then(|_| std::io::stdout().flush());
+    if !outcome.stderr.is_empty() {
+        let _ = writeln!(std::io::stderr(), "{}", outcome.stderr);
+    }
+    outcome.exit_code
+}
+
 /// Handle one hook invocation (blocking; for the CLI, which has no runtime of its own).
 pub fn run(stdin_json: &str, config: BridgeConfig) -> BridgeOutcome {
     match tokio::runtime::Builder::new_current_thread().enable_all().build() {

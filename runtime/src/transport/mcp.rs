@@ -117,7 +117,11 @@ impl ServerHandler for McpHandler {
         };
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         let meta = caller_meta(&context);
-        let outcome = self.backend.dispatch(event, Payload::Value(arguments), meta).await;
+        // A client's `notifications/cancelled` drops the dispatch, which cancels the handler.
+        let outcome = tokio::select! {
+            outcome = self.backend.dispatch(event, Payload::Value(arguments), meta) => outcome,
+            _ = context.ct.cancelled() => return Err(McpError::internal_error("the request was cancelled", None)),
+        };
         tool_result(outcome).map(CallToolResponse::from)
     }
 }
