@@ -43,6 +43,23 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
         evs.push(event);
     }
 
+    // Definition names share one namespace with generated names (Rust types, OpenAPI components).
+    for def in &defs {
+        let clash = if crate::emit::openapi::RESERVED_COMPONENTS.contains(&def.name.as_str()) {
+            Some("a shared schema of the generated API documents".to_string())
+        } else {
+            evs.iter()
+                .find(|e| [format!("{}Input", e.name.pascal()), format!("{}Output", e.name.pascal())].contains(&def.name))
+                .map(|e| format!("the generated type of event `{}`", e.name.full))
+        };
+        if let Some(what) = clash {
+            diags.push(def_locs[&def.name].diag(
+                Diagnostic::new("reserved-name", format!("definition name `{}` is reserved", def.name))
+                    .help(format!("it is already {what}; choose another name")),
+            ));
+        }
+    }
+
     // Aliases: unique, and never the name of a real event.
     let mut seen_aliases: HashMap<&str, &Loc> = HashMap::new();
     for (alias, loc) in &aliases {

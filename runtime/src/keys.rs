@@ -59,6 +59,17 @@ impl Keys {
     pub fn worker_queue(&self, instance: &str) -> String {
         format!("{}:queue:instance:{instance}", self.slot)
     }
+    /// Every task record, as columns of one hash (`<id>:<column>`). One hash, not a key per task,
+    /// because claim, auto-assign and requeue discover their tasks inside the script and a script
+    /// may only touch the keys it declares.
+    pub fn task_records(&self) -> String {
+        format!("{}:tasks:records", self.slot)
+    }
+    /// Sorted set (by creation order) of the tasks whose `assignedTo` is one instance, finished
+    /// ones included: the index behind listing by assignee.
+    pub fn tasks_by_assignee(&self, instance: &str) -> String {
+        format!("{}:tasks:assignee:{instance}", self.slot)
+    }
     /// Assignment history of one task (list, capped).
     pub fn task_history(&self, id: &str) -> String {
         format!("{}:history:task:{id}", self.slot)

@@ -2,6 +2,14 @@
 //! and durable state. Spec-agnostic: it dispatches by the generated event table.
 
 pub mod backend;
+pub mod bus;
+pub mod config;
 pub mod context;
+pub mod coordination;
 pub mod keys;
+pub mod metrics;
+pub mod persist;
+pub mod redis;
+pub mod resilience;
+pub mod scripts;
 pub mod transport;

@@ -86,7 +86,10 @@ pub fn parse_hook(stdin_json: &str) -> Option<HookCall> {
             ("hook.pre_tool", None)
         }
         HookKind::PostToolUse if tool.as_deref() == Some("TodoWrite") => {
-            let todos = field.any("tool_input").and_then(|i| i.get("todos").cloned()).unwrap_or_else(|| json!([]));
+            let todos = field
+                .any("tool_input")
+                .and_then(|i| i.get("todos").cloned())
+                .unwrap_or_else(|| json!([]));
             params.insert("todos".into(), todos);
             ("hook.todo_write", None)
         }
@@ -116,7 +119,14 @@ pub fn parse_hook(stdin_json: &str) -> Option<HookCall> {
             field.copy_text(&mut params, "source", "source");
             field.copy_text(&mut params, "cwd", "cwd");
             // Older Claude Code sends the model as a string, newer as {id, display_name}.
-            let model = field.text("model").or_else(|| input.get("model").and_then(|m| m.get("id")).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string));
+            let model = field.text("model").or_else(|| {
+                input
+                    .get("model")
+                    .and_then(|m| m.get("id"))
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            });
             if let Some(model) = model {
                 params.insert("model".into(), json!(model));
             }
@@ -142,7 +152,10 @@ pub fn parse_hook(stdin_json: &str) -> Option<HookCall> {
             ("hook.notification", None)
         }
         HookKind::PreCompact => {
-            params.insert("trigger".into(), json!(field.text("trigger").unwrap_or_else(|| "auto".into())));
+            params.insert(
+                "trigger".into(),
+                json!(field.text("trigger").unwrap_or_else(|| "auto".into())),
+            );
             if let Some(instructions) = field.string("custom_instructions") {
                 params.insert("customInstructions".into(), json!(instructions));
             }
@@ -152,7 +165,14 @@ pub fn parse_hook(stdin_json: &str) -> Option<HookCall> {
     if let Some(session) = &session_id {
         params.insert("sessionId".into(), json!(session));
     }
-    Some(HookCall { kind, event, params: Value::Object(params), session_id, tool, prompt })
+    Some(HookCall {
+        kind,
+        event,
+        params: Value::Object(params),
+        session_id,
+        tool,
+        prompt,
+    })
 }
 
 /// Typed access to the input object's fields.
@@ -183,7 +203,15 @@ mod tests {
 
     #[test]
     fn anything_that_is_not_a_known_hook_object_maps_to_nothing() {
-        for stdin in ["", "null", "[]", "{", "{\"hook_event_name\": 3}", "{\"hook_event_name\": \"TaskCreated\"}", "\u{feff}{}"] {
+        for stdin in [
+            "",
+            "null",
+            "[]",
+            "{",
+            "{\"hook_event_name\": 3}",
+            "{\"hook_event_name\": \"TaskCreated\"}",
+            "\u{feff}{}",
+        ] {
             assert_eq!(parse_hook(stdin), None, "{stdin:?}");
         }
     }

@@ -67,7 +67,13 @@ pub struct BridgeConfig {
 
 impl Default for BridgeConfig {
     fn default() -> Self {
-        BridgeConfig { url: DEFAULT_URL.into(), token: None, timeout: DEFAULT_TIMEOUT, on_error: OnError::Auto, approve_allowed: false }
+        BridgeConfig {
+            url: DEFAULT_URL.into(),
+            token: None,
+            timeout: DEFAULT_TIMEOUT,
+            on_error: OnError::Auto,
+            approve_allowed: false,
+        }
     }
 }
 
@@ -94,11 +100,18 @@ impl BridgeConfig {
                 config.approve_allowed = true;
                 continue;
             }
-            let mut value = || inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{flag} needs a value"));
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .ok_or_else(|| format!("{flag} needs a value"))
+            };
             match flag.as_str() {
                 "--url" => config.url = value()?,
                 "--timeout-ms" => {
-                    let ms: u64 = value()?.parse().map_err(|_| "--timeout-ms must be a whole number of milliseconds".to_string())?;
+                    let ms: u64 = value()?
+                        .parse()
+                        .map_err(|_| "--timeout-ms must be a whole number of milliseconds".to_string())?;
                     config.timeout = Duration::from_millis(ms.max(1));
                 }
                 "--on-error" => config.on_error = value()?.parse()?,
@@ -148,7 +161,9 @@ where
     }
     let outcome = run(&String::from_utf8_lossy(&stdin), config);
     // A closed stdout/stderr must not turn into a panic (print! would).
-    let _ = std::io::stdout().write_all(outcome.stdout.as_bytes()).and_then(|_| std::io::stdout().flush());
+    let _ = std::io::stdout()
+        .write_all(outcome.stdout.as_bytes())
+        .and_then(|_| std::io::stdout().flush());
     if !outcome.stderr.is_empty() {
         let _ = writeln!(std::io::stderr(), "{}", outcome.stderr);
     }
@@ -163,7 +178,11 @@ pub fn run(stdin_json: &str, config: BridgeConfig) -> BridgeOutcome {
             // No runtime, no server call: decide as if the server were down.
             let call = parse_hook(stdin_json);
             match call {
-                Some(call) => output::on_failure(&call, &CallError::Unreachable(format!("cannot start the async runtime: {e}")), &config),
+                Some(call) => output::on_failure(
+                    &call,
+                    &CallError::Unreachable(format!("cannot start the async runtime: {e}")),
+                    &config,
+                ),
                 None => BridgeOutcome::silent(),
             }
         }
@@ -198,9 +217,31 @@ mod tests {
         assert_eq!(config.on_error, OnError::Auto);
 
         let env = |k: &str| (k == "CLAUDEBENCH_URL").then(|| "http://env:1/".to_string());
-        assert_eq!(BridgeConfig::from_args(Vec::<String>::new(), env).unwrap().url, "http://env:1");
-        let config = BridgeConfig::from_args(["--url", "http://x:2", "--timeout-ms=250", "--on-error", "deny", "--approve"], env).unwrap();
-        assert_eq!((config.url.as_str(), config.timeout, config.on_error, config.approve_allowed), ("http://x:2", Duration::from_millis(250), OnError::Deny, true));
+        assert_eq!(
+            BridgeConfig::from_args(Vec::<String>::new(), env).unwrap().url,
+            "http://env:1"
+        );
+        let config = BridgeConfig::from_args(
+            [
+                "--url",
+                "http://x:2",
+                "--timeout-ms=250",
+                "--on-error",
+                "deny",
+                "--approve",
+            ],
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                config.url.as_str(),
+                config.timeout,
+                config.on_error,
+                config.approve_allowed
+            ),
+            ("http://x:2", Duration::from_millis(250), OnError::Deny, true)
+        );
     }
 
     #[test]

@@ -19,25 +19,42 @@ pub(crate) fn on_result(call: &HookCall, result: &Value, config: &BridgeConfig) 
     match call.kind {
         HookKind::PreToolUse => pre_tool(call, result, config),
         HookKind::UserPromptSubmit => {
-            let additions = result.get("modified").and_then(Value::as_str).map(|m| prompt_additions(call.prompt.as_deref().unwrap_or(""), m));
+            let additions = result
+                .get("modified")
+                .and_then(Value::as_str)
+                .map(|m| prompt_additions(call.prompt.as_deref().unwrap_or(""), m));
             additional_context(call.kind, additions)
         }
-        HookKind::SessionStart => additional_context(call.kind, result.get("additionalContext").and_then(Value::as_str).map(str::to_string)),
+        HookKind::SessionStart => additional_context(
+            call.kind,
+            result
+                .get("additionalContext")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        ),
         _ => BridgeOutcome::silent(),
     }
 }
 
 /// The server gave no result.
 pub(crate) fn on_failure(call: &HookCall, error: &CallError, config: &BridgeConfig) -> BridgeOutcome {
-    if let CallError::Rpc { code: BLOCKED, message, .. } = error {
+    if let CallError::Rpc {
+        code: BLOCKED, message, ..
+    } = error
+    {
         return block(call.kind, message);
     }
     let tool = call.tool.as_deref().unwrap_or("");
     if call.kind == HookKind::PreToolUse && fails_closed(config.on_error, tool) {
-        let reason = format!("ClaudeBench could not check this {tool} call ({error}); tools that change the system are blocked until it can.");
+        let reason = format!(
+            "ClaudeBench could not check this {tool} call ({error}); tools that change the system are blocked until it can."
+        );
         return deny(&reason);
     }
-    BridgeOutcome { stderr: format!("claudebench hook {}: {error}; continuing", call.kind.name()), ..BridgeOutcome::silent() }
+    BridgeOutcome {
+        stderr: format!("claudebench hook {}: {error}; continuing", call.kind.name()),
+        ..BridgeOutcome::silent()
+    }
 }
 
 fn fails_closed(policy: OnError, tool: &str) -> bool {
@@ -51,13 +68,21 @@ fn fails_closed(policy: OnError, tool: &str) -> bool {
 fn pre_tool(call: &HookCall, result: &Value, config: &BridgeConfig) -> BridgeOutcome {
     let Some(allow) = result.get("allow").and_then(Value::as_bool) else {
         // A result without a decision is no decision: treat it like no answer.
-        return on_failure(call, &CallError::Unreachable("the answer has no `allow` decision".into()), config);
+        return on_failure(
+            call,
+            &CallError::Unreachable("the answer has no `allow` decision".into()),
+            config,
+        );
     };
     let reason = result.get("reason").and_then(Value::as_str).filter(|r| !r.is_empty());
     if !allow {
         return deny(reason.unwrap_or("Blocked by ClaudeBench"));
     }
-    let warnings: Vec<&str> = result.get("warnings").and_then(Value::as_array).map(|w| w.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let warnings: Vec<&str> = result
+        .get("warnings")
+        .and_then(Value::as_array)
+        .map(|w| w.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     let notes: Vec<&str> = reason.into_iter().chain(warnings.iter().copied()).collect();
     let mut specific = Map::new();
     specific.insert("hookEventName".into(), json!("PreToolUse"));
@@ -88,7 +113,10 @@ fn pre_tool(call: &HookCall, result: &Value, config: &BridgeConfig) -> BridgeOut
         // Warnings are for the user too, not only for Claude.
         output["systemMessage"] = json!(warnings.join("\n"));
     }
-    BridgeOutcome { stdout: output.to_string(), ..BridgeOutcome::silent() }
+    BridgeOutcome {
+        stdout: output.to_string(),
+        ..BridgeOutcome::silent()
+    }
 }
 
 /// PreToolUse deny: the tool does not run and Claude reads the reason.
@@ -96,7 +124,11 @@ fn deny(reason: &str) -> BridgeOutcome {
     let output = json!({
         "hookSpecificOutput": { "hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": reason }
     });
-    BridgeOutcome { stdout: output.to_string(), stderr: reason.to_string(), exit_code: 0 }
+    BridgeOutcome {
+        stdout: output.to_string(),
+        stderr: reason.to_string(),
+        exit_code: 0,
+    }
 }
 
 /// A server-side block: PreToolUse denies; UserPromptSubmit and PostToolUse use
@@ -104,10 +136,18 @@ fn deny(reason: &str) -> BridgeOutcome {
 fn block(kind: HookKind, reason: &str) -> BridgeOutcome {
     match kind {
         HookKind::PreToolUse => deny(reason),
-        HookKind::UserPromptSubmit | HookKind::PostToolUse => {
-            BridgeOutcome { stdout: json!({ "decision": "block", "reason": reason }).to_string(), stderr: reason.to_string(), exit_code: 0 }
-        }
-        _ => BridgeOutcome { stderr: format!("claudebench hook {}: blocked ({reason}), which this hook cannot do; ignored", kind.name()), ..BridgeOutcome::silent() },
+        HookKind::UserPromptSubmit | HookKind::PostToolUse => BridgeOutcome {
+            stdout: json!({ "decision": "block", "reason": reason }).to_string(),
+            stderr: reason.to_string(),
+            exit_code: 0,
+        },
+        _ => BridgeOutcome {
+            stderr: format!(
+                "claudebench hook {}: blocked ({reason}), which this hook cannot do; ignored",
+                kind.name()
+            ),
+            ..BridgeOutcome::silent()
+        },
     }
 }
 
@@ -115,8 +155,12 @@ fn block(kind: HookKind, reason: &str) -> BridgeOutcome {
 fn additional_context(kind: HookKind, context: Option<String>) -> BridgeOutcome {
     match context.filter(|c| !c.trim().is_empty()) {
         Some(context) => {
-            let output = json!({ "hookSpecificOutput": { "hookEventName": kind.name(), "additionalContext": context } });
-            BridgeOutcome { stdout: output.to_string(), ..BridgeOutcome::silent() }
+            let output =
+                json!({ "hookSpecificOutput": { "hookEventName": kind.name(), "additionalContext": context } });
+            BridgeOutcome {
+                stdout: output.to_string(),
+                ..BridgeOutcome::silent()
+            }
         }
         None => BridgeOutcome::silent(),
     }

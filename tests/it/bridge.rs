@@ -36,7 +36,10 @@ async fn rpc(State(stub): State<Stub>, Json(request): Json<Value>) -> axum::resp
     match stub.mode {
         Mode::Broken => return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "<html>oops</html>").into_response(),
         Mode::Block => {
-            return Json(json!({"jsonrpc": "2.0", "error": {"code": -32003, "message": "Blocked by policy"}, "id": id})).into_response();
+            return Json(
+                json!({"jsonrpc": "2.0", "error": {"code": -32003, "message": "Blocked by policy"}, "id": id}),
+            )
+            .into_response();
         }
         Mode::Slow => tokio::time::sleep(Duration::from_secs(3)).await,
         Mode::Normal => {}
@@ -56,9 +59,15 @@ async fn rpc(State(stub): State<Stub>, Json(request): Json<Value>) -> axum::resp
             }
         }
         "hook.post_tool" => json!({"processed": true}),
-        "hook.todo_write" => json!({"processed": true, "changes": {"added": 2, "removed": 0, "statusChanged": 0}, "createdTasks": ["t-1", "t-2"]}),
-        "hook.user_prompt" => json!({"modified": format!("{}\n\n⚠️ Sensitive information mentioned", params["prompt"].as_str().unwrap_or(""))}),
-        "hook.session_start" => json!({"instanceId": "claude-code-3f2a9c1b", "registered": true, "additionalContext": "Open todos: Implement the parser (in progress)."}),
+        "hook.todo_write" => {
+            json!({"processed": true, "changes": {"added": 2, "removed": 0, "statusChanged": 0}, "createdTasks": ["t-1", "t-2"]})
+        }
+        "hook.user_prompt" => {
+            json!({"modified": format!("{}\n\n⚠️ Sensitive information mentioned", params["prompt"].as_str().unwrap_or(""))})
+        }
+        "hook.session_start" => {
+            json!({"instanceId": "claude-code-3f2a9c1b", "registered": true, "additionalContext": "Open todos: Implement the parser (in progress)."})
+        }
         "hook.session_end" => json!({"instanceId": "claude-code-3f2a9c1b", "unregistered": true, "tasksReleased": 0}),
         "hook.stop" => json!({"acknowledged": true, "inProgressTasks": 1}),
         _ => json!({"acknowledged": true}),
@@ -77,13 +86,20 @@ impl StubServer {
         self.requests.lock().unwrap().clone()
     }
     fn config(&self) -> BridgeConfig {
-        BridgeConfig { url: self.url.clone(), timeout: Duration::from_millis(2000), ..BridgeConfig::default() }
+        BridgeConfig {
+            url: self.url.clone(),
+            timeout: Duration::from_millis(2000),
+            ..BridgeConfig::default()
+        }
     }
 }
 
 async fn stub(mode: Mode) -> StubServer {
     let requests = Arc::new(Mutex::new(Vec::new()));
-    let app = axum::Router::new().route("/rpc", post(rpc)).with_state(Stub { mode, requests: requests.clone() });
+    let app = axum::Router::new().route("/rpc", post(rpc)).with_state(Stub {
+        mode,
+        requests: requests.clone(),
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -94,7 +110,11 @@ async fn stub(mode: Mode) -> StubServer {
             })
             .await;
     });
-    StubServer { url, requests, _shutdown: tx }
+    StubServer {
+        url,
+        requests,
+        _shutdown: tx,
+    }
 }
 
 /// A URL where nothing listens (a port just released).
@@ -125,19 +145,51 @@ const SESSION: &str = "3f2a9c1b-7d4e-4a8f-9b0c-2e5d6f7a8b9c";
 async fn every_recorded_hook_is_forwarded_as_its_server_event_with_the_session() {
     let server = stub(Mode::Normal).await;
     let cases = [
-        ("pre_tool_use_bash", "hook.pre_tool", json!({"tool": "Bash", "params": {"command": "ls -la", "description": "List files"}, "toolUseId": "toolu_01ABCDEF", "cwd": "/home/dev/project"})),
-        ("post_tool_use_bash", "hook.post_tool", json!({"tool": "Bash", "params": {"command": "cargo test"}, "result": {"stdout": "test result: ok. 42 passed", "stderr": "", "interrupted": false, "isImage": false}, "toolUseId": "toolu_01POST", "durationMs": 8100})),
-        ("post_tool_use_todo_write", "hook.todo_write", json!({"todos": [
-            {"content": "Implement the parser", "status": "in_progress", "activeForm": "Implementing the parser"},
-            {"content": "Write the docs", "status": "pending", "activeForm": "Writing the docs"}
-        ]})),
-        ("user_prompt_submit", "hook.user_prompt", json!({"prompt": "Put the API key in the config file", "context": {"cwd": "/home/dev/project", "permissionMode": "default"}})),
-        ("session_start", "hook.session_start", json!({"source": "compact", "cwd": "/home/dev/project", "model": "claude-sonnet-4-5"})),
+        (
+            "pre_tool_use_bash",
+            "hook.pre_tool",
+            json!({"tool": "Bash", "params": {"command": "ls -la", "description": "List files"}, "toolUseId": "toolu_01ABCDEF", "cwd": "/home/dev/project"}),
+        ),
+        (
+            "post_tool_use_bash",
+            "hook.post_tool",
+            json!({"tool": "Bash", "params": {"command": "cargo test"}, "result": {"stdout": "test result: ok. 42 passed", "stderr": "", "interrupted": false, "isImage": false}, "toolUseId": "toolu_01POST", "durationMs": 8100}),
+        ),
+        (
+            "post_tool_use_todo_write",
+            "hook.todo_write",
+            json!({"todos": [
+                {"content": "Implement the parser", "status": "in_progress", "activeForm": "Implementing the parser"},
+                {"content": "Write the docs", "status": "pending", "activeForm": "Writing the docs"}
+            ]}),
+        ),
+        (
+            "user_prompt_submit",
+            "hook.user_prompt",
+            json!({"prompt": "Put the API key in the config file", "context": {"cwd": "/home/dev/project", "permissionMode": "default"}}),
+        ),
+        (
+            "session_start",
+            "hook.session_start",
+            json!({"source": "compact", "cwd": "/home/dev/project", "model": "claude-sonnet-4-5"}),
+        ),
         ("session_end", "hook.session_end", json!({"reason": "logout"})),
         ("stop", "hook.stop", json!({"subagent": false, "stopHookActive": false})),
-        ("subagent_stop", "hook.stop", json!({"subagent": true, "stopHookActive": false, "agentId": "agent-7", "agentType": "Explore"})),
-        ("notification", "hook.notification", json!({"message": "Claude is waiting for your input", "notificationType": "idle_prompt"})),
-        ("pre_compact", "hook.pre_compact", json!({"trigger": "auto", "customInstructions": ""})),
+        (
+            "subagent_stop",
+            "hook.stop",
+            json!({"subagent": true, "stopHookActive": false, "agentId": "agent-7", "agentType": "Explore"}),
+        ),
+        (
+            "notification",
+            "hook.notification",
+            json!({"message": "Claude is waiting for your input", "notificationType": "idle_prompt"}),
+        ),
+        (
+            "pre_compact",
+            "hook.pre_compact",
+            json!({"trigger": "auto", "customInstructions": ""}),
+        ),
     ];
     for (name, event, mut params) in cases {
         run_async(&fixture(name), &server.config()).await;
@@ -157,16 +209,25 @@ async fn a_blocked_rm_rf_is_denied_with_the_servers_reason() {
     let output = stdout_json(&outcome);
     assert_eq!(output["hookSpecificOutput"]["hookEventName"], json!("PreToolUse"));
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], json!("deny"));
-    assert_eq!(output["hookSpecificOutput"]["permissionDecisionReason"], json!("Dangerous command pattern detected: rm -rf"));
+    assert_eq!(
+        output["hookSpecificOutput"]["permissionDecisionReason"],
+        json!("Dangerous command pattern detected: rm -rf")
+    );
 }
 
 #[tokio::test]
 async fn an_allowed_call_defers_to_claude_code_unless_the_bridge_may_approve() {
     let server = stub(Mode::Normal).await;
     assert_silent(&run_async(&fixture("pre_tool_use_bash"), &server.config()).await);
-    let approving = BridgeConfig { approve_allowed: true, ..server.config() };
+    let approving = BridgeConfig {
+        approve_allowed: true,
+        ..server.config()
+    };
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash"), &approving).await);
-    assert_eq!(output, json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow"}}));
+    assert_eq!(
+        output,
+        json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow"}})
+    );
 }
 
 #[tokio::test]
@@ -174,10 +235,20 @@ async fn a_rewritten_call_is_handed_over_as_updated_input() {
     let server = stub(Mode::Normal).await;
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash_sudo"), &server.config()).await);
     let specific = &output["hookSpecificOutput"];
-    assert_eq!(specific["permissionDecision"], json!("ask"), "the user confirms a rewritten call");
+    assert_eq!(
+        specific["permissionDecision"],
+        json!("ask"),
+        "the user confirms a rewritten call"
+    );
     assert_eq!(specific["updatedInput"], json!({"command": "apt-get install jq"}));
-    assert_eq!(specific["permissionDecisionReason"], json!("Privileges stripped: leading sudo removed"));
-    let approving = BridgeConfig { approve_allowed: true, ..server.config() };
+    assert_eq!(
+        specific["permissionDecisionReason"],
+        json!("Privileges stripped: leading sudo removed")
+    );
+    let approving = BridgeConfig {
+        approve_allowed: true,
+        ..server.config()
+    };
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash_sudo"), &approving).await);
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], json!("allow"));
 }
@@ -187,7 +258,10 @@ async fn warnings_reach_claude_and_the_user() {
     let server = stub(Mode::Normal).await;
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash_find"), &server.config()).await);
     assert_eq!(output["systemMessage"], json!("Warning: Filesystem-wide operation"));
-    assert_eq!(output["hookSpecificOutput"]["additionalContext"], json!("Warning: Filesystem-wide operation"));
+    assert_eq!(
+        output["hookSpecificOutput"]["additionalContext"],
+        json!("Warning: Filesystem-wide operation")
+    );
     assert!(output["hookSpecificOutput"].get("permissionDecision").is_none());
 }
 
@@ -195,15 +269,29 @@ async fn warnings_reach_claude_and_the_user() {
 async fn prompt_additions_and_session_context_become_additional_context() {
     let server = stub(Mode::Normal).await;
     let output = stdout_json(&run_async(&fixture("user_prompt_submit"), &server.config()).await);
-    assert_eq!(output, json!({"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": "⚠️ Sensitive information mentioned"}}));
+    assert_eq!(
+        output,
+        json!({"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": "⚠️ Sensitive information mentioned"}})
+    );
     let output = stdout_json(&run_async(&fixture("session_start"), &server.config()).await);
-    assert_eq!(output["hookSpecificOutput"], json!({"hookEventName": "SessionStart", "additionalContext": "Open todos: Implement the parser (in progress)."}));
+    assert_eq!(
+        output["hookSpecificOutput"],
+        json!({"hookEventName": "SessionStart", "additionalContext": "Open todos: Implement the parser (in progress)."})
+    );
 }
 
 #[tokio::test]
 async fn hooks_with_nothing_to_say_print_nothing() {
     let server = stub(Mode::Normal).await;
-    for name in ["post_tool_use_bash", "post_tool_use_todo_write", "session_end", "stop", "subagent_stop", "notification", "pre_compact"] {
+    for name in [
+        "post_tool_use_bash",
+        "post_tool_use_todo_write",
+        "session_end",
+        "stop",
+        "subagent_stop",
+        "notification",
+        "pre_compact",
+    ] {
         assert_silent(&run_async(&fixture(name), &server.config()).await);
     }
 }
@@ -222,10 +310,18 @@ async fn a_server_block_blocks_prompts_and_denies_tools() {
 
 #[tokio::test]
 async fn with_the_server_down_bash_is_denied_and_read_is_allowed() {
-    let config = BridgeConfig { url: dead_url().await, ..BridgeConfig::default() };
+    let config = BridgeConfig {
+        url: dead_url().await,
+        ..BridgeConfig::default()
+    };
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash"), &config).await);
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], json!("deny"));
-    assert!(output["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().contains("could not check"));
+    assert!(
+        output["hookSpecificOutput"]["permissionDecisionReason"]
+            .as_str()
+            .unwrap()
+            .contains("could not check")
+    );
     let read = run_async(&fixture("pre_tool_use_read"), &config).await;
     assert_silent(&read);
     assert!(!read.stderr.is_empty(), "the failure is noted on stderr");
@@ -237,9 +333,17 @@ async fn with_the_server_down_bash_is_denied_and_read_is_allowed() {
 #[tokio::test]
 async fn the_on_error_policy_can_fail_open_or_closed_for_every_tool() {
     let url = dead_url().await;
-    let open = BridgeConfig { url: url.clone(), on_error: OnError::Allow, ..BridgeConfig::default() };
+    let open = BridgeConfig {
+        url: url.clone(),
+        on_error: OnError::Allow,
+        ..BridgeConfig::default()
+    };
     assert_silent(&run_async(&fixture("pre_tool_use_bash"), &open).await);
-    let closed = BridgeConfig { url, on_error: OnError::Deny, ..BridgeConfig::default() };
+    let closed = BridgeConfig {
+        url,
+        on_error: OnError::Deny,
+        ..BridgeConfig::default()
+    };
     let output = stdout_json(&run_async(&fixture("pre_tool_use_read"), &closed).await);
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], json!("deny"));
 }
@@ -247,10 +351,17 @@ async fn the_on_error_policy_can_fail_open_or_closed_for_every_tool() {
 #[tokio::test]
 async fn a_slow_server_is_given_up_on_within_the_timeout() {
     let server = stub(Mode::Slow).await;
-    let config = BridgeConfig { timeout: Duration::from_millis(300), ..server.config() };
+    let config = BridgeConfig {
+        timeout: Duration::from_millis(300),
+        ..server.config()
+    };
     let started = Instant::now();
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash"), &config).await);
-    assert!(started.elapsed() < Duration::from_millis(1500), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], json!("deny"));
     assert_silent(&run_async(&fixture("pre_tool_use_read"), &config).await);
 }
@@ -266,7 +377,14 @@ async fn a_broken_server_counts_as_down() {
 #[tokio::test]
 async fn unknown_hooks_and_unreadable_input_exit_0_without_calling_the_server() {
     let server = stub(Mode::Normal).await;
-    for stdin in [fixture("unknown_hook"), String::new(), "not json".into(), "[1,2]".into(), "{\"hook_event_name\":null}".into(), "\u{0}\u{ffff}".into()] {
+    for stdin in [
+        fixture("unknown_hook"),
+        String::new(),
+        "not json".into(),
+        "[1,2]".into(),
+        "{\"hook_event_name\":null}".into(),
+        "\u{0}\u{ffff}".into(),
+    ] {
         let outcome = run_async(&stdin, &server.config()).await;
         assert_eq!(outcome, BridgeOutcome::silent(), "{stdin:?}");
     }
@@ -275,7 +393,11 @@ async fn unknown_hooks_and_unreadable_input_exit_0_without_calling_the_server() 
 
 #[tokio::test]
 async fn odd_but_valid_json_never_panics() {
-    let config = BridgeConfig { url: dead_url().await, timeout: Duration::from_millis(200), ..BridgeConfig::default() };
+    let config = BridgeConfig {
+        url: dead_url().await,
+        timeout: Duration::from_millis(200),
+        ..BridgeConfig::default()
+    };
     for stdin in [
         r#"{"hook_event_name":"PreToolUse"}"#,
         r#"{"hook_event_name":"PreToolUse","tool_name":5,"tool_input":"x","session_id":{}}"#,
@@ -294,6 +416,15 @@ fn the_blocking_entry_point_runs_without_a_runtime_of_its_own() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let outcome = run(&fixture("pre_tool_use_bash_rm_rf"), BridgeConfig { url, ..BridgeConfig::default() });
-    assert_eq!(stdout_json(&outcome)["hookSpecificOutput"]["permissionDecision"], json!("deny"));
+    let outcome = run(
+        &fixture("pre_tool_use_bash_rm_rf"),
+        BridgeConfig {
+            url,
+            ..BridgeConfig::default()
+        },
+    );
+    assert_eq!(
+        stdout_json(&outcome)["hookSpecificOutput"]["permissionDecision"],
+        json!("deny")
+    );
 }

@@ -77,3 +77,5 @@ fn diagnostics_never_panic_on_arbitrary_yaml_shapes() {
         let _ = load_sources(&[SpecSource { path: "spec/x.yaml".into(), text: text.into() }]);
     }
 }
+
+case!(definition_names_cannot_shadow_generated_names, "reserved-name", ["reserved-name"]);

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::State;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,12 +32,21 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         // A bad or duplicate path must not take the server down (axum panics on those), and
         // the spec checker already rejects them, so skipping with a warning is enough.
         if !is_plain_path(event.http_path) || event.http_path.starts_with("/mcp/") || !mounted.insert(event.http_path) {
-            tracing::warn!(event = event.name, path = event.http_path, "event not mounted: unusable or duplicate HTTP path");
+            tracing::warn!(
+                event = event.name,
+                path = event.http_path,
+                "event not mounted: unusable or duplicate HTTP path"
+            );
             continue;
         }
-        router = router.route(event.http_path, post(move |state, caller, headers, body| call_event(event, state, caller, headers, body)));
+        router = router.route(
+            event.http_path,
+            post(move |state, caller, headers, body| call_event(event, state, caller, headers, body)),
+        );
     }
-    router.fallback(not_found).method_not_allowed_fallback(method_not_allowed)
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// `/segment/segment…` of lowercase letters, digits, `_`, `-` and `.`: nothing axum would
@@ -45,7 +54,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
 fn is_plain_path(path: &str) -> bool {
     path.len() > 1
         && path.starts_with('/')
-        && path[1..].split('/').all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)))
+        && path[1..]
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)))
 }
 
 async fn call_event(
@@ -59,7 +70,11 @@ async fn call_event(
         Ok(body) => body,
         Err((status, error)) => return error_response_with_status(status, &error),
     };
-    match state.backend.dispatch(event, Payload::Bytes(&body), caller.meta(Transport::Http)).await {
+    match state
+        .backend
+        .dispatch(event, Payload::Bytes(&body), caller.meta(Transport::Http))
+        .await
+    {
         Ok(output) => json_ok(&output),
         Err(error) => error_response(&error),
     }
@@ -68,12 +83,23 @@ async fn call_event(
 /// The body of a JSON request, or the error to answer: 413 above the size limit, 400 for a
 /// non-JSON content type or a body that is not JSON. An empty body means `{}`, so events
 /// without required input can be called with a bare `POST`.
-pub(crate) fn read_json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, (StatusCode, Error)> {
+pub(crate) fn read_json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Bytes, (StatusCode, Error)> {
     let invalid = |error: Error| (StatusCode::BAD_REQUEST, error);
     let body = match body {
         Ok(body) => body,
-        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => return Err(too_large_error(limit)),
-        Err(other) => return Err(invalid(Error::new(ErrorCode::Validation, format!("could not read the request body: {other}")))),
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+            return Err(too_large_error(limit));
+        }
+        Err(other) => {
+            return Err(invalid(Error::new(
+                ErrorCode::Validation,
+                format!("could not read the request body: {other}"),
+            )));
+        }
     };
     if let Some(error) = content_type_error(headers) {
         return Err(invalid(error));
@@ -92,17 +118,28 @@ pub(crate) fn read_json_body(headers: &HeaderMap, body: Result<Bytes, BytesRejec
 /// Bodies must be JSON; an absent `Content-Type` is accepted (curl without `-H`).
 fn content_type_error(headers: &HeaderMap) -> Option<Error> {
     let value = headers.get(header::CONTENT_TYPE)?;
-    let essence = value.to_str().ok().and_then(|v| v.split(';').next()).map(|v| v.trim().to_ascii_lowercase());
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
     match essence {
         Some(e) if e == "application/json" || (e.starts_with("application/") && e.ends_with("+json")) => None,
-        _ => Some(Error::new(ErrorCode::Validation, "the request body must be JSON (Content-Type: application/json)")),
+        _ => Some(Error::new(
+            ErrorCode::Validation,
+            "the request body must be JSON (Content-Type: application/json)",
+        )),
     }
 }
 
 /// 200 when the server can serve requests, 503 otherwise; the body says which dependency is down.
 async fn health(State(state): State<AppState>) -> Response {
     let readiness = state.backend.readiness().await;
-    let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, axum::Json(readiness)).into_response()
 }
 
@@ -113,7 +150,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 async fn openapi(State(state): State<AppState>) -> Response {
     match state.config.openapi.clone() {
-        Some(document) => ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], document.to_string()).into_response(),
+        Some(document) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            document.to_string(),
+        )
+            .into_response(),
         None => error_response(&Error::not_found("this server has no OpenAPI document")),
     }
 }
@@ -123,7 +164,10 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
 }
 
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
-    let error = Error::new(ErrorCode::Validation, format!("{method} is not allowed on {}", uri.path()));
+    let error = Error::new(
+        ErrorCode::Validation,
+        format!("{method} is not allowed on {}", uri.path()),
+    );
     error_response_with_status(StatusCode::METHOD_NOT_ALLOWED, &error)
 }
 
@@ -145,9 +189,15 @@ mod tests {
     fn json_content_types_are_accepted_and_others_rejected() {
         let mut headers = HeaderMap::new();
         assert!(content_type_error(&headers).is_none());
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
         assert!(content_type_error(&headers).is_none());
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.api+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/vnd.api+json"),
+        );
         assert!(content_type_error(&headers).is_none());
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         assert!(content_type_error(&headers).is_some());

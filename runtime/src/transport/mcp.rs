@@ -42,11 +42,15 @@ struct Catalog {
 
 impl Catalog {
     fn new(backend: &dyn Backend) -> Self {
-        let mut exposed: Vec<(&'static EventDef, McpDef)> = backend.events().iter().filter_map(|e| e.mcp.map(|m| (e, m))).collect();
+        let mut exposed: Vec<(&'static EventDef, McpDef)> =
+            backend.events().iter().filter_map(|e| e.mcp.map(|m| (e, m))).collect();
         // Deterministic order (the 2026-07-28 spec asks for it; caches and diffs like it).
         exposed.sort_by_key(|(_, mcp)| mcp.tool_name);
         let tools = exposed.iter().map(|(event, mcp)| tool(event, mcp)).collect();
-        let events = exposed.into_iter().map(|(event, mcp)| (mcp.tool_name.to_string(), event)).collect();
+        let events = exposed
+            .into_iter()
+            .map(|(event, mcp)| (mcp.tool_name.to_string(), event))
+            .collect();
         Catalog { tools, events }
     }
 }
@@ -54,7 +58,10 @@ impl Catalog {
 /// One event as an MCP tool.
 fn tool(event: &EventDef, mcp: &McpDef) -> Tool {
     let input = object_schema(event.input_schema).unwrap_or_else(|| {
-        tracing::warn!(event = event.name, "input schema is not a JSON object schema; advertising an open object");
+        tracing::warn!(
+            event = event.name,
+            "input schema is not a JSON object schema; advertising an open object"
+        );
         let mut open = JsonObject::new();
         open.insert("type".into(), json!("object"));
         open
@@ -64,7 +71,9 @@ fn tool(event: &EventDef, mcp: &McpDef) -> Tool {
         .destructive(mcp.destructive)
         .idempotent(mcp.idempotent)
         .open_world(mcp.open_world);
-    let mut tool = Tool::new(mcp.tool_name, event.description, Arc::new(input)).with_title(event.title).with_annotations(annotations);
+    let mut tool = Tool::new(mcp.tool_name, event.description, Arc::new(input))
+        .with_title(event.title)
+        .with_annotations(annotations);
     // Protocol versions before 2026-07-28 require an object root for outputSchema; an event
     // whose output is not an object simply advertises none.
     if let Some(output) = object_schema(event.output_schema) {
@@ -103,7 +112,11 @@ impl ServerHandler for McpHandler {
             .with_instructions(INSTRUCTIONS)
     }
 
-    async fn list_tools(&self, _request: Option<PaginatedRequestParams>, _context: RequestContext<RoleServer>) -> Result<ListToolsResult, McpError> {
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
         Ok(ListToolsResult::with_all_items(self.catalog.tools.clone()))
     }
 
@@ -111,9 +124,16 @@ impl ServerHandler for McpHandler {
         self.catalog.tools.iter().find(|t| t.name == name).cloned()
     }
 
-    async fn call_tool(&self, request: CallToolRequestParams, context: RequestContext<RoleServer>) -> Result<CallToolResponse, McpError> {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
         let Some(&event) = self.catalog.events.get(request.name.as_ref()) else {
-            return Err(McpError::invalid_params(format!("Unknown tool: {}", request.name), None));
+            return Err(McpError::invalid_params(
+                format!("Unknown tool: {}", request.name),
+                None,
+            ));
         };
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         let meta = caller_meta(&context);
@@ -132,9 +152,10 @@ impl ServerHandler for McpHandler {
 fn tool_result(outcome: Result<Value, Error>) -> Result<CallToolResult, McpError> {
     match outcome {
         Ok(output) => Ok(CallToolResult::structured(output)),
-        Err(error) if error.code == ErrorCode::Internal => {
-            Err(McpError::internal_error(error.message.clone(), serde_json::to_value(&error).ok()))
-        }
+        Err(error) if error.code == ErrorCode::Internal => Err(McpError::internal_error(
+            error.message.clone(),
+            serde_json::to_value(&error).ok(),
+        )),
         Err(error) => {
             let body = json!({ "error": error });
             let mut result = CallToolResult::structured_error(body.clone());
@@ -153,24 +174,39 @@ fn caller_meta(context: &RequestContext<RoleServer>) -> RequestMeta {
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).and_then(clean_id);
         meta.session_id = header("mcp-session-id");
         meta.client_id = header("x-client-id");
-        meta.peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string());
+        meta.peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(a)| a.ip().to_string());
     }
     meta
 }
 
 /// The Streamable HTTP endpoint as a tower service, for `Router::nest_service("/mcp", …)`.
-pub(crate) fn service(backend: Arc<dyn Backend>, config: &TransportConfig) -> StreamableHttpService<McpHandler, LocalSessionManager> {
+pub(crate) fn service(
+    backend: Arc<dyn Backend>,
+    config: &TransportConfig,
+) -> StreamableHttpService<McpHandler, LocalSessionManager> {
     let handler = McpHandler::new(backend);
     let mut http = StreamableHttpServerConfig::default().with_max_request_body_bytes(config.body_limit);
-    http = if config.mcp_allowed_hosts.is_empty() { http.disable_allowed_hosts() } else { http.with_allowed_hosts(config.mcp_allowed_hosts.clone()) };
+    http = if config.mcp_allowed_hosts.is_empty() {
+        http.disable_allowed_hosts()
+    } else {
+        http.with_allowed_hosts(config.mcp_allowed_hosts.clone())
+    };
     http = if config.cors_origins.iter().any(|o| o == "*") {
         http.disable_allowed_origins()
     } else {
-        http.with_allowed_origins(allowed_origins(&config.cors_origins)).enforce_origin_validation()
+        http.with_allowed_origins(allowed_origins(&config.cors_origins))
+            .enforce_origin_validation()
     };
     // Legacy (≤ 2025-11-25) clients get sessions (expired by rmcp after 5 idle minutes);
     // 2026-07-28 clients are served statelessly by rmcp regardless.
-    StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), http)
+    StreamableHttpService::new(
+        move || Ok(handler.clone()),
+        Arc::new(LocalSessionManager::default()),
+        http,
+    )
 }
 
 /// Browser origins the MCP endpoint accepts: loopback on any port (local tools, the MCP
@@ -212,7 +248,10 @@ where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let running = McpHandler::new(backend).serve((read, write)).await.map_err(std::io::Error::other)?;
+    let running = McpHandler::new(backend)
+        .serve((read, write))
+        .await
+        .map_err(std::io::Error::other)?;
     running.waiting().await.map_err(std::io::Error::other)?;
     Ok(())
 }
@@ -223,8 +262,14 @@ mod tests {
 
     #[test]
     fn configured_origins_get_an_explicit_default_port() {
-        assert_eq!(with_explicit_port("https://dash.example.com"), "https://dash.example.com:443");
-        assert_eq!(with_explicit_port("http://dash.example.com:8080"), "http://dash.example.com:8080");
+        assert_eq!(
+            with_explicit_port("https://dash.example.com"),
+            "https://dash.example.com:443"
+        );
+        assert_eq!(
+            with_explicit_port("http://dash.example.com:8080"),
+            "http://dash.example.com:8080"
+        );
         assert_eq!(with_explicit_port("http://[::1]"), "http://[::1]:80");
         assert_eq!(with_explicit_port("null"), "null");
     }

@@ -25,7 +25,9 @@ pub(crate) fn error_response_with_status(status: StatusCode, error: &Error) -> R
 /// Whole seconds for `Retry-After`: rate limits and open circuits only, at least 1.
 pub(crate) fn retry_after_seconds(error: &Error) -> Option<u64> {
     match error.code {
-        ErrorCode::RateLimited | ErrorCode::CircuitOpen => Some(error.retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1)),
+        ErrorCode::RateLimited | ErrorCode::CircuitOpen => {
+            Some(error.retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1))
+        }
         _ => None,
     }
 }
@@ -47,7 +49,13 @@ pub(crate) fn malformed_json(detail: &serde_json::Error) -> Error {
 
 /// The error for a body above the configured size limit (413, in the `validation` shape).
 pub(crate) fn too_large_error(limit: usize) -> (StatusCode, Error) {
-    (StatusCode::PAYLOAD_TOO_LARGE, Error::new(ErrorCode::Validation, format!("the request body exceeds the limit of {limit} bytes")))
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Error::new(
+            ErrorCode::Validation,
+            format!("the request body exceeds the limit of {limit} bytes"),
+        ),
+    )
 }
 
 pub(crate) fn too_large(limit: usize) -> Response {

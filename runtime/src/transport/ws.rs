@@ -13,8 +13,8 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use axum::routing::get;
 use claudebench_generated::error::{Error, ErrorCode};
@@ -37,7 +37,8 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn upgrade(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> Response {
     let base = caller.meta(Transport::WebSocket);
-    ws.max_message_size(state.config.body_limit).on_upgrade(move |socket| session(state, base, socket))
+    ws.max_message_size(state.config.body_limit)
+        .on_upgrade(move |socket| session(state, base, socket))
 }
 
 /// Why the server ends a connection.
@@ -46,7 +47,10 @@ struct Close {
     reason: &'static str,
 }
 
-const TOO_SLOW: Close = Close { code: close_code::POLICY, reason: "client too slow: event queue overflowed" };
+const TOO_SLOW: Close = Close {
+    code: close_code::POLICY,
+    reason: "client too slow: event queue overflowed",
+};
 
 async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
     let (sink, mut incoming) = socket.split();
@@ -146,7 +150,13 @@ impl ClientMessage<'_> {
             Ok(value) => value,
             Err(e) => {
                 // Not JSON at all: answer like JSON-RPC would (-32700), the most useful hint.
-                self.reply(json!(jsonrpc::error_object(Value::Null, jsonrpc::PARSE_ERROR, format!("Parse error: {e}"), None))).await;
+                self.reply(json!(jsonrpc::error_object(
+                    Value::Null,
+                    jsonrpc::PARSE_ERROR,
+                    format!("Parse error: {e}"),
+                    None
+                )))
+                .await;
                 return None;
             }
         };
@@ -158,7 +168,10 @@ impl ClientMessage<'_> {
                 None
             }
             Some(other) => {
-                let error = Error::new(ErrorCode::Validation, format!("unknown message type `{other}`; expected subscribe, unsubscribe or ping"));
+                let error = Error::new(
+                    ErrorCode::Validation,
+                    format!("unknown message type `{other}`; expected subscribe, unsubscribe or ping"),
+                );
                 self.reply(error_value(&error)).await;
                 None
             }
@@ -169,21 +182,39 @@ impl ClientMessage<'_> {
         }
     }
 
-    async fn change_subscription(&self, message: &Value, patterns: &mut BTreeSet<String>, add: bool) -> Option<Option<EventStream>> {
+    async fn change_subscription(
+        &self,
+        message: &Value,
+        patterns: &mut BTreeSet<String>,
+        add: bool,
+    ) -> Option<Option<EventStream>> {
         let requested = match message.get("events").and_then(Value::as_array) {
-            Some(list) if list.iter().all(|p| p.as_str().is_some_and(valid_pattern)) => list.iter().filter_map(Value::as_str),
+            Some(list) if list.iter().all(|p| p.as_str().is_some_and(valid_pattern)) => {
+                list.iter().filter_map(Value::as_str)
+            }
             _ => {
-                let error = Error::new(ErrorCode::Validation, "`events` must be a list of event names or glob patterns (`task.*`, `*`)");
+                let error = Error::new(
+                    ErrorCode::Validation,
+                    "`events` must be a list of event names or glob patterns (`task.*`, `*`)",
+                );
                 self.reply(error_value(&error)).await;
                 return None;
             }
         };
         let mut next = patterns.clone();
         for pattern in requested {
-            if add { next.insert(pattern.to_string()) } else { next.remove(pattern) };
+            if add {
+                next.insert(pattern.to_string())
+            } else {
+                next.remove(pattern)
+            };
         }
         if next.len() > MAX_PATTERNS {
-            self.reply(error_value(&Error::new(ErrorCode::Validation, format!("at most {MAX_PATTERNS} patterns per connection")))).await;
+            self.reply(error_value(&Error::new(
+                ErrorCode::Validation,
+                format!("at most {MAX_PATTERNS} patterns per connection"),
+            )))
+            .await;
             return None;
         }
         // Re-subscribe with the whole set: one stream per socket keeps ordering simple. An
@@ -203,7 +234,8 @@ impl ClientMessage<'_> {
         };
         *patterns = next;
         let kind = if add { "subscribed" } else { "unsubscribed" };
-        self.reply(json!({ "type": kind, "events": patterns.iter().collect::<Vec<_>>() })).await;
+        self.reply(json!({ "type": kind, "events": patterns.iter().collect::<Vec<_>>() }))
+            .await;
         Some(stream)
     }
 
@@ -231,11 +263,16 @@ impl ClientMessage<'_> {
 
 /// `domain.action`, `domain.*` or `*`: letters, digits, `_`, `.` and `*` only.
 fn valid_pattern(pattern: &str) -> bool {
-    !pattern.is_empty() && pattern.len() <= 128 && pattern.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.*-".contains(&b))
+    !pattern.is_empty()
+        && pattern.len() <= 128
+        && pattern
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.*-".contains(&b))
 }
 
 fn event_message(event: &BusEvent) -> Message {
-    let value = json!({ "type": "event", "event": event.event, "id": event.id, "ts": event.ts, "payload": event.payload });
+    let value =
+        json!({ "type": "event", "event": event.event, "id": event.id, "ts": event.ts, "payload": event.payload });
     Message::Text(value.to_string().into())
 }
 

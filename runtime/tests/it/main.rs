@@ -2,6 +2,22 @@
 //! Each test works under its own key prefix, so tests run in parallel without interfering.
 
 mod support;
+mod fixtures;
+
+mod bus;
+mod cache;
+mod circuit;
+mod lua_scripts;
+mod persist;
+mod rate_limit;
+mod redis_conn;
+mod coordination_instances;
+mod coordination_tasks;
+mod coordination_leader;
+mod coordination_cluster;
+mod coordination_hooks;
+
+mod transport_generated;
 mod transport_jsonrpc;
 mod transport_mcp;
 mod transport_rest;

@@ -6,7 +6,13 @@ use serde_json::{Value, json};
 use crate::transport_support::{TestServer, client, start_default};
 
 async fn rpc(server: &TestServer, body: &str) -> reqwest::Response {
-    client().post(format!("{}/rpc", server.url)).header("content-type", "application/json").body(body.to_string()).send().await.unwrap()
+    client()
+        .post(format!("{}/rpc", server.url))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn rpc_json(server: &TestServer, body: Value) -> Value {
@@ -18,7 +24,11 @@ async fn rpc_json(server: &TestServer, body: Value) -> Value {
 #[tokio::test]
 async fn a_single_request_gets_its_result_with_the_same_id() {
     let server = start_default().await;
-    let answer = rpc_json(&server, json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"a": 1}, "id": "r-1"})).await;
+    let answer = rpc_json(
+        &server,
+        json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"a": 1}, "id": "r-1"}),
+    )
+    .await;
     assert_eq!(answer, json!({"jsonrpc": "2.0", "result": {"a": 1}, "id": "r-1"}));
 }
 
@@ -55,7 +65,11 @@ async fn a_notification_is_executed_but_answered_with_no_body() {
 #[tokio::test]
 async fn a_batch_of_only_notifications_is_answered_204() {
     let server = start_default().await;
-    let response = rpc(&server, r#"[{"jsonrpc":"2.0","method":"test.echo"},{"jsonrpc":"2.0","method":"nope"}]"#).await;
+    let response = rpc(
+        &server,
+        r#"[{"jsonrpc":"2.0","method":"test.echo"},{"jsonrpc":"2.0","method":"nope"}]"#,
+    )
+    .await;
     assert_eq!(response.status(), 204);
     assert!(response.bytes().await.unwrap().is_empty());
 }
@@ -79,16 +93,27 @@ async fn a_mixed_batch_answers_every_request_in_order_and_skips_notifications() 
     assert_eq!(answers[1]["error"]["code"], json!(-32602));
     assert_eq!(answers[2]["error"]["code"], json!(-32601));
     assert_eq!(answers[3]["error"]["code"], json!(-32000));
-    assert_eq!(answers[4], json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": answers[4]["error"]["message"]}, "id": null}));
+    assert_eq!(
+        answers[4],
+        json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": answers[4]["error"]["message"]}, "id": null})
+    );
     assert_eq!(answers[5]["result"]["id"], json!("t-1"));
     let ids: Vec<&Value> = answers.iter().map(|a| &a["id"]).collect();
-    assert_eq!(ids, [&json!(1), &json!(2), &json!(4), &json!(5), &Value::Null, &json!(7)]);
+    assert_eq!(
+        ids,
+        [&json!(1), &json!(2), &json!(4), &json!(5), &Value::Null, &json!(7)]
+    );
 }
 
 #[tokio::test]
 async fn the_batch_route_of_the_original_is_an_alias() {
     let server = start_default().await;
-    let response = client().post(format!("{}/rpc/batch", server.url)).json(&json!([{"jsonrpc": "2.0", "method": "test.echo", "id": 1}])).send().await.unwrap();
+    let response = client()
+        .post(format!("{}/rpc/batch", server.url))
+        .json(&json!([{"jsonrpc": "2.0", "method": "test.echo", "id": 1}]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.json::<Value>().await.unwrap()[0]["result"], json!({}));
 }
 
@@ -138,7 +163,11 @@ async fn an_unknown_method_is_method_not_found() {
 #[tokio::test]
 async fn invalid_params_carry_the_validation_issues_in_data() {
     let server = start_default().await;
-    let answer = rpc_json(&server, json!({"jsonrpc": "2.0", "method": "task.create", "params": {}, "id": 1})).await;
+    let answer = rpc_json(
+        &server,
+        json!({"jsonrpc": "2.0", "method": "task.create", "params": {}, "id": 1}),
+    )
+    .await;
     assert_eq!(answer["error"]["code"], json!(-32602));
     assert_eq!(answer["error"]["data"]["code"], json!("validation"));
     assert_eq!(answer["error"]["data"]["issues"][0]["path"], json!("title"));
@@ -160,11 +189,23 @@ async fn every_custom_error_code_is_really_emitted() {
         ("internal", -32603),
     ];
     for (code, number) in cases {
-        let answer = rpc_json(&server, json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"fail": code}, "id": code})).await;
+        let answer = rpc_json(
+            &server,
+            json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"fail": code}, "id": code}),
+        )
+        .await;
         assert_eq!(answer["error"]["code"], json!(number), "{code}");
-        assert_eq!(answer["error"]["data"]["code"], json!(code), "data is the serialized error");
+        assert_eq!(
+            answer["error"]["data"]["code"],
+            json!(code),
+            "data is the serialized error"
+        );
         assert_eq!(answer["id"], json!(code));
     }
-    let answer = rpc_json(&server, json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"fail": "rate_limited"}, "id": 1})).await;
+    let answer = rpc_json(
+        &server,
+        json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"fail": "rate_limited"}, "id": 1}),
+    )
+    .await;
     assert_eq!(answer["error"]["data"]["retryAfterMs"], json!(1500));
 }

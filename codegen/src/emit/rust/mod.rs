@@ -1,0 +1,100 @@
+//! Rust types, validators, handler traits and the event table, as one prettyplease-formatted file.
+//!
+//! The output has three modules, each built by its own submodule here:
+//! - `types` ([`types`]): one struct, enum or alias per definition and per event input/output,
+//!   each with a streaming `Object` reader (the validator) and a `Deserialize` that uses it;
+//! - `events` ([`table`]): `EventId`, the static `EVENTS` table and the `Input`/`Output` enums;
+//! - `handlers` ([`handlers`]): one trait per event, their conjunction `Handlers`, and `call`.
+//!
+//! Generated code names everything by its full path (`::serde::Serialize`, `::std::vec::Vec`) so it
+//! never collides with a type the spec declares.
+
+mod handlers;
+mod table;
+mod types;
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+use crate::model::Spec;
+
+/// Settings for the Rust emitter.
+#[derive(Debug, Clone)]
+pub struct RustOptions {
+    /// Path of the crate that holds the hand-written support (`validation`, `error`, `event`,
+    /// `issue` modules): `crate` inside `claudebench-generated`.
+    pub support: String,
+}
+
+/// The generated Rust source, prettyplease-formatted.
+pub fn emit(spec: &Spec, opts: &RustOptions) -> String {
+    let support = support_path(&opts.support);
+    let types = types::emit(spec, &support);
+    let events = table::emit(spec, &support);
+    let handlers = handlers::emit(spec, &support);
+    let file = quote! {
+        #types
+        #events
+        #handlers
+    };
+    let mut out = String::new();
+    out.push_str("// ");
+    out.push_str(super::GENERATED_NOTE);
+    out.push_str("\n\n");
+    match syn::parse2::<syn::File>(file) {
+        Ok(parsed) => out.push_str(&prettyplease::unparse(&parsed)),
+        // A bug in this emitter, not in the spec: make the build fail loudly at the generated file
+        // instead of panicking inside a build script.
+        Err(e) => {
+            let msg = format!("claudebench-codegen emitted invalid Rust ({e}); please report this bug");
+            out.push_str(&quote!(compile_error!(#msg);).to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `crate`, `::claudebench_generated` or `some::path` as tokens.
+fn support_path(path: &str) -> TokenStream {
+    let path = path.trim();
+    let (leading, rest) = match path.strip_prefix("::") {
+        Some(rest) => (quote!(::), rest),
+        None => (TokenStream::new(), path),
+    };
+    let segments = rest.split("::").filter(|s| !s.is_empty()).map(|s| Ident::new(s, Span::call_site()));
+    quote!(#leading #(#segments)::*)
+}
+
+/// A Rust identifier for a name from the spec: invalid characters become `_`, keywords get `r#`
+/// (or a trailing `_` for the few that cannot be raw).
+pub(crate) fn ident(name: &str) -> Ident {
+    let mut s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    match s.as_str() {
+        "self" | "Self" | "super" | "crate" | "_" => Ident::new(&format!("{s}_"), Span::call_site()),
+        _ if is_keyword(&s) => Ident::new_raw(&s, Span::call_site()),
+        _ => Ident::new(&s, Span::call_site()),
+    }
+}
+
+fn is_keyword(s: &str) -> bool {
+    matches!(
+        s,
+        "as" | "async" | "await" | "break" | "const" | "continue" | "dyn" | "else" | "enum" | "extern" | "false"
+            | "fn" | "for" | "gen" | "if" | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move" | "mut"
+            | "pub" | "ref" | "return" | "static" | "struct" | "trait" | "true" | "type" | "unsafe" | "use"
+            | "where" | "while" | "abstract" | "become" | "box" | "do" | "final" | "macro" | "override"
+            | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "try"
+    )
+}
+
+/// `#[doc = "…"]` lines for an optional description (nothing when absent).
+pub(crate) fn doc(text: Option<&str>) -> TokenStream {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return TokenStream::new();
+    };
+    let lines = text.lines().map(|l| format!(" {}", l.trim_end()));
+    quote!(#(#[doc = #lines])*)
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the generated crate: the validation runtime, and the code generated from
+//! the kitchen-sink model (every feature of the spec language) and from the real spec.
+
+mod differential;
+mod kitchen_sink;
+mod readers;

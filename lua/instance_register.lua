@@ -1,0 +1,35 @@
+-- system.register: create or refresh an instance record, its role memberships and its liveness
+-- entry. The record expires later than the failure timeout, so the sweeper always sees a dead
+-- instance (its `instances` zset entry never expires) before the record disappears.
+-- KEYS: 1 instance record, 2 instances zset, 3 failed set, 4 stream instance.registered,
+--       5.. role sets: first the N new roles (ARGV[9] = N), then the roles currently recorded
+-- ARGV: 1 id, 2 roles JSON array, 3 now ms, 4 now ISO, 5 record TTL ms, 6 maxlen, 7 channel,
+--       8 roles JSON the caller read ('' = none), 9 N
+-- Returns {'retry'} if the recorded roles changed since the caller read them.
+local id, roles_json, now_ms, iso = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local current = redis.call('HGET', KEYS[1], 'roles') or ''
+if current ~= ARGV[8] then return { 'retry' } end
+local n_new = tonumber(ARGV[9])
+local new_roles = cjson.decode(roles_json)
+local keep = {}
+for j, role in ipairs(new_roles) do
+  keep[role] = true
+  redis.call('SADD', KEYS[4 + j], id)
+end
+if current ~= '' then
+  for j, role in ipairs(cjson.decode(current)) do
+    if not keep[role] then redis.call('SREM', KEYS[4 + n_new + j], id) end
+  end
+end
+local existed = redis.call('EXISTS', KEYS[1]) == 1
+if not existed then redis.call('HSET', KEYS[1], 'registeredAt', iso) end
+redis.call('HSET', KEYS[1], 'id', id, 'roles', roles_json, 'status', 'ACTIVE', 'lastSeen', now_ms,
+  'lastHeartbeat', iso)
+redis.call('HDEL', KEYS[1], 'failedAt')
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], now_ms, id)
+redis.call('SREM', KEYS[3], id)
+cb_publish(KEYS[4], ARGV[7], ARGV[6], 'instance.registered',
+  '{"id":' .. cjson.encode(id) .. ',"roles":' .. roles_json .. ',"timestamp":"' .. iso .. '"}', now_ms)
+if existed then return { 'ok', '1' } end
+return { 'ok', '0' }

@@ -1,0 +1,48 @@
+-- task.claim: a live worker takes up to N tasks: first those already reserved for it (assigned,
+-- not started), then the best of the global queue. Each claimed task is in_progress, owned by the
+-- worker and in its queue; ZPOPMIN guarantees no task is handed out twice.
+-- KEYS: 1..7 task layout, 8 stream task.claimed, 9 worker queue, 10 worker assignee index,
+--       11 worker instance record, 12 instances zset, 13 failed set
+-- ARGV: 1 worker id, 2 max tasks, 3 now ms, 4 now ISO, 5 maxlen, 6 channel, 7 liveness cutoff ms
+local worker, max, now_ms, iso = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local queue, by_assignee = KEYS[9], KEYS[10]
+local dead = tr_check_alive(KEYS[11], KEYS[12], KEYS[13], worker, ARGV[7])
+if dead then return dead end
+
+local claimed = {}
+local function start(t)
+  tr_set_status(t, 'in_progress')
+  t.updatedAt = iso
+  tr_write(t, { 'status', 'updatedAt', 'assignedTo', 'assignedAt' })
+  local json = tr_json(t)
+  cb_publish(KEYS[8], ARGV[6], ARGV[5], 'task.claimed',
+    '{"taskId":' .. cjson.encode(t.id) .. ',"workerId":' .. cjson.encode(worker) .. ',"task":' .. json .. '}',
+    now_ms, 'task', json)
+  claimed[#claimed + 1] = json
+end
+
+-- 1. Reserved for this worker by assign / auto-assign (the queue is ordered like the global one).
+if max > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', queue, 0, -1)) do
+    if #claimed >= max then break end
+    local t = tr_get(id)
+    if t and t.status == 'pending' and t.assignedTo == worker then start(t) end
+  end
+end
+
+-- 2. The global queue, best first.
+while #claimed < max do
+  local popped = redis.call('ZPOPMIN', TR_PENDING)
+  if #popped == 0 then break end
+  local t = tr_get(popped[1])
+  -- Anything not pending and unowned should not be queued; drop it rather than hand it out.
+  if t and t.status == 'pending' and (t.assignedTo or '') == '' then
+    t.assignedTo = worker
+    t.assignedAt = iso
+    redis.call('ZADD', queue, popped[2], t.id)
+    redis.call('ZADD', by_assignee, t.seq, t.id)
+    start(t)
+  end
+end
+
+return { 'ok', '[' .. table.concat(claimed, ',') .. ']' }

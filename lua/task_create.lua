@@ -1,0 +1,17 @@
+-- task.create: allocate a unique id, store the record, enqueue it and publish task.created.
+-- KEYS: 1..7 task layout (see lib/task_record.lua), 8 id counter, 9 stream task.created
+-- ARGV: 1 text, 2 priority, 3 now ms, 4 now ISO, 5 stream maxlen, 6 channel, 7 has metadata (0/1),
+--       8.. metadata (key, raw JSON) pairs
+-- The id comes from INCR, so it is unique across every process sharing this Redis.
+local n = redis.call('INCR', KEYS[8])
+local seq = string.format('%d', n)
+local t = { id = 't-' .. seq, text = ARGV[1], status = 'pending', priority = ARGV[2],
+  createdAt = ARGV[4], updatedAt = ARGV[4], seq = seq, createdMs = ARGV[3] }
+tr_write(t, { 'text', 'status', 'priority', 'createdAt', 'updatedAt', 'seq', 'createdMs' })
+if ARGV[7] == '1' then tr_meta_merge(t, ARGV, 8) end
+redis.call('ZADD', TR_PENDING, tr_score(t.priority, seq), t.id)
+redis.call('ZADD', TR_ALL, seq, t.id)
+tr_set_status(t, 'pending')
+local json = tr_json(t)
+cb_publish(KEYS[9], ARGV[6], ARGV[5], 'task.created', json, ARGV[3], 'task', json)
+return { 'ok', json }

@@ -1,0 +1,4 @@
+-- Read one task as wire JSON. KEYS: 1 records. ARGV: 1 id.
+local t = tr_get(ARGV[1])
+if not t then return { 'err', 'not_found', 'task ' .. ARGV[1] .. ' not found' } end
+return { 'ok', tr_json(t) }

@@ -1,0 +1,191 @@
+//! The event bus: every event is appended to a durable stream (`{cb}:stream:<event>`, capped)
+//! and announced on a pub/sub channel (`cb:events:<event>`) in one script call.
+//!
+//! * live delivery: [`EventBus::subscribe`] with glob patterns (`task.*`), bounded buffering;
+//! * durable delivery: [`consumer::GroupConsumer`] (consumer groups, acks, re-delivery of stale
+//!   entries, exactly-once processing per group through [`dedup::DedupWindow`]);
+//! * ordering per key: [`partition::PartitionLog`].
+
+pub mod consumer;
+pub mod dedup;
+pub mod partition;
+pub mod subscribe;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use claudebench_generated::error::Error;
+use serde_json::Value;
+
+use crate::keys::Keys;
+use crate::redis::{RedisHandle, redis_error};
+use crate::scripts;
+
+pub use consumer::{ConsumerOptions, Delivery, GroupConsumer};
+pub use dedup::DedupWindow;
+pub use partition::{PartitionEntry, PartitionLog};
+pub use subscribe::{BusMessage, Subscription};
+
+/// A persisted entity change carried by an event's stream entry (the outbox record).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EntityChange<'a> {
+    /// The entity's full state after the change (upserted into SQL).
+    State { entity: &'a str, state: &'a Value },
+    /// The entity with this id was removed.
+    Deleted { entity: &'a str, id: &'a str },
+}
+
+/// Publishing and subscribing to events.
+#[derive(Debug, Clone)]
+pub struct EventBus {
+    redis: RedisHandle,
+    keys: Keys,
+    maxlen: u64,
+}
+
+impl EventBus {
+    /// A bus over `redis`, keys under `keys`, every stream capped near `maxlen` entries.
+    pub fn new(redis: &RedisHandle, keys: Keys, maxlen: u64) -> Self {
+        EventBus { redis: redis.clone(), keys, maxlen: maxlen.max(1) }
+    }
+
+    /// The key builder in use.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// The Redis handle in use.
+    pub fn redis(&self) -> &RedisHandle {
+        &self.redis
+    }
+
+    /// Appends `event` to its stream and announces it, in one round trip; returns the entry id.
+    pub async fn publish(&self, event: &str, payload: &Value) -> Result<String, Error> {
+        self.publish_with(event, payload, None).await
+    }
+
+    /// Like [`publish`](Self::publish), with the entity change the persister writes to SQL.
+    pub async fn publish_change(
+        &self,
+        event: &str,
+        payload: &Value,
+        change: EntityChange<'_>,
+    ) -> Result<String, Error> {
+        self.publish_with(event, payload, Some(change)).await
+    }
+
+    async fn publish_with(
+        &self,
+        event: &str,
+        payload: &Value,
+        change: Option<EntityChange<'_>>,
+    ) -> Result<String, Error> {
+        check_event_name(event)?;
+        let (entity, state, deleted) = match change {
+            None => (String::new(), String::new(), String::new()),
+            Some(EntityChange::State { entity, state }) => (entity.to_string(), state.to_string(), String::new()),
+            Some(EntityChange::Deleted { entity, id }) => (entity.to_string(), String::new(), id.to_string()),
+        };
+        let mut conn = self.redis.conn();
+        scripts::run(
+            scripts::PUBLISH
+                .key(self.keys.stream(event))
+                .arg(self.keys.channel(event))
+                .arg(self.maxlen)
+                .arg(event)
+                .arg(payload.to_string())
+                .arg(entity)
+                .arg(state)
+                .arg(deleted),
+            &mut conn,
+        )
+        .await
+    }
+
+    /// Trims entries older than `retention` from the streams of `events` (`XTRIM MINID ~`, so
+    /// Redis trims whole macro nodes cheaply); returns how many entries were removed. Meant for
+    /// a periodic job.
+    pub async fn trim_older_than(&self, events: &[&str], retention: Duration) -> Result<u64, Error> {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let min_id = format!("{}-0", now_ms.saturating_sub(retention.as_millis() as u64));
+        let mut conn = self.redis.conn();
+        let mut removed = 0u64;
+        for event in events {
+            let n: u64 = ::redis::cmd("XTRIM")
+                .arg(self.keys.stream(event))
+                .arg("MINID")
+                .arg("~")
+                .arg(&min_id)
+                .query_async(&mut conn)
+                .await
+                .map_err(redis_error)?;
+            removed += n;
+        }
+        Ok(removed)
+    }
+
+    /// Starts the periodic retention job: every `every`, trims the streams of `events` to
+    /// `retention`. Failures (Redis down) are logged and retried next period. Abort the handle
+    /// to stop it.
+    pub fn spawn_retention_job(
+        &self,
+        events: Vec<String>,
+        retention: Duration,
+        every: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let bus = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let names: Vec<&str> = events.iter().map(String::as_str).collect();
+                match bus.trim_older_than(&names, retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(removed = n, "stream retention trim"),
+                    Err(e) => tracing::warn!(error = %e, "stream retention trim failed; retrying next period"),
+                }
+            }
+        })
+    }
+
+    /// Live events whose names match any of `patterns` (globs: `task.*`, `*`), buffered up to
+    /// `capacity` messages; when the subscriber falls behind, newer messages are dropped (and
+    /// counted) instead of buffering without bound.
+    pub async fn subscribe(&self, patterns: &[&str], capacity: usize) -> Result<Subscription, Error> {
+        for p in patterns {
+            check_event_pattern(p)?;
+        }
+        let channels = patterns.iter().map(|p| self.keys.channel(p)).collect();
+        subscribe::subscribe(self.redis.clone(), channels, capacity).await
+    }
+}
+
+/// Event names are `domain.action` style identifiers; anything else is refused before it can
+/// corrupt a key or the JSON the prelude builds around it.
+pub fn check_event_name(event: &str) -> Result<(), Error> {
+    let ok = !event.is_empty()
+        && event.len() <= 200
+        && event.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'));
+    if ok { Ok(()) } else { Err(Error::internal(format!("invalid event name {event:?}"))) }
+}
+
+fn check_event_pattern(pattern: &str) -> Result<(), Error> {
+    let ok = !pattern.is_empty()
+        && pattern.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':' | b'*' | b'?'));
+    if ok { Ok(()) } else { Err(Error::internal(format!("invalid event pattern {pattern:?}"))) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_names_that_could_break_keys_or_json_are_refused() {
+        assert!(check_event_name("task.created").is_ok());
+        assert!(check_event_name("").is_err());
+        assert!(check_event_name("a\"b").is_err());
+        assert!(check_event_name("task.*").is_err());
+        assert!(check_event_pattern("task.*").is_ok());
+        assert!(check_event_pattern("a b").is_err());
+    }
+}

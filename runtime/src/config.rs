@@ -1,0 +1,118 @@
+//! Runtime settings read from the environment, with defaults that work on a bare machine.
+//!
+//! Everything is read once at start-up through [`RuntimeConfig::from_env`]; tests build the
+//! struct directly (or through [`RuntimeConfig::from_lookup`]) so they never touch process-wide
+//! environment variables.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use claudebench_generated::error::Error;
+
+/// The Redis URL used when `REDIS_URL` is not set.
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+/// Settings of the runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeConfig {
+    /// `REDIS_URL`; `None` means "the default, and a private server may be started".
+    pub redis_url: Option<String>,
+    /// `CLAUDEBENCH_KEY_PREFIX` (default `cb`): the prefix of every key and channel.
+    pub key_prefix: String,
+    /// `DATABASE_URL`: `postgres://…` selects PostgreSQL; unset selects SQLite under `data_dir`.
+    pub database_url: Option<String>,
+    /// `CLAUDEBENCH_DATA_DIR` (default `./data`): the SQLite file and a private Redis live here.
+    pub data_dir: PathBuf,
+    /// `REDIS_RESPONSE_TIMEOUT_MS` (default 2000): a command that gets no answer fails after this.
+    pub redis_response_timeout: Duration,
+    /// `REDIS_CONNECT_TIMEOUT_MS` (default 1000): one connection attempt gives up after this.
+    pub redis_connect_timeout: Duration,
+    /// `CLAUDEBENCH_STREAM_MAXLEN` (default 10000): approximate cap of every event stream.
+    pub stream_maxlen: u64,
+    /// `CLAUDEBENCH_STREAM_RETENTION_S` (default 86400): entries older than this are trimmed.
+    pub stream_retention: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            redis_url: None,
+            key_prefix: "cb".to_string(),
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+            redis_response_timeout: Duration::from_millis(2000),
+            redis_connect_timeout: Duration::from_millis(1000),
+            stream_maxlen: 10_000,
+            stream_retention: Duration::from_secs(86_400),
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (a name → value function), so tests need no globals.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let defaults = RuntimeConfig::default();
+        let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let number = |name: &str, default: u64| -> Result<u64, Error> {
+            match non_empty(name) {
+                None => Ok(default),
+                Some(v) => {
+                    v.parse::<u64>().map_err(|_| Error::internal(format!("{name}={v:?} is not a non-negative integer")))
+                }
+            }
+        };
+        Ok(RuntimeConfig {
+            redis_url: non_empty("REDIS_URL"),
+            key_prefix: non_empty("CLAUDEBENCH_KEY_PREFIX").unwrap_or(defaults.key_prefix),
+            database_url: non_empty("DATABASE_URL"),
+            data_dir: non_empty("CLAUDEBENCH_DATA_DIR").map(PathBuf::from).unwrap_or(defaults.data_dir),
+            redis_response_timeout: Duration::from_millis(number("REDIS_RESPONSE_TIMEOUT_MS", 2000)?),
+            redis_connect_timeout: Duration::from_millis(number("REDIS_CONNECT_TIMEOUT_MS", 1000)?),
+            stream_maxlen: number("CLAUDEBENCH_STREAM_MAXLEN", defaults.stream_maxlen)?.max(1),
+            stream_retention: Duration::from_secs(number("CLAUDEBENCH_STREAM_RETENTION_S", 86_400)?),
+        })
+    }
+
+    /// The Redis URL to connect to: the configured one or the default.
+    pub fn effective_redis_url(&self) -> &str {
+        self.redis_url.as_deref().unwrap_or(DEFAULT_REDIS_URL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = RuntimeConfig::from_lookup(|_| None).unwrap();
+        assert_eq!(c, RuntimeConfig::default());
+        assert_eq!(c.effective_redis_url(), DEFAULT_REDIS_URL);
+    }
+
+    #[test]
+    fn values_are_read_and_blank_values_ignored() {
+        let c = RuntimeConfig::from_lookup(|k| match k {
+            "REDIS_URL" => Some("redis://10.0.0.1:7000".into()),
+            "DATABASE_URL" => Some("  ".into()),
+            "CLAUDEBENCH_STREAM_MAXLEN" => Some("500".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.redis_url.as_deref(), Some("redis://10.0.0.1:7000"));
+        assert_eq!(c.database_url, None);
+        assert_eq!(c.stream_maxlen, 500);
+    }
+
+    #[test]
+    fn a_malformed_number_is_an_error_naming_the_variable() {
+        let err =
+            RuntimeConfig::from_lookup(|k| (k == "REDIS_RESPONSE_TIMEOUT_MS").then(|| "soon".into())).unwrap_err();
+        assert!(err.message.contains("REDIS_RESPONSE_TIMEOUT_MS"), "{err}");
+    }
+}

@@ -1,0 +1,253 @@
+//! In-process metrics rendered in the Prometheus text exposition format (version 0.0.4).
+//!
+//! Deliberately small: counters, one latency histogram family and a few gauges behind one
+//! mutex. Updates are a map lookup and an add; rendering sorts by labels so the output is
+//! stable (and testable).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::resilience::CircuitState;
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+pub const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+#[derive(Debug, Clone, Default)]
+struct Histogram {
+    /// Non-cumulative count per bucket; the last slot is +Inf.
+    buckets: [u64; LATENCY_BUCKETS.len() + 1],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        let slot = LATENCY_BUCKETS.iter().position(|b| seconds <= *b).unwrap_or(LATENCY_BUCKETS.len());
+        self.buckets[slot] += 1;
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    requests: BTreeMap<(String, String), u64>,
+    latency: BTreeMap<(String, String), Histogram>,
+    rate_limited: BTreeMap<String, u64>,
+    circuit: BTreeMap<String, CircuitState>,
+    queue_depth: BTreeMap<String, i64>,
+    stream_lag: BTreeMap<(String, String), i64>,
+    bus_dropped: u64,
+}
+
+/// The process's metrics registry.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl Metrics {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut guard = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    /// Counts one request of `event` with `outcome` (`ok` or an error code) and its latency.
+    pub fn observe_request(&self, event: &str, outcome: &str, latency: Duration) {
+        self.with(|m| {
+            let key = (event.to_string(), outcome.to_string());
+            *m.requests.entry(key.clone()).or_default() += 1;
+            m.latency.entry(key).or_default().observe(latency.as_secs_f64());
+        });
+    }
+
+    /// Counts one rate-limit rejection of `event`.
+    pub fn rate_limited(&self, event: &str) {
+        self.with(|m| *m.rate_limited.entry(event.to_string()).or_default() += 1);
+    }
+
+    /// Sets the circuit state shown for `event`.
+    pub fn set_circuit_state(&self, event: &str, state: CircuitState) {
+        self.with(|m| {
+            m.circuit.insert(event.to_string(), state);
+        });
+    }
+
+    /// Sets the depth of a queue (e.g. `pending`).
+    pub fn set_queue_depth(&self, queue: &str, depth: i64) {
+        self.with(|m| {
+            m.queue_depth.insert(queue.to_string(), depth);
+        });
+    }
+
+    /// Sets how many entries of `stream` consumer group `group` has not processed yet.
+    pub fn set_stream_lag(&self, stream: &str, group: &str, lag: i64) {
+        self.with(|m| {
+            m.stream_lag.insert((stream.to_string(), group.to_string()), lag);
+        });
+    }
+
+    /// Adds live bus messages dropped because a subscriber was too slow.
+    pub fn bus_dropped(&self, n: u64) {
+        self.with(|m| m.bus_dropped += n);
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        self.with(|m| {
+            let mut out = String::new();
+            header(&mut out, "claudebench_requests_total", "counter", "Requests handled, by event and outcome.");
+            for ((event, outcome), n) in &m.requests {
+                let _ = writeln!(
+                    out,
+                    "claudebench_requests_total{{event=\"{}\",outcome=\"{}\"}} {n}",
+                    esc(event),
+                    esc(outcome)
+                );
+            }
+            header(
+                &mut out,
+                "claudebench_request_duration_seconds",
+                "histogram",
+                "Request latency, by event and outcome.",
+            );
+            for ((event, outcome), h) in &m.latency {
+                let labels = format!("event=\"{}\",outcome=\"{}\"", esc(event), esc(outcome));
+                let mut cumulative = 0;
+                for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+                    cumulative += h.buckets[i];
+                    let _ = writeln!(
+                        out,
+                        "claudebench_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                    );
+                }
+                let _ =
+                    writeln!(out, "claudebench_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(out, "claudebench_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+                let _ = writeln!(out, "claudebench_request_duration_seconds_count{{{labels}}} {}", h.count);
+            }
+            header(
+                &mut out,
+                "claudebench_rate_limited_total",
+                "counter",
+                "Requests rejected by the rate limiter, by event.",
+            );
+            for (event, n) in &m.rate_limited {
+                let _ = writeln!(out, "claudebench_rate_limited_total{{event=\"{}\"}} {n}", esc(event));
+            }
+            header(
+                &mut out,
+                "claudebench_circuit_state",
+                "gauge",
+                "Circuit breaker state by event (1 for the current state).",
+            );
+            for (event, state) in &m.circuit {
+                for s in [CircuitState::Closed, CircuitState::Open, CircuitState::HalfOpen] {
+                    let v = u8::from(*state == s);
+                    let _ = writeln!(
+                        out,
+                        "claudebench_circuit_state{{event=\"{}\",state=\"{}\"}} {v}",
+                        esc(event),
+                        s.as_str()
+                    );
+                }
+            }
+            header(&mut out, "claudebench_queue_depth", "gauge", "Tasks waiting in a queue.");
+            for (queue, n) in &m.queue_depth {
+                let _ = writeln!(out, "claudebench_queue_depth{{queue=\"{}\"}} {n}", esc(queue));
+            }
+            header(
+                &mut out,
+                "claudebench_stream_lag",
+                "gauge",
+                "Stream entries a consumer group has not processed yet.",
+            );
+            for ((stream, group), n) in &m.stream_lag {
+                let _ =
+                    writeln!(out, "claudebench_stream_lag{{stream=\"{}\",group=\"{}\"}} {n}", esc(stream), esc(group));
+            }
+            header(
+                &mut out,
+                "claudebench_bus_dropped_total",
+                "counter",
+                "Live bus messages dropped for slow subscribers.",
+            );
+            let _ = writeln!(out, "claudebench_bus_dropped_total {}", m.bus_dropped);
+            out
+        })
+    }
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Escapes a label value (backslash, double quote, newline).
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_format_has_types_cumulative_buckets_and_escaped_labels() {
+        let m = Metrics::new();
+        m.observe_request("task.create", "ok", Duration::from_millis(3));
+        m.observe_request("task.create", "ok", Duration::from_millis(40));
+        m.observe_request("task.create", "ok", Duration::from_secs(10));
+        m.observe_request("task.claim", "rate_limited", Duration::from_micros(200));
+        m.rate_limited("task.claim");
+        m.set_circuit_state("task.create", CircuitState::Open);
+        m.set_queue_depth("pending", 7);
+        m.set_stream_lag("task.created", "persister", 2);
+        m.set_queue_depth("we\"ird\\q\nx", 1);
+        let text = m.render();
+
+        assert!(text.contains("# TYPE claudebench_requests_total counter\n"));
+        assert!(text.contains("claudebench_requests_total{event=\"task.create\",outcome=\"ok\"} 3\n"));
+        assert!(text.contains("# TYPE claudebench_request_duration_seconds histogram\n"));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"0.001\"} 0\n"
+        ));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"0.005\"} 1\n"
+        ));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"0.05\"} 2\n"
+        ));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"5\"} 2\n"
+        ));
+        assert!(text.contains(
+            "claudebench_request_duration_seconds_bucket{event=\"task.create\",outcome=\"ok\",le=\"+Inf\"} 3\n"
+        ));
+        assert!(text.contains("claudebench_request_duration_seconds_count{event=\"task.create\",outcome=\"ok\"} 3\n"));
+        assert!(text.contains("claudebench_rate_limited_total{event=\"task.claim\"} 1\n"));
+        assert!(text.contains("claudebench_circuit_state{event=\"task.create\",state=\"open\"} 1\n"));
+        assert!(text.contains("claudebench_circuit_state{event=\"task.create\",state=\"closed\"} 0\n"));
+        assert!(text.contains("claudebench_queue_depth{queue=\"pending\"} 7\n"));
+        assert!(text.contains("claudebench_stream_lag{stream=\"task.created\",group=\"persister\"} 2\n"));
+        assert!(text.contains("claudebench_queue_depth{queue=\"we\\\"ird\\\\q\\nx\"} 1\n"));
+
+        // Every non-comment line is `name{labels} value` or `name value` with a numeric value.
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (_, value) = line.rsplit_once(' ').expect("a sample line has a value");
+            assert!(value.parse::<f64>().is_ok(), "non-numeric sample: {line}");
+        }
+        // HELP and TYPE come once per family.
+        assert_eq!(text.matches("# TYPE claudebench_request_duration_seconds ").count(), 1);
+    }
+}

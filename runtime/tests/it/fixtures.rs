@@ -1,0 +1,36 @@
+//! Fixtures of the runtime-core tests: a `RedisHandle` on the test Redis, and databases.
+
+#![allow(dead_code)]
+
+use claudebench_runtime::persist::SqlStore;
+use claudebench_runtime::redis::{RedisHandle, RedisOptions};
+
+use crate::support;
+
+/// A handle on the test Redis.
+pub async fn handle() -> RedisHandle {
+    RedisHandle::connect(RedisOptions::new(support::redis_url())).await.expect("Redis must be running")
+}
+
+/// A PostgreSQL store in a fresh schema of its own (`cbt_<unique>`).
+pub async fn postgres_store() -> SqlStore {
+    let schema = format!("cbt_{}", support::unique_prefix().replace('-', "_"));
+    let admin = support::postgres_url();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("PostgreSQL must be running");
+    // The schema name is built from digits and a fixed prefix only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut conn)
+        .await
+        .expect("create schema");
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    let url = format!("{admin}{sep}options=-c%20search_path%3D{schema}");
+    SqlStore::connect(&url).await.expect("connect to the test schema")
+}
+
+/// A SQLite store in a fresh temporary file.
+pub async fn sqlite_store() -> SqlStore {
+    let dir = std::env::temp_dir().join(format!("claudebench-{}", support::unique_prefix()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
+    SqlStore::connect(&url).await.expect("open SQLite")
+}
