@@ -1,3 +1,6 @@
-//! ClaudeBench-rs: the server binary's library half (what the CLI in `main.rs` wires together).
+//! The `claudebench` application: handler implementations and the wiring of one server
+//! process. The binary (`src/main.rs`) is the CLI over it.
 
+pub mod app;
 pub mod bridge;
+pub mod handlers;

@@ -74,3 +74,45 @@ mod tests {
         assert_eq!(m.caller_key(), "client:c1");
     }
 }
+
+/// Everything a handler may use, shared by every request of one server process.
+pub struct Services {
+    /// This process's instance id (registered at start, unregistered on clean shutdown).
+    pub instance_id: String,
+    pub config: crate::config::RuntimeConfig,
+    pub keys: crate::keys::Keys,
+    pub redis: crate::redis::RedisHandle,
+    pub bus: crate::bus::EventBus,
+    pub coord: crate::coordination::Coordination,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// The compiled `hook.pre_tool` rules.
+    pub hook_rules: crate::coordination::hook_rules::HookEngine,
+    /// The SQL store (for health checks); `None` when persistence is disabled.
+    pub store: Option<crate::persist::SqlStore>,
+    /// The event table, for `system.discover`.
+    pub events: &'static [claudebench_generated::event::EventDef],
+    pub started: std::time::Instant,
+}
+
+/// What a handler receives: the request's identity, the event, and the shared services.
+#[derive(Clone)]
+pub struct Ctx {
+    pub meta: RequestMeta,
+    pub event: &'static claudebench_generated::event::EventDef,
+    pub services: std::sync::Arc<Services>,
+}
+
+impl Ctx {
+    /// A connection to the shared Redis (cheap: a handle to the one multiplexed connection).
+    pub fn redis(&self) -> ::redis::aio::ConnectionManager {
+        self.services.redis.conn()
+    }
+    /// The coordination core (tasks, instances, leader, gossip, quorum, batches, state).
+    pub fn coord(&self) -> &crate::coordination::Coordination {
+        &self.services.coord
+    }
+    /// The session the request belongs to, if the transport knows one.
+    pub fn session_id(&self) -> Option<&str> {
+        self.meta.session_id.as_deref()
+    }
+}

@@ -9,6 +9,7 @@ pub mod coordination;
 pub mod keys;
 pub mod metrics;
 pub mod persist;
+pub mod pipeline;
 pub mod redis;
 pub mod resilience;
 pub mod scripts;

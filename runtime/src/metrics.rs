@@ -40,6 +40,19 @@ struct Inner {
     queue_depth: BTreeMap<String, i64>,
     stream_lag: BTreeMap<(String, String), i64>,
     bus_dropped: u64,
+    /// Not yet added to the cluster-wide counters in Redis.
+    unflushed: Totals,
+}
+
+/// Cluster-wide counters: each process adds what it counted since its last flush.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Requests that reached a handler (whatever the outcome).
+    pub events: u64,
+    /// Their summed latency, in microseconds.
+    pub latency_us: u64,
+    /// Tasks completed successfully.
+    pub tasks_completed: u64,
 }
 
 /// The process's metrics registry.
@@ -68,6 +81,27 @@ impl Metrics {
             let key = (event.to_string(), outcome.to_string());
             *m.requests.entry(key.clone()).or_default() += 1;
             m.latency.entry(key).or_default().observe(latency.as_secs_f64());
+            m.unflushed.events += 1;
+            m.unflushed.latency_us += latency.as_micros().min(u64::MAX as u128) as u64;
+        });
+    }
+
+    /// Counts one task that reached `completed`.
+    pub fn task_completed(&self) {
+        self.with(|m| m.unflushed.tasks_completed += 1);
+    }
+
+    /// The totals counted since the last call (which the caller adds to Redis), resetting them.
+    pub fn take_totals(&self) -> Totals {
+        self.with(|m| std::mem::take(&mut m.unflushed))
+    }
+
+    /// Gives totals back after a failed flush, so nothing is lost.
+    pub fn restore_totals(&self, t: Totals) {
+        self.with(|m| {
+            m.unflushed.events += t.events;
+            m.unflushed.latency_us += t.latency_us;
+            m.unflushed.tasks_completed += t.tasks_completed;
         });
     }
 

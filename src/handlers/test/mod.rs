@@ -1,0 +1,2 @@
+//! Handlers of the `test` domain, one file per event.
+mod circuit;

@@ -1,0 +1,107 @@
+//! A test app per test: real Redis, a unique key prefix, no background jobs unless asked.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use claudebench::app::{App, AppOptions};
+use claudebench_generated::error::Error;
+use claudebench_runtime::backend::Payload;
+use claudebench_runtime::config::RuntimeConfig;
+use claudebench_runtime::context::{RequestMeta, Services, Transport};
+use claudebench_runtime::coordination::CoordinationConfig;
+use serde_json::Value;
+
+static N: AtomicU64 = AtomicU64::new(0);
+
+/// A prefix no other test or run uses.
+pub fn unique_prefix() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("cbt-{}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000_000)
+}
+
+/// Options for a test app: the machine's Redis, a fresh prefix, no SQL, no jobs.
+pub fn options() -> AppOptions {
+    let runtime = RuntimeConfig {
+        redis_url: Some(std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())),
+        key_prefix: unique_prefix(),
+        ..RuntimeConfig::default()
+    };
+    AppOptions {
+        instance_id: format!("server-{}", runtime.key_prefix),
+        runtime,
+        coordination: CoordinationConfig::default(),
+        persist: false,
+        background_jobs: false,
+        hook_rules: None,
+    }
+}
+
+pub struct TestApp {
+    pub app: Option<App>,
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(options()).await
+    }
+
+    pub async fn start_with(options: AppOptions) -> Self {
+        let app = App::start(options).await.expect("the test app starts (is Redis running? scripts/test.sh starts it)");
+        TestApp { app: Some(app) }
+    }
+
+    pub fn services(&self) -> &Arc<Services> {
+        &self.app.as_ref().expect("running").services
+    }
+
+    /// Call an event as a fresh caller (so per-caller rate limits never interfere).
+    pub async fn call(&self, event: &str, input: Value) -> Result<Value, Error> {
+        let mut meta = RequestMeta::new(Transport::Internal);
+        meta.client_id = Some(format!("test-client-{}", N.fetch_add(1, Ordering::Relaxed)));
+        self.call_as(event, input, meta).await
+    }
+
+    /// Call an event with an explicit identity.
+    pub async fn call_as(&self, event: &str, input: Value, meta: RequestMeta) -> Result<Value, Error> {
+        let app = self.app.as_ref().expect("running");
+        let def = claudebench_runtime::backend::Backend::resolve(app.pipeline.as_ref(), event)
+            .unwrap_or_else(|| panic!("unknown event {event}"));
+        app.pipeline.run(def, Payload::Value(input), meta).await
+    }
+
+    /// Call and expect success.
+    pub async fn ok(&self, event: &str, input: Value) -> Value {
+        match self.call(event, input.clone()).await {
+            Ok(v) => v,
+            Err(e) => panic!("{event} {input} failed: {e:?}"),
+        }
+    }
+
+    /// A connection to the test Redis.
+    pub fn redis(&self) -> redis::aio::ConnectionManager {
+        self.services().redis.conn()
+    }
+
+    /// Shut down and delete every key of this test's prefix.
+    pub async fn stop(mut self) {
+        if let Some(app) = self.app.take() {
+            let services = app.services.clone();
+            app.shutdown().await;
+            delete_prefix(&services).await;
+        }
+    }
+}
+
+/// Remove every key under the test's prefix (test-only: KEYS is acceptable off the hot path).
+pub async fn delete_prefix(services: &Services) {
+    let mut con = services.redis.conn();
+    let prefix = services.keys.prefix().to_string();
+    for pattern in [format!("{{{prefix}}}*"), format!("{prefix}:*")] {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query_async(&mut con).await.unwrap_or_default();
+        for chunk in keys.chunks(500) {
+            let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query_async(&mut con).await;
+        }
+    }
+}
