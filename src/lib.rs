@@ -2,4 +2,5 @@
 //! process. The binary (`src/main.rs`) is the CLI over it.
 
 pub mod app;
+pub mod bridge;
 pub mod handlers;

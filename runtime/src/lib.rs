@@ -13,3 +13,4 @@ pub mod pipeline;
 pub mod redis;
 pub mod resilience;
 pub mod scripts;
+pub mod transport;

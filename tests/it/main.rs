@@ -3,3 +3,5 @@
 
 mod support;
 mod stubs_smoke;
+
+mod bridge;

@@ -16,3 +16,10 @@ mod coordination_tasks;
 mod coordination_leader;
 mod coordination_cluster;
 mod coordination_hooks;
+
+mod transport_generated;
+mod transport_jsonrpc;
+mod transport_mcp;
+mod transport_rest;
+mod transport_support;
+mod transport_ws;

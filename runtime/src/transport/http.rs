@@ -1,0 +1,205 @@
+//! REST: `POST /{domain}/{action}` for every event, plus the operational endpoints
+//! (`/health`, `/metrics`, `/openapi.json`) and JSON 404/405 fallbacks.
+
+use std::collections::HashSet;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_generated::event::EventDef;
+
+use super::AppState;
+use super::identity::Caller;
+use super::wire::{error_response, error_response_with_status, json_ok, malformed_json, too_large_error};
+use crate::backend::Payload;
+use crate::context::Transport;
+
+/// Paths the router itself uses; an event whose route would collide is not mounted over them.
+const RESERVED: [&str; 6] = ["/health", "/metrics", "/openapi.json", "/rpc", "/ws", "/rpc/batch"];
+
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi));
+    let mut mounted: HashSet<&str> = RESERVED.into_iter().collect();
+    for event in state.backend.events() {
+        // A bad or duplicate path must not take the server down (axum panics on those), and
+        // the spec checker already rejects them, so skipping with a warning is enough.
+        if !is_plain_path(event.http_path) || event.http_path.starts_with("/mcp/") || !mounted.insert(event.http_path) {
+            tracing::warn!(
+                event = event.name,
+                path = event.http_path,
+                "event not mounted: unusable or duplicate HTTP path"
+            );
+            continue;
+        }
+        router = router.route(
+            event.http_path,
+            post(move |state, caller, headers, body| call_event(event, state, caller, headers, body)),
+        );
+    }
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// `/segment/segment…` of lowercase letters, digits, `_`, `-` and `.`: nothing axum would
+/// read as a parameter or wildcard.
+fn is_plain_path(path: &str) -> bool {
+    path.len() > 1
+        && path.starts_with('/')
+        && path[1..]
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b)))
+}
+
+async fn call_event(
+    event: &'static EventDef,
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match read_json_body(&headers, body, state.config.body_limit) {
+        Ok(body) => body,
+        Err((status, error)) => return error_response_with_status(status, &error),
+    };
+    match state
+        .backend
+        .dispatch(event, Payload::Bytes(&body), caller.meta(Transport::Http))
+        .await
+    {
+        Ok(output) => json_ok(&output),
+        Err(error) => error_response(&error),
+    }
+}
+
+/// The body of a JSON request, or the error to answer: 413 above the size limit, 400 for a
+/// non-JSON content type or a body that is not JSON. An empty body means `{}`, so events
+/// without required input can be called with a bare `POST`.
+pub(crate) fn read_json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Bytes, (StatusCode, Error)> {
+    let invalid = |error: Error| (StatusCode::BAD_REQUEST, error);
+    let body = match body {
+        Ok(body) => body,
+        Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+            return Err(too_large_error(limit));
+        }
+        Err(other) => {
+            return Err(invalid(Error::new(
+                ErrorCode::Validation,
+                format!("could not read the request body: {other}"),
+            )));
+        }
+    };
+    if let Some(error) = content_type_error(headers) {
+        return Err(invalid(error));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    // A syntax check only (nothing is built): the backend validates the content, but a body
+    // that is not JSON at all gets the same answer whatever the backend does with it.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        return Err(invalid(malformed_json(&e)));
+    }
+    Ok(body)
+}
+
+/// Bodies must be JSON; an absent `Content-Type` is accepted (curl without `-H`).
+fn content_type_error(headers: &HeaderMap) -> Option<Error> {
+    let value = headers.get(header::CONTENT_TYPE)?;
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match essence {
+        Some(e) if e == "application/json" || (e.starts_with("application/") && e.ends_with("+json")) => None,
+        _ => Some(Error::new(
+            ErrorCode::Validation,
+            "the request body must be JSON (Content-Type: application/json)",
+        )),
+    }
+}
+
+/// 200 when the server can serve requests, 503 otherwise; the body says which dependency is down.
+async fn health(State(state): State<AppState>) -> Response {
+    let readiness = state.backend.readiness().await;
+    let status = if readiness.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(readiness)).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+    ([(header::CONTENT_TYPE, content_type)], state.backend.metrics_text()).into_response()
+}
+
+async fn openapi(State(state): State<AppState>) -> Response {
+    match state.config.openapi.clone() {
+        Some(document) => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            document.to_string(),
+        )
+            .into_response(),
+        None => error_response(&Error::not_found("this server has no OpenAPI document")),
+    }
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
+    error_response(&Error::not_found(format!("no route for {method} {}", uri.path())))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
+    let error = Error::new(
+        ErrorCode::Validation,
+        format!("{method} is not allowed on {}", uri.path()),
+    );
+    error_response_with_status(StatusCode::METHOD_NOT_ALLOWED, &error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_paths_are_mounted() {
+        assert!(is_plain_path("/task/create"));
+        assert!(is_plain_path("/system/batch_process"));
+        assert!(!is_plain_path("/"));
+        assert!(!is_plain_path("/task/{id}"));
+        assert!(!is_plain_path("/task//x"));
+        assert!(!is_plain_path("task/create"));
+    }
+
+    #[test]
+    fn json_content_types_are_accepted_and_others_rejected() {
+        let mut headers = HeaderMap::new();
+        assert!(content_type_error(&headers).is_none());
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        assert!(content_type_error(&headers).is_none());
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/vnd.api+json"),
+        );
+        assert!(content_type_error(&headers).is_none());
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert!(content_type_error(&headers).is_some());
+    }
+}

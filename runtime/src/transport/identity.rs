@@ -1,0 +1,81 @@
+//! Who is calling, as far as HTTP tells: the `X-Client-Id` header and the peer address.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap};
+
+use crate::context::{RequestMeta, Transport};
+
+/// Longest client id accepted from a header; longer ones are ignored rather than rejected,
+/// because identity is a hint for rate limiting, not a credential.
+const MAX_CLIENT_ID: usize = 128;
+
+/// Extractor: the caller's identity as HTTP tells it (never rejects).
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    pub client_id: Option<String>,
+    pub peer: Option<String>,
+}
+
+impl Caller {
+    /// A fresh `RequestMeta` for one request from this caller.
+    pub fn meta(&self, transport: Transport) -> RequestMeta {
+        let mut meta = RequestMeta::new(transport);
+        meta.client_id = self.client_id.clone();
+        meta.peer = self.peer.clone();
+        meta
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let meta = request_meta(Transport::Http, &parts.headers, &parts.extensions);
+        Ok(Caller {
+            client_id: meta.client_id,
+            peer: meta.peer,
+        })
+    }
+}
+
+/// The request's identity from its headers and connection.
+pub(crate) fn request_meta(transport: Transport, headers: &HeaderMap, extensions: &Extensions) -> RequestMeta {
+    let mut meta = RequestMeta::new(transport);
+    meta.client_id = headers
+        .get("x-client-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(clean_id);
+    meta.peer = peer(extensions);
+    meta
+}
+
+/// The peer's IP address (without the port: one host is one caller), when the server was
+/// started with connect info.
+pub(crate) fn peer(extensions: &Extensions) -> Option<String> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// A usable identity string: trimmed, non-empty, printable ASCII, bounded.
+pub(crate) fn clean_id(raw: &str) -> Option<String> {
+    let id = raw.trim();
+    let usable = !id.is_empty() && id.len() <= MAX_CLIENT_ID && id.bytes().all(|b| b.is_ascii_graphic());
+    usable.then(|| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_must_be_short_printable_ascii() {
+        assert_eq!(clean_id(" worker-1 ").as_deref(), Some("worker-1"));
+        assert_eq!(clean_id(""), None);
+        assert_eq!(clean_id("has space"), None);
+        assert_eq!(clean_id(&"x".repeat(MAX_CLIENT_ID + 1)), None);
+    }
+}

@@ -1,0 +1,103 @@
+//! The network face of the server: REST, JSON-RPC 2.0, MCP (Streamable HTTP and stdio) and
+//! WebSocket, all on one axum [`Router`] and all talking to one [`Backend`].
+//!
+//! Transports only translate: they decode a request, fill in the caller's identity
+//! ([`RequestMeta`](crate::context::RequestMeta)), call [`Backend::dispatch`] and map the one
+//! [`Error`](claudebench_generated::error::Error) type to their wire format. They never validate
+//! event inputs themselves.
+
+mod auth;
+mod identity;
+mod limits;
+mod wire;
+
+pub mod http;
+pub mod jsonrpc;
+pub mod mcp;
+pub mod ws;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+use crate::backend::Backend;
+
+pub use mcp::{serve_io as serve_mcp_io, serve_stdio};
+
+/// How the HTTP server behaves; everything has a safe default.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Bearer token every route except `GET /health` requires; `None` = no authentication.
+    pub token: Option<String>,
+    /// Browser origins allowed by CORS (and by the MCP endpoint's `Origin` check), e.g.
+    /// `https://dash.example.com`. Empty = no cross-origin access. `*` allows any origin.
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in bytes (larger → 413).
+    pub body_limit: usize,
+    /// The OpenAPI document served at `GET /openapi.json` (`None` → 404).
+    pub openapi: Option<Arc<str>>,
+    /// `Host` values the MCP endpoint accepts (DNS-rebinding protection). Empty = any host.
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Messages queued for one WebSocket client before it counts as too slow and is dropped.
+    pub ws_queue: usize,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            token: None,
+            cors_origins: Vec::new(),
+            body_limit: 1024 * 1024,
+            openapi: None,
+            mcp_allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            ws_queue: 256,
+        }
+    }
+}
+
+/// What every handler of the router shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub backend: Arc<dyn Backend>,
+    pub config: Arc<TransportConfig>,
+}
+
+/// The complete HTTP surface: `POST /{domain}/{action}` per event, `GET /health`,
+/// `GET /metrics`, `GET /openapi.json`, `POST /rpc` (and `/rpc/batch`), `GET /ws` and `/mcp`.
+///
+/// Serve it with [`serve`] (or `into_make_service_with_connect_info::<SocketAddr>()`) so
+/// handlers know the peer address; without it they still work, just without that identity.
+pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
+    let state = AppState {
+        backend: backend.clone(),
+        config: Arc::new(config),
+    };
+    let mcp = mcp::service(backend, &state.config);
+
+    let api = http::routes(&state)
+        .merge(jsonrpc::routes())
+        .merge(ws::routes())
+        .with_state(state.clone())
+        .nest_service("/mcp", mcp);
+
+    // Layers run outside-in in the reverse order they are added: CORS answers preflights
+    // before authentication (browsers send no credentials on them), and the body limit
+    // applies to every extractor behind it.
+    api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(limits::cors_layer(&state.config.cors_origins))
+}
+
+/// Serve `app` on `listener` until `shutdown` resolves, with peer addresses available to the
+/// handlers (used as the last-resort rate-limit identity).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

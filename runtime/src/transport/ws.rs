@@ -1,0 +1,299 @@
+//! WebSocket at `GET /ws`: live events plus JSON-RPC on one socket.
+//!
+//! Client → server: `{"type":"subscribe","events":["task.*"]}`, `{"type":"unsubscribe",…}`,
+//! `{"type":"ping"}`, or any JSON-RPC request (answered on the socket, like `POST /rpc`).
+//! Server → client: `{"type":"event","event","id","ts","payload"}`, acknowledgements
+//! (`subscribed`, `unsubscribed`, `pong`) and `{"type":"error","error":{…}}`.
+//!
+//! Everything the server sends goes through one bounded queue. When it is full the client is
+//! not keeping up, and it is disconnected with close code 1008 rather than buffered without
+//! bound (the same happens when the backend drops our subscription for falling behind).
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::response::Response;
+use axum::routing::get;
+use claudebench_generated::error::{Error, ErrorCode};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use super::AppState;
+use super::identity::Caller;
+use super::jsonrpc;
+use crate::backend::{BusEvent, EventStream};
+use crate::context::{RequestMeta, Transport};
+
+/// Most patterns one socket may hold (each costs a filter on the bus).
+const MAX_PATTERNS: usize = 64;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/ws", get(upgrade))
+}
+
+async fn upgrade(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> Response {
+    let base = caller.meta(Transport::WebSocket);
+    ws.max_message_size(state.config.body_limit)
+        .on_upgrade(move |socket| session(state, base, socket))
+}
+
+/// Why the server ends a connection.
+struct Close {
+    code: u16,
+    reason: &'static str,
+}
+
+const TOO_SLOW: Close = Close {
+    code: close_code::POLICY,
+    reason: "client too slow: event queue overflowed",
+};
+
+async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
+    let (sink, mut incoming) = socket.split();
+    let (out_tx, out_rx) = mpsc::channel::<Message>(state.config.ws_queue.max(1));
+    let (close_tx, close_rx) = oneshot::channel::<Close>();
+    let writer = tokio::spawn(write_loop(sink, out_rx, close_rx));
+
+    let mut patterns: BTreeSet<String> = BTreeSet::new();
+    let mut events: Option<EventStream> = None;
+    let close = loop {
+        tokio::select! {
+            message = incoming.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let request = ClientMessage { state: &state, base: &base, out: &out_tx, overflowed: AtomicBool::new(false) };
+                    if let Some(new_stream) = request.handle(text.as_str(), &mut patterns).await {
+                        events = new_stream;
+                    }
+                    if request.overflowed.load(Ordering::Relaxed) { break Some(TOO_SLOW); }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    let error = Error::new(ErrorCode::Validation, "binary messages are not supported; send JSON text");
+                    if !queue(&out_tx, error_message(&error)) { break Some(TOO_SLOW); }
+                }
+                // Pings are answered by the WebSocket layer itself; pongs need nothing.
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+            },
+            event = next_event(&mut events) => match event {
+                Some(event) => if !queue(&out_tx, event_message(&event)) { break Some(TOO_SLOW) },
+                // The backend closed our subscription: we fell behind on the bus.
+                None => break Some(TOO_SLOW),
+            },
+        }
+    };
+    match close {
+        Some(close) => {
+            let _ = close_tx.send(close);
+        }
+        None => drop(close_tx),
+    }
+    drop(out_tx);
+    let _ = writer.await;
+}
+
+/// The next event of the subscription; never resolves while there is none.
+async fn next_event(events: &mut Option<EventStream>) -> Option<BusEvent> {
+    match events {
+        Some(stream) => stream.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Queue a message without waiting; `false` when the queue is full (or the writer is gone).
+fn queue(out: &mpsc::Sender<Message>, message: Message) -> bool {
+    out.try_send(message).is_ok()
+}
+
+/// Drain the queue into the socket; a close request jumps the queue (a slow client's backlog
+/// is exactly what must not delay its disconnection).
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut out: mpsc::Receiver<Message>,
+    mut close: oneshot::Receiver<Close>,
+) {
+    loop {
+        tokio::select! {
+            biased;
+            reason = &mut close => {
+                if let Ok(Close { code, reason }) = reason {
+                    let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+                    let _ = sink.send(Message::Close(Some(frame))).await;
+                }
+                break;
+            }
+            message = out.recv() => match message {
+                Some(message) => if sink.send(message).await.is_err() { break },
+                None => break,
+            },
+        }
+    }
+    let _ = sink.close().await;
+}
+
+/// Handling of one text message from the client.
+struct ClientMessage<'a> {
+    state: &'a AppState,
+    base: &'a RequestMeta,
+    out: &'a mpsc::Sender<Message>,
+    /// Set when a reply found the queue full: the client is not reading.
+    overflowed: AtomicBool,
+}
+
+impl ClientMessage<'_> {
+    /// Act on the message. `Some(stream)` when the subscription changed (`Some(None)` = none left).
+    async fn handle(&self, text: &str, patterns: &mut BTreeSet<String>) -> Option<Option<EventStream>> {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            Err(e) => {
+                // Not JSON at all: answer like JSON-RPC would (-32700), the most useful hint.
+                self.reply(json!(jsonrpc::error_object(
+                    Value::Null,
+                    jsonrpc::PARSE_ERROR,
+                    format!("Parse error: {e}"),
+                    None
+                )))
+                .await;
+                return None;
+            }
+        };
+        match value.get("type").and_then(Value::as_str) {
+            Some("subscribe") => self.change_subscription(&value, patterns, true).await,
+            Some("unsubscribe") => self.change_subscription(&value, patterns, false).await,
+            Some("ping") => {
+                self.reply(json!({ "type": "pong" })).await;
+                None
+            }
+            Some(other) => {
+                let error = Error::new(
+                    ErrorCode::Validation,
+                    format!("unknown message type `{other}`; expected subscribe, unsubscribe or ping"),
+                );
+                self.reply(error_value(&error)).await;
+                None
+            }
+            None => {
+                self.spawn_rpc(value);
+                None
+            }
+        }
+    }
+
+    async fn change_subscription(
+        &self,
+        message: &Value,
+        patterns: &mut BTreeSet<String>,
+        add: bool,
+    ) -> Option<Option<EventStream>> {
+        let requested = match message.get("events").and_then(Value::as_array) {
+            Some(list) if list.iter().all(|p| p.as_str().is_some_and(valid_pattern)) => {
+                list.iter().filter_map(Value::as_str)
+            }
+            _ => {
+                let error = Error::new(
+                    ErrorCode::Validation,
+                    "`events` must be a list of event names or glob patterns (`task.*`, `*`)",
+                );
+                self.reply(error_value(&error)).await;
+                return None;
+            }
+        };
+        let mut next = patterns.clone();
+        for pattern in requested {
+            if add {
+                next.insert(pattern.to_string())
+            } else {
+                next.remove(pattern)
+            };
+        }
+        if next.len() > MAX_PATTERNS {
+            self.reply(error_value(&Error::new(
+                ErrorCode::Validation,
+                format!("at most {MAX_PATTERNS} patterns per connection"),
+            )))
+            .await;
+            return None;
+        }
+        // Re-subscribe with the whole set: one stream per socket keeps ordering simple. An
+        // event published while switching may be missed; clients needing every event read the
+        // durable history instead.
+        let stream = if next.is_empty() {
+            None
+        } else {
+            let list: Vec<String> = next.iter().cloned().collect();
+            match self.state.backend.subscribe(&list).await {
+                Ok(stream) => Some(stream),
+                Err(error) => {
+                    self.reply(error_value(&error)).await;
+                    return None;
+                }
+            }
+        };
+        *patterns = next;
+        let kind = if add { "subscribed" } else { "unsubscribed" };
+        self.reply(json!({ "type": kind, "events": patterns.iter().collect::<Vec<_>>() }))
+            .await;
+        Some(stream)
+    }
+
+    /// Run a JSON-RPC request without blocking the socket's reader (a slow event must not
+    /// hold up subscriptions or other requests).
+    fn spawn_rpc(&self, message: Value) {
+        let backend = self.state.backend.clone();
+        let base = self.base.clone();
+        let out = self.out.clone();
+        tokio::spawn(async move {
+            if let Some(response) = jsonrpc::handle_message(backend.as_ref(), message, &base).await {
+                let _ = out.send(Message::Text(response.to_string().into())).await;
+            }
+        });
+    }
+
+    /// Replies never wait: a full queue means the client stopped reading, and waiting would
+    /// keep a dead connection (and its subscription) alive forever.
+    async fn reply(&self, value: Value) {
+        if !queue(self.out, Message::Text(value.to_string().into())) {
+            self.overflowed.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// `domain.action`, `domain.*` or `*`: letters, digits, `_`, `.` and `*` only.
+fn valid_pattern(pattern: &str) -> bool {
+    !pattern.is_empty()
+        && pattern.len() <= 128
+        && pattern
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.*-".contains(&b))
+}
+
+fn event_message(event: &BusEvent) -> Message {
+    let value =
+        json!({ "type": "event", "event": event.event, "id": event.id, "ts": event.ts, "payload": event.payload });
+    Message::Text(value.to_string().into())
+}
+
+fn error_value(error: &Error) -> Value {
+    json!({ "type": "error", "error": error })
+}
+
+fn error_message(error: &Error) -> Message {
+    Message::Text(error_value(error).to_string().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_are_event_names_or_globs() {
+        assert!(valid_pattern("task.*"));
+        assert!(valid_pattern("*"));
+        assert!(valid_pattern("hook.pre_tool"));
+        assert!(!valid_pattern(""));
+        assert!(!valid_pattern("task created"));
+    }
+}

@@ -1,0 +1,297 @@
+//! An in-memory `Backend` for transport tests, and a server on an ephemeral port.
+//!
+//! The backend validates almost nothing: `test.echo` returns its input, or the error named by
+//! its `fail` field (scripted errors); `task.create` requires a string `title` (one validation
+//! rule, so the transports' handling of issues can be seen). Every dispatch is recorded with
+//! its `RequestMeta`, and tests publish bus events by hand.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_generated::event::{EventDef, McpDef};
+use claudebench_generated::issue::{Issue, IssueCode};
+use claudebench_runtime::backend::{Backend, BoxFuture, BusEvent, EventStream, Payload, Readiness};
+use claudebench_runtime::context::RequestMeta;
+use claudebench_runtime::transport::{self, TransportConfig};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+const OBJECT: &str = r#"{"type":"object"}"#;
+
+const fn event(name: &'static str, domain: &'static str, action: &'static str, http_path: &'static str) -> EventDef {
+    EventDef {
+        name,
+        domain,
+        action,
+        title: name,
+        description: "A test event.",
+        persist: false,
+        mutates: false,
+        roles: &[],
+        rate_limit: None,
+        timeout_ms: 1000,
+        circuit_breaker: None,
+        cache_ttl_s: None,
+        mcp: None,
+        aliases: &[],
+        deprecated: false,
+        replaced_by: None,
+        http_path,
+        input_schema: OBJECT,
+        output_schema: OBJECT,
+    }
+}
+
+const fn tool(tool_name: &'static str, read_only: bool) -> Option<McpDef> {
+    Some(McpDef {
+        tool_name,
+        read_only,
+        destructive: false,
+        idempotent: read_only,
+        open_world: false,
+    })
+}
+
+/// Sorted by name, like the generated table.
+pub static EVENTS: [EventDef; 4] = [
+    EventDef {
+        aliases: &["hook.agent_stop"],
+        ..event("hook.stop", "hook", "stop", "/hook/stop")
+    },
+    EventDef {
+        mcp: tool("task__create", false),
+        mutates: true,
+        title: "Create a task",
+        description: "Creates a task.",
+        input_schema: r#"{"type":"object","properties":{"title":{"type":"string","minLength":1}},"required":["title"],"additionalProperties":false}"#,
+        output_schema: r#"{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]}"#,
+        ..event("task.create", "task", "create", "/task/create")
+    },
+    EventDef {
+        mcp: tool("test__echo", true),
+        ..event("test.echo", "test", "echo", "/test/echo")
+    },
+    // An event whose output is not an object: its tool advertises no outputSchema.
+    EventDef {
+        mcp: tool("test__scalar", true),
+        output_schema: r#"{"type":"integer"}"#,
+        ..event("test.scalar", "test", "scalar", "/test/scalar")
+    },
+];
+
+/// Number of events with an MCP tool in [`EVENTS`].
+pub const MCP_TOOLS: usize = 3;
+
+pub struct TestBackend {
+    events: &'static [EventDef],
+    pub calls: Mutex<Vec<(String, Value, RequestMeta)>>,
+    subscribers: Mutex<Vec<(Vec<String>, mpsc::Sender<BusEvent>)>>,
+    pub not_ready: AtomicBool,
+}
+
+impl TestBackend {
+    pub fn new() -> Arc<Self> {
+        Self::with_events(&EVENTS)
+    }
+
+    /// Over another event table (the generated one), echoing every input.
+    pub fn with_events(events: &'static [EventDef]) -> Arc<Self> {
+        Arc::new(TestBackend {
+            events,
+            calls: Mutex::default(),
+            subscribers: Mutex::default(),
+            not_ready: AtomicBool::new(false),
+        })
+    }
+
+    /// The calls dispatched so far: (event name, input, meta).
+    pub fn calls(&self) -> Vec<(String, Value, RequestMeta)> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// Deliver an event to every matching subscriber; a full subscriber is dropped, as the
+    /// real bus does with consumers that fall behind.
+    pub fn publish(&self, name: &str, payload: Value) {
+        let event = BusEvent {
+            id: "1-0".into(),
+            event: name.into(),
+            ts: 1_700_000_000_000,
+            payload,
+        };
+        self.subscribers.lock().unwrap().retain(|(patterns, tx)| {
+            if !patterns.iter().any(|p| matches(p, name)) {
+                return !tx.is_closed();
+            }
+            tx.try_send(event.clone()).is_ok()
+        });
+    }
+
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, tx)| !tx.is_closed())
+            .count()
+    }
+}
+
+fn matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+/// The error a `fail` field asks for.
+fn scripted_error(code: &str) -> Error {
+    match code {
+        "validation" => Error::validation(vec![Issue {
+            path: "title".into(),
+            code: IssueCode::Required,
+            message: "Required".into(),
+        }]),
+        "rate_limited" => Error {
+            retry_after_ms: Some(1500),
+            ..Error::new(ErrorCode::RateLimited, "too many calls")
+        },
+        "circuit_open" => Error {
+            retry_after_ms: Some(30_000),
+            ..Error::new(ErrorCode::CircuitOpen, "circuit open")
+        },
+        "unauthorized" => Error::new(ErrorCode::Unauthorized, "who are you"),
+        "forbidden" => Error::new(ErrorCode::Forbidden, "not for you"),
+        "not_found" => Error::not_found("task t-404 not found"),
+        "conflict" => Error::conflict("already assigned"),
+        "timeout" => Error::new(ErrorCode::Timeout, "handler timed out"),
+        "unavailable" => Error::unavailable("redis is down"),
+        "not_implemented" => Error::not_implemented("test.echo"),
+        _ => Error::internal("boom"),
+    }
+}
+
+impl Backend for TestBackend {
+    fn events(&self) -> &'static [EventDef] {
+        self.events
+    }
+
+    fn resolve(&self, name: &str) -> Option<&'static EventDef> {
+        self.events.iter().find(|e| e.name == name || e.aliases.contains(&name))
+    }
+
+    fn dispatch<'a>(
+        &'a self,
+        event: &'static EventDef,
+        input: Payload<'a>,
+        meta: RequestMeta,
+    ) -> BoxFuture<'a, Result<Value, Error>> {
+        Box::pin(async move {
+            let input = match input {
+                Payload::Bytes(bytes) => serde_json::from_slice(bytes).map_err(|e| {
+                    Error::validation(vec![Issue {
+                        path: String::new(),
+                        code: IssueCode::InvalidType,
+                        message: e.to_string(),
+                    }])
+                })?,
+                Payload::Value(value) => value,
+            };
+            self.calls
+                .lock()
+                .unwrap()
+                .push((event.name.to_string(), input.clone(), meta));
+            if let Some(code) = input.get("fail").and_then(Value::as_str) {
+                return Err(scripted_error(code));
+            }
+            if let Some(ms) = input.get("sleepMs").and_then(Value::as_u64) {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            // Over another table (the generated one) every event just echoes.
+            let scripted = std::ptr::eq(self.events, &EVENTS[..]);
+            match event.name {
+                _ if !scripted => Ok(input),
+                "task.create" => match input.get("title").and_then(Value::as_str) {
+                    Some(title) if !title.is_empty() => Ok(json!({ "id": "t-1", "title": title })),
+                    _ => Err(scripted_error("validation")),
+                },
+                "test.scalar" => Ok(json!(42)),
+                _ => Ok(input),
+            }
+        })
+    }
+
+    fn subscribe<'a>(&'a self, patterns: &'a [String]) -> BoxFuture<'a, Result<EventStream, Error>> {
+        Box::pin(async move {
+            let (tx, rx) = mpsc::channel(8);
+            self.subscribers.lock().unwrap().push((patterns.to_vec(), tx));
+            Ok(rx)
+        })
+    }
+
+    fn readiness(&self) -> BoxFuture<'_, Readiness> {
+        let ready = !self.not_ready.load(Ordering::Relaxed);
+        Box::pin(async move {
+            Readiness {
+                ready,
+                redis: ready,
+                database: true,
+            }
+        })
+    }
+
+    fn metrics_text(&self) -> String {
+        "# TYPE claudebench_events_total counter\nclaudebench_events_total 3\n".into()
+    }
+}
+
+/// A running server: its base URL (`http://127.0.0.1:<port>`) and the backend behind it.
+pub struct TestServer {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub backend: Arc<TestBackend>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Start the transports over a fresh [`TestBackend`] on an ephemeral port.
+pub async fn start(config: TransportConfig) -> TestServer {
+    start_with(TestBackend::new(), config).await
+}
+
+/// Start the transports over this backend on an ephemeral port.
+pub async fn start_with(backend: Arc<TestBackend>, config: TransportConfig) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind an ephemeral port");
+    let addr = listener.local_addr().expect("local address");
+    let app = transport::router(backend.clone(), config);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(transport::serve(listener, app, async move {
+        let _ = rx.await;
+    }));
+    TestServer {
+        url: format!("http://{addr}"),
+        addr,
+        backend,
+        shutdown: Some(tx),
+    }
+}
+
+pub async fn start_default() -> TestServer {
+    start(TransportConfig::default()).await
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
