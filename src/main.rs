@@ -1,1 +1,325 @@
-fn main() {}
+//! `claudebench`: the server, its MCP stdio mode, the Claude Code hook bridge and a few tools.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use claudebench::app::{rehydrate_tasks, App, AppOptions};
+use claudebench_generated::events::EVENTS;
+use claudebench_runtime::backend::Backend;
+use claudebench_runtime::transport::{self, TransportConfig};
+
+/// The OpenAPI document served at `GET /openapi.json` (committed, checked for staleness by tests).
+const OPENAPI: &str = include_str!("../generated/openapi.json");
+
+#[derive(Parser)]
+#[command(name = "claudebench", version, about = "A Redis-first, spec-driven event coordination server for Claude Code")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: REST, JSON-RPC (`/rpc`), MCP (`/mcp`), WebSocket (`/ws`), `/health`, `/metrics`.
+    ///
+    /// Uses REDIS_URL (default redis://127.0.0.1:6379; with none set and nothing answering there,
+    /// a private redis-server child is started if installed), DATABASE_URL (postgres://…; unset =
+    /// a SQLite file under CLAUDEBENCH_DATA_DIR, default ./data), CLAUDEBENCH_TOKEN (bearer token
+    /// required on every route but /health), CLAUDEBENCH_CORS_ORIGINS (comma-separated).
+    /// SIGINT/SIGTERM finish in-flight requests, unregister the instance and stop the persister.
+    Serve {
+        /// Address to bind.
+        #[arg(long, env = "CLAUDEBENCH_BIND", default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Port to listen on (0 = any free port).
+        #[arg(long, env = "PORT", default_value_t = 3000)]
+        port: u16,
+    },
+    /// Serve MCP over stdio (for MCP clients that launch the server as a child process).
+    Mcp,
+    /// The Claude Code hook bridge (reads a hook's JSON on stdin).
+    ///
+    /// Asks the server and answers in Claude Code's format. Flags: --url (CLAUDEBENCH_URL, default http://127.0.0.1:3000),
+    /// --timeout-ms (default 5000), --on-error allow|deny|auto (default auto: deny PreToolUse of
+    /// Bash/Write/Edit/MultiEdit/NotebookEdit when the server cannot answer, allow otherwise),
+    /// --approve (answer "allow" instead of staying silent when the server allows).
+    #[command(disable_help_flag = true)]
+    Hook {
+        /// Bridge flags (see above).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Invoke one event on a running server and print its output (JSON-RPC over HTTP).
+    Call {
+        /// Event name or alias, e.g. `task.create`.
+        event: String,
+        /// The input as JSON (default `{}`).
+        #[arg(default_value = "{}")]
+        input: String,
+        /// Server URL.
+        #[arg(long, env = "CLAUDEBENCH_URL", default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// Bearer token.
+        #[arg(long, env = "CLAUDEBENCH_TOKEN")]
+        token: Option<String>,
+    },
+    /// Print the event table this binary was built with.
+    Events,
+    /// Write a stub handler for every spec event that has none (never overwrites).
+    Scaffold {
+        #[arg(long, default_value = "spec")]
+        spec: PathBuf,
+        #[arg(long, default_value = "src/handlers")]
+        handlers: PathBuf,
+    },
+    /// Spec tools.
+    Spec {
+        #[command(subcommand)]
+        command: SpecCommand,
+    },
+    /// Load tasks kept in SQL back into Redis (after Redis lost its data); never overwrites.
+    Rehydrate,
+}
+
+#[derive(Subcommand)]
+enum SpecCommand {
+    /// Check a spec folder and print every error.
+    Check {
+        #[arg(default_value = "spec")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        // The bridge must answer fast and never print logs on stdout: no runtime set-up.
+        Command::Hook { args } => ExitCode::from(claudebench::bridge::run_cli(args).clamp(0, 255) as u8),
+        Command::Events => {
+            print_events();
+            ExitCode::SUCCESS
+        }
+        Command::Scaffold { spec, handlers } => scaffold(&spec, &handlers),
+        Command::Spec { command: SpecCommand::Check { dir } } => spec_check(&dir),
+        command => {
+            init_logging();
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+            };
+            runtime.block_on(async_main(command))
+        }
+    }
+}
+
+async fn async_main(command: Command) -> ExitCode {
+    match command {
+        Command::Serve { bind, port } => serve(SocketAddr::new(bind, port)).await,
+        Command::Mcp => mcp().await,
+        Command::Call { event, input, url, token } => call(&event, &input, &url, token.as_deref()).await,
+        Command::Rehydrate => rehydrate().await,
+        Command::Hook { .. } | Command::Events | Command::Scaffold { .. } | Command::Spec { .. } => ExitCode::SUCCESS,
+    }
+}
+
+/// Logs go to stderr: stdout belongs to the MCP stdio protocol and to `call`'s output.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+async fn start_app() -> Result<App, ExitCode> {
+    let options = AppOptions::from_env().map_err(|e| fail(&e.message))?;
+    App::start(options).await.map_err(|e| fail(&e.message))
+}
+
+fn transport_config() -> TransportConfig {
+    let origins = std::env::var("CLAUDEBENCH_CORS_ORIGINS").unwrap_or_default();
+    TransportConfig {
+        token: std::env::var("CLAUDEBENCH_TOKEN").ok().filter(|t| !t.is_empty()),
+        cors_origins: origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect(),
+        openapi: Some(Arc::from(OPENAPI)),
+        ..TransportConfig::default()
+    }
+}
+
+async fn serve(addr: SocketAddr) -> ExitCode {
+    let app = match start_app().await {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            app.shutdown().await;
+            return fail(&format!("cannot listen on {addr}: {e} (is another server running? try --port)"));
+        }
+    };
+    let local = listener.local_addr().unwrap_or(addr);
+    tracing::info!(%local, events = EVENTS.len(), "claudebench listening (REST, /rpc, /mcp, /ws)");
+    let backend: Arc<dyn Backend> = app.pipeline.clone();
+    let router = transport::router(backend, transport_config());
+    let served = transport::serve(listener, router, shutdown_signal()).await;
+    tracing::info!("shutting down: in-flight requests finished");
+    app.shutdown().await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("server error: {e}")),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+async fn mcp() -> ExitCode {
+    let app = match start_app().await {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    let backend: Arc<dyn Backend> = app.pipeline.clone();
+    let result = transport::serve_stdio(backend).await;
+    app.shutdown().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("MCP stdio transport: {e}")),
+    }
+}
+
+async fn call(event: &str, input: &str, url: &str, token: Option<&str>) -> ExitCode {
+    let params: serde_json::Value = match serde_json::from_str(input) {
+        Ok(v) => v,
+        Err(e) => return fail(&format!("the input is not JSON: {e}")),
+    };
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": event, "params": params});
+    let client = reqwest::Client::new();
+    let mut request = client
+        .post(format!("{}/rpc", url.trim_end_matches('/')))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot reach {url}: {e}")),
+    };
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    let reply: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return fail(&format!("{url} answered {status} without JSON: {e}")),
+    };
+    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
+    if let Some(result) = reply.get("result") {
+        println!("{}", pretty(result));
+        ExitCode::SUCCESS
+    } else if let Some(error) = reply.get("error") {
+        eprintln!("{}", pretty(error));
+        ExitCode::FAILURE
+    } else {
+        fail(&format!("{url} answered {status}: {}", pretty(&reply)))
+    }
+}
+
+async fn rehydrate() -> ExitCode {
+    let mut options = match AppOptions::from_env() {
+        Ok(o) => o,
+        Err(e) => return fail(&e.message),
+    };
+    options.background_jobs = false;
+    let app = match App::start(options).await {
+        Ok(app) => app,
+        Err(e) => return fail(&e.message),
+    };
+    let result = match &app.services.store {
+        Some(store) => rehydrate_tasks(&app.services, store).await,
+        None => Ok(Default::default()),
+    };
+    app.shutdown().await;
+    match result {
+        Ok(stats) => {
+            println!("restored {} task(s); {} already in Redis", stats.restored, stats.present);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.message),
+    }
+}
+
+fn print_events() {
+    println!("{:<24} {:<8} {:<12} {:>8}  {:<26} {}", "event", "persist", "rate limit", "timeout", "MCP tool", "HTTP");
+    for e in EVENTS.iter() {
+        let rate = e.rate_limit.map(|r| format!("{}/{}s", r.count, r.window_ms / 1000)).unwrap_or_else(|| "-".into());
+        let tool = e.mcp.map(|m| m.tool_name).unwrap_or("-");
+        println!(
+            "{:<24} {:<8} {:<12} {:>6}ms  {:<26} POST {}",
+            e.name,
+            if e.persist { "yes" } else { "no" },
+            rate,
+            e.timeout_ms,
+            tool,
+            e.http_path
+        );
+    }
+}
+
+fn scaffold(spec: &std::path::Path, handlers: &std::path::Path) -> ExitCode {
+    let display = spec.to_string_lossy().trim_end_matches('/').to_string();
+    let model = match claudebench_codegen::load_dir(spec, &display) {
+        Ok((model, _)) => model,
+        Err(diags) => {
+            eprintln!("{diags}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match claudebench_codegen::scaffold::scaffold(&model, handlers) {
+        Ok(report) => {
+            for f in &report.created {
+                println!("created {}", f.display());
+            }
+            println!("{} stub(s) written, {} handler(s) already present", report.created.len(), report.kept);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&format!("cannot write stubs under {}: {e}", handlers.display())),
+    }
+}
+
+fn spec_check(dir: &std::path::Path) -> ExitCode {
+    let display = dir.to_string_lossy().trim_end_matches('/').to_string();
+    match claudebench_codegen::load_dir(dir, &display) {
+        Ok((spec, files)) => {
+            println!("spec ok: {} events, {} definitions in {} files", spec.events.len(), spec.definitions.len(), files.len());
+            ExitCode::SUCCESS
+        }
+        Err(diags) => {
+            eprintln!("{diags}");
+            ExitCode::FAILURE
+        }
+    }
+}
