@@ -4,3 +4,4 @@
 mod support;
 mod stubs_smoke;
 mod task_handlers;
+mod circuit_breaker;
