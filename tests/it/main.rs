@@ -2,6 +2,8 @@
 //! Each test runs its own app under a unique key prefix, so tests run in parallel.
 
 mod support;
-mod stubs_smoke;
 
 mod bridge;
+mod circuit_breaker;
+mod stubs_smoke;
+mod task_handlers;

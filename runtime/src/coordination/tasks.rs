@@ -91,7 +91,9 @@ pub struct Task {
     pub assigned_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `Some(Value::Null)` when the worker reported `null` (the spec keeps it: "any JSON value,
+    /// `null` included"); `None` when no result was reported.
+    #[serde(default, deserialize_with = "present_value", skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -139,6 +141,9 @@ pub struct TaskUpdate {
 pub struct TaskQuery {
     pub status: Option<TaskStatus>,
     pub assigned_to: Option<String>,
+    /// Only tasks without an assignee (`task.list` with `assignedTo: null`); ignored when
+    /// `assigned_to` is set.
+    pub unassigned_only: bool,
     pub offset: usize,
     /// At most [`MAX_PAGE`].
     pub limit: usize,
@@ -148,7 +153,7 @@ pub struct TaskQuery {
 
 impl Default for TaskQuery {
     fn default() -> Self {
-        TaskQuery { status: None, assigned_to: None, offset: 0, limit: 50, oldest_first: false }
+        TaskQuery { status: None, assigned_to: None, unassigned_only: false, offset: 0, limit: 50, oldest_first: false }
     }
 }
 
@@ -355,7 +360,9 @@ impl Tasks {
         parse_json(field(&v, 0, "task_get")?, "task_get")
     }
 
-    /// A page of tasks, filtered by status and/or assignee, with the total count.
+    /// A page of tasks, filtered by status and/or assignee (or to unassigned tasks), with the
+    /// total count. Filters that have no index of their own (status within one assignee,
+    /// unassigned) are applied by the script while scanning the chosen index.
     pub async fn list<C: ConnectionLike + Send>(&self, con: &mut C, query: &TaskQuery) -> Result<TaskPage, Error> {
         let limit = query.limit.min(MAX_PAGE);
         let (index, status_filter) = match (&query.assigned_to, query.status) {
@@ -363,11 +370,13 @@ impl Tasks {
             (None, Some(s)) => (self.keys.tasks_by_status(s.as_str()), ""),
             (None, None) => (self.keys.tasks_all(), ""),
         };
+        let unassigned = query.unassigned_only && query.assigned_to.is_none();
         let args = vec![
             query.offset.to_string(),
             limit.to_string(),
             if query.oldest_first { "0" } else { "1" }.to_string(),
             status_filter.to_string(),
+            flag(unassigned),
         ];
         let v = eval_ok(con, &LIST, &[self.keys.task_records(), index], &args).await?;
         let total = field(&v, 0, "task_list")?
@@ -594,6 +603,34 @@ impl Tasks {
     }
 }
 
+/// A field that is present deserializes to `Some`, even when its value is `null` (serde's own
+/// `Option` would turn an explicit `null` into `None`); an absent one falls back to `default`.
+fn present_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 fn flag(b: bool) -> String {
     if b { "1" } else { "0" }.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task_json(extra: &str) -> String {
+        format!(
+            r#"{{"id":"t-1","text":"x","status":"completed","priority":50,"assignedTo":"w"{extra},"createdAt":"2025-09-15T10:00:00.000Z","updatedAt":"2025-09-15T10:00:00.000Z"}}"#
+        )
+    }
+
+    #[test]
+    fn a_null_result_is_kept_apart_from_no_result() {
+        let with_null: Task = serde_json::from_str(&task_json(r#","result":null"#)).unwrap();
+        assert_eq!(with_null.result, Some(Value::Null));
+        assert_eq!(serde_json::to_value(&with_null).unwrap()["result"], Value::Null);
+        assert!(serde_json::to_value(&with_null).unwrap().as_object().unwrap().contains_key("result"));
+        let without: Task = serde_json::from_str(&task_json("")).unwrap();
+        assert_eq!(without.result, None);
+        assert!(!serde_json::to_value(&without).unwrap().as_object().unwrap().contains_key("result"));
+    }
 }

@@ -1,15 +1,26 @@
-//! `task.claim`: Lets a worker take up to `maxTasks` tasks in one atomic step: first the pending tasks already assigned to this worker, then unassigned pending tasks, highest priority first. Claimed tasks become `in_progress` and assigned to the worker. A task assigned to another instance is never taken. The worker must be registered and healthy. Returns `claimed: false` and an empty `tasks` list when nothing is available. `taskId` and `task` repeat the first claimed task for callers that claim one at a time. Publishes `task.claimed` for each task.
-//!
-//! Scaffolded by `claudebench-codegen scaffold`; replace the body with the real behaviour.
+//! `task.claim`: Lets a worker take up to `maxTasks` tasks in one atomic step: first the
+//! pending tasks already assigned to this worker, then unassigned pending tasks, highest
+//! priority first. Claimed tasks become `in_progress` and assigned to the worker. A task
+//! assigned to another instance is never taken. The worker must be registered and healthy.
+//! Returns `claimed: false` and an empty `tasks` list when nothing is available. `taskId` and
+//! `task` repeat the first claimed task for callers that claim one at a time. Publishes
+//! `task.claimed` for each task.
 
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskClaim;
 use claudebench_generated::types::{TaskClaimInput, TaskClaimOutput};
 
+use super::{count, wire_task};
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskClaim<Ctx> for Handlers {
-    async fn handle(&self, _ctx: &Ctx, _input: TaskClaimInput) -> Result<TaskClaimOutput, Error> {
-        Err(Error::not_implemented("task.claim"))
+    async fn handle(&self, ctx: &Ctx, input: TaskClaimInput) -> Result<TaskClaimOutput, Error> {
+        let max = count("maxTasks", input.max_tasks)?;
+        // One script: liveness check of the worker, then ZPOPMIN-based taking, so concurrent
+        // claims (from any instance) never hand out the same task twice.
+        let claimed = ctx.coord().tasks.claim(&mut ctx.redis(), &input.worker_id, max).await?;
+        let tasks = claimed.into_iter().map(wire_task).collect::<Result<Vec<_>, _>>()?;
+        let first = tasks.first().cloned();
+        Ok(TaskClaimOutput { claimed: first.is_some(), task_id: first.as_ref().map(|t| t.id.clone()), task: first, tasks })
     }
 }

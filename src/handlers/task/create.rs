@@ -1,15 +1,22 @@
-//! `task.create`: Creates a task and adds it to the pending queue, ordered by priority (highest first) and then by age. The task starts `pending` and unassigned; workers pick it up with `task.claim`, or an instance is chosen explicitly with `task.assign`. Publishes `task.created`.
-//!
-//! Scaffolded by `claudebench-codegen scaffold`; replace the body with the real behaviour.
+//! `task.create`: Creates a task and adds it to the pending queue, ordered by priority (highest
+//! first) and then by age. The task starts `pending` and unassigned; workers pick it up with
+//! `task.claim`, or an instance is chosen explicitly with `task.assign`. Publishes
+//! `task.created`.
 
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskCreate;
 use claudebench_generated::types::{TaskCreateInput, TaskCreateOutput};
+use claudebench_runtime::coordination::tasks::NewTask;
 
+use super::{metadata, priority, wire_task};
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskCreate<Ctx> for Handlers {
-    async fn handle(&self, _ctx: &Ctx, _input: TaskCreateInput) -> Result<TaskCreateOutput, Error> {
-        Err(Error::not_implemented("task.create"))
+    async fn handle(&self, ctx: &Ctx, input: TaskCreateInput) -> Result<TaskCreateOutput, Error> {
+        let new = NewTask { text: input.text, priority: priority(input.priority)?, metadata: input.metadata.map(metadata) };
+        // The id comes from a cluster-wide Redis counter inside the create script, so two
+        // instances creating in the same millisecond never collide (the original's `t-<ms>`).
+        let task = ctx.coord().tasks.create(&mut ctx.redis(), new).await?;
+        wire_task(task)
     }
 }

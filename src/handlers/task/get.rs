@@ -1,15 +1,15 @@
-//! `task.get`: Returns one task with its current status, assignee, result or error. Fails with `not_found` when it does not exist.
-//!
-//! Scaffolded by `claudebench-codegen scaffold`; replace the body with the real behaviour.
+//! `task.get`: Returns one task with its current status, assignee, result or error. Fails with
+//! `not_found` when it does not exist.
 
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskGet;
 use claudebench_generated::types::{TaskGetInput, TaskGetOutput};
 
+use super::wire_task;
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskGet<Ctx> for Handlers {
-    async fn handle(&self, _ctx: &Ctx, _input: TaskGetInput) -> Result<TaskGetOutput, Error> {
-        Err(Error::not_implemented("task.get"))
+    async fn handle(&self, ctx: &Ctx, input: TaskGetInput) -> Result<TaskGetOutput, Error> {
+        wire_task(ctx.coord().tasks.get(&mut ctx.redis(), &input.id).await?)
     }
 }

@@ -1,15 +1,36 @@
-//! `task.list`: Lists tasks, oldest first (ties broken by id), optionally filtered by status and by assignee. Pages with `limit` (default 50, at most 200) and `offset`; `total` counts every task matching the filters and `nextOffset` is the offset of the next page, or `null` on the last page. Send `assignedTo: null` to list only unassigned tasks.
-//!
-//! Scaffolded by `claudebench-codegen scaffold`; replace the body with the real behaviour.
+//! `task.list`: Lists tasks, oldest first (ties broken by id), optionally filtered by status and
+//! by assignee. Pages with `limit` (default 50, at most 200) and `offset`; `total` counts every
+//! task matching the filters and `nextOffset` is the offset of the next page, or `null` on the
+//! last page. Send `assignedTo: null` to list only unassigned tasks.
 
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskList;
 use claudebench_generated::types::{TaskListInput, TaskListOutput};
+use claudebench_runtime::coordination::tasks::TaskQuery;
 
+use super::{count, status, wire_task};
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskList<Ctx> for Handlers {
-    async fn handle(&self, _ctx: &Ctx, _input: TaskListInput) -> Result<TaskListOutput, Error> {
-        Err(Error::not_implemented("task.list"))
+    async fn handle(&self, ctx: &Ctx, input: TaskListInput) -> Result<TaskListOutput, Error> {
+        let offset = count("offset", input.offset)?;
+        let query = TaskQuery {
+            status: input.status.map(status),
+            // Absent: any assignee; `null`: unassigned only; a string: that instance only.
+            unassigned_only: matches!(input.assigned_to, Some(None)),
+            assigned_to: input.assigned_to.flatten(),
+            offset,
+            limit: count("limit", input.limit)?,
+            // The indexes are scored by the creation sequence, which is unique per task, so
+            // oldest-first is also the spec's "ties broken by id" order.
+            oldest_first: true,
+        };
+        let page = ctx.coord().tasks.list(&mut ctx.redis(), &query).await?;
+        let total = i64::try_from(page.total).unwrap_or(i64::MAX);
+        let end = offset.saturating_add(page.tasks.len());
+        let next_offset = (u64::try_from(end).unwrap_or(u64::MAX) < page.total && !page.tasks.is_empty())
+            .then(|| i64::try_from(end).unwrap_or(i64::MAX));
+        let tasks = page.tasks.into_iter().map(wire_task).collect::<Result<Vec<_>, _>>()?;
+        Ok(TaskListOutput { tasks, total, next_offset })
     }
 }

@@ -1,15 +1,35 @@
-//! `task.update`: Changes a task's text, status, priority or metadata and returns the updated task. Only the fields present in `updates` change; `updates: {}` is allowed and just returns the task. `metadata` is merged key by key into the existing metadata. A priority change re-orders a pending task in the queue. Fails with `not_found` when the task does not exist. Publishes `task.updated`.
-//!
-//! Scaffolded by `claudebench-codegen scaffold`; replace the body with the real behaviour.
+//! `task.update`: Changes a task's text, status, priority or metadata and returns the updated
+//! task. Only the fields present in `updates` change; `updates: {}` is allowed and just returns
+//! the task. `metadata` is merged key by key into the existing metadata. A priority change
+//! re-orders a pending task in the queue. Fails with `not_found` when the task does not exist.
+//! Publishes `task.updated`.
 
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskUpdate;
 use claudebench_generated::types::{TaskUpdateInput, TaskUpdateOutput};
+use claudebench_runtime::coordination::tasks;
 
+use super::{metadata, priority, status, wire_task};
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskUpdate<Ctx> for Handlers {
-    async fn handle(&self, _ctx: &Ctx, _input: TaskUpdateInput) -> Result<TaskUpdateOutput, Error> {
-        Err(Error::not_implemented("task.update"))
+    async fn handle(&self, ctx: &Ctx, input: TaskUpdateInput) -> Result<TaskUpdateOutput, Error> {
+        let u = input.updates;
+        let update = tasks::TaskUpdate {
+            text: u.text,
+            status: u.status.map(status),
+            priority: u.priority.map(priority).transpose()?,
+            metadata: u.metadata.map(metadata),
+        };
+        let service = &ctx.coord().tasks;
+        let mut con = ctx.redis();
+        // An empty update changes nothing, so it must not bump `updatedAt` or publish a
+        // `task.updated` that would tell subscribers (and the SQL outbox) about a non-change.
+        let task = if update == tasks::TaskUpdate::default() {
+            service.get(&mut con, &input.id).await?
+        } else {
+            service.update(&mut con, &input.id, update).await?
+        };
+        wire_task(task)
     }
 }
