@@ -7,3 +7,5 @@ mod bridge;
 mod circuit_breaker;
 mod stubs_smoke;
 mod task_handlers;
+mod server;
+mod transports;
