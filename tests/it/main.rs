@@ -4,3 +4,4 @@
 mod support;
 mod stubs_smoke;
 mod system_handlers;
+mod cluster;
