@@ -1,14 +1,20 @@
 -- Quorum: one vote per instance per decision (a re-vote replaces the previous one). The quorum
 -- is a strict majority of the given total, or of the registered instances when none is given.
--- Once a value reaches it the decision is fixed (later votes are recorded but change nothing).
+-- Once a value reaches it the decision is fixed: later votes are not recorded (the answer says
+-- so), so the tally that made the decision stays as it was.
 -- KEYS: 1 quorum hash of this decision (fields v:<instance>, decision, decidedAt, quorum, total),
 --       2 instances zset, 3 stream quorum.decision.made
 -- ARGV: 1 instance, 2 value, 3 total (0 = registered count), 4 now ms, 5 now ISO, 6 TTL ms,
 --       7 maxlen, 8 channel, 9 decision name
--- Returns {'ok', reached (1/0), decision, vote count, quorum, votes for the decision}
+-- Returns {'ok', reached (1/0), decision, vote count, quorum, votes for the decision,
+--          recorded (1/0: 0 when the decision was already final before this vote)}
 local q = KEYS[1]
-redis.call('HSET', q, 'v:' .. ARGV[1], ARGV[2])
 local decided = redis.call('HGET', q, 'decision')
+local recorded = '0'
+if not decided then
+  redis.call('HSET', q, 'v:' .. ARGV[1], ARGV[2])
+  recorded = '1'
+end
 local total
 if decided then
   total = tonumber(redis.call('HGET', q, 'total'))
@@ -43,6 +49,6 @@ if not decided then
 end
 redis.call('PEXPIRE', q, ARGV[6])
 if decided then
-  return { 'ok', '1', decided, tostring(votes), tostring(quorum), tostring(tally[decided] or 0) }
+  return { 'ok', '1', decided, tostring(votes), tostring(quorum), tostring(tally[decided] or 0), recorded }
 end
-return { 'ok', '0', '', tostring(votes), tostring(quorum), '0' }
+return { 'ok', '0', '', tostring(votes), tostring(quorum), '0', recorded }

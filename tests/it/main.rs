@@ -5,7 +5,9 @@ mod support;
 
 mod bridge;
 mod circuit_breaker;
-mod stubs_smoke;
-mod task_handlers;
+mod cluster;
 mod server;
+mod stubs_smoke;
+mod system_handlers;
+mod task_handlers;
 mod transports;

@@ -87,6 +87,12 @@ impl Instances {
         Instances { keys, config }
     }
 
+    /// The configuration in force (failure timeout, capacity), for callers that classify
+    /// liveness or size leases the same way the registry does.
+    pub fn config(&self) -> &CoordinationConfig {
+        &self.config
+    }
+
     /// The roles currently recorded (raw JSON as stored, and parsed), read before a script that
     /// must declare those roles' sets.
     async fn read_roles<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<(String, Vec<String>), Error> {

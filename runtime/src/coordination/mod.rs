@@ -17,6 +17,7 @@ pub mod hook_rules;
 pub mod instances;
 pub mod leader;
 pub mod quorum;
+pub mod service_status;
 pub mod state;
 pub mod tasks;
 

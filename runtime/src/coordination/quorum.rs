@@ -1,5 +1,5 @@
 //! Quorum votes: one vote per instance per decision, a strict majority wins, and the decision is
-//! fixed once reached.
+//! fixed once reached (votes arriving after that are not recorded).
 
 use std::sync::LazyLock;
 
@@ -18,6 +18,8 @@ static VOTE: LazyLock<Script> = script!(publish: "quorum_vote.lua");
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QuorumResult {
+    /// This vote was recorded; `false` when the decision was already final before it.
+    pub voted: bool,
     pub reached: bool,
     /// The winning value, once reached.
     pub decision: Option<String>,
@@ -42,7 +44,8 @@ impl Quorum {
     }
 
     /// `instance` votes `value` on `decision`. The quorum is a majority of `total`, or of the
-    /// registered instances when `None`. A re-vote replaces the instance's earlier vote.
+    /// registered instances when `None`. A re-vote replaces the instance's earlier vote; once
+    /// the decision is final, votes are no longer recorded (`voted: false`).
     /// Publishes `quorum.decision.made` when the decision is reached.
     pub async fn vote<C: ConnectionLike + Send>(
         &self,
@@ -74,6 +77,7 @@ impl Quorum {
         };
         let reached = field(&v, 0, "quorum_vote")? == "1";
         Ok(QuorumResult {
+            voted: field(&v, 5, "quorum_vote")? == "1",
             reached,
             decision: reached.then(|| field(&v, 1, "quorum_vote").map(str::to_string)).transpose()?,
             vote_count: n(2)?,

@@ -70,10 +70,14 @@ async fn a_duplicate_vote_replaces_the_earlier_one_and_never_double_counts() {
     assert!(r.reached);
     assert_eq!(r.decision.as_deref(), Some("no"));
     assert_eq!((r.vote_count, r.votes_for), (2, 2));
-    // Fixed once reached.
-    c.quorum.vote(&mut con, "deploy", "i1", "yes", Some(3)).await.unwrap();
+    assert!(r.voted);
+    // Fixed once reached: later votes are refused and leave the tally alone.
+    let late = c.quorum.vote(&mut con, "deploy", "i1", "yes", Some(3)).await.unwrap();
+    assert!(!late.voted);
     let r = c.quorum.vote(&mut con, "deploy", "i3", "yes", Some(3)).await.unwrap();
+    assert!(!r.voted);
     assert_eq!(r.decision.as_deref(), Some("no"));
+    assert_eq!((r.vote_count, r.votes_for), (2, 2));
     assert_eq!(stream(&mut con, &keys.stream("quorum.decision.made")).await.len(), 1);
     // Decisions are independent.
     let other = c.quorum.vote(&mut con, "rollback", "i1", "yes", Some(3)).await.unwrap();
