@@ -3,3 +3,4 @@
 
 mod support;
 mod stubs_smoke;
+mod hook_handlers;
