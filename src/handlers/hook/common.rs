@@ -36,11 +36,12 @@ impl Session {
     /// The session of a hook: the input's `sessionId` (the bridge copies Claude Code's
     /// `session_id` there), else the session the transport knows, else `None`.
     pub fn named(input: Option<&str>, ctx: &Ctx) -> Option<Session> {
-        input.or_else(|| ctx.session_id()).filter(|s| !s.is_empty()).map(|id| Session {
-            id: id.to_string(),
-            key: key_part(id),
-            explicit: true,
-        })
+        input.or_else(|| ctx.session_id()).filter(|s| !s.is_empty()).map(Session::explicit)
+    }
+
+    /// A session the event is about (`hook.session_start` / `hook.session_end` require the id).
+    pub fn explicit(id: &str) -> Session {
+        Session { id: id.to_string(), key: key_part(id), explicit: true }
     }
 
     /// Like [`Session::named`], falling back to the shared `default` session.

@@ -5,13 +5,13 @@ use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::handlers::HookSessionEnd;
 use claudebench_generated::types::{HookSessionEndInput, HookSessionEndOutput};
 
-use super::common::{Session, count, key_part};
+use super::common::{Session, count};
 use super::todos;
 use crate::handlers::{Ctx, Handlers};
 
 impl HookSessionEnd<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: HookSessionEndInput) -> Result<HookSessionEndOutput, Error> {
-        let session = Session { key: key_part(&input.session_id), id: input.session_id.clone(), explicit: true };
+        let session = Session::explicit(&input.session_id);
         let instance = session.instance_id();
         let mut con = ctx.redis();
         // A session that never registered (or already ended) is not an error: SessionEnd can

@@ -6,7 +6,7 @@ use claudebench_generated::handlers::HookSessionStart;
 use claudebench_generated::types::{HookSessionStartInput, HookSessionStartOutput};
 use serde_json::Value;
 
-use super::common::{SESSION_ROLE, Session, in_progress_tasks, key_part};
+use super::common::{SESSION_ROLE, Session, in_progress_tasks};
 use super::todos::{self, StoredTodo};
 use crate::handlers::{Ctx, Handlers};
 
@@ -15,7 +15,7 @@ const MAX_SUMMARISED_TODOS: usize = 20;
 
 impl HookSessionStart<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: HookSessionStartInput) -> Result<HookSessionStartOutput, Error> {
-        let session = Session { key: key_part(&input.session_id), id: input.session_id.clone(), explicit: true };
+        let session = Session::explicit(&input.session_id);
         let instance = session.instance_id();
         let mut con = ctx.redis();
         // Registering an already registered instance refreshes it (and revives a session that
