@@ -70,7 +70,8 @@ pub struct AppOptions {
     pub persist: bool,
     /// Run the periodic jobs (heartbeat, leadership, sweeps, metrics flush, retention).
     pub background_jobs: bool,
-    /// A JSON file of hook rules replacing the built-in ones (`CLAUDEBENCH_HOOK_RULES`).
+    /// A YAML (`.yaml`/`.yml`) or JSON file of hook rules replacing the built-in ones
+    /// (`CLAUDEBENCH_HOOK_RULES`).
     pub hook_rules: Option<std::path::PathBuf>,
 }
 
@@ -132,11 +133,8 @@ impl App {
         let keys = Keys::new(&options.runtime.key_prefix);
         let store = if options.persist { Some(SqlStore::from_config(&options.runtime).await?) } else { None };
         let hook_rules = match &options.hook_rules {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::internal(format!("cannot read hook rules `{}`: {e}", path.display())))?;
-                HookRules::from_json(&text)?
-            }
+            // YAML or JSON, by the file's extension.
+            Some(path) => HookRules::from_file(path)?,
             None => HookRules::default(),
         }
         .compile()?;

@@ -137,6 +137,39 @@ impl Keys {
         format!("{}:todos:{session}:tasks", self.slot)
     }
 
+    /// Status-change history of one session's todos (capped list).
+    pub fn todo_history(&self, session: &str) -> String {
+        format!("{}:todos:{session}:history", self.slot)
+    }
+    /// Snapshot of one session's todos and in-progress tasks taken before a compaction.
+    pub fn todo_snapshot(&self, session: &str) -> String {
+        format!("{}:todos:{session}:snapshot", self.slot)
+    }
+
+    // --- coordination slot: Claude Code hooks ------------------------------------------------
+    // In the coordination slot so that one hook's writes can go in one MULTI (Cluster-legal).
+
+    /// Execution counters of one tool, across sessions.
+    pub fn hook_tool_stats(&self, tool: &str) -> String {
+        format!("{}:hook:tool:{tool}", self.slot)
+    }
+    /// Sliding window (sorted set by time) of one tool's recent errors in one session.
+    pub fn hook_tool_errors(&self, tool: &str, session: &str) -> String {
+        format!("{}:hook:errors:{tool}:{session}", self.slot)
+    }
+    /// Execution log of one session (capped list, expiring).
+    pub fn hook_tool_log(&self, session: &str) -> String {
+        format!("{}:hook:log:{session}", self.slot)
+    }
+    /// Prompt history of one session (capped list, expiring).
+    pub fn hook_prompts(&self, session: &str) -> String {
+        format!("{}:hook:prompts:{session}", self.slot)
+    }
+    /// Lifecycle record of one session (stops, notifications, last activity).
+    pub fn hook_session(&self, session: &str) -> String {
+        format!("{}:hook:session:{session}", self.slot)
+    }
+
     // --- coordination slot: events ------------------------------------------------------------
 
     /// Durable stream of one event type: `{cb}:stream:task.created`.

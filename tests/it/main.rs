@@ -6,6 +6,7 @@ mod support;
 mod bridge;
 mod circuit_breaker;
 mod cluster;
+mod hook_handlers;
 mod server;
 mod stubs_smoke;
 mod system_handlers;

@@ -1,8 +1,8 @@
 //! The `hook.pre_tool` rule engine: decides whether a Claude Code tool call may run, with
 //! warnings and an optionally rewritten input. Pure Rust, no Redis.
 //!
-//! Rules are data ([`HookRules`], serde; [`HookRules::from_json`] for overrides, with a built-in
-//! default). Compared with the original validator this closes its bypasses:
+//! Rules are data ([`HookRules`], serde; [`HookRules::from_file`] reads a YAML or JSON override,
+//! with a built-in default; an example lives in `tests/fixtures/hook-rules.yaml`). Compared with the original validator this closes its bypasses:
 //! - a shell command is split into every part that runs — on `;`, `&&`, `||`, `|`, `&`,
 //!   newlines, `( … )` groups, and the insides of `$( … )` and backticks (also inside double
 //!   quotes, where the shell still runs them) — and EVERY part is checked, so a harmless first
@@ -54,8 +54,10 @@ pub enum RuleTarget {
     Path,
 }
 
-/// One rule.
+/// One rule. Unknown keys are refused: a misspelt field in a security ruleset must not be
+/// silently ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     pub name: String,
     /// Exact tool names the rule applies to.
@@ -65,8 +67,8 @@ pub struct Rule {
     pub target: RuleTarget,
     /// Regular expressions (`regex` crate syntax), matched case-insensitively anywhere.
     pub patterns: Vec<String>,
-    /// Reason or warning text; `{{match}}` is replaced by the matched text, `{{rule}}` by the
-    /// rule name.
+    /// Reason or warning text (for `modify`: the reason returned with the rewritten input);
+    /// `{{match}}` is replaced by the matched text, `{{rule}}` by the rule name.
     pub message: String,
     /// For `modify`: the replacement (`$1` refers to a capture group).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,7 +77,7 @@ pub struct Rule {
 
 /// A whole ruleset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HookRules {
     /// Command parts matching one of these (anchored, case-sensitive) are exempt from block
     /// rules, not from warn rules.
@@ -90,7 +92,7 @@ pub struct HookDecision {
     pub allow: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The blocking rule, when refused.
+    /// The blocking rule when refused, or the rewriting rule(s) when modified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -183,7 +185,7 @@ impl Default for HookRules {
                     target: RuleTarget::Command,
                     // At the start of the command or of any later part of it.
                     patterns: vec![r"(^|[;&|(`\n]\s*|\$\(\s*)sudo\s+".into()],
-                    message: "Removed sudo".into(),
+                    message: "Privileges stripped: leading sudo removed".into(),
                     replacement: Some("${1}".into()),
                 },
             ],
@@ -195,6 +197,31 @@ impl HookRules {
     /// Parse a ruleset from JSON (the same shape as the serde form of [`HookRules`]).
     pub fn from_json(text: &str) -> Result<Self, Error> {
         serde_json::from_str(text).map_err(|e| Error::new(ErrorCode::Validation, format!("invalid hook rules: {e}")))
+    }
+
+    /// Parse a ruleset from YAML (same shape as the JSON form; YAML is easier to keep regexes
+    /// readable in, since single-quoted strings need no backslash escaping).
+    pub fn from_yaml(text: &str) -> Result<Self, Error> {
+        yaml_serde::from_str(text).map_err(|e| Error::new(ErrorCode::Validation, format!("invalid hook rules: {e}")))
+    }
+
+    /// Parse a ruleset file's text, choosing the format by the file name: `.yaml` / `.yml` are
+    /// YAML, anything else JSON (the format the override had before YAML was supported).
+    pub fn parse_for_path(path: &std::path::Path, text: &str) -> Result<Self, Error> {
+        let yaml = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        if yaml { Self::from_yaml(text) } else { Self::from_json(text) }
+    }
+
+    /// Read and parse a ruleset file (see [`HookRules::parse_for_path`]). An unreadable or
+    /// invalid file is an error: silently falling back to other rules would hide a broken
+    /// security configuration.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::internal(format!("cannot read hook rules `{}`: {e}", path.display())))?;
+        Self::parse_for_path(path, &text).map_err(|e| Error::new(e.code, format!("{} (in `{}`)", e.message, path.display())))
     }
 
     /// Compile the ruleset; every invalid pattern is reported.
@@ -261,8 +288,15 @@ const COMMAND_FIELDS: &[&str] = &["command", "cmd", "script"];
 const PATH_FIELDS: &[&str] = &["file_path", "notebook_path", "path"];
 
 impl HookEngine {
-    /// Judge one call of `tool` with input `params`.
+    /// Judge one call of `tool` with input `params`; relative paths stay relative.
     pub fn evaluate(&self, tool: &str, params: &Value) -> HookDecision {
+        self.evaluate_in(tool, params, None)
+    }
+
+    /// Judge one call of `tool` with input `params`, made from the working directory `cwd`
+    /// (when known): a relative file path is resolved against it before the path rules see it,
+    /// so `../../etc/passwd` from `/home/dev` is recognised as `/etc/passwd`.
+    pub fn evaluate_in(&self, tool: &str, params: &Value, cwd: Option<&str>) -> HookDecision {
         if let Some(problem) = &self.broken {
             return HookDecision {
                 allow: false,
@@ -274,9 +308,12 @@ impl HookEngine {
         }
         let command = command_of(params);
         let segments = command.as_deref().map(split_shell).unwrap_or_default();
-        let path = path_of(params).map(|p| normalize_path(&p));
+        let path = path_of(params).map(|p| normalize_path(&resolve(cwd, &p)));
         let mut warnings = Vec::new();
         let mut rewritten: Option<String> = None;
+        // Reasons and names of the modify rules that changed the command, in order.
+        let mut modify_reasons: Vec<String> = Vec::new();
+        let mut modify_rules: Vec<String> = Vec::new();
 
         for compiled in &self.rules {
             let rule = &compiled.rule;
@@ -286,11 +323,23 @@ impl HookEngine {
             match (rule.action, rule.target) {
                 (RuleAction::Modify, RuleTarget::Command) => {
                     let Some(replacement) = &rule.replacement else { continue };
-                    let mut text = rewritten.clone().or_else(|| command.clone()).unwrap_or_default();
+                    // Without a command string there is nothing to rewrite (and inventing an
+                    // empty `command` field would change the tool input's shape).
+                    let Some(before) = rewritten.clone().or_else(|| command.clone()) else { continue };
+                    let mut text = before.clone();
+                    let mut first_match: Option<String> = None;
                     for re in &compiled.patterns {
+                        if first_match.is_none() {
+                            first_match = re.find(&text).map(|m| m.as_str().to_string());
+                        }
                         text = re.replace_all(&text, replacement.as_str()).into_owned();
                     }
-                    if command.as_deref() != Some(text.as_str()) {
+                    if text != before {
+                        let reason = render(&rule.message, first_match.as_deref().unwrap_or(""), &rule.name);
+                        if !modify_reasons.contains(&reason) {
+                            modify_reasons.push(reason);
+                        }
+                        modify_rules.push(rule.name.clone());
                         rewritten = Some(text);
                     }
                 }
@@ -326,8 +375,14 @@ impl HookEngine {
             }
         }
 
-        let modified = rewritten.map(|cmd| with_command(params, cmd));
-        HookDecision { allow: true, reason: None, rule: None, warnings, modified }
+        // A rewrite that ends where it started (rules undoing each other) is no modification.
+        let modified = rewritten.filter(|cmd| command.as_deref() != Some(cmd.as_str())).map(|cmd| with_command(params, cmd));
+        let (reason, rule) = if modified.is_some() {
+            (Some(modify_reasons.join("; ")), Some(modify_rules.join(",")))
+        } else {
+            (None, None)
+        };
+        HookDecision { allow: true, reason, rule, warnings, modified }
     }
 }
 
@@ -365,6 +420,20 @@ fn with_command(params: &Value, command: String) -> Value {
     }
 }
 
+/// `path` made absolute against `cwd` when it is relative and `cwd` is an absolute directory.
+fn resolve(cwd: Option<&str>, path: &str) -> String {
+    match cwd {
+        Some(dir) if !path.starts_with('/') && dir.starts_with('/') && !looks_like_windows(path) => format!("{dir}/{path}"),
+        _ => path.to_string(),
+    }
+}
+
+/// `C:\…` style paths are absolute too (the Windows rules match them as given).
+fn looks_like_windows(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
+}
+
 /// Lexical normalisation: collapse `//` and `.`, resolve `..` (never above the root). Relative
 /// paths stay relative (the working directory is unknown).
 pub fn normalize_path(path: &str) -> String {
@@ -385,6 +454,68 @@ pub fn normalize_path(path: &str) -> String {
     }
     let joined = parts.join("/");
     if absolute { format!("/{joined}") } else { joined }
+}
+
+// --- `hook.user_prompt` ------------------------------------------------------------------------
+
+/// What [`inspect_prompt`] found in a user prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PromptInspection {
+    /// Warning lines (destructive commands, database destruction, secrets), in rule order.
+    pub warnings: Vec<String>,
+    /// Guidance hints (only when enhancement was asked for).
+    pub hints: Vec<String>,
+}
+
+impl PromptInspection {
+    /// The text appended to the prompt: warnings one per line, then `Context: ` and the hints,
+    /// each block separated by a blank line; `None` when there is nothing to add.
+    pub fn additions(&self) -> Option<String> {
+        let mut blocks = Vec::new();
+        if !self.warnings.is_empty() {
+            blocks.push(self.warnings.join("\n"));
+        }
+        if !self.hints.is_empty() {
+            blocks.push(format!("Context: {}", self.hints.join(". ")));
+        }
+        if blocks.is_empty() { None } else { Some(blocks.join("\n\n")) }
+    }
+}
+
+/// (pattern, text) pairs, compiled once. Case-insensitive, as in the original.
+struct PromptRule {
+    re: Regex,
+    text: &'static str,
+}
+
+fn prompt_rules(table: &[(&str, &'static str)]) -> Vec<PromptRule> {
+    table
+        .iter()
+        // The patterns are constants covered by tests; one that failed to compile would only
+        // lose its own warning, never the request.
+        .filter_map(|(p, text)| RegexBuilder::new(p).case_insensitive(true).build().ok().map(|re| PromptRule { re, text }))
+        .collect()
+}
+
+static PROMPT_WARNINGS: std::sync::LazyLock<Vec<PromptRule>> = std::sync::LazyLock::new(|| {
+    prompt_rules(&[
+        (r"\brm\s+-[a-z]*(rf|fr)[a-z]*\s+/", "⚠️ Destructive command detected"),
+        (r"\bdrop\s+database\b", "⚠️ Database destruction command"),
+        (r"password|secret|api[_\s-]?key", "⚠️ Sensitive information mentioned"),
+    ])
+});
+
+static PROMPT_HINTS: std::sync::LazyLock<Vec<PromptRule>> = std::sync::LazyLock::new(|| {
+    prompt_rules(&[
+        (r"\btest", "Remember to write comprehensive tests"),
+        (r"\b(implement|create)", "Follow clean code principles"),
+    ])
+});
+
+/// Look at a user prompt: warnings always, guidance hints when `enhance` is set.
+pub fn inspect_prompt(prompt: &str, enhance: bool) -> PromptInspection {
+    let pick = |rules: &[PromptRule]| rules.iter().filter(|r| r.re.is_match(prompt)).map(|r| r.text.to_string()).collect::<Vec<_>>();
+    PromptInspection { warnings: pick(&PROMPT_WARNINGS), hints: if enhance { pick(&PROMPT_HINTS) } else { Vec::new() } }
 }
 
 /// Deepest `$( … )` / backtick nesting examined separately; anything deeper is checked as one
@@ -538,6 +669,55 @@ mod tests {
         assert!(HookRules::default().compile().is_ok());
         let decision = HookEngine::default().evaluate("Bash", &json!({"command": "ls"}));
         assert!(decision.allow);
+    }
+
+    #[test]
+    fn rules_load_from_yaml_or_json_by_extension_and_refuse_unknown_keys() {
+        let yaml = yaml_serde::to_string(&HookRules::default()).unwrap();
+        let path = std::path::Path::new("rules.yml");
+        assert_eq!(HookRules::parse_for_path(path, &yaml).unwrap(), HookRules::default());
+        let json = serde_json::to_string(&HookRules::default()).unwrap();
+        assert_eq!(HookRules::parse_for_path(std::path::Path::new("rules.json"), &json).unwrap(), HookRules::default());
+        let typo = "safeCommands: []\nrules:\n  - name: x\n    tools: [Bash]\n    severity: high\n    action: block\n    target: command\n    pattern: ['rm']\n    patterns: ['rm']\n    message: no\n";
+        assert_eq!(HookRules::from_yaml(typo).unwrap_err().code, ErrorCode::Validation);
+    }
+
+    #[test]
+    fn the_example_rules_file_parses_and_restates_the_built_in_rules() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/hook-rules.yaml");
+        let rules = HookRules::from_file(&path).unwrap();
+        assert!(rules.compile().is_ok());
+        let mut without_project_rule = rules.clone();
+        without_project_rule.rules.retain(|r| r.name != "no_force_push");
+        assert_eq!(without_project_rule, HookRules::default());
+    }
+
+    #[test]
+    fn sudo_stripping_returns_the_whole_input_and_says_why() {
+        let d = HookEngine::default().evaluate("Bash", &json!({"command": "sudo apt-get install jq", "timeout": 5}));
+        assert!(d.allow);
+        assert_eq!(d.modified, Some(json!({"command": "apt-get install jq", "timeout": 5})));
+        assert_eq!(d.reason.as_deref(), Some("Privileges stripped: leading sudo removed"));
+        let plain = HookEngine::default().evaluate("Bash", &json!({"command": "apt-get install jq"}));
+        assert_eq!((plain.modified, plain.reason), (None, None));
+    }
+
+    #[test]
+    fn relative_paths_are_resolved_against_the_working_directory() {
+        let e = HookEngine::default();
+        let input = json!({"file_path": "../../etc/passwd", "content": "x"});
+        assert!(!e.evaluate_in("Write", &input, Some("/home/dev")).allow);
+        assert!(e.evaluate_in("Write", &json!({"file_path": "src/main.rs"}), Some("/home/dev")).allow);
+    }
+
+    #[test]
+    fn prompts_get_warnings_and_hints_only_when_asked() {
+        let i = inspect_prompt("Put the API key in the config, then rm -rf / and DROP DATABASE prod", false);
+        assert_eq!(i.warnings.len(), 3);
+        assert!(i.hints.is_empty());
+        let i = inspect_prompt("Write tests and implement the parser", true);
+        assert_eq!(i.additions().unwrap(), "Context: Remember to write comprehensive tests. Follow clean code principles");
+        assert_eq!(inspect_prompt("Explain this function", true).additions(), None);
     }
 
     #[test]

@@ -1,15 +1,39 @@
-//! `hook.todo_write`: Receives the full todo list Claude Code wrote with TodoWrite and compares it, by `content`, with the previous list of the same session (todos sent without a `sessionId` share one `default` session). Each new todo that is not completed becomes a task (priority 75 when in progress, else 50; metadata records the source, session and `activeForm`), so the queue mirrors what Claude is working on; `createdTasks` lists their ids. Status changes are recorded in the session's history, and `changes` counts what changed. Publishes `hook.todo_write.executed`.
-//!
-//! Scaffolded by `claudebench-codegen scaffold`; replace the body with the real behaviour.
+//! `hook.todo_write`: mirrors a Claude Code session's todo list into the task queue (see
+//! [`super::todos::sync`]) and reports what changed.
 
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::HookTodoWrite;
-use claudebench_generated::types::{HookTodoWriteInput, HookTodoWriteOutput};
+use claudebench_generated::types::{HookTodoWriteInput, HookTodoWriteOutput, HookTodoWriteOutputChanges, TodoStatus};
+use serde_json::json;
 
+use super::common::{Session, count, now, touch_session};
+use super::todos;
 use crate::handlers::{Ctx, Handlers};
 
 impl HookTodoWrite<Ctx> for Handlers {
-    async fn handle(&self, _ctx: &Ctx, _input: HookTodoWriteInput) -> Result<HookTodoWriteOutput, Error> {
-        Err(Error::not_implemented("hook.todo_write"))
+    async fn handle(&self, ctx: &Ctx, input: HookTodoWriteInput) -> Result<HookTodoWriteOutput, Error> {
+        // Todos without any session share the `default` session (as the spec says), never a
+        // per-server list.
+        let session = Session::resolve(input.session_id.as_deref(), ctx);
+        let outcome = todos::sync(ctx, &session, &input.todos).await?;
+        let changes = HookTodoWriteOutputChanges {
+            added: count(outcome.added),
+            removed: count(outcome.removed),
+            status_changed: count(outcome.status_changed),
+        };
+        let (_, iso) = now();
+        let open = input.todos.iter().filter(|t| t.status != TodoStatus::Completed).count();
+        let executed = json!({
+            "sessionId": session.id,
+            "total": input.todos.len(),
+            "open": open,
+            "changes": {"added": changes.added, "removed": changes.removed, "statusChanged": changes.status_changed},
+            "createdTasks": outcome.created,
+            "completedTasks": outcome.completed,
+            "timestamp": iso,
+        });
+        ctx.services.bus.publish("hook.todo_write.executed", &executed).await?;
+        touch_session(ctx, &session).await;
+        Ok(HookTodoWriteOutput { processed: true, changes: Some(changes), created_tasks: Some(outcome.created) })
     }
 }
