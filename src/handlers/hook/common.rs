@@ -118,6 +118,7 @@ pub async fn in_progress_tasks<C: ConnectionLike + Send>(ctx: &Ctx, con: &mut C,
         offset: 0,
         limit: MAX_LISTED_TASKS,
         oldest_first: true,
+        unassigned_only: false,
     };
     let page = ctx.coord().tasks.list(con, &query).await?;
     Ok((page.tasks, page.total))
