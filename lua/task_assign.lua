@@ -25,5 +25,5 @@ tr_write(t, { 'assignedTo', 'assignedAt', 'updatedAt' })
 local json = tr_json(t)
 cb_publish(KEYS[8], ARGV[6], ARGV[5], 'task.assigned',
   '{"taskId":' .. cjson.encode(id) .. ',"instanceId":' .. cjson.encode(inst) .. ',"assignedAt":"' .. iso ..
-  '","previousAssignment":null,"task":' .. json .. '}', now_ms, 'task', json)
+  '","previousAssignment":null,"task":' .. json .. '}', now_ms, 'task', tr_state(t, json))
 return { 'ok', json }

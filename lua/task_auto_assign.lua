@@ -46,7 +46,7 @@ while #out < limit do
     local json = tr_json(t)
     cb_publish(KEYS[8], ARGV[4], ARGV[3], 'task.assigned',
       '{"taskId":' .. cjson.encode(t.id) .. ',"instanceId":' .. cjson.encode(best.id) .. ',"assignedAt":"' .. iso ..
-      '","previousAssignment":null,"auto":true,"task":' .. json .. '}', now_ms, 'task', json)
+      '","previousAssignment":null,"auto":true,"task":' .. json .. '}', now_ms, 'task', tr_state(t, json))
     out[#out + 1] = '{"taskId":' .. cjson.encode(t.id) .. ',"instanceId":' .. cjson.encode(best.id) ..
       ',"queueDepth":' .. best.load .. '}'
   end

@@ -17,7 +17,7 @@ local function start(t)
   local json = tr_json(t)
   cb_publish(KEYS[8], ARGV[6], ARGV[5], 'task.claimed',
     '{"taskId":' .. cjson.encode(t.id) .. ',"workerId":' .. cjson.encode(worker) .. ',"task":' .. json .. '}',
-    now_ms, 'task', json)
+    now_ms, 'task', tr_state(t, json))
   claimed[#claimed + 1] = json
 end
 

@@ -40,5 +40,5 @@ local duration = tonumber(now_ms) - tonumber(t.createdMs or now_ms)
 local json = tr_json(t)
 cb_publish(KEYS[8], ARGV[6], ARGV[5], 'task.completed',
   '{"id":' .. cjson.encode(id) .. ',"status":"' .. status .. '","duration":' .. string.format('%d', duration) ..
-  ',"workerId":' .. cjson.encode(owner) .. ',"task":' .. json .. '}', now_ms, 'task', json)
+  ',"workerId":' .. cjson.encode(owner) .. ',"task":' .. json .. '}', now_ms, 'task', tr_state(t, json))
 return { 'ok', json, string.format('%d', duration) }

@@ -13,5 +13,5 @@ redis.call('ZADD', TR_PENDING, tr_score(t.priority, seq), t.id)
 redis.call('ZADD', TR_ALL, seq, t.id)
 tr_set_status(t, 'pending')
 local json = tr_json(t)
-cb_publish(KEYS[9], ARGV[6], ARGV[5], 'task.created', json, ARGV[3], 'task', json)
+cb_publish(KEYS[9], ARGV[6], ARGV[5], 'task.created', json, ARGV[3], 'task', tr_state(t, json))
 return { 'ok', json }

@@ -78,5 +78,5 @@ end
 local json = tr_json(t)
 cb_publish(KEYS[8], ARGV[6], ARGV[5], 'task.updated',
   '{"id":' .. cjson.encode(id) .. ',"changes":[' .. table.concat(changes, ',') .. '],"task":' .. json .. '}',
-  now_ms, 'task', json)
+  now_ms, 'task', tr_state(t, json))
 return { 'ok', json }

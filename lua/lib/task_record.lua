@@ -17,7 +17,7 @@ local TR_ALL = KEYS[3]
 local TR_STATUS = { pending = KEYS[4], in_progress = KEYS[5], completed = KEYS[6], failed = KEYS[7] }
 
 local TR_COLS = { 'text', 'status', 'priority', 'assignedTo', 'assignedAt', 'createdAt', 'updatedAt',
-  'completedAt', 'result', 'error', 'seq', 'createdMs', 'mkeys' }
+  'completedAt', 'result', 'error', 'seq', 'createdMs', 'mkeys', 'version' }
 
 -- Pending-queue score: higher priority first, then creation order (seq is strictly increasing, so
 -- ties on the same millisecond are still ordered). (100 - p) * 2^40 + seq < 2^53: exact in a double.
@@ -117,6 +117,15 @@ local function tr_json(t)
   return table.concat(p)
 end
 
+-- The outbox snapshot of a task: its wire JSON plus a version that grows with every published
+-- change. Changes of one task land on different streams (created, claimed, completed …) and can
+-- share a millisecond, so stream entry ids cannot order them; the persister orders by version.
+local function tr_state(t, json)
+  local v = redis.call('HINCRBY', TR_REC, t.id .. ':version', 1)
+  t.version = tostring(v)
+  return string.sub(json, 1, -2) .. ',"version":' .. v .. '}'
+end
+
 -- Move the task between status indexes and record the new status.
 local function tr_set_status(t, status)
   if t.status ~= status then
@@ -170,6 +179,6 @@ local function tr_requeue(t, queue_key, assignee_key, now_ms, iso, stream, chann
   cb_publish(stream, channel, maxlen, 'task.updated',
     '{"id":' .. cjson.encode(t.id) .. ',"changes":["status","assignedTo"],"reason":"' .. reason ..
     '","previousAssignee":' .. cjson.encode(previous) .. ',"task":' .. json .. '}',
-    now_ms, 'task', json)
+    now_ms, 'task', tr_state(t, json))
   return json
 end
