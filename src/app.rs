@@ -16,7 +16,8 @@ use claudebench_runtime::coordination::leader::LeaderElector;
 use claudebench_runtime::coordination::{Coordination, CoordinationConfig};
 use claudebench_runtime::keys::Keys;
 use claudebench_runtime::metrics::Metrics;
-use claudebench_runtime::persist::{rehydrate, Persister, RehydrateStats, SqlStore};
+use claudebench_runtime::bus::consumer::group_lag;
+use claudebench_runtime::persist::{rehydrate, Persister, RehydrateStats, SqlStore, PERSISTER_GROUP};
 use claudebench_runtime::pipeline::{EventHandlers, Pipeline};
 use claudebench_runtime::redis::server::{ensure_server, RedisServer};
 use claudebench_runtime::redis::{RedisHandle, RedisOptions};
@@ -207,8 +208,16 @@ impl App {
             let s = s.clone();
             async move {
                 let mut con = s.redis.conn();
-                if let Err(e) = s.coord.instances.heartbeat(&mut con, &s.instance_id).await {
-                    tracing::warn!(error = %e, "heartbeat failed");
+                match s.coord.instances.heartbeat(&mut con, &s.instance_id).await {
+                    Ok(true) => {}
+                    // Declared failed (e.g. a long pause) or expired: come back as a new member.
+                    Ok(false) => {
+                        tracing::warn!(instance = %s.instance_id, "this instance was no longer registered; registering again");
+                        if let Err(e) = s.coord.instances.register(&mut con, &s.instance_id, &["server".to_string()]).await {
+                            tracing::warn!(error = %e, "re-registration failed");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
                 }
                 let _ = s.coord.gossip.report(&mut con, &s.instance_id, claudebench_runtime::coordination::gossip::HealthStatus::Healthy).await;
             }
@@ -239,11 +248,15 @@ impl App {
             }
         }));
 
-        // Cluster-wide counters: add what this process counted to the shared hash.
+        // Cluster-wide counters: add what this process counted to the shared hash; refresh the
+        // queue-depth and outbox-lag gauges of `/metrics`.
         let s = self.services.clone();
         self.jobs.push(every(Duration::from_secs(1), stop, move || {
             let s = s.clone();
-            async move { flush_counters(&s).await }
+            async move {
+                flush_counters(&s).await;
+                refresh_gauges(&s).await;
+            }
         }));
     }
 
@@ -295,6 +308,21 @@ async fn flush_counters(s: &Services) {
         .await;
     if result.is_err() {
         s.metrics.restore_totals(totals);
+    }
+}
+
+async fn refresh_gauges(s: &Services) {
+    let mut con = s.redis.conn();
+    if let Ok(depth) = redis::cmd("ZCARD").arg(s.keys.tasks_pending()).query_async::<i64>(&mut con).await {
+        s.metrics.set_queue_depth("pending", depth);
+    }
+    if s.store.is_some() {
+        for event in PERSISTED_STREAMS {
+            let key = s.keys.stream(event);
+            if let Ok(lag) = group_lag(&mut con, &key, PERSISTER_GROUP).await {
+                s.metrics.set_stream_lag(event, PERSISTER_GROUP, lag as i64);
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod bridge;
 mod circuit_breaker;
 mod cluster;
 mod hook_handlers;
+mod processes;
 mod server;
 mod stubs_smoke;
 mod system_handlers;

@@ -317,15 +317,7 @@ impl GroupConsumer {
         let mut conn = self.conn.clone();
         let mut out = Vec::new();
         for (event, key) in &self.streams {
-            let groups: ::redis::streams::StreamInfoGroupsReply =
-                ::redis::cmd("XINFO").arg("GROUPS").arg(key).query_async(&mut conn).await.map_err(redis_error)?;
-            let lag = groups
-                .groups
-                .iter()
-                .find(|g| g.name == self.options.group)
-                .map(|g| (g.lag.unwrap_or(0) + g.pending) as u64)
-                .unwrap_or(0);
-            out.push((event.clone(), lag));
+            out.push((event.clone(), group_lag(&mut conn, key, &self.options.group).await?));
         }
         Ok(out)
     }
@@ -388,4 +380,16 @@ fn to_delivery(event: &str, key: &str, entry: StreamId, reclaimed: bool) -> Deli
         })
         .collect();
     Delivery { event: event.to_string(), stream_key: key.to_string(), id: entry.id, fields, reclaimed }
+}
+
+/// Entries of `stream_key` that consumer group `group` has not processed yet (never delivered
+/// plus delivered but unacknowledged); 0 when the stream or the group does not exist yet.
+pub async fn group_lag<C: ::redis::aio::ConnectionLike + Send>(conn: &mut C, stream_key: &str, group: &str) -> Result<u64, Error> {
+    let groups: ::redis::streams::StreamInfoGroupsReply =
+        match ::redis::cmd("XINFO").arg("GROUPS").arg(stream_key).query_async(conn).await {
+            Ok(g) => g,
+            Err(e) if e.code() == Some("ERR") => return Ok(0), // no such stream yet
+            Err(e) => return Err(redis_error(e)),
+        };
+    Ok(groups.groups.iter().find(|g| g.name == group).map(|g| (g.lag.unwrap_or(0) + g.pending) as u64).unwrap_or(0))
 }

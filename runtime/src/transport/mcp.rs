@@ -238,6 +238,7 @@ fn with_explicit_port(origin: &str) -> String {
 
 /// Serve MCP over this process's stdin/stdout until the client disconnects.
 pub async fn serve_stdio(backend: Arc<dyn Backend>) -> std::io::Result<()> {
+    let _serving = crate::coordination::service_status::McpServing::start();
     let (stdin, stdout) = rmcp::transport::stdio();
     serve_io(backend, stdin, stdout).await
 }

@@ -97,6 +97,8 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // `system.health` reports MCP as up exactly while this router (which serves `/mcp`) runs.
+    let _mcp = crate::coordination::service_status::McpServing::start();
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

@@ -1,0 +1,242 @@
+//! Tests with real `claudebench` processes: two servers sharing one Redis (one killed with
+//! SIGKILL), the hook bridge binary against a live server, and the Redis round trips of
+//! `task.create` counted with `MONITOR` on a private Redis.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use claudebench_runtime::keys::Keys;
+use claudebench_runtime::redis::server::PrivateRedis;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::server::{post, TestServer};
+use crate::support;
+
+fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+struct ServerProcess {
+    child: Child,
+    url: String,
+    instance: String,
+}
+
+async fn spawn_server(prefix: &str, name: &str, data: &Path) -> ServerProcess {
+    let port = free_port();
+    let instance = format!("{name}-{prefix}");
+    let child = Command::new(env!("CARGO_BIN_EXE_claudebench"))
+        .args(["serve", "--port", &port.to_string()])
+        .env("REDIS_URL", redis_url())
+        .env("CLAUDEBENCH_KEY_PREFIX", prefix)
+        .env("CLAUDEBENCH_DATA_DIR", data.join(name))
+        .env("CLAUDEBENCH_FAILURE_TIMEOUT_MS", "1500")
+        .env("INSTANCE_ID", &instance)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn claudebench serve");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{url}/health")).await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "{name} did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    ServerProcess { child, url, instance }
+}
+
+async fn rpc(url: &str, method: &str, params: Value) -> Value {
+    let (_, reply) = post(&format!("{url}/rpc"), &json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string()).await;
+    match reply.get("result") {
+        Some(r) => r.clone(),
+        None => panic!("{method} {params} failed: {reply}"),
+    }
+}
+
+async fn leader(con: &mut redis::aio::MultiplexedConnection, keys: &Keys) -> (String, u64) {
+    let fields: std::collections::HashMap<String, String> =
+        redis::cmd("HGETALL").arg(keys.leader()).query_async(con).await.unwrap_or_default();
+    (fields.get("id").cloned().unwrap_or_default(), fields.get("term").and_then(|t| t.parse().ok()).unwrap_or(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_leader_process_is_replaced_and_its_workers_tasks_finish_elsewhere_exactly_once() {
+    let prefix = support::unique_prefix();
+    let keys = Keys::new(&prefix);
+    let data = std::env::temp_dir().join(format!("cb-procs-{prefix}"));
+    let mut con = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+
+    let mut a = spawn_server(&prefix, "proc-a", &data).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while leader(&mut con, &keys).await.0 != a.instance {
+        assert!(Instant::now() < deadline, "the first server becomes leader");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, first_term) = leader(&mut con, &keys).await;
+    let b = spawn_server(&prefix, "proc-b", &data).await;
+
+    // A worker claims three tasks through A, then falls silent (it never heartbeats again).
+    rpc(&a.url, "system.register", json!({"id": "w-silent", "roles": ["worker"]})).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(rpc(&a.url, "task.create", json!({"text": format!("job {i}")})).await["id"].as_str().unwrap().to_string());
+    }
+    let claimed = rpc(&a.url, "task.claim", json!({"workerId": "w-silent", "maxTasks": 3})).await;
+    assert_eq!(claimed["tasks"].as_array().unwrap().len(), 3);
+
+    // A live worker on B, heartbeating.
+    rpc(&b.url, "system.register", json!({"id": "w-live", "roles": ["worker"]})).await;
+    let b_url = b.url.clone();
+    let beating = tokio::spawn(async move {
+        loop {
+            let _ = post(&format!("{b_url}/system/heartbeat"), r#"{"instanceId": "w-live"}"#).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+
+    // Crash A: no clean shutdown, its lease is not released.
+    a.child.start_kill().expect("SIGKILL");
+    let _ = a.child.wait().await;
+    let killed = Instant::now();
+    let (new_leader, new_term) = loop {
+        let (id, term) = leader(&mut con, &keys).await;
+        if id == b.instance {
+            break (id, term);
+        }
+        assert!(killed.elapsed() < Duration::from_secs(10), "B never took over (leader {id})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(new_leader, b.instance);
+    assert!(new_term > first_term, "terms strictly increase: {first_term} → {new_term}");
+    assert!(killed.elapsed() < Duration::from_millis(1500 + 1500), "takeover within one lease (+ renew slack): {:?}", killed.elapsed());
+
+    // B's sweeper re-queues the silent worker's tasks; the live worker finishes them.
+    let mut done = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while done.len() < 3 {
+        assert!(Instant::now() < deadline, "the silent worker's tasks were not re-queued: done {done:?}");
+        let got = rpc(&b.url, "task.claim", json!({"workerId": "w-live", "maxTasks": 3})).await;
+        for t in got["tasks"].as_array().unwrap() {
+            let id = t["id"].as_str().unwrap().to_string();
+            rpc(&b.url, "task.complete", json!({"id": id, "workerId": "w-live", "result": {"ok": true}})).await;
+            done.push(id);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    beating.abort();
+    done.sort();
+    ids.sort();
+    assert_eq!(done, ids, "each task finished exactly once");
+    let completed = rpc(&b.url, "task.list", json!({"status": "completed"})).await;
+    assert_eq!(completed["total"], json!(3));
+    let failed: Vec<String> = redis::cmd("SMEMBERS").arg(keys.instances_failed()).query_async(&mut con).await.unwrap();
+    assert!(failed.contains(&"w-silent".to_string()), "{failed:?}");
+
+    // A clean stop unregisters B.
+    let pid = b.child.id().expect("running");
+    let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let mut b = b;
+    let status = tokio::time::timeout(Duration::from_secs(15), b.child.wait()).await.expect("B stops").unwrap();
+    assert!(status.success(), "{status:?}");
+    let registered: Option<f64> = redis::cmd("ZSCORE").arg(keys.instances()).arg(&b.instance).query_async(&mut con).await.unwrap();
+    assert_eq!(registered, None, "a clean shutdown unregisters the instance");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+async fn run_bridge(url: &str, fixture: &str) -> (i32, String, String) {
+    let payload = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hooks").join(fixture)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_claudebench"))
+        .args(["hook", "--url", url, "--timeout-ms", "2000"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn claudebench hook");
+    child.stdin.take().unwrap().write_all(payload.as_bytes()).await.unwrap();
+    let (mut out, mut err) = (String::new(), String::new());
+    child.stdout.take().unwrap().read_to_string(&mut out).await.unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut err).await.unwrap();
+    let status = child.wait().await.unwrap();
+    (status.code().unwrap_or(-1), out, err)
+}
+
+#[tokio::test]
+async fn the_hook_bridge_binary_blocks_rm_rf_through_a_live_server_and_fails_closed_when_it_is_down() {
+    let server = TestServer::start().await;
+    let (code, out, _) = run_bridge(&server.url, "pre_tool_use_bash_rm_rf.json").await;
+    assert_eq!(code, 0);
+    let answer: Value = serde_json::from_str(&out).expect("JSON on stdout");
+    assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], json!("deny"), "{answer}");
+    assert!(answer["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().contains("rm"), "{answer}");
+
+    let (code, out, _) = run_bridge(&server.url, "pre_tool_use_read.json").await;
+    assert_eq!(code, 0);
+    assert!(!out.contains("deny"), "a harmless read is not denied: {out}");
+
+    let (code, out, _) = run_bridge(&server.url, "pre_tool_use_bash_sudo.json").await;
+    assert_eq!(code, 0);
+    let answer: Value = serde_json::from_str(&out).expect("JSON on stdout");
+    let updated = &answer["hookSpecificOutput"]["updatedInput"];
+    assert!(updated["command"].as_str().is_some_and(|c| !c.contains("sudo")), "{answer}");
+    let url = server.url.clone();
+    server.stop().await;
+
+    // The server is gone: Bash is denied (fail closed), Read goes through (fail open).
+    let (code, out, _) = run_bridge(&url, "pre_tool_use_bash_rm_rf.json").await;
+    assert_eq!(code, 0);
+    assert!(out.contains("\"deny\""), "{out}");
+    let (code, out, _) = run_bridge(&url, "pre_tool_use_read.json").await;
+    assert_eq!(code, 0);
+    assert!(!out.contains("deny"), "{out}");
+}
+
+/// Client commands seen by `MONITOR` while `f` runs (commands run inside scripts are not
+/// round trips and are left out).
+async fn client_commands_during<F: std::future::Future<Output = ()>>(port: u16, f: F) -> Vec<String> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    stream.write_all(b"MONITOR\r\n").await.unwrap();
+    let mut lines = BufReader::new(stream).lines();
+    assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("+OK"));
+    f.await;
+    let mut seen = Vec::new();
+    while let Ok(Ok(Some(line))) = tokio::time::timeout(Duration::from_millis(300), lines.next_line()).await {
+        if !line.contains("[0 lua]") {
+            seen.push(line);
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn task_create_costs_two_redis_round_trips() {
+    let mut redis_server = PrivateRedis::start(None).await.expect("a private redis-server (apt-get install redis-server)");
+    let mut options = support::options();
+    options.runtime.redis_url = Some(redis_server.url());
+    let t = support::TestApp::start_with(options).await;
+    // Warm up: the first call of each script loads it (NOSCRIPT → EVAL).
+    t.ok("task.create", json!({"text": "warm up"})).await;
+
+    let commands = client_commands_during(redis_server.port(), async {
+        t.ok("task.create", json!({"text": "counted", "priority": 70, "metadata": {"k": 1}})).await;
+    })
+    .await;
+    assert_eq!(commands.len(), 2, "rate-limit script + create script, nothing else: {commands:#?}");
+    assert!(commands.iter().all(|c| c.contains("\"EVALSHA\"")), "{commands:#?}");
+    t.stop().await;
+    let _ = redis_server.stop().await;
+}
