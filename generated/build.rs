@@ -8,8 +8,8 @@ use std::process::ExitCode;
 #[path = "tests/fixtures/kitchen_sink.rs"]
 mod kitchen_sink;
 
-use claudebench_codegen::emit::rust::{emit, RustOptions};
-use claudebench_codegen::{load_dir, Diagnostics, Spec};
+use claudebench_codegen::emit::rust::{RustOptions, emit};
+use claudebench_codegen::{Diagnostics, Spec, load_dir};
 
 fn main() -> ExitCode {
     println!("cargo::rerun-if-changed=tests/fixtures/kitchen_sink.rs");

@@ -9,6 +9,7 @@ use claudebench_generated::event::EventDef;
 use claudebench_generated::events::{self, EventId, Input, Output};
 use claudebench_runtime::backend::{BoxFuture, Payload};
 use claudebench_runtime::bus::EventBus;
+use claudebench_runtime::bus::consumer::group_lag;
 use claudebench_runtime::config::RuntimeConfig;
 use claudebench_runtime::context::{Ctx, Services};
 use claudebench_runtime::coordination::hook_rules::HookRules;
@@ -16,10 +17,9 @@ use claudebench_runtime::coordination::leader::LeaderElector;
 use claudebench_runtime::coordination::{Coordination, CoordinationConfig};
 use claudebench_runtime::keys::Keys;
 use claudebench_runtime::metrics::Metrics;
-use claudebench_runtime::bus::consumer::group_lag;
-use claudebench_runtime::persist::{rehydrate, Persister, RehydrateStats, SqlStore, PERSISTER_GROUP};
+use claudebench_runtime::persist::{PERSISTER_GROUP, Persister, RehydrateStats, SqlStore, rehydrate};
 use claudebench_runtime::pipeline::{EventHandlers, Pipeline};
-use claudebench_runtime::redis::server::{ensure_server, RedisServer};
+use claudebench_runtime::redis::server::{RedisServer, ensure_server};
 use claudebench_runtime::redis::{RedisHandle, RedisOptions};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -53,8 +53,9 @@ impl EventHandlers for Handlers {
             let value = output.to_value();
             // The output is published to clients as the event's schema says; a handler that
             // breaks it is a bug, reported as such rather than sent on.
-            Output::from_value(output.event(), &value)
-                .map_err(|e| Error::internal(format!("{} produced an output that breaks its schema: {e}", ctx.event.name)))?;
+            Output::from_value(output.event(), &value).map_err(|e| {
+                Error::internal(format!("{} produced an output that breaks its schema: {e}", ctx.event.name))
+            })?;
             Ok(value)
         })
     }
@@ -80,7 +81,8 @@ impl AppOptions {
     /// Options from the environment, with every job on.
     pub fn from_env() -> Result<Self, Error> {
         let runtime = RuntimeConfig::from_env()?;
-        let mut coordination = CoordinationConfig { stream_maxlen: runtime.stream_maxlen, ..CoordinationConfig::default() };
+        let mut coordination =
+            CoordinationConfig { stream_maxlen: runtime.stream_maxlen, ..CoordinationConfig::default() };
         if let Some(ms) = env_u64("CLAUDEBENCH_FAILURE_TIMEOUT_MS")? {
             coordination.failure_timeout_ms = ms.max(100);
         }
@@ -90,7 +92,10 @@ impl AppOptions {
         Ok(AppOptions {
             runtime,
             coordination,
-            instance_id: std::env::var("INSTANCE_ID").ok().filter(|s| !s.trim().is_empty()).unwrap_or_else(default_instance_id),
+            instance_id: std::env::var("INSTANCE_ID")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(default_instance_id),
             persist: true,
             background_jobs: true,
             hook_rules: std::env::var_os("CLAUDEBENCH_HOOK_RULES").map(Into::into),
@@ -101,7 +106,10 @@ impl AppOptions {
 fn env_u64(name: &str) -> Result<Option<u64>, Error> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| {
-            Error::new(claudebench_generated::error::ErrorCode::Validation, format!("{name} must be a whole number, got `{v}`"))
+            Error::new(
+                claudebench_generated::error::ErrorCode::Validation,
+                format!("{name} must be a whole number, got `{v}`"),
+            )
         }),
         _ => Ok(None),
     }
@@ -175,13 +183,18 @@ impl App {
         let (stop, stop_rx) = watch::channel(false);
         let mut app = App { pipeline, services, stop, jobs: Vec::new(), elector: None, _redis_server: server };
         if let Some(store) = store {
-            let persister =
-                Persister::new(&app.services.redis, &app.services.keys, store, PERSISTED_STREAMS.map(String::from).to_vec(), &app.services.instance_id)
-                    .await?;
+            let persister = Persister::new(
+                &app.services.redis,
+                &app.services.keys,
+                store,
+                PERSISTED_STREAMS.map(String::from).to_vec(),
+                &app.services.instance_id,
+            )
+            .await?;
             let mut rx = stop_rx.clone();
-            app.jobs.push(tokio::spawn(persister.run_until(async move {
-                while rx.changed().await.is_ok() && !*rx.borrow() {}
-            })));
+            app.jobs.push(tokio::spawn(
+                persister.run_until(async move { while rx.changed().await.is_ok() && !*rx.borrow() {} }),
+            ));
         }
         if options.background_jobs {
             app.start_jobs(&options, stop_rx);

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use claudebench::app::{rehydrate_tasks, App, AppOptions};
+use claudebench::app::{App, AppOptions, rehydrate_tasks};
 use claudebench_generated::events::EVENTS;
 use claudebench_runtime::backend::Backend;
 use claudebench_runtime::transport::{self, TransportConfig};
@@ -15,7 +15,11 @@ use claudebench_runtime::transport::{self, TransportConfig};
 const OPENAPI: &str = include_str!("../generated/openapi.json");
 
 #[derive(Parser)]
-#[command(name = "claudebench", version, about = "A Redis-first, spec-driven event coordination server for Claude Code")]
+#[command(
+    name = "claudebench",
+    version,
+    about = "A Redis-first, spec-driven event coordination server for Claude Code"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -314,7 +318,12 @@ fn spec_check(dir: &std::path::Path) -> ExitCode {
     let display = dir.to_string_lossy().trim_end_matches('/').to_string();
     match claudebench_codegen::load_dir(dir, &display) {
         Ok((spec, files)) => {
-            println!("spec ok: {} events, {} definitions in {} files", spec.events.len(), spec.definitions.len(), files.len());
+            println!(
+                "spec ok: {} events, {} definitions in {} files",
+                spec.events.len(),
+                spec.definitions.len(),
+                files.len()
+            );
             ExitCode::SUCCESS
         }
         Err(diags) => {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use claudebench_codegen::emit::rust::{emit, RustOptions};
+use claudebench_codegen::emit::rust::{RustOptions, emit};
 use claudebench_codegen::model::{EventName, Spec};
 
 fn opts() -> RustOptions {

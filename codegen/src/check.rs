@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics};
+use crate::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::model::*;
 use crate::parse::{Loc, Parsed};
 
@@ -18,7 +18,12 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
     let mut def_locs: HashMap<String, Loc> = HashMap::new();
     for (def, loc) in definitions {
         if let Some(first) = def_locs.get(&def.name) {
-            diags.push(loc.diag(Diagnostic::new("duplicate-definition", format!("definition `{}` is declared twice", def.name)).help(format!("first declared at {}; rename or remove one", first.short()))));
+            diags.push(
+                loc.diag(
+                    Diagnostic::new("duplicate-definition", format!("definition `{}` is declared twice", def.name))
+                        .help(format!("first declared at {}; rename or remove one", first.short())),
+                ),
+            );
         } else {
             def_locs.insert(def.name.clone(), loc);
             defs.push(def);
@@ -30,12 +35,25 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
     for (event, loc) in events {
         let name = event.name.full.clone();
         if let Some(first) = names.get(&name) {
-            diags.push(loc.diag(Diagnostic::new("duplicate-event", format!("event `{name}` is declared twice")).help(format!("first declared at {}; each event is declared once", first.short()))));
+            diags.push(
+                loc.diag(
+                    Diagnostic::new("duplicate-event", format!("event `{name}` is declared twice"))
+                        .help(format!("first declared at {}; each event is declared once", first.short())),
+                ),
+            );
             continue;
         }
         let tool = event.name.mcp_tool();
         if let Some(other) = tools.get(&tool) {
-            diags.push(loc.diag(Diagnostic::new("duplicate-tool-name", format!("events `{other}` and `{name}` both become the MCP tool `{tool}`")).help("rename one event")));
+            diags.push(
+                loc.diag(
+                    Diagnostic::new(
+                        "duplicate-tool-name",
+                        format!("events `{other}` and `{name}` both become the MCP tool `{tool}`"),
+                    )
+                    .help("rename one event"),
+                ),
+            );
             continue;
         }
         tools.insert(tool, name.clone());
@@ -49,14 +67,18 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
             Some("a shared schema of the generated API documents".to_string())
         } else {
             evs.iter()
-                .find(|e| [format!("{}Input", e.name.pascal()), format!("{}Output", e.name.pascal())].contains(&def.name))
+                .find(|e| {
+                    [format!("{}Input", e.name.pascal()), format!("{}Output", e.name.pascal())].contains(&def.name)
+                })
                 .map(|e| format!("the generated type of event `{}`", e.name.full))
         };
         if let Some(what) = clash {
-            diags.push(def_locs[&def.name].diag(
-                Diagnostic::new("reserved-name", format!("definition name `{}` is reserved", def.name))
-                    .help(format!("it is already {what}; choose another name")),
-            ));
+            diags.push(
+                def_locs[&def.name].diag(
+                    Diagnostic::new("reserved-name", format!("definition name `{}` is reserved", def.name))
+                        .help(format!("it is already {what}; choose another name")),
+                ),
+            );
         }
     }
 
@@ -64,9 +86,19 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
     let mut seen_aliases: HashMap<&str, &Loc> = HashMap::new();
     for (alias, loc) in &aliases {
         if names.contains_key(alias) {
-            diags.push(loc.diag(Diagnostic::new("duplicate-alias", format!("alias `{alias}` is the name of an event")).help("an alias may only name an event that no longer exists")));
+            diags.push(
+                loc.diag(
+                    Diagnostic::new("duplicate-alias", format!("alias `{alias}` is the name of an event"))
+                        .help("an alias may only name an event that no longer exists"),
+                ),
+            );
         } else if let Some(first) = seen_aliases.get(alias.as_str()) {
-            diags.push(loc.diag(Diagnostic::new("duplicate-alias", format!("alias `{alias}` is used twice")).help(format!("first used at {}", first.short()))));
+            diags.push(
+                loc.diag(
+                    Diagnostic::new("duplicate-alias", format!("alias `{alias}` is used twice"))
+                        .help(format!("first used at {}", first.short())),
+                ),
+            );
         } else {
             seen_aliases.insert(alias, loc);
         }
@@ -83,15 +115,25 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
                 None if def_names.is_empty() => "declare it under `definitions:` in any spec file".to_string(),
                 None => format!("declare it under `definitions:`; known definitions: {}", def_names.join(", ")),
             };
-            diags.push(loc.diag(Diagnostic::new("dangling-ref", format!("`ref: {name}` names no definition")).help(help)));
+            diags.push(
+                loc.diag(Diagnostic::new("dangling-ref", format!("`ref: {name}` names no definition")).help(help)),
+            );
         }
     }
     for (from, to, loc) in &replaced_by {
         if from == to {
-            diags.push(loc.diag(Diagnostic::new("dangling-ref", format!("event `{from}` is replaced by itself")).help("name the event that supersedes this one")));
+            diags.push(
+                loc.diag(
+                    Diagnostic::new("dangling-ref", format!("event `{from}` is replaced by itself"))
+                        .help("name the event that supersedes this one"),
+                ),
+            );
         } else if !names.contains_key(to) {
-            let help = did_you_mean(to, names.keys().map(String::as_str)).map_or("name an event declared in the spec".to_string(), |s| format!("did you mean `{s}`?"));
-            diags.push(loc.diag(Diagnostic::new("dangling-ref", format!("`replaced_by: {to}` names no event")).help(help)));
+            let help = did_you_mean(to, names.keys().map(String::as_str))
+                .map_or("name an event declared in the spec".to_string(), |s| format!("did you mean `{s}`?"));
+            diags.push(
+                loc.diag(Diagnostic::new("dangling-ref", format!("`replaced_by: {to}` names no event")).help(help)),
+            );
         }
     }
 
@@ -100,38 +142,66 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
         for (name, loc) in &root_refs {
             if let Some(d) = spec.definition(name) {
                 if !matches!(d.schema.kind, SchemaKind::Object(_)) || d.schema.nullable {
-                    diags.push(loc.diag(Diagnostic::new("root-not-object", format!("`{name}` is not an object, so it cannot be an event input or output")).help("refer to an object definition, or wrap the value in an object")));
+                    diags.push(
+                        loc.diag(
+                            Diagnostic::new(
+                                "root-not-object",
+                                format!("`{name}` is not an object, so it cannot be an event input or output"),
+                            )
+                            .help("refer to an object definition, or wrap the value in an object"),
+                        ),
+                    );
                 }
             }
         }
         for (name, tag, loc) in &variant_refs {
             if let Some(d) = spec.definition(name) {
                 match &d.schema.kind {
-                    SchemaKind::Object(o) if o.fields.iter().any(|f| &f.wire_name == tag) => diags.push(loc.diag(
-                        Diagnostic::new("bad-variant", format!("variant `{name}` declares the tag property `{tag}` itself")).help("remove it from the definition: the union adds the tag"),
-                    )),
+                    SchemaKind::Object(o) if o.fields.iter().any(|f| &f.wire_name == tag) => diags.push(
+                        loc.diag(
+                            Diagnostic::new(
+                                "bad-variant",
+                                format!("variant `{name}` declares the tag property `{tag}` itself"),
+                            )
+                            .help("remove it from the definition: the union adds the tag"),
+                        ),
+                    ),
                     SchemaKind::Object(_) if !d.schema.nullable => {}
-                    _ => diags.push(loc.diag(Diagnostic::new("bad-variant", format!("variant `{name}` is not an object")).help("each variant is an object schema or a `ref` to one"))),
+                    _ => diags.push(
+                        loc.diag(
+                            Diagnostic::new("bad-variant", format!("variant `{name}` is not an object"))
+                                .help("each variant is an object schema or a `ref` to one"),
+                        ),
+                    ),
                 }
             }
         }
         for cycle in recursive_definitions(&spec) {
             let loc = &def_locs[&cycle];
-            diags.push(loc.diag(Diagnostic::new("recursive-definition", format!("definition `{cycle}` refers to itself")).help("recursive schemas are not supported; break the cycle with `type: any`")));
+            diags.push(
+                loc.diag(
+                    Diagnostic::new("recursive-definition", format!("definition `{cycle}` refers to itself"))
+                        .help("recursive schemas are not supported; break the cycle with `type: any`"),
+                ),
+            );
         }
         if diags.is_empty() {
             for vc in &value_checks {
                 let mut problems = Vec::new();
                 validate(&spec, &vc.schema, &vc.value, String::new(), &mut problems, 0);
                 if let Some(first) = problems.first() {
-                    let more = if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
+                    let more =
+                        if problems.len() > 1 { format!(" (and {} more)", problems.len() - 1) } else { String::new() };
                     diags.push(vc.loc.diag(
-                        Diagnostic::new(vc.kind, format!("{} does not match its schema: {first}{more}", vc.what))
-                            .help(match vc.kind {
-                                "fallback-mismatch" => "a fallback is returned as the event's output, so it must validate against `output`",
+                        Diagnostic::new(vc.kind, format!("{} does not match its schema: {first}{more}", vc.what)).help(
+                            match vc.kind {
+                                "fallback-mismatch" => {
+                                    "a fallback is returned as the event's output, so it must validate against `output`"
+                                }
                                 "invalid-default" => "a default must satisfy the property's own constraints",
                                 _ => "fix the example so it is a value the schema accepts",
-                            }),
+                            },
+                        ),
                     ));
                 }
             }
@@ -202,7 +272,9 @@ pub(crate) fn validate(spec: &Spec, schema: &Schema, value: &Value, path: String
     if value.is_null() && (schema.nullable || matches!(schema.kind, SchemaKind::Any)) {
         return;
     }
-    let expected = |out: &mut Vec<String>, what: &str| out.push(format!("expected {what}, found {}{}", json_kind(value), at(&path)));
+    let expected = |out: &mut Vec<String>, what: &str| {
+        out.push(format!("expected {what}, found {}{}", json_kind(value), at(&path)))
+    };
     match &schema.kind {
         SchemaKind::Any => {}
         SchemaKind::Boolean => {
@@ -211,7 +283,9 @@ pub(crate) fn validate(spec: &Spec, schema: &Schema, value: &Value, path: String
             }
         }
         SchemaKind::String(rules) => {
-            let Some(s) = value.as_str() else { return expected(out, "string") };
+            let Some(s) = value.as_str() else {
+                return expected(out, "string");
+            };
             let n = s.chars().count() as u64;
             if rules.min_length.is_some_and(|m| n < m) {
                 out.push(format!("string shorter than {} characters{}", rules.min_length.unwrap_or(0), at(&path)));
@@ -231,7 +305,9 @@ pub(crate) fn validate(spec: &Spec, schema: &Schema, value: &Value, path: String
             }
         }
         SchemaKind::Integer(rules) | SchemaKind::Number(rules) => {
-            let Some(x) = value.as_f64() else { return expected(out, "number") };
+            let Some(x) = value.as_f64() else {
+                return expected(out, "number");
+            };
             let integer = matches!(schema.kind, SchemaKind::Integer(_));
             if integer && x.fract() != 0.0 {
                 return expected(out, "integer");
@@ -256,7 +332,9 @@ pub(crate) fn validate(spec: &Spec, schema: &Schema, value: &Value, path: String
             None => expected(out, "string"),
         },
         SchemaKind::Array(a) => {
-            let Some(items) = value.as_array() else { return expected(out, "array") };
+            let Some(items) = value.as_array() else {
+                return expected(out, "array");
+            };
             if a.min_items.is_some_and(|m| (items.len() as u64) < m) {
                 out.push(format!("fewer than {} items{}", a.min_items.unwrap_or(0), at(&path)));
             }
@@ -268,7 +346,9 @@ pub(crate) fn validate(spec: &Spec, schema: &Schema, value: &Value, path: String
             }
         }
         SchemaKind::Record(values) => {
-            let Some(map) = value.as_object() else { return expected(out, "object") };
+            let Some(map) = value.as_object() else {
+                return expected(out, "object");
+            };
             for (k, v) in map {
                 validate(spec, values, v, child(&path, k), out, depth + 1);
             }
@@ -282,7 +362,9 @@ pub(crate) fn validate(spec: &Spec, schema: &Schema, value: &Value, path: String
             }
         }
         SchemaKind::OneOf(u) => {
-            let Some(map) = value.as_object() else { return expected(out, "object") };
+            let Some(map) = value.as_object() else {
+                return expected(out, "object");
+            };
             let Some(tag) = map.get(&u.tag).and_then(Value::as_str) else {
                 out.push(format!("missing string tag `{}`{}", u.tag, at(&path)));
                 return;
@@ -310,7 +392,15 @@ fn child(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
-fn validate_object(spec: &Spec, obj: &ObjectSchema, value: &Value, path: &str, out: &mut Vec<String>, depth: usize, tag: Option<&str>) {
+fn validate_object(
+    spec: &Spec,
+    obj: &ObjectSchema,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<String>,
+    depth: usize,
+    tag: Option<&str>,
+) {
     let Some(map) = value.as_object() else {
         out.push(format!("expected object, found {}{}", json_kind(value), at(path)));
         return;
@@ -323,15 +413,27 @@ fn validate_object(spec: &Spec, obj: &ObjectSchema, value: &Value, path: &str, o
         }
     }
     if obj.unknown_keys == UnknownKeys::Reject {
-        let extra: Vec<&String> = map.keys().filter(|k| Some(k.as_str()) != tag && !obj.fields.iter().any(|f| &f.wire_name == *k)).collect();
+        let extra: Vec<&String> =
+            map.keys().filter(|k| Some(k.as_str()) != tag && !obj.fields.iter().any(|f| &f.wire_name == *k)).collect();
         if !extra.is_empty() {
-            out.push(format!("unknown key{} {}{}", if extra.len() > 1 { "s" } else { "" }, extra.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "), at(path)));
+            out.push(format!(
+                "unknown key{} {}{}",
+                if extra.len() > 1 { "s" } else { "" },
+                extra.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "),
+                at(path)
+            ));
         }
     }
     for rule in &obj.rules {
         match rule {
-            Rule::AtLeastOneOf { fields, message, .. } if !fields.iter().any(|f| map.contains_key(f)) => out.push(format!("{message}{}", at(path))),
-            Rule::MutuallyExclusive { fields, message, .. } if fields.iter().filter(|f| map.contains_key(*f)).count() > 1 => out.push(format!("{message}{}", at(path))),
+            Rule::AtLeastOneOf { fields, message, .. } if !fields.iter().any(|f| map.contains_key(f)) => {
+                out.push(format!("{message}{}", at(path)))
+            }
+            Rule::MutuallyExclusive { fields, message, .. }
+                if fields.iter().filter(|f| map.contains_key(*f)).count() > 1 =>
+            {
+                out.push(format!("{message}{}", at(path)))
+            }
             _ => {}
         }
     }
@@ -342,17 +444,22 @@ fn format_ok(format: Format, s: &str) -> bool {
     match format {
         Format::Uuid => {
             let b = s.as_bytes();
-            b.len() == 36 && b.iter().enumerate().all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
+            b.len() == 36
+                && b.iter()
+                    .enumerate()
+                    .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
         }
         Format::DateTime => {
             static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-                regex::Regex::new(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$").expect("static regex")
+                regex::Regex::new(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+                    .expect("static regex")
             });
             RE.is_match(s)
         }
         Format::Uri => {
-            static RE: std::sync::LazyLock<regex::Regex> =
-                std::sync::LazyLock::new(|| regex::Regex::new(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*$").expect("static regex"));
+            static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+                regex::Regex::new(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*$").expect("static regex")
+            });
             RE.is_match(s)
         }
     }

@@ -192,7 +192,12 @@ mod tests {
     fn renders_like_rustc() {
         let d = Diagnostic::new("unknown-key", "unknown key `rate_limt`")
             .at(
-                Location { file: "spec/task.yaml".into(), line: 14, column: 5, yaml_path: "events[0].rate_limt".into() },
+                Location {
+                    file: "spec/task.yaml".into(),
+                    line: 14,
+                    column: 5,
+                    yaml_path: "events[0].rate_limt".into(),
+                },
                 Some("    rate_limt: 10"),
                 9,
             )

@@ -201,7 +201,14 @@ pub struct Schema {
 impl Schema {
     /// A plain schema of this kind with no attributes (handy for tests and synthesised nodes).
     pub fn of(kind: SchemaKind) -> Self {
-        Schema { kind, nullable: false, description: None, default: None, examples: Vec::new(), origin: Origin::default() }
+        Schema {
+            kind,
+            nullable: false,
+            description: None,
+            default: None,
+            examples: Vec::new(),
+            origin: Origin::default(),
+        }
     }
 }
 

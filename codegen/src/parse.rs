@@ -8,10 +8,10 @@
 use regex::Regex;
 use serde_json::Value;
 
-use crate::diagnostics::{did_you_mean, Diagnostic, Diagnostics, Location};
+use crate::SpecSource;
+use crate::diagnostics::{Diagnostic, Diagnostics, Location, did_you_mean};
 use crate::model::*;
 use crate::yaml::{self, Key, Node, NodeValue, Pos};
-use crate::SpecSource;
 
 /// A position in a spec file, ready to become a diagnostic.
 #[derive(Debug, Clone)]
@@ -66,15 +66,18 @@ pub(crate) fn parse_sources(sources: &[SpecSource]) -> (Parsed, Diagnostics) {
     let mut parsed = Parsed::default();
     let mut diags = Diagnostics::default();
     for source in sources {
-        let mut r = Reader { file: &source.path, lines: source.text.lines().collect(), diags: &mut diags, out: &mut parsed };
+        let mut r =
+            Reader { file: &source.path, lines: source.text.lines().collect(), diags: &mut diags, out: &mut parsed };
         match yaml::parse(&source.text) {
             Ok(root) => r.file_root(&root),
             Err(e) => {
                 let loc = r.loc(e.pos, "");
-                r.diags.push(loc.diag(
-                    Diagnostic::new("yaml-syntax", format!("invalid YAML: {}", e.message))
-                        .help("fix the YAML syntax; `spec/README.md` shows the expected layout"),
-                ));
+                r.diags.push(
+                    loc.diag(
+                        Diagnostic::new("yaml-syntax", format!("invalid YAML: {}", e.message))
+                            .help("fix the YAML syntax; `spec/README.md` shows the expected layout"),
+                    ),
+                );
             }
         }
     }
@@ -101,7 +104,8 @@ const EVENT_KEYS: &[&str] = &[
     "replaced_by",
     "examples",
 ];
-const TYPES: &[&str] = &["string", "integer", "number", "boolean", "enum", "any", "array", "record", "object", "one_of"];
+const TYPES: &[&str] =
+    &["string", "integer", "number", "boolean", "enum", "any", "array", "record", "object", "one_of"];
 const COMMON_KEYS: &[&str] = &["type", "ref", "description", "nullable", "optional", "default", "examples"];
 
 fn type_keys(ty: &str) -> &'static [&'static str] {
@@ -136,7 +140,12 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn loc(&self, pos: Pos, path: &str) -> Loc {
         Loc {
-            location: Location { file: self.file.to_string(), line: pos.line, column: pos.column, yaml_path: path.to_string() },
+            location: Location {
+                file: self.file.to_string(),
+                line: pos.line,
+                column: pos.column,
+                yaml_path: path.to_string(),
+            },
             source_line: pos.line.checked_sub(1).and_then(|i| self.lines.get(i)).map(|s| s.to_string()),
             len: pos.len,
         }
@@ -167,7 +176,13 @@ impl Reader<'_> {
 
     /// The node as a mapping whose keys are all in `allowed`; unknown keys are reported (with
     /// the nearest allowed key) and skipped.
-    fn mapping<'n>(&mut self, node: &'n Node, path: &str, what: &str, allowed: &[&str]) -> Option<Vec<&'n (Key, Node)>> {
+    fn mapping<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        what: &str,
+        allowed: &[&str],
+    ) -> Option<Vec<&'n (Key, Node)>> {
         let NodeValue::Map(entries) = &node.value else {
             self.wrong_type(node, path, &format!("a mapping ({what})"));
             return None;
@@ -180,9 +195,18 @@ impl Reader<'_> {
             } else {
                 let help = match did_you_mean(&key.name, allowed.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("valid keys here: {}", allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")),
+                    None => format!(
+                        "valid keys here: {}",
+                        allowed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    ),
                 };
-                self.error("unknown-key", format!("unknown key `{}` in {what}", key.name), key.pos, &join(path, &key.name), Some(help));
+                self.error(
+                    "unknown-key",
+                    format!("unknown key `{}` in {what}", key.name),
+                    key.pos,
+                    &join(path, &key.name),
+                    Some(help),
+                );
             }
         }
         Some(known)
@@ -213,7 +237,13 @@ impl Reader<'_> {
         match node.value {
             NodeValue::Int(i) if i >= 0 && i as u64 >= min => Some(i as u64),
             NodeValue::Int(i) => {
-                self.error("out-of-range", format!("`{i}` is too small here"), node.pos, path, Some(format!("use a whole number ≥ {min}")));
+                self.error(
+                    "out-of-range",
+                    format!("`{i}` is too small here"),
+                    node.pos,
+                    path,
+                    Some(format!("use a whole number ≥ {min}")),
+                );
                 None
             }
             _ => {
@@ -264,7 +294,9 @@ impl Reader<'_> {
         if root.value == NodeValue::Null {
             return; // an empty file is allowed (e.g. while drafting)
         }
-        let Some(entries) = self.mapping(root, "", "a spec file", FILE_KEYS) else { return };
+        let Some(entries) = self.mapping(root, "", "a spec file", FILE_KEYS) else {
+            return;
+        };
         for (key, value) in entries {
             match key.name.as_str() {
                 "definitions" => self.definitions(value),
@@ -354,7 +386,13 @@ impl Reader<'_> {
                 }
             }
             None => {
-                self.error("missing-key", "event has no `name`", node.pos, path, Some("add `name: domain.action`".into()));
+                self.error(
+                    "missing-key",
+                    "event has no `name`",
+                    node.pos,
+                    path,
+                    Some("add `name: domain.action`".into()),
+                );
                 None
             }
         };
@@ -366,7 +404,13 @@ impl Reader<'_> {
         let description = match get("description") {
             Some(n) => self.string(n, &join(path, "description")),
             None => {
-                self.error("missing-key", "event has no `description`", node.pos, path, Some("describe what the event does; it becomes API documentation".into()));
+                self.error(
+                    "missing-key",
+                    "event has no `description`",
+                    node.pos,
+                    path,
+                    Some("describe what the event does; it becomes API documentation".into()),
+                );
                 None
             }
         };
@@ -375,7 +419,13 @@ impl Reader<'_> {
         let root_schema = |this: &mut Self, key: &str| -> Option<Schema> {
             let p = join(path, key);
             let Some(n) = get(key) else {
-                this.error("missing-key", format!("event has no `{key}` schema"), node.pos, path, Some(format!("add `{key}: {{type: object, properties: {{…}}}}`")));
+                this.error(
+                    "missing-key",
+                    format!("event has no `{key}` schema"),
+                    node.pos,
+                    path,
+                    Some(format!("add `{key}: {{type: object, properties: {{…}}}}`")),
+                );
                 return None;
             };
             let (schema, _) = this.schema(n, &p, Place::Other)?;
@@ -388,13 +438,22 @@ impl Reader<'_> {
                         format!("event `{key}` must be an object schema"),
                         n.pos,
                         &p,
-                        Some("wrap the value in an object property: MCP and JSON-RPC need object parameters and results".into()),
+                        Some(
+                            "wrap the value in an object property: MCP and JSON-RPC need object parameters and results"
+                                .into(),
+                        ),
                     );
                     return None;
                 }
             }
             if schema.nullable {
-                this.error("root-not-object", format!("event `{key}` cannot be nullable"), n.pos, &p, Some("remove `nullable`".into()));
+                this.error(
+                    "root-not-object",
+                    format!("event `{key}` cannot be nullable"),
+                    n.pos,
+                    &p,
+                    Some("remove `nullable`".into()),
+                );
                 return None;
             }
             Some(schema)
@@ -456,7 +515,13 @@ impl Reader<'_> {
                         self.out.aliases.push((alias.clone(), self.loc(pos, &ap)));
                         out.push(alias);
                     } else {
-                        self.error("bad-event-name", format!("`{alias}` is not a valid alias"), pos, &ap, Some("aliases are dotted lowercase names, e.g. `system.batch.process`".into()));
+                        self.error(
+                            "bad-event-name",
+                            format!("`{alias}` is not a valid alias"),
+                            pos,
+                            &ap,
+                            Some("aliases are dotted lowercase names, e.g. `system.batch.process`".into()),
+                        );
                     }
                 }
                 out
@@ -494,7 +559,16 @@ impl Reader<'_> {
             description,
             input,
             output,
-            config: HandlerConfig { persist, mutates, roles: roles.into_iter().map(|(r, _)| r).collect(), rate_limit, timeout_ms, circuit_breaker, cache_ttl_s, mcp },
+            config: HandlerConfig {
+                persist,
+                mutates,
+                roles: roles.into_iter().map(|(r, _)| r).collect(),
+                rate_limit,
+                timeout_ms,
+                circuit_breaker,
+                cache_ttl_s,
+                mcp,
+            },
             aliases,
             deprecated,
             replaced_by,
@@ -516,13 +590,20 @@ impl Reader<'_> {
             }
         }
         if count.is_none() && node.get("count").is_none() {
-            self.error("missing-key", "rate limit has no `count`", node.pos, path, Some("add `count: <calls per window>`".into()));
+            self.error(
+                "missing-key",
+                "rate limit has no `count`",
+                node.pos,
+                path,
+                Some("add `count: <calls per window>`".into()),
+            );
         }
         Some(RateLimit { count: count?, window_ms: window_ms? })
     }
 
     fn circuit_breaker(&mut self, node: &Node, path: &str, output: Option<&Schema>) -> Option<CircuitBreaker> {
-        let entries = self.mapping(node, path, "a circuit breaker", &["threshold", "open_ms", "half_open_probes", "fallback"])?;
+        let entries =
+            self.mapping(node, path, "a circuit breaker", &["threshold", "open_ms", "half_open_probes", "fallback"])?;
         let (mut threshold, mut open_ms, mut probes, mut fallback) = (None, None, Some(3), Some(Fallback::Error));
         for (key, value) in entries {
             let p = join(path, &key.name);
@@ -549,10 +630,15 @@ impl Reader<'_> {
                         _ => {
                             self.error(
                                 "wrong-type",
-                                format!("expected `error` or a mapping (the fallback output), found {}", value.kind_name()),
+                                format!(
+                                    "expected `error` or a mapping (the fallback output), found {}",
+                                    value.kind_name()
+                                ),
                                 value.pos,
                                 &p,
-                                Some("write `fallback: error`, or the output to return while the circuit is open".into()),
+                                Some(
+                                    "write `fallback: error`, or the output to return while the circuit is open".into(),
+                                ),
                             );
                             None
                         }
@@ -563,24 +649,48 @@ impl Reader<'_> {
         }
         for (key, v) in [("threshold", threshold.is_some()), ("open_ms", open_ms.is_some())] {
             if !v && node.get(key).is_none() {
-                self.error("missing-key", format!("circuit breaker has no `{key}`"), node.pos, path, Some(format!("add `{key}: <whole number>`")));
+                self.error(
+                    "missing-key",
+                    format!("circuit breaker has no `{key}`"),
+                    node.pos,
+                    path,
+                    Some(format!("add `{key}: <whole number>`")),
+                );
             }
         }
-        Some(CircuitBreaker { threshold: threshold?, open_ms: open_ms?, half_open_probes: probes?, fallback: fallback? })
+        Some(CircuitBreaker {
+            threshold: threshold?,
+            open_ms: open_ms?,
+            half_open_probes: probes?,
+            fallback: fallback?,
+        })
     }
 
     fn mcp(&mut self, node: Option<&Node>, path: &str, mutates: bool) -> McpConfig {
-        let mut cfg = McpConfig { expose: true, read_only: !mutates, destructive: false, idempotent: !mutates, open_world: false };
+        let mut cfg = McpConfig {
+            expose: true,
+            read_only: !mutates,
+            destructive: false,
+            idempotent: !mutates,
+            open_world: false,
+        };
         let Some(node) = node else { return cfg };
         if let NodeValue::Bool(b) = node.value {
             cfg.expose = b;
             return cfg;
         }
-        let Some(entries) = self.mapping(node, path, "MCP settings", &["expose", "read_only", "destructive", "idempotent", "open_world"]) else {
+        let Some(entries) = self.mapping(
+            node,
+            path,
+            "MCP settings",
+            &["expose", "read_only", "destructive", "idempotent", "open_world"],
+        ) else {
             return cfg;
         };
         for (key, value) in entries {
-            let Some(b) = self.boolean(value, &join(path, &key.name)) else { continue };
+            let Some(b) = self.boolean(value, &join(path, &key.name)) else {
+                continue;
+            };
             match key.name.as_str() {
                 "expose" => cfg.expose = b,
                 "read_only" => cfg.read_only = b,
@@ -602,7 +712,13 @@ impl Reader<'_> {
         cfg
     }
 
-    fn event_examples(&mut self, node: &Node, path: &str, input: Option<&Schema>, output: Option<&Schema>) -> Vec<Example> {
+    fn event_examples(
+        &mut self,
+        node: &Node,
+        path: &str,
+        input: Option<&Schema>,
+        output: Option<&Schema>,
+    ) -> Vec<Example> {
         let NodeValue::Seq(items) = &node.value else {
             self.wrong_type(node, path, "a list of {name, input, output}");
             return Vec::new();
@@ -610,7 +726,9 @@ impl Reader<'_> {
         let mut out = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let p = format!("{path}[{i}]");
-            let Some(entries) = self.mapping(item, &p, "an example", &["name", "input", "output"]) else { continue };
+            let Some(entries) = self.mapping(item, &p, "an example", &["name", "input", "output"]) else {
+                continue;
+            };
             let mut name = None;
             let mut values: [Option<Value>; 2] = [None, None];
             for (key, value) in entries {
@@ -618,7 +736,9 @@ impl Reader<'_> {
                 match key.name.as_str() {
                     "name" => name = self.string(value, &kp),
                     side @ ("input" | "output") => {
-                        let Some(v) = self.json(value, &kp) else { continue };
+                        let Some(v) = self.json(value, &kp) else {
+                            continue;
+                        };
                         let schema = if side == "input" { input } else { output };
                         if let Some(schema) = schema {
                             self.out.value_checks.push(ValueCheck {
@@ -638,7 +758,13 @@ impl Reader<'_> {
                 ([Some(input), Some(output)], name) => {
                     out.push(Example { name: name.unwrap_or_else(|| format!("example {}", i + 1)), input, output })
                 }
-                _ => self.error("missing-key", "an example needs both `input` and `output`", item.pos, &p, Some("add the request and the response it gets".into())),
+                _ => self.error(
+                    "missing-key",
+                    "an example needs both `input` and `output`",
+                    item.pos,
+                    &p,
+                    Some("add the request and the response it gets".into()),
+                ),
             }
         }
         out
@@ -656,7 +782,13 @@ impl Reader<'_> {
         let ref_node = node.get("ref");
         let ty: Option<String> = match (ty_node, ref_node) {
             (Some(_), Some(r)) => {
-                self.error("type-and-ref", "a schema has both `type` and `ref`", r.pos, &join(path, "ref"), Some("keep one: `ref` already names the type".into()));
+                self.error(
+                    "type-and-ref",
+                    "a schema has both `type` and `ref`",
+                    r.pos,
+                    &join(path, "ref"),
+                    Some("keep one: `ref` already names the type".into()),
+                );
                 return None;
             }
             (Some(t), None) => {
@@ -700,14 +832,20 @@ impl Reader<'_> {
                     format!("`{k}` does not apply to `{ty}`"),
                     format!("`{k}` belongs to `type: {owner}`; keys for `{ty}`: {}", own.join(", ")),
                 ),
-                (Some(owner), None) => (format!("`{k}` does not apply to a `ref`"), format!("`{k}` belongs to `type: {owner}`; put constraints on the definition")),
+                (Some(owner), None) => (
+                    format!("`{k}` does not apply to a `ref`"),
+                    format!("`{k}` belongs to `type: {owner}`; put constraints on the definition"),
+                ),
                 (None, _) => {
                     let all = COMMON_KEYS.iter().chain(own.iter()).copied();
                     (
                         format!("unknown key `{k}` in a schema"),
                         match did_you_mean(k, all) {
                             Some(s) => format!("did you mean `{s}`?"),
-                            None => format!("valid keys here: {}", COMMON_KEYS.iter().chain(own.iter()).copied().collect::<Vec<_>>().join(", ")),
+                            None => format!(
+                                "valid keys here: {}",
+                                COMMON_KEYS.iter().chain(own.iter()).copied().collect::<Vec<_>>().join(", ")
+                            ),
                         },
                     )
                 }
@@ -752,7 +890,13 @@ impl Reader<'_> {
                 match node.get("values") {
                     Some(v) => self.schema(v, &p, Place::Other).map(|(s, _)| SchemaKind::Record(Box::new(s))),
                     None => {
-                        self.error("missing-key", "record has no `values` schema", node.pos, path, Some("add `values: {type: any}` (or a narrower schema)".into()));
+                        self.error(
+                            "missing-key",
+                            "record has no `values` schema",
+                            node.pos,
+                            path,
+                            Some("add `values: {type: any}` (or a narrower schema)".into()),
+                        );
                         None
                     }
                 }
@@ -765,16 +909,29 @@ impl Reader<'_> {
         if !ok {
             return None;
         }
-        let mut schema = Schema { kind, nullable, description, default: None, examples: Vec::new(), origin: self.origin(node.pos) };
+        let mut schema =
+            Schema { kind, nullable, description, default: None, examples: Vec::new(), origin: self.origin(node.pos) };
 
         if let Some(n) = node.get("default") {
             let p = join(path, "default");
             if place != Place::Property {
-                self.error("misplaced-key", "`default` only applies to object properties", n.pos, &p, Some("move the default onto the property that uses this schema".into()));
+                self.error(
+                    "misplaced-key",
+                    "`default` only applies to object properties",
+                    n.pos,
+                    &p,
+                    Some("move the default onto the property that uses this schema".into()),
+                );
                 return None;
             }
             let v = self.json(n, &p)?;
-            self.out.value_checks.push(ValueCheck { kind: "invalid-default", what: "default".into(), schema: schema.clone(), value: v.clone(), loc: self.loc(n.pos, &p) });
+            self.out.value_checks.push(ValueCheck {
+                kind: "invalid-default",
+                what: "default".into(),
+                schema: schema.clone(),
+                value: v.clone(),
+                loc: self.loc(n.pos, &p),
+            });
             schema.default = Some(v);
         }
         if let Some(n) = node.get("examples") {
@@ -783,7 +940,13 @@ impl Reader<'_> {
                 for (i, item) in items.iter().enumerate() {
                     let ip = format!("{p}[{i}]");
                     if let Some(v) = self.json(item, &ip) {
-                        self.out.value_checks.push(ValueCheck { kind: "invalid-example", what: "example".into(), schema: schema.clone(), value: v.clone(), loc: self.loc(item.pos, &ip) });
+                        self.out.value_checks.push(ValueCheck {
+                            kind: "invalid-example",
+                            what: "example".into(),
+                            schema: schema.clone(),
+                            value: v.clone(),
+                            loc: self.loc(item.pos, &ip),
+                        });
                         schema.examples.push(v);
                     }
                 }
@@ -809,7 +972,13 @@ impl Reader<'_> {
         }
         if let (Some(lo), Some(hi), Some((_, n))) = (rules.min_length, rules.max_length, &min) {
             if lo > hi {
-                self.error("min-greater-than-max", format!("`min_length` ({lo}) is greater than `max_length` ({hi})"), n.pos, &join(path, "min_length"), Some("no string could satisfy both: swap or fix the bounds".into()));
+                self.error(
+                    "min-greater-than-max",
+                    format!("`min_length` ({lo}) is greater than `max_length` ({hi})"),
+                    n.pos,
+                    &join(path, "min_length"),
+                    Some("no string could satisfy both: swap or fix the bounds".into()),
+                );
                 ok = false;
             }
         }
@@ -820,7 +989,13 @@ impl Reader<'_> {
                     Ok(_) => rules.pattern = Some(pat),
                     Err(e) => {
                         let detail = e.to_string().lines().last().unwrap_or("").trim().to_string();
-                        self.error("invalid-regex", format!("invalid regex `{pat}`: {detail}"), n.pos, &p, Some("patterns use Rust `regex` syntax (no look-around or back-references)".into()));
+                        self.error(
+                            "invalid-regex",
+                            format!("invalid regex `{pat}`: {detail}"),
+                            n.pos,
+                            &p,
+                            Some("patterns use Rust `regex` syntax (no look-around or back-references)".into()),
+                        );
                         ok = false;
                     }
                 }
@@ -856,7 +1031,13 @@ impl Reader<'_> {
             let exc = node.get(excl_key);
             let (n, exclusive) = match (inc, exc) {
                 (Some(_), Some(e)) => {
-                    this.error("conflicting-bounds", format!("both `{key}` and `{excl_key}` are set"), e.pos, &join(path, excl_key), Some(format!("keep one of `{key}` (inclusive) or `{excl_key}`")));
+                    this.error(
+                        "conflicting-bounds",
+                        format!("both `{key}` and `{excl_key}` are set"),
+                        e.pos,
+                        &join(path, excl_key),
+                        Some(format!("keep one of `{key}` (inclusive) or `{excl_key}`")),
+                    );
                     ok = false;
                     return None;
                 }
@@ -870,7 +1051,13 @@ impl Reader<'_> {
                 return None;
             };
             if integer && value.fract() != 0.0 {
-                this.error("wrong-type", format!("integer bound `{value}` is not a whole number"), n.pos, &p, Some(format!("use {}", value.round())));
+                this.error(
+                    "wrong-type",
+                    format!("integer bound `{value}` is not a whole number"),
+                    n.pos,
+                    &p,
+                    Some(format!("use {}", value.round())),
+                );
                 ok = false;
                 return None;
             }
@@ -882,7 +1069,13 @@ impl Reader<'_> {
             let empty = lo.value > hi.value || (lo.value == hi.value && (lo.exclusive || hi.exclusive));
             if empty {
                 let n = node.get("min").or(node.get("exclusive_min")).map(|n| n.pos).unwrap_or(node.pos);
-                self.error("min-greater-than-max", format!("the lower bound ({}) is not below the upper bound ({})", lo.value, hi.value), n, &join(path, "min"), Some("no value could satisfy both: swap or fix the bounds".into()));
+                self.error(
+                    "min-greater-than-max",
+                    format!("the lower bound ({}) is not below the upper bound ({})", lo.value, hi.value),
+                    n,
+                    &join(path, "min"),
+                    Some("no value could satisfy both: swap or fix the bounds".into()),
+                );
                 ok = false;
             }
         }
@@ -904,10 +1097,22 @@ impl Reader<'_> {
         let mut ok = true;
         for (i, (v, pos)) in list.into_iter().enumerate() {
             if seen.contains(&v) {
-                self.error("duplicate-enum-value", format!("enum value `{v}` is listed twice"), pos, &format!("{p}[{i}]"), Some("remove the repeat".into()));
+                self.error(
+                    "duplicate-enum-value",
+                    format!("enum value `{v}` is listed twice"),
+                    pos,
+                    &format!("{p}[{i}]"),
+                    Some("remove the repeat".into()),
+                );
                 ok = false;
             } else if pascal_case(&v).is_empty() || !pascal_case(&v).chars().all(|c| c.is_alphanumeric() || c == '_') {
-                self.error("bad-enum-value", format!("enum value `{v}` cannot name a Rust variant"), pos, &format!("{p}[{i}]"), Some("use letters, digits, `_` or `-`".into()));
+                self.error(
+                    "bad-enum-value",
+                    format!("enum value `{v}` cannot name a Rust variant"),
+                    pos,
+                    &format!("{p}[{i}]"),
+                    Some("use letters, digits, `_` or `-`".into()),
+                );
                 ok = false;
             } else {
                 seen.push(v);
@@ -921,7 +1126,13 @@ impl Reader<'_> {
         let items = match node.get("items") {
             Some(n) => self.schema(n, &p, Place::Other).map(|(s, _)| s),
             None => {
-                self.error("missing-key", "array has no `items` schema", node.pos, path, Some("add `items: {type: …}`".into()));
+                self.error(
+                    "missing-key",
+                    "array has no `items` schema",
+                    node.pos,
+                    path,
+                    Some("add `items: {type: …}`".into()),
+                );
                 None
             }
         };
@@ -930,7 +1141,13 @@ impl Reader<'_> {
         if let (Some(lo), Some(hi)) = (min, max) {
             if lo > hi {
                 let pos = node.get("min_items").map(|n| n.pos).unwrap_or(node.pos);
-                self.error("min-greater-than-max", format!("`min_items` ({lo}) is greater than `max_items` ({hi})"), pos, &join(path, "min_items"), Some("no list could satisfy both: swap or fix the bounds".into()));
+                self.error(
+                    "min-greater-than-max",
+                    format!("`min_items` ({lo}) is greater than `max_items` ({hi})"),
+                    pos,
+                    &join(path, "min_items"),
+                    Some("no list could satisfy both: swap or fix the bounds".into()),
+                );
                 return None;
             }
         }
@@ -947,8 +1164,15 @@ impl Reader<'_> {
                     Some("strip") => UnknownKeys::Strip,
                     Some("allow") => UnknownKeys::Allow,
                     Some(other) => {
-                        let help = did_you_mean(other, ["reject", "strip", "allow"]).map_or("use `reject`, `strip` or `allow`".to_string(), |s| format!("did you mean `{s}`?"));
-                        self.error("wrong-value", format!("unknown `unknown_keys` policy `{other}`"), n.pos, &p, Some(help));
+                        let help = did_you_mean(other, ["reject", "strip", "allow"])
+                            .map_or("use `reject`, `strip` or `allow`".to_string(), |s| format!("did you mean `{s}`?"));
+                        self.error(
+                            "wrong-value",
+                            format!("unknown `unknown_keys` policy `{other}`"),
+                            n.pos,
+                            &p,
+                            Some(help),
+                        );
                         return None;
                     }
                     None => return None,
@@ -970,17 +1194,34 @@ impl Reader<'_> {
                         }
                         let rust_name = snake_case(&key.name);
                         if let Some(other) = fields.iter().find(|f| f.rust_name == rust_name) {
-                            self.error("duplicate-field", format!("properties `{}` and `{}` both become the Rust field `{rust_name}`", other.wire_name, key.name), key.pos, &fp, Some("rename one of them".into()));
+                            self.error(
+                                "duplicate-field",
+                                format!(
+                                    "properties `{}` and `{}` both become the Rust field `{rust_name}`",
+                                    other.wire_name, key.name
+                                ),
+                                key.pos,
+                                &fp,
+                                Some("rename one of them".into()),
+                            );
                             ok = false;
                             continue;
                         }
                         if unknown_keys == UnknownKeys::Allow && rust_name == "extra" {
-                            self.error("duplicate-field", "property `extra` clashes with the map that keeps unknown keys (`unknown_keys: allow`)", key.pos, &fp, Some("rename the property".into()));
+                            self.error(
+                                "duplicate-field",
+                                "property `extra` clashes with the map that keeps unknown keys (`unknown_keys: allow`)",
+                                key.pos,
+                                &fp,
+                                Some("rename the property".into()),
+                            );
                             ok = false;
                             continue;
                         }
                         match self.schema(value, &fp, Place::Property) {
-                            Some((schema, optional)) => fields.push(Field { wire_name: key.name.clone(), rust_name, optional, schema }),
+                            Some((schema, optional)) => {
+                                fields.push(Field { wire_name: key.name.clone(), rust_name, optional, schema })
+                            }
                             None => ok = false,
                         }
                     }
@@ -1011,13 +1252,22 @@ impl Reader<'_> {
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {
             let p = format!("{path}[{i}]");
-            let Some(entries) = self.mapping(item, &p, "a rule", &["at_least_one_of", "mutually_exclusive", "message", "path"]) else {
+            let Some(entries) =
+                self.mapping(item, &p, "a rule", &["at_least_one_of", "mutually_exclusive", "message", "path"])
+            else {
                 ok = false;
                 continue;
             };
-            let kinds: Vec<&&(Key, Node)> = entries.iter().filter(|(k, _)| k.name == "at_least_one_of" || k.name == "mutually_exclusive").collect();
+            let kinds: Vec<&&(Key, Node)> =
+                entries.iter().filter(|(k, _)| k.name == "at_least_one_of" || k.name == "mutually_exclusive").collect();
             let [(kind_key, list_node)] = kinds.as_slice().iter().map(|e| (&e.0, &e.1)).collect::<Vec<_>>()[..] else {
-                self.error("bad-rule", "a rule needs exactly one of `at_least_one_of` or `mutually_exclusive`", item.pos, &p, Some("e.g. `- at_least_one_of: [id, taskId]`".into()));
+                self.error(
+                    "bad-rule",
+                    "a rule needs exactly one of `at_least_one_of` or `mutually_exclusive`",
+                    item.pos,
+                    &p,
+                    Some("e.g. `- at_least_one_of: [id, taskId]`".into()),
+                );
                 ok = false;
                 continue;
             };
@@ -1027,19 +1277,40 @@ impl Reader<'_> {
                 continue;
             };
             if names.len() < 2 {
-                self.error("bad-rule", "a rule relates at least two fields", list_node.pos, &lp, Some("list two or more property names".into()));
+                self.error(
+                    "bad-rule",
+                    "a rule relates at least two fields",
+                    list_node.pos,
+                    &lp,
+                    Some("list two or more property names".into()),
+                );
                 ok = false;
                 continue;
             }
             for (j, (name, pos)) in names.iter().enumerate() {
                 match fields.iter().find(|f| &f.wire_name == name) {
                     None => {
-                        let help = did_you_mean(name, fields.iter().map(|f| f.wire_name.as_str())).map_or("rules may only name properties of the same object".to_string(), |s| format!("did you mean `{s}`?"));
-                        self.error("bad-rule", format!("rule names unknown property `{name}`"), *pos, &format!("{lp}[{j}]"), Some(help));
+                        let help = did_you_mean(name, fields.iter().map(|f| f.wire_name.as_str()))
+                            .map_or("rules may only name properties of the same object".to_string(), |s| {
+                                format!("did you mean `{s}`?")
+                            });
+                        self.error(
+                            "bad-rule",
+                            format!("rule names unknown property `{name}`"),
+                            *pos,
+                            &format!("{lp}[{j}]"),
+                            Some(help),
+                        );
                         ok = false;
                     }
                     Some(f) if f.required() => {
-                        self.error("bad-rule", format!("rule names `{name}`, which is required anyway"), *pos, &format!("{lp}[{j}]"), Some(format!("mark `{name}` as `optional: true`, or drop it from the rule")));
+                        self.error(
+                            "bad-rule",
+                            format!("rule names `{name}`, which is required anyway"),
+                            *pos,
+                            &format!("{lp}[{j}]"),
+                            Some(format!("mark `{name}` as `optional: true`, or drop it from the rule")),
+                        );
                         ok = false;
                     }
                     Some(_) => {}
@@ -1055,7 +1326,13 @@ impl Reader<'_> {
                     let s = self.string(m, &pp);
                     if let Some(s) = &s {
                         if !fields.iter().any(|f| &f.wire_name == s) {
-                            self.error("bad-rule", format!("rule path `{s}` is not a property of this object"), m.pos, &pp, Some("name one of the object's properties, or drop `path`".into()));
+                            self.error(
+                                "bad-rule",
+                                format!("rule path `{s}` is not a property of this object"),
+                                m.pos,
+                                &pp,
+                                Some("name one of the object's properties, or drop `path`".into()),
+                            );
                             ok = false;
                         }
                     }
@@ -1066,9 +1343,17 @@ impl Reader<'_> {
             let names: Vec<String> = names.into_iter().map(|(n, _)| n).collect();
             let quoted = names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ");
             out.push(if kind_key.name == "at_least_one_of" {
-                Rule::AtLeastOneOf { message: message.unwrap_or_else(|| format!("at least one of {quoted} is required")), fields: names, path: issue_path }
+                Rule::AtLeastOneOf {
+                    message: message.unwrap_or_else(|| format!("at least one of {quoted} is required")),
+                    fields: names,
+                    path: issue_path,
+                }
             } else {
-                Rule::MutuallyExclusive { message: message.unwrap_or_else(|| format!("at most one of {quoted} may be given")), fields: names, path: issue_path }
+                Rule::MutuallyExclusive {
+                    message: message.unwrap_or_else(|| format!("at most one of {quoted} may be given")),
+                    fields: names,
+                    path: issue_path,
+                }
             });
         }
         ok.then_some(out)
@@ -1079,13 +1364,25 @@ impl Reader<'_> {
         let tag = match node.get("tag") {
             Some(n) => self.string(n, &tp),
             None => {
-                self.error("missing-key", "`one_of` has no `tag`", node.pos, path, Some("add `tag: <discriminator property>`, e.g. `tag: kind`".into()));
+                self.error(
+                    "missing-key",
+                    "`one_of` has no `tag`",
+                    node.pos,
+                    path,
+                    Some("add `tag: <discriminator property>`, e.g. `tag: kind`".into()),
+                );
                 None
             }
         };
         let vp = join(path, "variants");
         let Some(vnode) = node.get("variants") else {
-            self.error("missing-key", "`one_of` has no `variants`", node.pos, path, Some("add `variants: {tagValue: {type: object, …}}`".into()));
+            self.error(
+                "missing-key",
+                "`one_of` has no `variants`",
+                node.pos,
+                path,
+                Some("add `variants: {tagValue: {type: object, …}}`".into()),
+            );
             return None;
         };
         let NodeValue::Map(entries) = &vnode.value else {
@@ -1098,13 +1395,28 @@ impl Reader<'_> {
         for (key, value) in entries {
             let p = join(&vp, &key.name);
             let rust_name = pascal_case(&key.name);
-            if rust_name.is_empty() || !rust_name.chars().all(|c| c.is_alphanumeric() || c == '_') || rust_name.starts_with(|c: char| c.is_ascii_digit()) {
-                self.error("bad-variant", format!("tag value `{}` cannot name a Rust variant", key.name), key.pos, &p, Some("use letters, digits, `_` or `-`, starting with a letter".into()));
+            if rust_name.is_empty()
+                || !rust_name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                || rust_name.starts_with(|c: char| c.is_ascii_digit())
+            {
+                self.error(
+                    "bad-variant",
+                    format!("tag value `{}` cannot name a Rust variant", key.name),
+                    key.pos,
+                    &p,
+                    Some("use letters, digits, `_` or `-`, starting with a letter".into()),
+                );
                 ok = false;
                 continue;
             }
             if variants.iter().any(|v| v.rust_name == rust_name) {
-                self.error("bad-variant", format!("tag value `{}` repeats another variant's Rust name `{rust_name}`", key.name), key.pos, &p, Some("rename one of them".into()));
+                self.error(
+                    "bad-variant",
+                    format!("tag value `{}` repeats another variant's Rust name `{rust_name}`", key.name),
+                    key.pos,
+                    &p,
+                    Some("rename one of them".into()),
+                );
                 ok = false;
                 continue;
             }
@@ -1115,27 +1427,51 @@ impl Reader<'_> {
             match &schema.kind {
                 SchemaKind::Object(obj) => {
                     if obj.fields.iter().any(|f| f.wire_name == tag) {
-                        self.error("bad-variant", format!("variant `{}` declares the tag property `{tag}` itself", key.name), value.pos, &p, Some("remove it: the union adds the tag".into()));
+                        self.error(
+                            "bad-variant",
+                            format!("variant `{}` declares the tag property `{tag}` itself", key.name),
+                            value.pos,
+                            &p,
+                            Some("remove it: the union adds the tag".into()),
+                        );
                         ok = false;
                         continue;
                     }
                 }
                 SchemaKind::Ref(r) => self.out.variant_refs.push((r.clone(), tag.clone(), self.loc(value.pos, &p))),
                 _ => {
-                    self.error("bad-variant", format!("variant `{}` is not an object", key.name), value.pos, &p, Some("each variant is an object schema or a `ref` to one".into()));
+                    self.error(
+                        "bad-variant",
+                        format!("variant `{}` is not an object", key.name),
+                        value.pos,
+                        &p,
+                        Some("each variant is an object schema or a `ref` to one".into()),
+                    );
                     ok = false;
                     continue;
                 }
             }
             if schema.nullable {
-                self.error("bad-variant", format!("variant `{}` cannot be nullable", key.name), value.pos, &p, Some("make the union itself `nullable`".into()));
+                self.error(
+                    "bad-variant",
+                    format!("variant `{}` cannot be nullable", key.name),
+                    value.pos,
+                    &p,
+                    Some("make the union itself `nullable`".into()),
+                );
                 ok = false;
                 continue;
             }
             variants.push(Variant { tag_value: key.name.clone(), rust_name, schema });
         }
         if variants.is_empty() && ok {
-            self.error("bad-variant", "`one_of` has no variants", vnode.pos, &vp, Some("add at least one variant".into()));
+            self.error(
+                "bad-variant",
+                "`one_of` has no variants",
+                vnode.pos,
+                &vp,
+                Some("add at least one variant".into()),
+            );
             return None;
         }
         ok.then_some(Union { tag, variants })
@@ -1150,7 +1486,8 @@ fn parse_event_name(s: &str) -> Option<EventName> {
     let (domain, action) = s.split_once('.')?;
     let part = |p: &str| {
         let mut chars = p.chars();
-        chars.next().is_some_and(|c| c.is_ascii_lowercase()) && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     };
     (part(domain) && part(action)).then(|| EventName::new(domain, action))
 }
@@ -1174,17 +1511,20 @@ fn default_title(name: &EventName) -> String {
 }
 
 fn pascal_name_regex() -> &'static Regex {
-    static RE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| Regex::new(r"^[A-Z][A-Za-z0-9]*$").expect("static regex"));
+    static RE: std::sync::LazyLock<Regex> =
+        std::sync::LazyLock::new(|| Regex::new(r"^[A-Z][A-Za-z0-9]*$").expect("static regex"));
     &RE
 }
 
 fn wire_name_regex() -> &'static Regex {
-    static RE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9_]*$").expect("static regex"));
+    static RE: std::sync::LazyLock<Regex> =
+        std::sync::LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9_]*$").expect("static regex"));
     &RE
 }
 
 fn alias_regex() -> &'static Regex {
-    static RE: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$").expect("static regex"));
+    static RE: std::sync::LazyLock<Regex> =
+        std::sync::LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$").expect("static regex"));
     &RE
 }
 

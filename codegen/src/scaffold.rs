@@ -43,7 +43,9 @@ pub fn scaffold(spec: &Spec, handlers_dir: &Path) -> io::Result<Report> {
                 report.created.push(file);
             }
             let header = format!("//! Handlers of the `{domain}` domain, one file per event.\n");
-            if ensure_mod_line(&dir.join("mod.rs"), &event.name.action, &header)? && !report.updated.contains(&dir.join("mod.rs")) {
+            if ensure_mod_line(&dir.join("mod.rs"), &event.name.action, &header)?
+                && !report.updated.contains(&dir.join("mod.rs"))
+            {
                 report.updated.push(dir.join("mod.rs"));
             }
         }
@@ -78,9 +80,9 @@ fn ensure_mod_line(mod_rs: &Path, name: &str, header: &str) -> io::Result<bool> 
 /// `type` → `r#type`: action names are lowercase identifiers but may be keywords.
 fn rust_ident(name: &str) -> String {
     const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for",
-        "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct",
-        "trait", "true", "try", "type", "unsafe", "use", "where", "while", "yield",
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn",
+        "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+        "static", "struct", "trait", "true", "try", "type", "unsafe", "use", "where", "while", "yield",
     ];
     if KEYWORDS.contains(&name) { format!("r#{name}") } else { name.to_string() }
 }

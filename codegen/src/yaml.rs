@@ -156,7 +156,11 @@ impl<'a> Builder<'a> {
         let (node, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
-                let value = if style == ScalarStyle::Plain && !forced_str { resolve_plain(&text) } else { NodeValue::Str(text.into_owned()) };
+                let value = if style == ScalarStyle::Plain && !forced_str {
+                    resolve_plain(&text)
+                } else {
+                    NodeValue::Str(text.into_owned())
+                };
                 (Node { value, pos }, anchor)
             }
             Event::SequenceStart(anchor, _) => {
@@ -178,10 +182,13 @@ impl<'a> Builder<'a> {
                         break;
                     }
                     let key_node = self.node(ev, span)?;
-                    let key = Key { name: scalar_text(&key_node).ok_or_else(|| SyntaxError {
-                        message: format!("mapping keys must be scalars, found {}", key_node.kind_name()),
+                    let key = Key {
+                        name: scalar_text(&key_node).ok_or_else(|| SyntaxError {
+                            message: format!("mapping keys must be scalars, found {}", key_node.kind_name()),
+                            pos: key_node.pos,
+                        })?,
                         pos: key_node.pos,
-                    })?, pos: key_node.pos };
+                    };
                     let (ev, span) = self.next()?;
                     let value = self.node(ev, span)?;
                     if entries.iter().any(|(k, _)| k.name == key.name) {
@@ -192,7 +199,8 @@ impl<'a> Builder<'a> {
                 (Node { value: NodeValue::Map(entries), pos }, anchor)
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().ok_or(SyntaxError { message: "unknown alias".into(), pos })?;
+                let node =
+                    self.anchors.get(&id).cloned().ok_or(SyntaxError { message: "unknown alias".into(), pos })?;
                 return Ok(node);
             }
             other => {
@@ -225,7 +233,9 @@ fn resolve_plain(text: &Cow<'_, str>) -> NodeValue {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
         "true" | "True" | "TRUE" => return NodeValue::Bool(true),
         "false" | "False" | "FALSE" => return NodeValue::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return NodeValue::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return NodeValue::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return NodeValue::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return NodeValue::Float(f64::NAN),
         _ => {}

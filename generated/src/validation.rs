@@ -17,8 +17,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::error::{Error, ErrorCode};
@@ -483,7 +483,8 @@ impl Str {
             match p.matches(s) {
                 Ok(true) => {}
                 Ok(false) => cx.issue(IssueCode::InvalidString, format!("must match the pattern /{}/", p.source())),
-                Err(e) => cx.issue(IssueCode::InvalidString, format!("the pattern /{}/ is not a valid regex: {e}", p.source())),
+                Err(e) => cx
+                    .issue(IssueCode::InvalidString, format!("the pattern /{}/ is not a valid regex: {e}", p.source())),
             }
         }
         if let Some(f) = self.format {
@@ -929,7 +930,9 @@ impl<'de, R: Reader> Visitor<'de> for RecordVisitor<'_, '_, R> {
         while let Some(key) = map.next_key::<String>()? {
             self.cx.path.push(Seg::Owned(key));
             let value = map.next_value_seed(Seed { reader: self.values, cx: self.cx });
-            let Some(Seg::Owned(key)) = self.cx.path.pop() else { continue };
+            let Some(Seg::Owned(key)) = self.cx.path.pop() else {
+                continue;
+            };
             if let Some(v) = value? {
                 out.insert(key, v);
             }

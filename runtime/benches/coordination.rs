@@ -28,11 +28,27 @@ fn prefix(name: &str) -> Keys {
 
 /// Remove what a run created (every key is known; nothing is enumerated).
 async fn cleanup(con: &mut redis::aio::MultiplexedConnection, keys: &Keys, workers: &[String]) {
-    let mut all = vec![keys.task_records(), keys.tasks_pending(), keys.tasks_all(), keys.task_seq(), keys.instances(), keys.instances_failed(), keys.role("worker")];
+    let mut all = vec![
+        keys.task_records(),
+        keys.tasks_pending(),
+        keys.tasks_all(),
+        keys.task_seq(),
+        keys.instances(),
+        keys.instances_failed(),
+        keys.role("worker"),
+    ];
     for s in ["pending", "in_progress", "completed", "failed"] {
         all.push(keys.tasks_by_status(s));
     }
-    for e in ["task.created", "task.claimed", "task.completed", "task.updated", "task.assigned", "instance.registered", "instance.failed"] {
+    for e in [
+        "task.created",
+        "task.claimed",
+        "task.completed",
+        "task.updated",
+        "task.assigned",
+        "instance.registered",
+        "instance.failed",
+    ] {
         all.push(keys.stream(e));
     }
     for w in workers {
@@ -114,7 +130,8 @@ async fn failure_detection() -> Result<(), Box<dyn std::error::Error>> {
     let keys = prefix("failover");
     let timeout_ms = 500;
     let sweep_every = Duration::from_millis(100);
-    let c = Coordination::new(keys.clone(), CoordinationConfig { failure_timeout_ms: timeout_ms, ..Default::default() });
+    let c =
+        Coordination::new(keys.clone(), CoordinationConfig { failure_timeout_ms: timeout_ms, ..Default::default() });
     let mut con = connect().await?;
     let workers = vec!["victim".to_string(), "survivor".to_string()];
     for w in &workers {

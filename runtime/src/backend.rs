@@ -60,7 +60,12 @@ pub trait Backend: Send + Sync + 'static {
     fn resolve(&self, name: &str) -> Option<&'static EventDef>;
 
     /// Run one event through the whole pipeline and return its (validated) output.
-    fn dispatch<'a>(&'a self, event: &'static EventDef, input: Payload<'a>, meta: RequestMeta) -> BoxFuture<'a, Result<Value, Error>>;
+    fn dispatch<'a>(
+        &'a self,
+        event: &'static EventDef,
+        input: Payload<'a>,
+        meta: RequestMeta,
+    ) -> BoxFuture<'a, Result<Value, Error>>;
 
     /// Subscribe to published events whose names match any of the glob patterns (`task.*`, `*`).
     fn subscribe<'a>(&'a self, patterns: &'a [String]) -> BoxFuture<'a, Result<EventStream, Error>>;

@@ -44,7 +44,14 @@ pub struct RequestMeta {
 impl RequestMeta {
     /// A request with no identity yet.
     pub fn new(transport: Transport) -> Self {
-        RequestMeta { transport, client_id: None, session_id: None, correlation_id: None, roles: Vec::new(), peer: None }
+        RequestMeta {
+            transport,
+            client_id: None,
+            session_id: None,
+            correlation_id: None,
+            roles: Vec::new(),
+            peer: None,
+        }
     }
 
     /// The identity rate limits are counted against: client id, else session, else peer address.

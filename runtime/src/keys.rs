@@ -221,7 +221,8 @@ mod tests {
     #[test]
     fn coordination_keys_share_one_hash_tag() {
         let k = Keys::new("cb");
-        for key in [k.task("t-1"), k.tasks_pending(), k.worker_queue("w1"), k.instance("w1"), k.stream("task.created")] {
+        for key in [k.task("t-1"), k.tasks_pending(), k.worker_queue("w1"), k.instance("w1"), k.stream("task.created")]
+        {
             assert!(key.starts_with("{cb}:"), "{key}");
         }
         assert_eq!(k.rate_limit("task.create", "c1"), "cb:ratelimit:task.create:c1");

@@ -152,13 +152,16 @@ impl<H: EventHandlers> Pipeline<H> {
         };
 
         let ctx = Ctx { meta, event, services: self.services.clone() };
-        let result = crate::resilience::with_timeout(event.name, event.timeout_ms, self.handlers.call(&ctx, input)).await;
+        let result =
+            crate::resilience::with_timeout(event.name, event.timeout_ms, self.handlers.call(&ctx, input)).await;
 
         if let (Some(cb), Some(permit)) = (&event.circuit_breaker, permit) {
             let failed = matches!(&result, Err(e) if counts_as_failure(e.code));
             match self.circuits.record(event.name, cb, permit, !failed).await {
                 Ok(state) => self.services.metrics.set_circuit_state(event.name, state),
-                Err(e) => tracing::warn!(event = event.name, error = %e, "could not record the circuit outcome"),
+                Err(e) => {
+                    tracing::warn!(event = event.name, error = %e, "could not record the circuit outcome")
+                }
             }
         }
 
@@ -180,7 +183,12 @@ impl<H: EventHandlers> Backend for Pipeline<H> {
         self.by_name.get(name).copied()
     }
 
-    fn dispatch<'a>(&'a self, event: &'static EventDef, input: Payload<'a>, meta: RequestMeta) -> BoxFuture<'a, Result<Value, Error>> {
+    fn dispatch<'a>(
+        &'a self,
+        event: &'static EventDef,
+        input: Payload<'a>,
+        meta: RequestMeta,
+    ) -> BoxFuture<'a, Result<Value, Error>> {
         Box::pin(self.run(event, input, meta))
     }
 

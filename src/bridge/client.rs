@@ -8,11 +8,7 @@ use super::{BridgeConfig, HookCall};
 #[derive(Debug, Clone, PartialEq)]
 pub enum CallError {
     /// The server answered with a JSON-RPC error.
-    Rpc {
-        code: i64,
-        message: String,
-        data: Option<Value>,
-    },
+    Rpc { code: i64, message: String, data: Option<Value> },
     /// No usable answer: connection refused, HTTP error, a body that is not JSON-RPC.
     Unreachable(String),
     /// No answer within the timeout.
@@ -67,11 +63,7 @@ async fn send(config: &BridgeConfig, hook: &HookCall) -> Result<Value, CallError
 }
 
 fn classify(error: reqwest::Error) -> CallError {
-    if error.is_timeout() {
-        CallError::Timeout
-    } else {
-        CallError::Unreachable(error.to_string())
-    }
+    if error.is_timeout() { CallError::Timeout } else { CallError::Unreachable(error.to_string()) }
 }
 
 /// The `result` of a JSON-RPC response, or its `error`.
@@ -86,11 +78,7 @@ fn parse_response(text: &str) -> Result<Value, CallError> {
     let error = response.remove("error").ok_or_else(not_rpc)?;
     Err(CallError::Rpc {
         code: error.get("code").and_then(Value::as_i64).unwrap_or(-32603),
-        message: error
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown error")
-            .to_string(),
+        message: error.get("message").and_then(Value::as_str).unwrap_or("unknown error").to_string(),
         data: error.get("data").cloned(),
     })
 }
@@ -106,23 +94,10 @@ mod tests {
 
     #[test]
     fn results_errors_and_garbage_are_told_apart() {
-        assert_eq!(
-            parse_response(r#"{"jsonrpc":"2.0","result":{"allow":true},"id":1}"#),
-            Ok(json!({"allow": true}))
-        );
+        assert_eq!(parse_response(r#"{"jsonrpc":"2.0","result":{"allow":true},"id":1}"#), Ok(json!({"allow": true})));
         let error = parse_response(r#"{"jsonrpc":"2.0","error":{"code":-32003,"message":"no"},"id":1}"#).unwrap_err();
-        assert_eq!(
-            error,
-            CallError::Rpc {
-                code: -32003,
-                message: "no".into(),
-                data: None
-            }
-        );
+        assert_eq!(error, CallError::Rpc { code: -32003, message: "no".into(), data: None });
         assert!(matches!(parse_response("<html>"), Err(CallError::Unreachable(_))));
-        assert!(matches!(
-            parse_response(r#"{"jsonrpc":"2.0","id":1}"#),
-            Err(CallError::Unreachable(_))
-        ));
+        assert!(matches!(parse_response(r#"{"jsonrpc":"2.0","id":1}"#), Err(CallError::Unreachable(_))));
     }
 }

@@ -86,10 +86,7 @@ pub fn parse_hook(stdin_json: &str) -> Option<HookCall> {
             ("hook.pre_tool", None)
         }
         HookKind::PostToolUse if tool.as_deref() == Some("TodoWrite") => {
-            let todos = field
-                .any("tool_input")
-                .and_then(|i| i.get("todos").cloned())
-                .unwrap_or_else(|| json!([]));
+            let todos = field.any("tool_input").and_then(|i| i.get("todos").cloned()).unwrap_or_else(|| json!([]));
             params.insert("todos".into(), todos);
             ("hook.todo_write", None)
         }
@@ -152,10 +149,7 @@ pub fn parse_hook(stdin_json: &str) -> Option<HookCall> {
             ("hook.notification", None)
         }
         HookKind::PreCompact => {
-            params.insert(
-                "trigger".into(),
-                json!(field.text("trigger").unwrap_or_else(|| "auto".into())),
-            );
+            params.insert("trigger".into(), json!(field.text("trigger").unwrap_or_else(|| "auto".into())));
             if let Some(instructions) = field.string("custom_instructions") {
                 params.insert("customInstructions".into(), json!(instructions));
             }
@@ -165,14 +159,7 @@ pub fn parse_hook(stdin_json: &str) -> Option<HookCall> {
     if let Some(session) = &session_id {
         params.insert("sessionId".into(), json!(session));
     }
-    Some(HookCall {
-        kind,
-        event,
-        params: Value::Object(params),
-        session_id,
-        tool,
-        prompt,
-    })
+    Some(HookCall { kind, event, params: Value::Object(params), session_id, tool, prompt })
 }
 
 /// Typed access to the input object's fields.
@@ -203,15 +190,9 @@ mod tests {
 
     #[test]
     fn anything_that_is_not_a_known_hook_object_maps_to_nothing() {
-        for stdin in [
-            "",
-            "null",
-            "[]",
-            "{",
-            "{\"hook_event_name\": 3}",
-            "{\"hook_event_name\": \"TaskCreated\"}",
-            "\u{feff}{}",
-        ] {
+        for stdin in
+            ["", "null", "[]", "{", "{\"hook_event_name\": 3}", "{\"hook_event_name\": \"TaskCreated\"}", "\u{feff}{}"]
+        {
             assert_eq!(parse_hook(stdin), None, "{stdin:?}");
         }
     }

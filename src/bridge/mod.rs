@@ -100,12 +100,7 @@ impl BridgeConfig {
                 config.approve_allowed = true;
                 continue;
             }
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| format!("{flag} needs a value"))
-            };
+            let mut value = || inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{flag} needs a value"));
             match flag.as_str() {
                 "--url" => config.url = value()?,
                 "--timeout-ms" => {
@@ -161,9 +156,7 @@ where
     }
     let outcome = run(&String::from_utf8_lossy(&stdin), config);
     // A closed stdout/stderr must not turn into a panic (print! would).
-    let _ = std::io::stdout()
-        .write_all(outcome.stdout.as_bytes())
-        .and_then(|_| std::io::stdout().flush());
+    let _ = std::io::stdout().write_all(outcome.stdout.as_bytes()).and_then(|_| std::io::stdout().flush());
     if !outcome.stderr.is_empty() {
         let _ = writeln!(std::io::stderr(), "{}", outcome.stderr);
     }
@@ -217,29 +210,14 @@ mod tests {
         assert_eq!(config.on_error, OnError::Auto);
 
         let env = |k: &str| (k == "CLAUDEBENCH_URL").then(|| "http://env:1/".to_string());
-        assert_eq!(
-            BridgeConfig::from_args(Vec::<String>::new(), env).unwrap().url,
-            "http://env:1"
-        );
+        assert_eq!(BridgeConfig::from_args(Vec::<String>::new(), env).unwrap().url, "http://env:1");
         let config = BridgeConfig::from_args(
-            [
-                "--url",
-                "http://x:2",
-                "--timeout-ms=250",
-                "--on-error",
-                "deny",
-                "--approve",
-            ],
+            ["--url", "http://x:2", "--timeout-ms=250", "--on-error", "deny", "--approve"],
             env,
         )
         .unwrap();
         assert_eq!(
-            (
-                config.url.as_str(),
-                config.timeout,
-                config.on_error,
-                config.approve_allowed
-            ),
+            (config.url.as_str(), config.timeout, config.on_error, config.approve_allowed),
             ("http://x:2", Duration::from_millis(250), OnError::Deny, true)
         );
     }

@@ -25,23 +25,16 @@ pub(crate) fn on_result(call: &HookCall, result: &Value, config: &BridgeConfig) 
                 .map(|m| prompt_additions(call.prompt.as_deref().unwrap_or(""), m));
             additional_context(call.kind, additions)
         }
-        HookKind::SessionStart => additional_context(
-            call.kind,
-            result
-                .get("additionalContext")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        ),
+        HookKind::SessionStart => {
+            additional_context(call.kind, result.get("additionalContext").and_then(Value::as_str).map(str::to_string))
+        }
         _ => BridgeOutcome::silent(),
     }
 }
 
 /// The server gave no result.
 pub(crate) fn on_failure(call: &HookCall, error: &CallError, config: &BridgeConfig) -> BridgeOutcome {
-    if let CallError::Rpc {
-        code: BLOCKED, message, ..
-    } = error
-    {
+    if let CallError::Rpc { code: BLOCKED, message, .. } = error {
         return block(call.kind, message);
     }
     let tool = call.tool.as_deref().unwrap_or("");
@@ -68,11 +61,7 @@ fn fails_closed(policy: OnError, tool: &str) -> bool {
 fn pre_tool(call: &HookCall, result: &Value, config: &BridgeConfig) -> BridgeOutcome {
     let Some(allow) = result.get("allow").and_then(Value::as_bool) else {
         // A result without a decision is no decision: treat it like no answer.
-        return on_failure(
-            call,
-            &CallError::Unreachable("the answer has no `allow` decision".into()),
-            config,
-        );
+        return on_failure(call, &CallError::Unreachable("the answer has no `allow` decision".into()), config);
     };
     let reason = result.get("reason").and_then(Value::as_str).filter(|r| !r.is_empty());
     if !allow {
@@ -113,10 +102,7 @@ fn pre_tool(call: &HookCall, result: &Value, config: &BridgeConfig) -> BridgeOut
         // Warnings are for the user too, not only for Claude.
         output["systemMessage"] = json!(warnings.join("\n"));
     }
-    BridgeOutcome {
-        stdout: output.to_string(),
-        ..BridgeOutcome::silent()
-    }
+    BridgeOutcome { stdout: output.to_string(), ..BridgeOutcome::silent() }
 }
 
 /// PreToolUse deny: the tool does not run and Claude reads the reason.
@@ -124,11 +110,7 @@ fn deny(reason: &str) -> BridgeOutcome {
     let output = json!({
         "hookSpecificOutput": { "hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": reason }
     });
-    BridgeOutcome {
-        stdout: output.to_string(),
-        stderr: reason.to_string(),
-        exit_code: 0,
-    }
+    BridgeOutcome { stdout: output.to_string(), stderr: reason.to_string(), exit_code: 0 }
 }
 
 /// A server-side block: PreToolUse denies; UserPromptSubmit and PostToolUse use
@@ -142,10 +124,7 @@ fn block(kind: HookKind, reason: &str) -> BridgeOutcome {
             exit_code: 0,
         },
         _ => BridgeOutcome {
-            stderr: format!(
-                "claudebench hook {}: blocked ({reason}), which this hook cannot do; ignored",
-                kind.name()
-            ),
+            stderr: format!("claudebench hook {}: blocked ({reason}), which this hook cannot do; ignored", kind.name()),
             ..BridgeOutcome::silent()
         },
     }
@@ -157,10 +136,7 @@ fn additional_context(kind: HookKind, context: Option<String>) -> BridgeOutcome 
         Some(context) => {
             let output =
                 json!({ "hookSpecificOutput": { "hookEventName": kind.name(), "additionalContext": context } });
-            BridgeOutcome {
-                stdout: output.to_string(),
-                ..BridgeOutcome::silent()
-            }
+            BridgeOutcome { stdout: output.to_string(), ..BridgeOutcome::silent() }
         }
         None => BridgeOutcome::silent(),
     }

@@ -4,8 +4,8 @@
 //! two definitions from drifting silently: a mismatch is an `internal` error naming the field.
 
 use claudebench_generated::error::Error;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Re-type a value through its JSON form (validated by the target type's generated reader).
 pub fn retype<T: DeserializeOwned>(value: impl Serialize) -> Result<T, Error> {

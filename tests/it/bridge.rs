@@ -34,7 +34,9 @@ async fn rpc(State(stub): State<Stub>, Json(request): Json<Value>) -> axum::resp
     stub.requests.lock().unwrap().push(request.clone());
     let id = request["id"].clone();
     match stub.mode {
-        Mode::Broken => return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "<html>oops</html>").into_response(),
+        Mode::Broken => {
+            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "<html>oops</html>").into_response();
+        }
         Mode::Block => {
             return Json(
                 json!({"jsonrpc": "2.0", "error": {"code": -32003, "message": "Blocked by policy"}, "id": id}),
@@ -68,7 +70,9 @@ async fn rpc(State(stub): State<Stub>, Json(request): Json<Value>) -> axum::resp
         "hook.session_start" => {
             json!({"instanceId": "claude-code-3f2a9c1b", "registered": true, "additionalContext": "Open todos: Implement the parser (in progress)."})
         }
-        "hook.session_end" => json!({"instanceId": "claude-code-3f2a9c1b", "unregistered": true, "tasksReleased": 0}),
+        "hook.session_end" => {
+            json!({"instanceId": "claude-code-3f2a9c1b", "unregistered": true, "tasksReleased": 0})
+        }
         "hook.stop" => json!({"acknowledged": true, "inProgressTasks": 1}),
         _ => json!({"acknowledged": true}),
     };
@@ -86,20 +90,13 @@ impl StubServer {
         self.requests.lock().unwrap().clone()
     }
     fn config(&self) -> BridgeConfig {
-        BridgeConfig {
-            url: self.url.clone(),
-            timeout: Duration::from_millis(2000),
-            ..BridgeConfig::default()
-        }
+        BridgeConfig { url: self.url.clone(), timeout: Duration::from_millis(2000), ..BridgeConfig::default() }
     }
 }
 
 async fn stub(mode: Mode) -> StubServer {
     let requests = Arc::new(Mutex::new(Vec::new()));
-    let app = axum::Router::new().route("/rpc", post(rpc)).with_state(Stub {
-        mode,
-        requests: requests.clone(),
-    });
+    let app = axum::Router::new().route("/rpc", post(rpc)).with_state(Stub { mode, requests: requests.clone() });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -110,11 +107,7 @@ async fn stub(mode: Mode) -> StubServer {
             })
             .await;
     });
-    StubServer {
-        url,
-        requests,
-        _shutdown: tx,
-    }
+    StubServer { url, requests, _shutdown: tx }
 }
 
 /// A URL where nothing listens (a port just released).
@@ -185,11 +178,7 @@ async fn every_recorded_hook_is_forwarded_as_its_server_event_with_the_session()
             "hook.notification",
             json!({"message": "Claude is waiting for your input", "notificationType": "idle_prompt"}),
         ),
-        (
-            "pre_compact",
-            "hook.pre_compact",
-            json!({"trigger": "auto", "customInstructions": ""}),
-        ),
+        ("pre_compact", "hook.pre_compact", json!({"trigger": "auto", "customInstructions": ""})),
     ];
     for (name, event, mut params) in cases {
         run_async(&fixture(name), &server.config()).await;
@@ -219,15 +208,9 @@ async fn a_blocked_rm_rf_is_denied_with_the_servers_reason() {
 async fn an_allowed_call_defers_to_claude_code_unless_the_bridge_may_approve() {
     let server = stub(Mode::Normal).await;
     assert_silent(&run_async(&fixture("pre_tool_use_bash"), &server.config()).await);
-    let approving = BridgeConfig {
-        approve_allowed: true,
-        ..server.config()
-    };
+    let approving = BridgeConfig { approve_allowed: true, ..server.config() };
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash"), &approving).await);
-    assert_eq!(
-        output,
-        json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow"}})
-    );
+    assert_eq!(output, json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow"}}));
 }
 
 #[tokio::test]
@@ -235,20 +218,10 @@ async fn a_rewritten_call_is_handed_over_as_updated_input() {
     let server = stub(Mode::Normal).await;
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash_sudo"), &server.config()).await);
     let specific = &output["hookSpecificOutput"];
-    assert_eq!(
-        specific["permissionDecision"],
-        json!("ask"),
-        "the user confirms a rewritten call"
-    );
+    assert_eq!(specific["permissionDecision"], json!("ask"), "the user confirms a rewritten call");
     assert_eq!(specific["updatedInput"], json!({"command": "apt-get install jq"}));
-    assert_eq!(
-        specific["permissionDecisionReason"],
-        json!("Privileges stripped: leading sudo removed")
-    );
-    let approving = BridgeConfig {
-        approve_allowed: true,
-        ..server.config()
-    };
+    assert_eq!(specific["permissionDecisionReason"], json!("Privileges stripped: leading sudo removed"));
+    let approving = BridgeConfig { approve_allowed: true, ..server.config() };
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash_sudo"), &approving).await);
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], json!("allow"));
 }
@@ -258,10 +231,7 @@ async fn warnings_reach_claude_and_the_user() {
     let server = stub(Mode::Normal).await;
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash_find"), &server.config()).await);
     assert_eq!(output["systemMessage"], json!("Warning: Filesystem-wide operation"));
-    assert_eq!(
-        output["hookSpecificOutput"]["additionalContext"],
-        json!("Warning: Filesystem-wide operation")
-    );
+    assert_eq!(output["hookSpecificOutput"]["additionalContext"], json!("Warning: Filesystem-wide operation"));
     assert!(output["hookSpecificOutput"].get("permissionDecision").is_none());
 }
 
@@ -310,18 +280,10 @@ async fn a_server_block_blocks_prompts_and_denies_tools() {
 
 #[tokio::test]
 async fn with_the_server_down_bash_is_denied_and_read_is_allowed() {
-    let config = BridgeConfig {
-        url: dead_url().await,
-        ..BridgeConfig::default()
-    };
+    let config = BridgeConfig { url: dead_url().await, ..BridgeConfig::default() };
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash"), &config).await);
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], json!("deny"));
-    assert!(
-        output["hookSpecificOutput"]["permissionDecisionReason"]
-            .as_str()
-            .unwrap()
-            .contains("could not check")
-    );
+    assert!(output["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().contains("could not check"));
     let read = run_async(&fixture("pre_tool_use_read"), &config).await;
     assert_silent(&read);
     assert!(!read.stderr.is_empty(), "the failure is noted on stderr");
@@ -333,17 +295,9 @@ async fn with_the_server_down_bash_is_denied_and_read_is_allowed() {
 #[tokio::test]
 async fn the_on_error_policy_can_fail_open_or_closed_for_every_tool() {
     let url = dead_url().await;
-    let open = BridgeConfig {
-        url: url.clone(),
-        on_error: OnError::Allow,
-        ..BridgeConfig::default()
-    };
+    let open = BridgeConfig { url: url.clone(), on_error: OnError::Allow, ..BridgeConfig::default() };
     assert_silent(&run_async(&fixture("pre_tool_use_bash"), &open).await);
-    let closed = BridgeConfig {
-        url,
-        on_error: OnError::Deny,
-        ..BridgeConfig::default()
-    };
+    let closed = BridgeConfig { url, on_error: OnError::Deny, ..BridgeConfig::default() };
     let output = stdout_json(&run_async(&fixture("pre_tool_use_read"), &closed).await);
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], json!("deny"));
 }
@@ -351,17 +305,10 @@ async fn the_on_error_policy_can_fail_open_or_closed_for_every_tool() {
 #[tokio::test]
 async fn a_slow_server_is_given_up_on_within_the_timeout() {
     let server = stub(Mode::Slow).await;
-    let config = BridgeConfig {
-        timeout: Duration::from_millis(300),
-        ..server.config()
-    };
+    let config = BridgeConfig { timeout: Duration::from_millis(300), ..server.config() };
     let started = Instant::now();
     let output = stdout_json(&run_async(&fixture("pre_tool_use_bash"), &config).await);
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_millis(1500), "took {:?}", started.elapsed());
     assert_eq!(output["hookSpecificOutput"]["permissionDecision"], json!("deny"));
     assert_silent(&run_async(&fixture("pre_tool_use_read"), &config).await);
 }
@@ -393,11 +340,7 @@ async fn unknown_hooks_and_unreadable_input_exit_0_without_calling_the_server() 
 
 #[tokio::test]
 async fn odd_but_valid_json_never_panics() {
-    let config = BridgeConfig {
-        url: dead_url().await,
-        timeout: Duration::from_millis(200),
-        ..BridgeConfig::default()
-    };
+    let config = BridgeConfig { url: dead_url().await, timeout: Duration::from_millis(200), ..BridgeConfig::default() };
     for stdin in [
         r#"{"hook_event_name":"PreToolUse"}"#,
         r#"{"hook_event_name":"PreToolUse","tool_name":5,"tool_input":"x","session_id":{}}"#,
@@ -416,15 +359,6 @@ fn the_blocking_entry_point_runs_without_a_runtime_of_its_own() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let outcome = run(
-        &fixture("pre_tool_use_bash_rm_rf"),
-        BridgeConfig {
-            url,
-            ..BridgeConfig::default()
-        },
-    );
-    assert_eq!(
-        stdout_json(&outcome)["hookSpecificOutput"]["permissionDecision"],
-        json!("deny")
-    );
+    let outcome = run(&fixture("pre_tool_use_bash_rm_rf"), BridgeConfig { url, ..BridgeConfig::default() });
+    assert_eq!(stdout_json(&outcome)["hookSpecificOutput"]["permissionDecision"], json!("deny"));
 }

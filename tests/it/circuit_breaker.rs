@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use claudebench_generated::error::Error;
 use claudebench_runtime::context::{RequestMeta, Transport};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::support::{options, TestApp};
+use crate::support::{TestApp, options};
 
 const EVENT: &str = "test.circuit";
 /// `open_ms` of test.circuit, plus a margin for a loaded machine.
@@ -77,7 +77,9 @@ async fn test_circuit_succeeds_or_fails_with_the_requested_message() {
     let started = Instant::now();
     assert_eq!(t.ok(EVENT, json!({"delay": 200})).await["success"], true);
     assert!(started.elapsed() >= Duration::from_millis(200), "the delay is waited");
-    for bad in [json!({"delay": -1}), json!({"delay": 10001}), json!({"failureMessage": ""}), json!({"shouldFail": "yes"})] {
+    for bad in
+        [json!({"delay": -1}), json!({"delay": 10001}), json!({"failureMessage": ""}), json!({"shouldFail": "yes"})]
+    {
         assert_eq!(code(t.call(EVENT, bad.clone()).await), "validation", "{bad}");
     }
     t.stop().await;

@@ -45,14 +45,9 @@ async fn stop_all(mut apps: Vec<TestApp>) {
 #[tokio::test]
 async fn an_instance_registered_through_one_server_is_seen_by_the_others() {
     let apps = cluster(3, options()).await;
-    apps[0]
-        .ok("system.register", json!({"id": "worker-1", "roles": ["worker"]}))
-        .await;
+    apps[0].ok("system.register", json!({"id": "worker-1", "roles": ["worker"]})).await;
 
-    assert_eq!(
-        apps[1].ok("system.heartbeat", json!({"instanceId": "worker-1"})).await,
-        json!({"alive": true})
-    );
+    assert_eq!(apps[1].ok("system.heartbeat", json!({"instanceId": "worker-1"})).await, json!({"alive": true}));
     let state = apps[2].ok("system.get_state", json!({})).await;
     let instances = state["instances"].as_array().unwrap();
     let ids: HashSet<&str> = instances.iter().map(|i| i["id"].as_str().unwrap()).collect();
@@ -61,16 +56,10 @@ async fn an_instance_registered_through_one_server_is_seen_by_the_others() {
     expected.insert("worker-1");
     assert_eq!(ids, expected);
     let worker = instances.iter().find(|i| i["id"] == "worker-1").unwrap();
-    assert_eq!(
-        (worker["roles"].clone(), worker["health"].clone()),
-        (json!(["worker"]), json!("healthy"))
-    );
+    assert_eq!((worker["roles"].clone(), worker["health"].clone()), (json!(["worker"]), json!("healthy")));
 
     apps[2].ok("system.unregister", json!({"id": "worker-1"})).await;
-    assert_eq!(
-        apps[0].ok("system.heartbeat", json!({"instanceId": "worker-1"})).await,
-        json!({"alive": false})
-    );
+    assert_eq!(apps[0].ok("system.heartbeat", json!({"instanceId": "worker-1"})).await, json!({"alive": false}));
     stop_all(apps).await;
 }
 
@@ -83,11 +72,9 @@ async fn a_silent_worker_s_tasks_are_requeued_exactly_once_under_concurrent_swee
         ids.push(create_task(a, &format!("work {i}"), 50).await);
     }
     // The worker is offered all four when it registers, claims three and then goes silent.
-    a.ok("system.register", json!({"id": "doomed", "roles": ["worker"]}))
-        .await;
+    a.ok("system.register", json!({"id": "doomed", "roles": ["worker"]})).await;
     assert_eq!(claim(b, "doomed", 3).await.len(), 3);
-    b.ok("system.register", json!({"id": "survivor", "roles": ["worker"]}))
-        .await;
+    b.ok("system.register", json!({"id": "survivor", "roles": ["worker"]})).await;
     for id in &ids {
         assert_eq!(task(a, id).await["assignedTo"], "doomed", "{id}");
     }
@@ -96,23 +83,13 @@ async fn a_silent_worker_s_tasks_are_requeued_exactly_once_under_concurrent_swee
 
     // Both servers sweep at once.
     let sweep = json!({"timeout": 200});
-    let (ra, rb) = tokio::join!(
-        a.ok("system.check_health", sweep.clone()),
-        b.ok("system.check_health", sweep.clone())
-    );
-    let counts: Vec<i64> = [&ra, &rb]
-        .iter()
-        .filter_map(|r| r["reassigned"]["doomed"].as_i64())
-        .collect();
+    let (ra, rb) = tokio::join!(a.ok("system.check_health", sweep.clone()), b.ok("system.check_health", sweep.clone()));
+    let counts: Vec<i64> = [&ra, &rb].iter().filter_map(|r| r["reassigned"]["doomed"].as_i64()).collect();
     assert_eq!(counts, [4], "exactly one sweep handled the failure: {ra} {rb}");
     for r in [&ra, &rb] {
         assert!(r["failed"].as_array().unwrap().contains(&json!("doomed")));
     }
-    let failures: Vec<Value> = stream(a, "instance.failed")
-        .await
-        .into_iter()
-        .filter(|f| f["id"] == "doomed")
-        .collect();
+    let failures: Vec<Value> = stream(a, "instance.failed").await.into_iter().filter(|f| f["id"] == "doomed").collect();
     assert_eq!(failures.len(), 1);
     // One requeue per task, never two.
     let requeues: Vec<String> = stream(a, "task.updated")
@@ -136,17 +113,10 @@ async fn a_silent_worker_s_tasks_are_requeued_exactly_once_under_concurrent_swee
     }
     for id in &ids {
         let t = task(a, id).await;
-        assert_eq!(
-            (t["status"].as_str(), t["assignedTo"].as_str()),
-            (Some("completed"), Some("survivor")),
-            "{id}"
-        );
+        assert_eq!((t["status"].as_str(), t["assignedTo"].as_str()), (Some("completed"), Some("survivor")), "{id}");
     }
     // The silent worker cannot resume as if nothing happened.
-    assert_eq!(
-        b.ok("system.heartbeat", json!({"instanceId": "doomed"})).await["alive"],
-        false
-    );
+    assert_eq!(b.ok("system.heartbeat", json!({"instanceId": "doomed"})).await["alive"], false);
     stop_all(apps).await;
 }
 
@@ -164,17 +134,10 @@ async fn duplicate_votes_through_different_servers_count_once() {
         a.ok("system.quorum_vote", vote("w1", "go"))
     );
     for r in [&r1, &r2, &r3] {
-        assert_eq!(
-            (r["voteCount"].as_i64(), r["quorumReached"].as_bool()),
-            (Some(1), Some(false)),
-            "{r}"
-        );
+        assert_eq!((r["voteCount"].as_i64(), r["quorumReached"].as_bool()), (Some(1), Some(false)), "{r}");
     }
     let decided = b.ok("system.quorum_vote", vote("w2", "go")).await;
-    assert_eq!(
-        decided,
-        json!({"voted": true, "quorumReached": true, "finalDecision": "go", "voteCount": 2})
-    );
+    assert_eq!(decided, json!({"voted": true, "quorumReached": true, "finalDecision": "go", "voteCount": 2}));
     assert_eq!(stream(a, "quorum.decision.made").await.len(), 1);
     stop_all(apps).await;
 }
@@ -187,47 +150,21 @@ async fn a_batch_held_through_one_server_is_refused_through_another_and_free_onc
     // A processor working through server A is 12 items in.
     let batches = &a.services().coord.batches;
     let mut con = a.redis();
-    assert!(
-        batches
-            .acquire(&mut con, "nightly", "proc-a", 40, 10_000)
-            .await
-            .unwrap()
-            .acquired
-    );
-    batches
-        .progress(&mut con, "nightly", "proc-a", 12, 10_000)
-        .await
-        .unwrap();
+    assert!(batches.acquire(&mut con, "nightly", "proc-a", 40, 10_000).await.unwrap().acquired);
+    batches.progress(&mut con, "nightly", "proc-a", 12, 10_000).await.unwrap();
 
-    let refused = b
-        .ok(
-            "system.batch_process",
-            json!({"batchId": "nightly", "instanceId": "proc-b", "items": items}),
-        )
-        .await;
-    assert_eq!(
-        refused,
-        json!({"processed": false, "processorId": "proc-a", "itemsProcessed": 12})
-    );
+    let refused =
+        b.ok("system.batch_process", json!({"batchId": "nightly", "instanceId": "proc-b", "items": items})).await;
+    assert_eq!(refused, json!({"processed": false, "processorId": "proc-a", "itemsProcessed": 12}));
 
     batches.release(&mut con, "nightly", "proc-a", 12).await.unwrap();
-    let done = b
-        .ok(
-            "system.batch_process",
-            json!({"batchId": "nightly", "instanceId": "proc-b", "items": items}),
-        )
-        .await;
-    assert_eq!(
-        done,
-        json!({"processed": true, "processorId": "proc-b", "itemsProcessed": 40})
-    );
+    let done =
+        b.ok("system.batch_process", json!({"batchId": "nightly", "instanceId": "proc-b", "items": items})).await;
+    assert_eq!(done, json!({"processed": true, "processorId": "proc-b", "itemsProcessed": 40}));
 
     // Two servers racing for a fresh batch: one processes it, the other names it.
     let race = |t: &'static str| json!({"batchId": "race", "instanceId": t, "items": items});
-    let (ra, rb) = tokio::join!(
-        a.ok("system.batch_process", race("x")),
-        b.ok("system.batch_process", race("y"))
-    );
+    let (ra, rb) = tokio::join!(a.ok("system.batch_process", race("x")), b.ok("system.batch_process", race("y")));
     let winners: Vec<&Value> = [&ra, &rb].into_iter().filter(|r| r["processed"] == true).collect();
     assert_eq!(winners.len(), 1, "{ra} {rb}");
     let loser = if ra["processed"] == true { &rb } else { &ra };
@@ -275,10 +212,7 @@ async fn when_the_leader_stops_another_server_leads_within_one_lease_with_a_high
     let mut base = options();
     base.background_jobs = true;
     // Lease = failure timeout clamped to at least 1 s (see app.rs).
-    base.coordination = CoordinationConfig {
-        failure_timeout_ms: 1_000,
-        ..CoordinationConfig::default()
-    };
+    base.coordination = CoordinationConfig { failure_timeout_ms: 1_000, ..CoordinationConfig::default() };
     let lease = Duration::from_millis(1_000);
     let mut apps = cluster(3, base).await;
     let mut con = apps[0].redis();
@@ -315,10 +249,7 @@ async fn when_the_leader_stops_another_server_leads_within_one_lease_with_a_high
     assert_eq!(flagged, [current.id.as_str()]);
 
     for _ in 0..2 {
-        let at = apps
-            .iter()
-            .position(|t| t.services().instance_id == current.id)
-            .expect("a server leads");
+        let at = apps.iter().position(|t| t.services().instance_id == current.id).expect("a server leads");
         let stopped = Instant::now();
         shutdown(apps.remove(at)).await;
         let next = wait_for_leader(Some(current.id.clone())).await;
@@ -328,10 +259,7 @@ async fn when_the_leader_stops_another_server_leads_within_one_lease_with_a_high
         terms.push(next.term);
         current = next;
     }
-    assert!(
-        terms.windows(2).all(|w| w[0] < w[1]),
-        "terms strictly increase: {terms:?}"
-    );
+    assert!(terms.windows(2).all(|w| w[0] < w[1]), "terms strictly increase: {terms:?}");
 
     let survivors: HashSet<&str> = apps.iter().map(|t| t.services().instance_id.as_str()).collect();
     assert!(survivors.contains(leader.current(&mut con).await.unwrap().unwrap().id.as_str()));

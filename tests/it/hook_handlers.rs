@@ -16,7 +16,8 @@ const INSTANCE: &str = "claude-code-3f2a9c1b";
 async fn stream(t: &TestApp, event: &str) -> Vec<Value> {
     let mut con = t.redis();
     let key = t.services().keys.stream(event);
-    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE").arg(&key).arg("-").arg("+").query_async(&mut con).await.unwrap();
+    let entries: redis::streams::StreamRangeReply =
+        redis::cmd("XRANGE").arg(&key).arg("-").arg("+").query_async(&mut con).await.unwrap();
     entries
         .ids
         .iter()
@@ -110,7 +111,8 @@ async fn writes_and_edits_to_system_directories_are_blocked_for_every_file_tool(
         .ok("hook.pre_tool", json!({"tool": "Edit", "params": {"file_path": "../../etc/shadow"}, "cwd": "/home/dev"}))
         .await;
     assert_eq!(out["allow"], false, "{out}");
-    let out = pre_tool(&t, "Write", json!({"file_path": "/home/dev/project/src/main.rs", "content": "fn main() {}"})).await;
+    let out =
+        pre_tool(&t, "Write", json!({"file_path": "/home/dev/project/src/main.rs", "content": "fn main() {}"})).await;
     assert_eq!(out["allow"], true);
     t.stop().await;
 }
@@ -118,7 +120,8 @@ async fn writes_and_edits_to_system_directories_are_blocked_for_every_file_tool(
 #[tokio::test]
 async fn todo_write_is_not_treated_as_a_write() {
     let t = TestApp::start().await;
-    let params = json!({"file_path": "/etc/passwd", "todos": [{"content": "Update /etc/hosts docs", "status": "pending"}]});
+    let params =
+        json!({"file_path": "/etc/passwd", "todos": [{"content": "Update /etc/hosts docs", "status": "pending"}]});
     let out = pre_tool(&t, "TodoWrite", params).await;
     assert_eq!(out, json!({"allow": true, "warnings": []}));
     t.stop().await;
@@ -157,9 +160,14 @@ async fn risky_but_legitimate_operations_are_allowed_with_warnings() {
 #[tokio::test]
 async fn every_pre_tool_decision_is_audited_with_tool_decision_rule_session_and_time() {
     let t = TestApp::start().await;
-    for (command, tool_use) in [("ls -la", "tu-1"), ("ls && rm -rf /", "tu-2"), ("sudo make install", "tu-3"), ("find / -x", "tu-4")] {
-        t.ok("hook.pre_tool", json!({"tool": "Bash", "params": {"command": command}, "sessionId": SESSION, "toolUseId": tool_use}))
-            .await;
+    for (command, tool_use) in
+        [("ls -la", "tu-1"), ("ls && rm -rf /", "tu-2"), ("sudo make install", "tu-3"), ("find / -x", "tu-4")]
+    {
+        t.ok(
+            "hook.pre_tool",
+            json!({"tool": "Bash", "params": {"command": command}, "sessionId": SESSION, "toolUseId": tool_use}),
+        )
+        .await;
     }
     pre_tool(&t, "Read", json!({"file_path": "/etc/hosts"})).await;
 
@@ -209,7 +217,10 @@ async fn tool_results_are_counted_and_logged_cut_to_1000_characters_for_a_day() 
         )
         .await;
     assert_eq!(out, json!({"processed": true}));
-    assert_eq!(t.ok("hook.post_tool", json!({"tool": "Bash", "result": null, "sessionId": SESSION})).await, json!({"processed": true}));
+    assert_eq!(
+        t.ok("hook.post_tool", json!({"tool": "Bash", "result": null, "sessionId": SESSION})).await,
+        json!({"processed": true})
+    );
 
     let keys = &t.services().keys;
     let mut con = t.redis();
@@ -255,7 +266,8 @@ async fn more_than_five_errors_of_a_tool_in_one_session_raise_one_alert() {
     assert_eq!(alerts[0]["errors"], 6);
 
     let mut con = t.redis();
-    let stats: std::collections::HashMap<String, String> = con.hgetall(t.services().keys.hook_tool_stats("Bash")).await.unwrap();
+    let stats: std::collections::HashMap<String, String> =
+        con.hgetall(t.services().keys.hook_tool_stats("Bash")).await.unwrap();
     assert_eq!(stats["errors"], "12");
     assert_eq!(stats["executions"], "17");
     t.stop().await;
@@ -275,11 +287,25 @@ async fn prompts_mentioning_destruction_or_secrets_get_warnings_and_are_kept_for
     );
     let out = t.ok("hook.user_prompt", json!({"prompt": "Put the API key in the config file", "context": {}})).await;
     assert_eq!(out, json!({"modified": "Put the API key in the config file\n\n⚠️ Sensitive information mentioned"}));
-    let out = t.ok("hook.user_prompt", json!({"prompt": "Write tests for the parser", "context": {"enhance": true, "project": "x"}})).await;
-    assert_eq!(out, json!({"modified": "Write tests for the parser\n\nContext: Remember to write comprehensive tests"}));
+    let out = t
+        .ok(
+            "hook.user_prompt",
+            json!({"prompt": "Write tests for the parser", "context": {"enhance": true, "project": "x"}}),
+        )
+        .await;
+    assert_eq!(
+        out,
+        json!({"modified": "Write tests for the parser\n\nContext: Remember to write comprehensive tests"})
+    );
     // Hints only on request; nothing to add → no `modified`.
-    assert_eq!(t.ok("hook.user_prompt", json!({"prompt": "Write tests for the parser", "context": {}})).await, json!({}));
-    assert_eq!(t.ok("hook.user_prompt", json!({"prompt": "Explain this function", "context": {"enhance": true}})).await, json!({}));
+    assert_eq!(
+        t.ok("hook.user_prompt", json!({"prompt": "Write tests for the parser", "context": {}})).await,
+        json!({})
+    );
+    assert_eq!(
+        t.ok("hook.user_prompt", json!({"prompt": "Explain this function", "context": {"enhance": true}})).await,
+        json!({})
+    );
     let err = t.call("hook.user_prompt", json!({"prompt": "x", "context": []})).await.unwrap_err();
     assert_eq!(err.code.as_str(), "validation");
 
@@ -313,14 +339,23 @@ async fn new_open_todos_become_tasks_and_the_same_list_twice_changes_nothing() {
     assert_eq!(created.len(), 2);
 
     let parser = task(&t, &created[0]).await;
-    assert_eq!((parser.text.as_str(), parser.priority, parser.status), ("Implement the parser", 75, TaskStatus::Pending));
+    assert_eq!(
+        (parser.text.as_str(), parser.priority, parser.status),
+        ("Implement the parser", 75, TaskStatus::Pending)
+    );
     let meta = parser.metadata.unwrap();
-    assert_eq!((&meta["source"], &meta["sessionId"], &meta["activeForm"]), (&json!("todo_write"), &json!(SESSION), &json!("Implementing the parser")));
+    assert_eq!(
+        (&meta["source"], &meta["sessionId"], &meta["activeForm"]),
+        (&json!("todo_write"), &json!(SESSION), &json!("Implementing the parser"))
+    );
     let docs = task(&t, &created[1]).await;
     assert_eq!((docs.text.as_str(), docs.priority), ("Another pass on the docs", 50));
 
     let again = todo_write(&t, Some(SESSION), todos).await;
-    assert_eq!(again, json!({"processed": true, "changes": {"added": 0, "removed": 0, "statusChanged": 0}, "createdTasks": []}));
+    assert_eq!(
+        again,
+        json!({"processed": true, "changes": {"added": 0, "removed": 0, "statusChanged": 0}, "createdTasks": []})
+    );
 
     let executed = stream(&t, "hook.todo_write.executed").await;
     assert_eq!(executed.len(), 2);
@@ -376,10 +411,14 @@ async fn the_session_of_the_request_is_used_when_the_input_names_none() {
 #[tokio::test]
 async fn completing_a_todo_completes_its_task_whether_or_not_a_worker_claimed_it() {
     let t = TestApp::start().await;
-    let out = todo_write(&t, Some(SESSION), json!([
-        {"content": "Unclaimed work", "status": "pending"},
-        {"content": "Claimed work", "status": "in_progress"}
-    ]))
+    let out = todo_write(
+        &t,
+        Some(SESSION),
+        json!([
+            {"content": "Unclaimed work", "status": "pending"},
+            {"content": "Claimed work", "status": "in_progress"}
+        ]),
+    )
     .await;
     let created = ids(&out);
     // A worker claims the higher-priority (in-progress) one.
@@ -389,10 +428,14 @@ async fn completing_a_todo_completes_its_task_whether_or_not_a_worker_claimed_it
     let claimed = coord.tasks.claim(&mut con, "worker-1", 1).await.unwrap();
     assert_eq!(claimed[0].id, created[1]);
 
-    let done = todo_write(&t, Some(SESSION), json!([
-        {"content": "Unclaimed work", "status": "completed"},
-        {"content": "Claimed work", "status": "completed"}
-    ]))
+    let done = todo_write(
+        &t,
+        Some(SESSION),
+        json!([
+            {"content": "Unclaimed work", "status": "completed"},
+            {"content": "Claimed work", "status": "completed"}
+        ]),
+    )
     .await;
     assert_eq!(done["changes"], json!({"added": 0, "removed": 0, "statusChanged": 2}));
     for id in &created {
@@ -428,7 +471,8 @@ async fn concurrent_todo_writes_of_one_session_create_each_task_once() {
     let mut con = t.redis();
     let page = t.services().coord.tasks.list(&mut con, &Default::default()).await.unwrap();
     assert_eq!(page.total, 20, "duplicates created by racing calls were removed");
-    let mapping: std::collections::HashMap<String, String> = con.hgetall(t.services().keys.todo_tasks(SESSION)).await.unwrap();
+    let mapping: std::collections::HashMap<String, String> =
+        con.hgetall(t.services().keys.todo_tasks(SESSION)).await.unwrap();
     assert_eq!(mapping.len(), 20);
     t.stop().await;
 }
@@ -475,15 +519,22 @@ async fn session_start_registers_the_instance_and_session_end_unregisters_it_rel
 async fn session_start_after_compaction_or_resume_summarises_open_work() {
     let t = TestApp::start().await;
     t.ok("hook.session_start", json!({"sessionId": SESSION, "source": "startup"})).await;
-    todo_write(&t, Some(SESSION), json!([
-        {"content": "Implement the parser", "status": "in_progress"},
-        {"content": "Write the changelog", "status": "pending"},
-        {"content": "Set up the repo", "status": "completed"}
-    ]))
+    todo_write(
+        &t,
+        Some(SESSION),
+        json!([
+            {"content": "Implement the parser", "status": "in_progress"},
+            {"content": "Write the changelog", "status": "pending"},
+            {"content": "Set up the repo", "status": "completed"}
+        ]),
+    )
     .await;
     let mut con = t.redis();
     let claimed = t.services().coord.tasks.claim(&mut con, INSTANCE, 1).await.unwrap();
-    assert_eq!(t.ok("hook.pre_compact", json!({"sessionId": SESSION, "trigger": "auto"})).await, json!({"acknowledged": true}));
+    assert_eq!(
+        t.ok("hook.pre_compact", json!({"sessionId": SESSION, "trigger": "auto"})).await,
+        json!({"acknowledged": true})
+    );
     let snapshot: Option<String> = con.get(t.services().keys.todo_snapshot(SESSION)).await.unwrap();
     let snapshot: Value = serde_json::from_str(&snapshot.expect("a snapshot")).unwrap();
     assert_eq!(snapshot["trigger"], "auto");
@@ -520,7 +571,8 @@ async fn stop_reports_the_sessions_in_progress_tasks_and_is_recorded() {
     assert_eq!(sub, json!({"acknowledged": true, "inProgressTasks": 1}));
     assert_eq!(t.ok("hook.stop", json!({})).await, json!({"acknowledged": true}));
 
-    let record: std::collections::HashMap<String, String> = con.hgetall(t.services().keys.hook_session(SESSION)).await.unwrap();
+    let record: std::collections::HashMap<String, String> =
+        con.hgetall(t.services().keys.hook_session(SESSION)).await.unwrap();
     assert_eq!(record["stops"], "1");
     assert_eq!(record["subagentStops"], "1");
     assert_eq!(record["lastAgentType"], "Explore");

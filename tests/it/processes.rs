@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use claudebench_runtime::keys::Keys;
 use claudebench_runtime::redis::server::PrivateRedis;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::server::{post, TestServer};
+use crate::server::{TestServer, post};
 use crate::support;
 
 fn redis_url() -> String {
@@ -61,7 +61,11 @@ async fn spawn_server(prefix: &str, name: &str, data: &Path) -> ServerProcess {
 }
 
 async fn rpc(url: &str, method: &str, params: Value) -> Value {
-    let (_, reply) = post(&format!("{url}/rpc"), &json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string()).await;
+    let (_, reply) = post(
+        &format!("{url}/rpc"),
+        &json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string(),
+    )
+    .await;
     match reply.get("result") {
         Some(r) => r.clone(),
         None => panic!("{method} {params} failed: {reply}"),
@@ -94,7 +98,9 @@ async fn a_killed_leader_process_is_replaced_and_its_workers_tasks_finish_elsewh
     rpc(&a.url, "system.register", json!({"id": "w-silent", "roles": ["worker"]})).await;
     let mut ids = Vec::new();
     for i in 0..3 {
-        ids.push(rpc(&a.url, "task.create", json!({"text": format!("job {i}")})).await["id"].as_str().unwrap().to_string());
+        ids.push(
+            rpc(&a.url, "task.create", json!({"text": format!("job {i}")})).await["id"].as_str().unwrap().to_string(),
+        );
     }
     let claimed = rpc(&a.url, "task.claim", json!({"workerId": "w-silent", "maxTasks": 3})).await;
     assert_eq!(claimed["tasks"].as_array().unwrap().len(), 3);
@@ -123,7 +129,11 @@ async fn a_killed_leader_process_is_replaced_and_its_workers_tasks_finish_elsewh
     };
     assert_eq!(new_leader, b.instance);
     assert!(new_term > first_term, "terms strictly increase: {first_term} → {new_term}");
-    assert!(killed.elapsed() < Duration::from_millis(1500 + 1500), "takeover within one lease (+ renew slack): {:?}", killed.elapsed());
+    assert!(
+        killed.elapsed() < Duration::from_millis(1500 + 1500),
+        "takeover within one lease (+ renew slack): {:?}",
+        killed.elapsed()
+    );
 
     // B's sweeper re-queues the silent worker's tasks; the live worker finishes them.
     let mut done = Vec::new();
@@ -153,13 +163,16 @@ async fn a_killed_leader_process_is_replaced_and_its_workers_tasks_finish_elsewh
     let mut b = b;
     let status = tokio::time::timeout(Duration::from_secs(15), b.child.wait()).await.expect("B stops").unwrap();
     assert!(status.success(), "{status:?}");
-    let registered: Option<f64> = redis::cmd("ZSCORE").arg(keys.instances()).arg(&b.instance).query_async(&mut con).await.unwrap();
+    let registered: Option<f64> =
+        redis::cmd("ZSCORE").arg(keys.instances()).arg(&b.instance).query_async(&mut con).await.unwrap();
     assert_eq!(registered, None, "a clean shutdown unregisters the instance");
     let _ = std::fs::remove_dir_all(&data);
 }
 
 async fn run_bridge(url: &str, fixture: &str) -> (i32, String, String) {
-    let payload = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hooks").join(fixture)).unwrap();
+    let payload =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hooks").join(fixture))
+            .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_claudebench"))
         .args(["hook", "--url", url, "--timeout-ms", "2000"])
         .stdin(Stdio::piped())
@@ -224,7 +237,8 @@ async fn client_commands_during<F: std::future::Future<Output = ()>>(port: u16, 
 
 #[tokio::test]
 async fn task_create_costs_two_redis_round_trips() {
-    let mut redis_server = PrivateRedis::start(None).await.expect("a private redis-server (apt-get install redis-server)");
+    let mut redis_server =
+        PrivateRedis::start(None).await.expect("a private redis-server (apt-get install redis-server)");
     let mut options = support::options();
     options.runtime.redis_url = Some(redis_server.url());
     let t = support::TestApp::start_with(options).await;

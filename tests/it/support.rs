@@ -2,8 +2,8 @@
 
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use claudebench::app::{App, AppOptions};
 use claudebench_generated::error::Error;

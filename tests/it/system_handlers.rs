@@ -25,13 +25,7 @@ pub async fn create_task(t: &TestApp, text: &str, priority: u8) -> String {
         Ok(v) => v["id"].as_str().expect("task id").to_string(),
         Err(e) if not_implemented(&e) => {
             let mut con = t.redis();
-            t.services()
-                .coord
-                .tasks
-                .create(&mut con, NewTask::new(text).priority(priority))
-                .await
-                .unwrap()
-                .id
+            t.services().coord.tasks.create(&mut con, NewTask::new(text).priority(priority)).await.unwrap().id
         }
         Err(e) => panic!("task.create failed: {e:?}"),
     }
@@ -40,33 +34,17 @@ pub async fn create_task(t: &TestApp, text: &str, priority: u8) -> String {
 /// Claims up to `max` tasks for `worker`; returns their ids.
 pub async fn claim(t: &TestApp, worker: &str, max: usize) -> Vec<String> {
     match t.call("task.claim", json!({"workerId": worker, "maxTasks": max})).await {
-        Ok(v) => v["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["id"].as_str().unwrap().to_string())
-            .collect(),
+        Ok(v) => v["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect(),
         Err(e) if not_implemented(&e) => {
             let mut con = t.redis();
-            t.services()
-                .coord
-                .tasks
-                .claim(&mut con, worker, max)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|t| t.id)
-                .collect()
+            t.services().coord.tasks.claim(&mut con, worker, max).await.unwrap().into_iter().map(|t| t.id).collect()
         }
         Err(e) => panic!("task.claim failed: {e:?}"),
     }
 }
 
 pub async fn assign(t: &TestApp, task: &str, instance: &str) {
-    match t
-        .call("task.assign", json!({"taskId": task, "instanceId": instance}))
-        .await
-    {
+    match t.call("task.assign", json!({"taskId": task, "instanceId": instance})).await {
         Ok(_) => {}
         Err(e) if not_implemented(&e) => {
             let mut con = t.redis();
@@ -77,13 +55,7 @@ pub async fn assign(t: &TestApp, task: &str, instance: &str) {
 }
 
 pub async fn complete(t: &TestApp, task: &str, worker: &str) {
-    match t
-        .call(
-            "task.complete",
-            json!({"id": task, "workerId": worker, "result": {"ok": true}}),
-        )
-        .await
-    {
+    match t.call("task.complete", json!({"id": task, "workerId": worker, "result": {"ok": true}})).await {
         Ok(v) => assert_eq!(v["status"], "completed"),
         Err(e) if not_implemented(&e) => {
             let mut con = t.redis();
@@ -91,12 +63,7 @@ pub async fn complete(t: &TestApp, task: &str, worker: &str) {
                 .services()
                 .coord
                 .tasks
-                .complete(
-                    &mut con,
-                    task,
-                    Some(worker),
-                    Outcome::Completed(Some(json!({"ok": true}))),
-                )
+                .complete(&mut con, task, Some(worker), Outcome::Completed(Some(json!({"ok": true}))))
                 .await;
             c.unwrap();
         }
@@ -120,18 +87,12 @@ pub async fn stream(t: &TestApp, event: &str) -> Vec<Value> {
         .query_async(&mut con)
         .await
         .unwrap();
-    entries
-        .into_iter()
-        .map(|(_, f)| serde_json::from_str(&f["payload"]).unwrap())
-        .collect()
+    entries.into_iter().map(|(_, f)| serde_json::from_str(&f["payload"]).unwrap()).collect()
 }
 
 fn with_failure_timeout(ms: u64) -> claudebench::app::AppOptions {
     let mut o = options();
-    o.coordination = CoordinationConfig {
-        failure_timeout_ms: ms,
-        ..CoordinationConfig::default()
-    };
+    o.coordination = CoordinationConfig { failure_timeout_ms: ms, ..CoordinationConfig::default() };
     o
 }
 
@@ -140,52 +101,22 @@ fn with_failure_timeout(ms: u64) -> claudebench::app::AppOptions {
 #[tokio::test]
 async fn register_answers_exactly_registered_and_records_roles_liveness_and_an_event() {
     let t = TestApp::start().await;
-    let out = t
-        .ok(
-            "system.register",
-            json!({"id": "worker-1", "roles": ["worker", "supervisor"]}),
-        )
-        .await;
+    let out = t.ok("system.register", json!({"id": "worker-1", "roles": ["worker", "supervisor"]})).await;
     assert_eq!(out, json!({"registered": true}));
 
     let mut con = t.redis();
-    let rec = t
-        .services()
-        .coord
-        .instances
-        .get(&mut con, "worker-1")
-        .await
-        .unwrap()
-        .expect("record");
+    let rec = t.services().coord.instances.get(&mut con, "worker-1").await.unwrap().expect("record");
     assert_eq!(rec.roles, ["worker", "supervisor"]);
     assert_eq!(rec.status, "ACTIVE");
-    assert_eq!(
-        t.services()
-            .coord
-            .instances
-            .with_role(&mut con, "worker")
-            .await
-            .unwrap(),
-        ["worker-1"]
-    );
+    assert_eq!(t.services().coord.instances.with_role(&mut con, "worker").await.unwrap(), ["worker-1"]);
     // The record outlives the failure timeout, so a dead instance is detected before it vanishes.
-    let pttl: i64 = redis::cmd("PTTL")
-        .arg(t.services().keys.instance("worker-1"))
-        .query_async(&mut con)
-        .await
-        .unwrap();
+    let pttl: i64 = redis::cmd("PTTL").arg(t.services().keys.instance("worker-1")).query_async(&mut con).await.unwrap();
     let config = t.services().coord.instances.config().clone();
-    assert!(
-        pttl > config.failure_timeout_ms as i64 && pttl <= config.effective_record_ttl_ms() as i64,
-        "{pttl}"
-    );
+    assert!(pttl > config.failure_timeout_ms as i64 && pttl <= config.effective_record_ttl_ms() as i64, "{pttl}");
 
     let events = stream(&t, "instance.registered").await;
     let last = events.last().unwrap();
-    assert_eq!(
-        (last["id"].as_str(), last["roles"].clone()),
-        (Some("worker-1"), json!(["worker", "supervisor"]))
-    );
+    assert_eq!((last["id"].as_str(), last["roles"].clone()), (Some("worker-1"), json!(["worker", "supervisor"])));
     t.stop().await;
 }
 
@@ -193,15 +124,11 @@ async fn register_answers_exactly_registered_and_records_roles_liveness_and_an_e
 async fn re_registering_replaces_the_roles_and_is_never_answered_from_a_cache() {
     let t = TestApp::start().await;
     t.ok("system.register", json!({"id": "w", "roles": ["worker"]})).await;
-    t.ok("system.register", json!({"id": "w", "roles": ["supervisor"]}))
-        .await;
+    t.ok("system.register", json!({"id": "w", "roles": ["supervisor"]})).await;
     let mut con = t.redis();
     let i = &t.services().coord.instances;
     assert_eq!(i.get(&mut con, "w").await.unwrap().unwrap().roles, ["supervisor"]);
-    assert!(
-        i.with_role(&mut con, "worker").await.unwrap().is_empty(),
-        "the dropped role no longer lists it"
-    );
+    assert!(i.with_role(&mut con, "worker").await.unwrap().is_empty(), "the dropped role no longer lists it");
     // Roles default to none.
     t.ok("system.register", json!({"id": "w"})).await;
     assert!(i.get(&mut con, "w").await.unwrap().unwrap().roles.is_empty());
@@ -227,36 +154,18 @@ async fn register_rejects_malformed_ids_and_roles() {
 #[tokio::test]
 async fn heartbeat_refreshes_last_seen_every_time_and_refuses_unknown_instances() {
     let t = TestApp::start().await;
-    assert_eq!(
-        t.ok("system.heartbeat", json!({"instanceId": "nobody"})).await,
-        json!({"alive": false})
-    );
+    assert_eq!(t.ok("system.heartbeat", json!({"instanceId": "nobody"})).await, json!({"alive": false}));
     t.ok("system.register", json!({"id": "w", "roles": []})).await;
     let mut con = t.redis();
     let mut last = 0;
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(15)).await;
-        assert_eq!(
-            t.ok("system.heartbeat", json!({"instanceId": "w"})).await,
-            json!({"alive": true})
-        );
-        let seen = t
-            .services()
-            .coord
-            .instances
-            .get(&mut con, "w")
-            .await
-            .unwrap()
-            .unwrap()
-            .last_seen;
+        assert_eq!(t.ok("system.heartbeat", json!({"instanceId": "w"})).await, json!({"alive": true}));
+        let seen = t.services().coord.instances.get(&mut con, "w").await.unwrap().unwrap().last_seen;
         assert!(seen > last, "every beat moves lastSeen (never a cached answer)");
         last = seen;
     }
-    let pttl: i64 = redis::cmd("PTTL")
-        .arg(t.services().keys.instance("w"))
-        .query_async(&mut con)
-        .await
-        .unwrap();
+    let pttl: i64 = redis::cmd("PTTL").arg(t.services().keys.instance("w")).query_async(&mut con).await.unwrap();
     assert!(pttl > t.services().coord.instances.config().failure_timeout_ms as i64);
     t.stop().await;
 }
@@ -268,15 +177,9 @@ async fn an_instance_declared_failed_must_register_again() {
     tokio::time::sleep(Duration::from_millis(60)).await;
     let out = t.ok("system.check_health", json!({"timeout": 30})).await;
     assert!(out["failed"].as_array().unwrap().contains(&json!("w")));
-    assert_eq!(
-        t.ok("system.heartbeat", json!({"instanceId": "w"})).await,
-        json!({"alive": false})
-    );
+    assert_eq!(t.ok("system.heartbeat", json!({"instanceId": "w"})).await, json!({"alive": false}));
     t.ok("system.register", json!({"id": "w", "roles": ["worker"]})).await;
-    assert_eq!(
-        t.ok("system.heartbeat", json!({"instanceId": "w"})).await,
-        json!({"alive": true})
-    );
+    assert_eq!(t.ok("system.heartbeat", json!({"instanceId": "w"})).await, json!({"alive": true}));
     t.stop().await;
 }
 
@@ -336,17 +239,10 @@ async fn unregister_releases_queued_and_in_progress_tasks_and_reports_unknown_in
     assert_eq!(out, json!({"unregistered": true, "tasksReleased": 2}));
     for id in [&a, &b] {
         let task = task(&t, id).await;
-        assert_eq!(
-            (task["status"].as_str(), &task["assignedTo"]),
-            (Some("pending"), &Value::Null),
-            "{id}"
-        );
+        assert_eq!((task["status"].as_str(), &task["assignedTo"]), (Some("pending"), &Value::Null), "{id}");
     }
     assert_eq!(stream(&t, "instance.unregistered").await.len(), 1);
-    assert_eq!(
-        t.ok("system.heartbeat", json!({"instanceId": "w"})).await,
-        json!({"alive": false})
-    );
+    assert_eq!(t.ok("system.heartbeat", json!({"instanceId": "w"})).await, json!({"alive": false}));
     t.stop().await;
 }
 
@@ -354,23 +250,12 @@ async fn unregister_releases_queued_and_in_progress_tasks_and_reports_unknown_in
 async fn a_worker_registering_is_offered_pending_tasks_at_once() {
     let t = TestApp::start().await;
     let ids = [create_task(&t, "one", 10).await, create_task(&t, "two", 90).await];
-    t.ok(
-        "system.register",
-        json!({"id": "not-a-worker", "roles": ["supervisor"]}),
-    )
-    .await;
-    assert!(
-        task(&t, &ids[0]).await["assignedTo"].is_null(),
-        "only workers receive tasks"
-    );
+    t.ok("system.register", json!({"id": "not-a-worker", "roles": ["supervisor"]})).await;
+    assert!(task(&t, &ids[0]).await["assignedTo"].is_null(), "only workers receive tasks");
     t.ok("system.register", json!({"id": "w", "roles": ["worker"]})).await;
     for id in &ids {
         let task = task(&t, id).await;
-        assert_eq!(
-            (task["assignedTo"].as_str(), task["status"].as_str()),
-            (Some("w"), Some("pending")),
-            "{id}"
-        );
+        assert_eq!((task["assignedTo"].as_str(), task["status"].as_str()), (Some("w"), Some("pending")), "{id}");
     }
     // Reserved for it: the worker's claim takes them, best priority first.
     assert_eq!(claim(&t, "w", 2).await, [ids[1].clone(), ids[0].clone()]);
@@ -386,11 +271,7 @@ async fn health_is_healthy_when_every_instance_beats_and_probes_redis_for_real()
     let out = t.ok("system.health", json!({})).await;
     // `mcp` is a process-wide flag another test raises concurrently; it has its own test.
     assert_eq!(
-        (
-            out["status"].as_str(),
-            &out["services"]["redis"],
-            &out["services"]["postgres"]
-        ),
+        (out["status"].as_str(), &out["services"]["redis"], &out["services"]["postgres"]),
         (Some("healthy"), &json!(true), &json!(false)),
         "{out}"
     );
@@ -405,24 +286,14 @@ async fn health_probes_the_configured_sql_store_and_degrades_when_it_stops_answe
     o.runtime.data_dir = dir.clone();
     let t = TestApp::start_with(o).await;
     let out = t.ok("system.health", json!({})).await;
-    assert_eq!(
-        (out["status"].as_str(), out["services"]["postgres"].as_bool()),
-        (Some("healthy"), Some(true))
-    );
+    assert_eq!((out["status"].as_str(), out["services"]["postgres"].as_bool()), (Some("healthy"), Some(true)));
 
     t.services().store.as_ref().unwrap().close().await;
     // Past the 5 s answer cache of system.health.
     let mut con = t.redis();
-    let _: () = redis::cmd("DEL")
-        .arg(cache_keys(&t, "system.health").await)
-        .query_async(&mut con)
-        .await
-        .unwrap();
+    let _: () = redis::cmd("DEL").arg(cache_keys(&t, "system.health").await).query_async(&mut con).await.unwrap();
     let out = t.ok("system.health", json!({})).await;
-    assert_eq!(
-        (&out["services"]["redis"], &out["services"]["postgres"]),
-        (&json!(true), &json!(false))
-    );
+    assert_eq!((&out["services"]["redis"], &out["services"]["postgres"]), (&json!(true), &json!(false)));
     assert_eq!(out["status"], "degraded");
     t.stop().await;
     let _ = std::fs::remove_dir_all(dir);
@@ -450,11 +321,7 @@ async fn health_is_degraded_with_no_instance_and_when_half_the_instances_are_lat
     let t = TestApp::start().await;
     let own = t.services().instance_id.clone();
     t.ok("system.unregister", json!({"id": own})).await;
-    assert_eq!(
-        t.ok("system.health", json!({})).await["status"],
-        "degraded",
-        "no instance registered"
-    );
+    assert_eq!(t.ok("system.health", json!({})).await["status"], "degraded", "no instance registered");
     t.stop().await;
 
     // Heartbeat timeout 1 s: after 1.3 s, instances that did not beat are degraded (< 2 s).
@@ -469,15 +336,8 @@ async fn health_is_degraded_with_no_instance_and_when_half_the_instances_are_lat
     let out = t.ok("system.health", json!({})).await;
     assert_eq!(out["status"], "degraded", "2 healthy + 2 degraded of 4: {out}");
     let state = t.ok("system.get_state", json!({})).await;
-    let health = |id: &str| {
-        state["instances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["id"] == id)
-            .unwrap()["health"]
-            .clone()
-    };
+    let health =
+        |id: &str| state["instances"].as_array().unwrap().iter().find(|i| i["id"] == id).unwrap()["health"].clone();
     assert_eq!((health("w1"), health("w3")), (json!("healthy"), json!("degraded")));
     t.stop().await;
 }
@@ -501,17 +361,11 @@ async fn health_is_unhealthy_when_most_instances_went_silent() {
 async fn check_health_fails_silent_instances_once_and_hands_their_tasks_to_live_workers() {
     let t = TestApp::start().await;
     let own = t.services().instance_id.clone();
-    let ids = [
-        create_task(&t, "a", 50).await,
-        create_task(&t, "b", 50).await,
-        create_task(&t, "c", 50).await,
-    ];
-    t.ok("system.register", json!({"id": "dead", "roles": ["worker"]}))
-        .await;
+    let ids = [create_task(&t, "a", 50).await, create_task(&t, "b", 50).await, create_task(&t, "c", 50).await];
+    t.ok("system.register", json!({"id": "dead", "roles": ["worker"]})).await;
     // The dead worker got all three at registration; it claims two, the third stays reserved.
     assert_eq!(claim(&t, "dead", 2).await.len(), 2);
-    t.ok("system.register", json!({"id": "live", "roles": ["worker"]}))
-        .await;
+    t.ok("system.register", json!({"id": "live", "roles": ["worker"]})).await;
     tokio::time::sleep(Duration::from_millis(250)).await;
     for id in ["live", own.as_str()] {
         t.ok("system.heartbeat", json!({"instanceId": id})).await;
@@ -527,25 +381,15 @@ async fn check_health_fails_silent_instances_once_and_hands_their_tasks_to_live_
     assert_eq!(healthy, expected);
     for id in &ids {
         let task = task(&t, id).await;
-        assert_eq!(
-            (task["assignedTo"].as_str(), task["status"].as_str()),
-            (Some("live"), Some("pending")),
-            "{id}"
-        );
+        assert_eq!((task["assignedTo"].as_str(), task["status"].as_str()), (Some("live"), Some("pending")), "{id}");
     }
     let failed = stream(&t, "instance.failed").await;
     assert_eq!(failed.len(), 1);
-    assert_eq!(
-        (failed[0]["id"].as_str(), failed[0]["tasksReassigned"].as_u64()),
-        (Some("dead"), Some(3))
-    );
+    assert_eq!((failed[0]["id"].as_str(), failed[0]["tasksReassigned"].as_u64()), (Some("dead"), Some(3)));
 
     // Repeating the sweep finds nothing new; the failure stays listed.
     let again = t.ok("system.check_health", json!({"timeout": 200})).await;
-    assert_eq!(
-        (again["failed"].clone(), again["reassigned"].clone()),
-        (json!(["dead"]), json!({}))
-    );
+    assert_eq!((again["failed"].clone(), again["reassigned"].clone()), (json!(["dead"]), json!({})));
     assert_eq!(stream(&t, "instance.failed").await.len(), 1);
     t.stop().await;
 }
@@ -553,16 +397,8 @@ async fn check_health_fails_silent_instances_once_and_hands_their_tasks_to_live_
 #[tokio::test]
 async fn check_health_rejects_a_timeout_out_of_range() {
     let t = TestApp::start().await;
-    for bad in [
-        json!({"timeout": 0}),
-        json!({"timeout": 3_600_001}),
-        json!({"timeout": 1.5}),
-    ] {
-        assert_eq!(
-            t.call("system.check_health", bad.clone()).await.unwrap_err().code,
-            ErrorCode::Validation,
-            "{bad}"
-        );
+    for bad in [json!({"timeout": 0}), json!({"timeout": 3_600_001}), json!({"timeout": 1.5})] {
+        assert_eq!(t.call("system.check_health", bad.clone()).await.unwrap_err().code, ErrorCode::Validation, "{bad}");
     }
     // The default (10 s) leaves a fresh instance alone.
     assert_eq!(t.ok("system.check_health", json!({})).await["failed"], json!([]));
@@ -579,10 +415,7 @@ async fn get_state_always_has_its_three_lists() {
     assert_eq!(out["tasks"], json!([]));
     let instances = out["instances"].as_array().unwrap();
     assert_eq!(instances.len(), 1);
-    assert_eq!(
-        (instances[0]["id"].as_str(), instances[0]["roles"].clone()),
-        (Some(own.as_str()), json!(["server"]))
-    );
+    assert_eq!((instances[0]["id"].as_str(), instances[0]["roles"].clone()), (Some(own.as_str()), json!(["server"])));
     assert_eq!(instances[0]["health"], "healthy");
     // The server's own registration is the one event so far.
     let events = out["recentEvents"].as_array().unwrap();
@@ -608,12 +441,7 @@ async fn get_state_shows_the_ten_most_recently_changed_tasks_and_the_newest_even
     assign(&t, &ids[0], "w").await;
 
     let out = t.ok("system.get_state", json!({})).await;
-    let shown: Vec<&str> = out["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let shown: Vec<&str> = out["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
     let mut expected = vec![ids[0].as_str()];
     expected.extend(ids[3..].iter().rev().map(String::as_str));
     assert_eq!(shown, expected);
@@ -626,10 +454,7 @@ async fn get_state_shows_the_ten_most_recently_changed_tasks_and_the_newest_even
         (events[1]["type"].as_str(), events[1]["payload"]["id"].as_str()),
         (Some("task.created"), Some(ids[11].as_str()))
     );
-    assert_eq!(
-        events[1]["timestamp"].as_str().unwrap().len(),
-        "2025-09-15T10:00:00.000Z".len()
-    );
+    assert_eq!(events[1]["timestamp"].as_str().unwrap().len(), "2025-09-15T10:00:00.000Z".len());
     let order: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
     let mut sorted = order.clone();
     sorted.sort_by_key(|id| {
@@ -648,12 +473,7 @@ async fn get_state_forgets_deleted_tasks() {
     let mut con = t.redis();
     t.services().coord.tasks.delete(&mut con, &gone).await.unwrap();
     let out = t.ok("system.get_state", json!({})).await;
-    let shown: Vec<&str> = out["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let shown: Vec<&str> = out["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
     assert_eq!(shown, [keep.as_str()]);
     t.stop().await;
 }
@@ -664,10 +484,7 @@ async fn get_state_forgets_deleted_tasks() {
 async fn metrics_count_the_events_served_and_their_mean_latency() {
     let t = TestApp::start().await;
     let first = t.ok("system.metrics", json!({})).await;
-    assert_eq!(
-        (first["eventsProcessed"].as_i64(), first["tasksCompleted"].as_i64()),
-        (Some(0), Some(0))
-    );
+    assert_eq!((first["eventsProcessed"].as_i64(), first["tasksCompleted"].as_i64()), (Some(0), Some(0)));
     assert_eq!(first["averageLatency"], 0.0);
     let mem = first["memoryUsage"].as_f64().expect("measured on Linux");
     assert!(mem > 0.0 && mem < 10_000.0, "{mem}");
@@ -691,10 +508,7 @@ async fn metrics_count_the_events_served_and_their_mean_latency() {
         .await
         .unwrap();
     let out = t.ok("system.metrics", json!({})).await;
-    assert_eq!(
-        (out["eventsProcessed"].as_i64(), out["tasksCompleted"].as_i64()),
-        (Some(11), Some(3))
-    );
+    assert_eq!((out["eventsProcessed"].as_i64(), out["tasksCompleted"].as_i64()), (Some(11), Some(3)));
     t.stop().await;
 }
 
@@ -712,22 +526,13 @@ async fn a_quorum_counts_one_vote_per_instance_and_fixes_the_decision() {
     assert_eq!(t.ok("system.quorum_vote", vote("w1", "approve")).await["voteCount"], 1);
     assert_eq!(t.ok("system.quorum_vote", vote("w1", "reject")).await["voteCount"], 1);
     let decided = t.ok("system.quorum_vote", vote("w2", "reject")).await;
-    assert_eq!(
-        decided,
-        json!({"voted": true, "quorumReached": true, "finalDecision": "reject", "voteCount": 2})
-    );
+    assert_eq!(decided, json!({"voted": true, "quorumReached": true, "finalDecision": "reject", "voteCount": 2}));
     // Final: later votes are not recorded and change nothing.
     let late = t.ok("system.quorum_vote", vote("w3", "approve")).await;
-    assert_eq!(
-        late,
-        json!({"voted": false, "quorumReached": true, "finalDecision": "reject", "voteCount": 2})
-    );
+    assert_eq!(late, json!({"voted": false, "quorumReached": true, "finalDecision": "reject", "voteCount": 2}));
     let made = stream(&t, "quorum.decision.made").await;
     assert_eq!(made.len(), 1);
-    assert_eq!(
-        (made[0]["decision"].as_str(), made[0]["value"].as_str()),
-        (Some("deploy-1.4.2"), Some("reject"))
-    );
+    assert_eq!((made[0]["decision"].as_str(), made[0]["value"].as_str()), (Some("deploy-1.4.2"), Some("reject")));
 
     // Another decision is tallied separately.
     let other = t
@@ -760,61 +565,23 @@ async fn without_a_total_the_quorum_is_a_majority_of_the_registered_instances() 
 async fn a_batch_is_processed_once_and_its_lock_released() {
     let t = TestApp::start().await;
     let items: Vec<Value> = (0..25).map(|i| json!({"n": i})).collect();
-    let out = t
-        .ok(
-            "system.batch_process",
-            json!({"batchId": "b-1", "instanceId": "w1", "items": items}),
-        )
-        .await;
-    assert_eq!(
-        out,
-        json!({"processed": true, "processorId": "w1", "itemsProcessed": 25})
-    );
+    let out = t.ok("system.batch_process", json!({"batchId": "b-1", "instanceId": "w1", "items": items})).await;
+    assert_eq!(out, json!({"processed": true, "processorId": "w1", "itemsProcessed": 25}));
     let mut con = t.redis();
-    let (status, progress) = t
-        .services()
-        .coord
-        .batches
-        .status(&mut con, "b-1")
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (status.as_str(), progress.processed, progress.total),
-        ("completed", 25, 25)
-    );
-    let owner: String = redis::cmd("HGET")
-        .arg(t.services().keys.batch("b-1"))
-        .arg("owner")
-        .query_async(&mut con)
-        .await
-        .unwrap();
+    let (status, progress) = t.services().coord.batches.status(&mut con, "b-1").await.unwrap().unwrap();
+    assert_eq!((status.as_str(), progress.processed, progress.total), ("completed", 25, 25));
+    let owner: String =
+        redis::cmd("HGET").arg(t.services().keys.batch("b-1")).arg("owner").query_async(&mut con).await.unwrap();
     assert_eq!(owner, "", "the lock is released");
     let done = stream(&t, "batch.completed").await;
     assert_eq!((done.len(), done[0]["itemsProcessed"].as_u64()), (1, Some(25)));
 
     // Asking again does not process it twice; the answer names who did.
-    let again = t
-        .ok(
-            "system.batch_process",
-            json!({"batchId": "b-1", "instanceId": "w2", "items": [1]}),
-        )
-        .await;
-    assert_eq!(
-        again,
-        json!({"processed": false, "processorId": "w1", "itemsProcessed": 25})
-    );
+    let again = t.ok("system.batch_process", json!({"batchId": "b-1", "instanceId": "w2", "items": [1]})).await;
+    assert_eq!(again, json!({"processed": false, "processorId": "w1", "itemsProcessed": 25}));
     // Another batch is independent; an empty one completes at once.
-    let other = t
-        .ok(
-            "system.batch_process",
-            json!({"batchId": "b-2", "instanceId": "w2", "items": []}),
-        )
-        .await;
-    assert_eq!(
-        other,
-        json!({"processed": true, "processorId": "w2", "itemsProcessed": 0})
-    );
+    let other = t.ok("system.batch_process", json!({"batchId": "b-2", "instanceId": "w2", "items": []})).await;
+    assert_eq!(other, json!({"processed": true, "processorId": "w2", "itemsProcessed": 0}));
     t.stop().await;
 }
 
@@ -827,29 +594,13 @@ async fn a_batch_held_by_another_processor_is_refused_with_its_holder_and_progre
     batches.acquire(&mut con, "b", "other", 20, 10_000).await.unwrap();
     batches.progress(&mut con, "b", "other", 7, 10_000).await.unwrap();
     let items: Vec<Value> = (0..20).map(Value::from).collect();
-    let refused = t
-        .ok(
-            "system.batch_process",
-            json!({"batchId": "b", "instanceId": "me", "items": items}),
-        )
-        .await;
-    assert_eq!(
-        refused,
-        json!({"processed": false, "processorId": "other", "itemsProcessed": 7})
-    );
+    let refused = t.ok("system.batch_process", json!({"batchId": "b", "instanceId": "me", "items": items})).await;
+    assert_eq!(refused, json!({"processed": false, "processorId": "other", "itemsProcessed": 7}));
 
     // It gives up; the next caller takes over and finishes the batch.
     batches.release(&mut con, "b", "other", 7).await.unwrap();
-    let out = t
-        .ok(
-            "system.batch_process",
-            json!({"batchId": "b", "instanceId": "me", "items": items}),
-        )
-        .await;
-    assert_eq!(
-        out,
-        json!({"processed": true, "processorId": "me", "itemsProcessed": 20})
-    );
+    let out = t.ok("system.batch_process", json!({"batchId": "b", "instanceId": "me", "items": items})).await;
+    assert_eq!(out, json!({"processed": true, "processorId": "me", "itemsProcessed": 20}));
     t.stop().await;
 }
 
@@ -858,10 +609,7 @@ async fn concurrent_callers_of_one_batch_get_exactly_one_processor() {
     let t = TestApp::start().await;
     let items: Vec<Value> = (0..1000).map(Value::from).collect();
     let call = |i: usize| {
-        t.ok(
-            "system.batch_process",
-            json!({"batchId": "race", "instanceId": format!("w{i}"), "items": items}),
-        )
+        t.ok("system.batch_process", json!({"batchId": "race", "instanceId": format!("w{i}"), "items": items}))
     };
     let (a, b, c, d) = tokio::join!(call(0), call(1), call(2), call(3));
     let outs = [a, b, c, d];
@@ -898,12 +646,7 @@ async fn discover_lists_every_event_sorted_with_parsed_schemas() {
 async fn discover_filters_by_domain_and_by_name_or_alias() {
     let t = TestApp::start().await;
     let system = t.ok("system.discover", json!({"domain": "system"})).await;
-    let names: Vec<&str> = system["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = system["events"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 10);
     assert!(names.iter().all(|n| n.starts_with("system.")));
 
@@ -915,24 +658,15 @@ async fn discover_filters_by_domain_and_by_name_or_alias() {
     let d = &get["events"][0];
     assert_eq!(get["events"].as_array().unwrap().len(), 1);
     assert_eq!(d["inputSchema"]["required"], json!(["id"]));
-    assert_eq!(
-        (d["httpPath"].as_str(), d["mcpTool"].as_str()),
-        (Some("/task/get"), Some("task__get"))
-    );
+    assert_eq!((d["httpPath"].as_str(), d["mcpTool"].as_str()), (Some("/task/get"), Some("task__get")));
     assert_eq!(d["rateLimit"], json!({"count": 100, "windowMs": 60000}));
     assert_eq!(d["mcpAnnotations"]["readOnly"], true);
     assert_eq!(
-        (
-            d["persist"].as_bool(),
-            d["mutates"].as_bool(),
-            d["deprecated"].as_bool()
-        ),
+        (d["persist"].as_bool(), d["mutates"].as_bool(), d["deprecated"].as_bool()),
         (Some(false), Some(false), Some(false))
     );
 
-    let none = t
-        .ok("system.discover", json!({"domain": "task", "name": "system.health"}))
-        .await;
+    let none = t.ok("system.discover", json!({"domain": "task", "name": "system.health"})).await;
     assert_eq!(none["events"], json!([]));
     t.stop().await;
 }

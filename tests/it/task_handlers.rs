@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use claudebench_generated::error::Error;
 use redis::streams::StreamRangeReply;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::support::{options, TestApp};
+use crate::support::{TestApp, options};
 
 /// Register a live worker directly in the coordination core (`system.register` belongs to
 /// another domain; the task events only need the instance to exist and be alive).
@@ -93,7 +93,9 @@ async fn create_keeps_metadata_and_publishes_task_created_with_the_task() {
 #[tokio::test]
 async fn create_accepts_the_bounds_and_refuses_anything_outside_them() {
     let t = TestApp::start().await;
-    for ok in [json!({"text": "x".repeat(500)}), json!({"text": "a", "priority": 0}), json!({"text": "a", "priority": 100})] {
+    for ok in
+        [json!({"text": "x".repeat(500)}), json!({"text": "a", "priority": 0}), json!({"text": "a", "priority": 100})]
+    {
         t.ok("task.create", ok).await;
     }
     for bad in [
@@ -116,10 +118,13 @@ async fn create_accepts_the_bounds_and_refuses_anything_outside_them() {
 async fn concurrent_creates_on_two_instances_never_share_an_id() {
     let opts = options();
     let (a, b) = (TestApp::start_with(opts.clone()).await, TestApp::start_with(opts).await);
-    let calls = (0..100).map(|i| {
-        let app = if i % 2 == 0 { &a } else { &b };
-        async move { app.ok("task.create", json!({"text": format!("task {i}")})).await["id"].as_str().unwrap().to_string() }
-    });
+    let calls =
+        (0..100).map(|i| {
+            let app = if i % 2 == 0 { &a } else { &b };
+            async move {
+                app.ok("task.create", json!({"text": format!("task {i}")})).await["id"].as_str().unwrap().to_string()
+            }
+        });
     let created: Vec<String> = join_all(calls).await;
     let unique: HashSet<&String> = created.iter().collect();
     assert_eq!(unique.len(), 100, "duplicate ids: {created:?}");
@@ -146,7 +151,10 @@ async fn update_changes_only_the_given_fields_and_merges_metadata() {
     let id = created["id"].as_str().unwrap();
 
     let full = t
-        .ok("task.update", json!({"id": id, "updates": {"text": "renamed", "priority": 85, "metadata": {"b": 3, "c": 4}}}))
+        .ok(
+            "task.update",
+            json!({"id": id, "updates": {"text": "renamed", "priority": 85, "metadata": {"b": 3, "c": 4}}}),
+        )
         .await;
     assert_eq!(full["text"], "renamed");
     assert_eq!(full["priority"], 85);
@@ -156,7 +164,10 @@ async fn update_changes_only_the_given_fields_and_merges_metadata() {
 
     // Partial updates keep every other field.
     let done = t.ok("task.update", json!({"id": id, "updates": {"status": "completed"}})).await;
-    assert_eq!((done["status"].as_str(), done["priority"].as_i64(), done["text"].as_str()), (Some("completed"), Some(85), Some("renamed")));
+    assert_eq!(
+        (done["status"].as_str(), done["priority"].as_i64(), done["text"].as_str()),
+        (Some("completed"), Some(85), Some("renamed"))
+    );
     let reprioritised = t.ok("task.update", json!({"id": id, "updates": {"priority": 10}})).await;
     assert_eq!(reprioritised["status"], "completed", "a priority change keeps the status");
     assert_eq!(reprioritised["priority"], 10);
@@ -439,7 +450,13 @@ async fn complete_refuses_bad_input_unknown_unassigned_foreign_and_finished_task
     let t = TestApp::start().await;
     register(&t, "w1").await;
     register(&t, "w2").await;
-    for bad in [json!({}), json!({"id": ""}), json!({"result": 1}), json!({"id": "t-1", "result": 1, "error": "both"}), json!({"id": "t-1", "error": ""})] {
+    for bad in [
+        json!({}),
+        json!({"id": ""}),
+        json!({"result": 1}),
+        json!({"id": "t-1", "result": 1, "error": "both"}),
+        json!({"id": "t-1", "error": ""}),
+    ] {
         assert_eq!(code(t.call("task.complete", bad.clone()).await), "validation", "{bad}");
     }
     assert_eq!(code(t.call("task.complete", json!({"id": "t-999999"})).await), "not_found");

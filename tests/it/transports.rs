@@ -6,13 +6,13 @@ use std::path::Path;
 use std::process::Command;
 
 use futures_util::{SinkExt, StreamExt};
+use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::ServiceExt;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::server::{post, TestServer};
+use crate::server::{TestServer, post};
 use crate::support;
 
 fn spec() -> claudebench_codegen::Spec {
@@ -62,7 +62,8 @@ async fn bad_requests_get_their_documented_errors_and_never_a_500() {
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("validation")));
     let (status, body) = post(&format!("{url}/task/create"), r#"{"text": 5, "priority": "high"}"#).await;
     assert_eq!(status, 400);
-    let paths: Vec<&str> = body["error"]["issues"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> =
+        body["error"]["issues"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["text", "priority"]);
     let big = format!(r#"{{"text": "{}"}}"#, "x".repeat(2 * 1024 * 1024));
     let (status, _) = post(&format!("{url}/task/create"), &big).await;
@@ -72,7 +73,8 @@ async fn bad_requests_get_their_documented_errors_and_never_a_500() {
     assert_eq!(reply["error"]["code"], json!(-32700));
     let (_, reply) = post(&format!("{url}/rpc"), r#"{"jsonrpc": "2.0", "id": 1, "method": "task.nope"}"#).await;
     assert_eq!(reply["error"]["code"], json!(-32601));
-    let (_, reply) = post(&format!("{url}/rpc"), r#"{"jsonrpc": "2.0", "id": 1, "method": "task.get", "params": {"id": 3}}"#).await;
+    let (_, reply) =
+        post(&format!("{url}/rpc"), r#"{"jsonrpc": "2.0", "id": 1, "method": "task.get", "params": {"id": 3}}"#).await;
     assert_eq!(reply["error"]["code"], json!(-32602));
     assert_eq!(reply["error"]["data"]["issues"][0]["path"], json!("id"));
 
@@ -105,10 +107,12 @@ async fn bad_requests_get_their_documented_errors_and_never_a_500() {
 #[tokio::test]
 async fn a_websocket_subscriber_receives_task_created_for_a_task_made_over_http() {
     let server = TestServer::start().await;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr)).await.expect("ws connects");
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr)).await.expect("ws connects");
     socket.send(Message::text(json!({"type": "subscribe", "events": ["task.*"]}).to_string())).await.unwrap();
     // Wait for the subscription to be acknowledged before publishing.
-    let ack = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next()).await.expect("an ack").unwrap().unwrap();
+    let ack =
+        tokio::time::timeout(std::time::Duration::from_secs(5), socket.next()).await.expect("an ack").unwrap().unwrap();
     assert!(ack.to_text().unwrap_or("").contains("subscribed"), "{ack:?}");
 
     let (status, task) = post(&format!("{}/task/create", server.url), r#"{"text": "watch me"}"#).await;
@@ -143,12 +147,16 @@ fn arguments(v: Value) -> rmcp::model::JsonObject {
 #[tokio::test]
 async fn an_mcp_client_over_streamable_http_lists_the_manifest_and_calls_tools() {
     let server = TestServer::start().await;
-    let client = ().serve(StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url))).await.expect("MCP handshake");
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url))).await.expect("MCP handshake");
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools.len(), manifest_tool_count());
 
     let created = client
-        .call_tool(CallToolRequestParams::new("task__create").with_arguments(arguments(json!({"text": "via MCP", "priority": 70}))))
+        .call_tool(
+            CallToolRequestParams::new("task__create")
+                .with_arguments(arguments(json!({"text": "via MCP", "priority": 70}))),
+        )
         .await
         .unwrap();
     assert_eq!(created.is_error, Some(false));
@@ -156,7 +164,9 @@ async fn an_mcp_client_over_streamable_http_lists_the_manifest_and_calls_tools()
     assert_eq!((task["text"].as_str(), task["priority"].as_i64()), (Some("via MCP"), Some(70)));
 
     let refused = client
-        .call_tool(CallToolRequestParams::new("task__create").with_arguments(arguments(json!({"text": "", "priority": 500}))))
+        .call_tool(
+            CallToolRequestParams::new("task__create").with_arguments(arguments(json!({"text": "", "priority": 500}))),
+        )
         .await
         .unwrap();
     assert_eq!(refused.is_error, Some(true), "invalid arguments are a tool error the model can correct");
@@ -178,7 +188,10 @@ async fn an_mcp_client_over_stdio_drives_a_claudebench_mcp_child_process() {
         .env("REDIS_URL", std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn");
-    let client = ().serve(TokioChildProcess::new(command).expect("spawn claudebench mcp")).await.expect("MCP handshake over stdio");
+    let client =
+        ().serve(TokioChildProcess::new(command).expect("spawn claudebench mcp"))
+            .await
+            .expect("MCP handshake over stdio");
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools.len(), manifest_tool_count());
     let created = client
@@ -201,8 +214,10 @@ async fn a_python_client_generated_from_the_openapi_document_creates_a_task() {
     );
     let out = std::env::temp_dir().join(format!("cb-pyclient-{}", support::unique_prefix()));
     let bin_dir = Path::new(&python).parent().map(|p| p.to_path_buf()).unwrap_or_default();
-    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())))
-        .unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
     let generated = Command::new(&python)
         .env("PATH", &path)
         .args(["-m", "openapi_python_client", "generate", "--path"])

@@ -19,7 +19,9 @@ fn repo_root() -> PathBuf {
 fn real_spec() -> Spec {
     match claudebench_codegen::load_dir(&repo_root().join("spec"), "spec") {
         Ok((spec, _files)) => spec,
-        Err(diags) => panic!("spec/ does not load, fix it first (`cargo run -- spec check`):\n{diags}"),
+        Err(diags) => {
+            panic!("spec/ does not load, fix it first (`cargo run -- spec check`):\n{diags}")
+        }
     }
 }
 

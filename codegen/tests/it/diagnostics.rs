@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use claudebench_codegen::{load_sources, SpecSource};
+use claudebench_codegen::{SpecSource, load_sources};
 
 fn diagnose(case: &str) -> (Vec<&'static str>, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad").join(format!("{case}.yaml"));
@@ -66,8 +66,15 @@ fn the_real_spec_loads_cleanly() {
 #[test]
 fn diagnostics_never_panic_on_arbitrary_yaml_shapes() {
     let shapes = [
-        "", "[]", "42", "events: 3", "events: [1, 2]", "events: [{name: a.b}]", "definitions: []",
-        "definitions: {X: 1}", "events: [{name: a.b, description: d, input: {type: object, properties: [1]}, output: {}}]",
+        "",
+        "[]",
+        "42",
+        "events: 3",
+        "events: [1, 2]",
+        "events: [{name: a.b}]",
+        "definitions: []",
+        "definitions: {X: 1}",
+        "events: [{name: a.b, description: d, input: {type: object, properties: [1]}, output: {}}]",
         "events: [{name: a.b, description: d, input: {type: one_of}, output: {type: object}}]",
         "events: [{name: a.b, description: d, input: {type: object, rules: [{}]}, output: {type: object}}]",
         "definitions: {A: {ref: B}, B: {ref: A}}\nevents: [{name: a.b, description: d, input: {ref: A}, output: {type: object}}]",

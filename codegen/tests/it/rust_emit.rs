@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use claudebench_codegen::emit::rust::{emit, RustOptions};
+use claudebench_codegen::emit::rust::{RustOptions, emit};
 use claudebench_codegen::model::*;
 
 #[path = "../../../generated/tests/fixtures/kitchen_sink.rs"]
@@ -45,7 +45,14 @@ fn emitting_is_deterministic() {
 #[test]
 fn an_empty_spec_still_has_every_module() {
     let out = emit(&Spec { definitions: vec![], events: vec![] }, &opts());
-    for item in ["pub mod types", "pub mod events", "pub mod handlers", "pub enum EventId", "pub static EVENTS", "pub async fn call"] {
+    for item in [
+        "pub mod types",
+        "pub mod events",
+        "pub mod handlers",
+        "pub enum EventId",
+        "pub static EVENTS",
+        "pub async fn call",
+    ] {
         assert!(out.contains(item), "missing `{item}`");
     }
 }
@@ -69,7 +76,12 @@ fn wire_names_are_kept_with_serde_renames_and_descriptions_become_docs() {
 #[test]
 fn anonymous_types_are_named_after_where_they_appear() {
     let out = emit(&kitchen_sink::spec(), &opts());
-    for name in ["pub struct TaskUpdateInputUpdates", "pub struct HookTodoWriteInputTodosItem", "pub enum HookTodoWriteInputTodosItemStatus", "pub struct ActionBash"] {
+    for name in [
+        "pub struct TaskUpdateInputUpdates",
+        "pub struct HookTodoWriteInputTodosItem",
+        "pub enum HookTodoWriteInputTodosItemStatus",
+        "pub struct ActionBash",
+    ] {
         assert!(out.contains(name), "missing `{name}`");
     }
 }

@@ -4,7 +4,7 @@
 //! (keys dropped and added, wrong types, boundary numbers, nulls, long and odd strings).
 
 use claudebench_generated::events::{EventId, Input, Output};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// xorshift64*: deterministic, so a failure reproduces from its case number.
 struct Rng(u64);
@@ -37,12 +37,42 @@ const VALID_FORMATTED: &[(&str, &[&str])] = &[
 fn interesting(rng: &mut Rng) -> Value {
     let long = "x".repeat(501);
     let choices = [
-        json!(null), json!(true), json!(false), json!(0), json!(-1), json!(1), json!(3.0), json!(2.5), json!(10),
-        json!(11), json!(100), json!(101), json!(1000), json!(9007199254740991i64), json!(9007199254740992i64),
-        json!(-9007199254740992i64), json!(1e300), json!(-0.0), json!(""), json!("a"), json!(long), json!("x".repeat(500)),
-        json!("ééé"), json!("2025-09-15T10:00:00Z"), json!("2025-02-30T10:00:00Z"), json!("not a date"),
-        json!("123e4567-e89b-12d3-a456-426614174000"), json!("https://example.com"), json!("pending"),
-        json!("in_progress"), json!("completed"), json!([]), json!([1]), json!(["a"]), json!({}), json!({"a": 1}),
+        json!(null),
+        json!(true),
+        json!(false),
+        json!(0),
+        json!(-1),
+        json!(1),
+        json!(3.0),
+        json!(2.5),
+        json!(10),
+        json!(11),
+        json!(100),
+        json!(101),
+        json!(1000),
+        json!(9007199254740991i64),
+        json!(9007199254740992i64),
+        json!(-9007199254740992i64),
+        json!(1e300),
+        json!(-0.0),
+        json!(""),
+        json!("a"),
+        json!(long),
+        json!("x".repeat(500)),
+        json!("ééé"),
+        json!("2025-09-15T10:00:00Z"),
+        json!("2025-02-30T10:00:00Z"),
+        json!("not a date"),
+        json!("123e4567-e89b-12d3-a456-426614174000"),
+        json!("https://example.com"),
+        json!("pending"),
+        json!("in_progress"),
+        json!("completed"),
+        json!([]),
+        json!([1]),
+        json!(["a"]),
+        json!({}),
+        json!({"a": 1}),
     ];
     rng.pick(&choices).clone()
 }
@@ -100,7 +130,11 @@ fn generate(schema: &Value, rng: &mut Rng, depth: usize) -> Value {
         Some(t @ ("integer" | "number")) => {
             let lo = num("minimum").or(num("exclusiveMinimum").map(|x| x + 1.0)).unwrap_or(-50.0).max(-1e6);
             let hi = num("maximum").or(num("exclusiveMaximum").map(|x| x - 1.0)).unwrap_or(lo + 100.0).min(lo + 1e6);
-            let mut x = if rng.chance(30) { *rng.pick(&[lo, hi]) } else { lo + (rng.below(((hi - lo).max(0.0)) as usize + 1)) as f64 };
+            let mut x = if rng.chance(30) {
+                *rng.pick(&[lo, hi])
+            } else {
+                lo + (rng.below(((hi - lo).max(0.0)) as usize + 1)) as f64
+            };
             if t == "number" && rng.chance(30) {
                 x = (x + 0.5).min(hi);
             }
@@ -116,8 +150,11 @@ fn generate(schema: &Value, rng: &mut Rng, depth: usize) -> Value {
         }
         Some("object") => {
             let mut out = Map::new();
-            let required: Vec<&str> =
-                schema.get("required").and_then(Value::as_array).map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let required: Vec<&str> = schema
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
             if let Some(props) = schema.get("properties").and_then(Value::as_object) {
                 for (k, s) in props {
                     if required.contains(&k.as_str()) || rng.chance(60) {
@@ -181,7 +218,10 @@ fn mutate(v: &mut Value, rng: &mut Rng) {
 
 fn compile(schema_text: &str) -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(schema_text).expect("the published schema is JSON");
-    jsonschema::draft202012::options().should_validate_formats(true).build(&schema).expect("the published schema compiles")
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the published schema compiles")
 }
 
 /// One event as the differential test sees it: its name, its two published schemas, and the
@@ -214,7 +254,10 @@ fn differential(events: &[Case]) -> (usize, usize, Vec<String>) {
                 cases += 1;
                 accepted += usize::from(theirs);
                 if ours.is_ok() != theirs {
-                    disagreements.push(format!("{} {side} case {case}: ours {ours:?}, jsonschema {theirs}\n  {value}", event.name));
+                    disagreements.push(format!(
+                        "{} {side} case {case}: ours {ours:?}, jsonschema {theirs}\n  {value}",
+                        event.name
+                    ));
                 }
             }
         }
@@ -244,7 +287,11 @@ fn generated_validators_accept_exactly_what_json_schema_accepts() {
             input_schema: id.def().input_schema,
             output_schema: id.def().output_schema,
             check: Box::new(move |side: &str, v: &Value| {
-                let r = if side == "input" { Input::from_value(id, v).map(drop) } else { Output::from_value(id, v).map(drop) };
+                let r = if side == "input" {
+                    Input::from_value(id, v).map(drop)
+                } else {
+                    Output::from_value(id, v).map(drop)
+                };
                 r.map_err(|e| e.to_string())
             }),
         })
@@ -262,7 +309,11 @@ fn kitchen_sink_validators_accept_exactly_what_json_schema_accepts() {
             input_schema: id.def().input_schema,
             output_schema: id.def().output_schema,
             check: Box::new(move |side: &str, v: &Value| {
-                let r = if side == "input" { Input::from_value(id, v).map(drop) } else { Output::from_value(id, v).map(drop) };
+                let r = if side == "input" {
+                    Input::from_value(id, v).map(drop)
+                } else {
+                    Output::from_value(id, v).map(drop)
+                };
                 r.map_err(|e| e.to_string())
             }),
         })

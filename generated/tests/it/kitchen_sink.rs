@@ -6,8 +6,8 @@ pub(crate) mod generated {
 }
 
 use claudebench_generated::issue::IssueCode;
-use claudebench_generated::validation::{from_slice, from_value, ValidationError};
-use generated::events::{EventId, Input, Output, EVENTS};
+use claudebench_generated::validation::{ValidationError, from_slice, from_value};
+use generated::events::{EVENTS, EventId, Input, Output};
 use generated::types::*;
 use serde_json::json;
 
@@ -19,7 +19,9 @@ fn issues(err: ValidationError) -> Vec<(String, IssueCode)> {
     }
 }
 
-fn invalid<T: claudebench_generated::validation::Object + std::fmt::Debug>(v: serde_json::Value) -> Vec<(String, IssueCode)> {
+fn invalid<T: claudebench_generated::validation::Object + std::fmt::Debug>(
+    v: serde_json::Value,
+) -> Vec<(String, IssueCode)> {
     issues(from_value::<T>(&v).expect_err("input should be invalid"))
 }
 
@@ -190,7 +192,10 @@ fn a_union_reads_the_variant_its_tag_selects() {
     assert_eq!(invalid::<Action>(json!({"command": "ls"})), vec![p("kind", IssueCode::Required)]);
     assert_eq!(invalid::<Action>(json!({"kind": "zsh"})), vec![p("kind", IssueCode::InvalidEnumValue)]);
     assert_eq!(invalid::<Action>(json!({"kind": 1})), vec![p("kind", IssueCode::InvalidType)]);
-    assert_eq!(invalid::<Action>(json!({"kind": "edit", "command": "x"})), vec![p("", IssueCode::UnrecognizedKeys), p("path", IssueCode::Required)]);
+    assert_eq!(
+        invalid::<Action>(json!({"kind": "edit", "command": "x"})),
+        vec![p("", IssueCode::UnrecognizedKeys), p("path", IssueCode::Required)]
+    );
 }
 
 #[test]
@@ -223,7 +228,10 @@ fn string_patterns_and_formats_are_invalid_string_issues() {
 fn integral_floats_are_integers_but_fractions_are_not() {
     let input: TaskCreateInput = from_slice(br#"{"text":"a","priority":3.0}"#).unwrap();
     assert_eq!(input.priority, 3);
-    assert_eq!(invalid::<TaskCreateInput>(json!({"text": "a", "priority": 3.5})), vec![p("priority", IssueCode::InvalidType)]);
+    assert_eq!(
+        invalid::<TaskCreateInput>(json!({"text": "a", "priority": 3.5})),
+        vec![p("priority", IssueCode::InvalidType)]
+    );
 }
 
 #[test]
@@ -240,7 +248,10 @@ fn malformed_json_is_reported_with_its_position() {
     let err = from_slice::<TaskCreateInput>(b"{\"text\": \"a\",\n  oops}").unwrap_err();
     let ValidationError::Malformed { line, column, .. } = err else { panic!("{err:?}") };
     assert_eq!((line, column), (2, 3));
-    assert!(matches!(from_slice::<TaskCreateInput>(br#"{"text":"a"} trailing"#), Err(ValidationError::Malformed { .. })));
+    assert!(matches!(
+        from_slice::<TaskCreateInput>(br#"{"text":"a"} trailing"#),
+        Err(ValidationError::Malformed { .. })
+    ));
 }
 
 #[test]

@@ -43,12 +43,26 @@ fn a_broken_pattern_becomes_an_issue_not_a_panic() {
 #[test]
 fn date_times_follow_rfc_3339() {
     let r = Str::new().format(Format::DateTime);
-    for good in ["2025-09-15T10:00:00Z", "2025-09-15t10:00:00.123z", "2024-02-29T23:59:60Z", "2025-01-01T00:00:00+05:30",
-        "1998-12-31T18:59:60-05:00"] {
+    for good in [
+        "2025-09-15T10:00:00Z",
+        "2025-09-15t10:00:00.123z",
+        "2024-02-29T23:59:60Z",
+        "2025-01-01T00:00:00+05:30",
+        "1998-12-31T18:59:60-05:00",
+    ] {
         assert!(ok(&r, &format!("\"{good}\"")), "{good}");
     }
-    for bad in ["2025-09-15", "2025-09-15 10:00:00Z", "2025-02-29T10:00:00Z", "2025-13-01T00:00:00Z", "2025-09-15T24:00:00Z",
-        "2025-09-15T10:00:00", "2025-09-15T10:00:60Z", "2025-09-15T10:00:00.Z", "2025-09-15T10:00:00+0530"] {
+    for bad in [
+        "2025-09-15",
+        "2025-09-15 10:00:00Z",
+        "2025-02-29T10:00:00Z",
+        "2025-13-01T00:00:00Z",
+        "2025-09-15T24:00:00Z",
+        "2025-09-15T10:00:00",
+        "2025-09-15T10:00:60Z",
+        "2025-09-15T10:00:00.Z",
+        "2025-09-15T10:00:00+0530",
+    ] {
         assert!(!ok(&r, &format!("\"{bad}\"")), "{bad}");
     }
 }
@@ -65,10 +79,25 @@ fn uuids_are_hyphenated_hex_of_any_version_and_case() {
 #[test]
 fn uris_need_a_scheme_and_valid_characters() {
     let r = Str::new().format(Format::Uri);
-    for good in ["https://example.com", "urn:isbn:0451450523", "mailto:a@b.c", "http://[::1]:8080/x?y#z", "file:///tmp/a%20b", "a:"] {
+    for good in [
+        "https://example.com",
+        "urn:isbn:0451450523",
+        "mailto:a@b.c",
+        "http://[::1]:8080/x?y#z",
+        "file:///tmp/a%20b",
+        "a:",
+    ] {
         assert!(ok(&r, &format!("\"{good}\"")), "{good}");
     }
-    for bad in ["/relative/path", "example.com", "http://exa mple.com", "1http://x", "http://x/%zz", "http://[::zz]/", "http://host:port/"] {
+    for bad in [
+        "/relative/path",
+        "example.com",
+        "http://exa mple.com",
+        "1http://x",
+        "http://x/%zz",
+        "http://[::zz]/",
+        "http://host:port/",
+    ] {
         assert!(!ok(&r, &format!("\"{bad}\"")), "{bad}");
     }
 }
@@ -104,7 +133,11 @@ fn arrays_and_records_report_each_bad_element() {
     let r = Array::new(Record(Int::new().min(0))).max_items(2);
     assert_eq!(
         codes(&r, r#"[{"a": 1}, {"b": -1, "c": "x"}, {}]"#),
-        vec![("[1].b".into(), IssueCode::TooSmall), ("[1].c".into(), IssueCode::InvalidType), (String::new(), IssueCode::TooBig)]
+        vec![
+            ("[1].b".into(), IssueCode::TooSmall),
+            ("[1].c".into(), IssueCode::InvalidType),
+            (String::new(), IssueCode::TooBig)
+        ]
     );
 }
 

@@ -260,7 +260,9 @@ impl GroupConsumer {
             if self.blocking.is_none() {
                 self.blocking = Some(self.redis.blocking_connection(self.options.block).await?);
             }
-            let Some(conn) = self.blocking.as_mut() else { return Ok(Vec::new()) };
+            let Some(conn) = self.blocking.as_mut() else {
+                return Ok(Vec::new());
+            };
             cmd.query_async(conn).await
         } else {
             cmd.query_async(&mut self.conn.clone()).await
@@ -277,7 +279,9 @@ impl GroupConsumer {
         let mut out = Vec::new();
         let mut vanished = Vec::new();
         for stream in reply.map(|r| r.keys).unwrap_or_default() {
-            let Some((event, key)) = self.streams.iter().find(|(_, k)| *k == stream.key) else { continue };
+            let Some((event, key)) = self.streams.iter().find(|(_, k)| *k == stream.key) else {
+                continue;
+            };
             for entry in stream.ids {
                 let delivery = to_delivery(event, key, entry, !new_entries);
                 // A pending entry trimmed from the stream comes back without fields: there is
@@ -384,7 +388,11 @@ fn to_delivery(event: &str, key: &str, entry: StreamId, reclaimed: bool) -> Deli
 
 /// Entries of `stream_key` that consumer group `group` has not processed yet (never delivered
 /// plus delivered but unacknowledged); 0 when the stream or the group does not exist yet.
-pub async fn group_lag<C: ::redis::aio::ConnectionLike + Send>(conn: &mut C, stream_key: &str, group: &str) -> Result<u64, Error> {
+pub async fn group_lag<C: ::redis::aio::ConnectionLike + Send>(
+    conn: &mut C,
+    stream_key: &str,
+    group: &str,
+) -> Result<u64, Error> {
     let groups: ::redis::streams::StreamInfoGroupsReply =
         match ::redis::cmd("XINFO").arg("GROUPS").arg(stream_key).query_async(conn).await {
             Ok(g) => g,

@@ -142,7 +142,9 @@ impl EventBus {
                 match bus.trim_older_than(&names, retention).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(removed = n, "stream retention trim"),
-                    Err(e) => tracing::warn!(error = %e, "stream retention trim failed; retrying next period"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "stream retention trim failed; retrying next period")
+                    }
                 }
             }
         })

@@ -5,12 +5,12 @@
 use std::sync::LazyLock;
 
 use claudebench_generated::error::{Error, ErrorCode};
-use redis::aio::ConnectionLike;
 use redis::Script;
+use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
 use super::script::{eval_ok, field, redis_error, script};
-use super::{iso_millis, now_ms, CoordinationConfig};
+use super::{CoordinationConfig, iso_millis, now_ms};
 use crate::keys::Keys;
 
 static ACQUIRE: LazyLock<Script> = script!("batch_acquire.lua");
@@ -129,12 +129,24 @@ impl Batches {
     }
 
     /// The owner finishes the batch and frees the lock; publishes `batch.completed`.
-    pub async fn complete<C: ConnectionLike + Send>(&self, con: &mut C, batch_id: &str, processor: &str, processed: u64) -> Result<BatchProgress, Error> {
+    pub async fn complete<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        batch_id: &str,
+        processor: &str,
+        processed: u64,
+    ) -> Result<BatchProgress, Error> {
         self.finish(con, batch_id, processor, processed, true).await
     }
 
     /// The owner gives up without finishing: the lock is freed at once and the progress kept.
-    pub async fn release<C: ConnectionLike + Send>(&self, con: &mut C, batch_id: &str, processor: &str, processed: u64) -> Result<BatchProgress, Error> {
+    pub async fn release<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        batch_id: &str,
+        processor: &str,
+        processed: u64,
+    ) -> Result<BatchProgress, Error> {
         self.finish(con, batch_id, processor, processed, false).await
     }
 
@@ -165,7 +177,11 @@ impl Batches {
     }
 
     /// Current progress and status (`processing`, `released`, `completed`) of a batch, if known.
-    pub async fn status<C: ConnectionLike + Send>(&self, con: &mut C, batch_id: &str) -> Result<Option<(String, BatchProgress)>, Error> {
+    pub async fn status<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        batch_id: &str,
+    ) -> Result<Option<(String, BatchProgress)>, Error> {
         let v: (Option<String>, Option<u64>, Option<u64>) = redis::cmd("HMGET")
             .arg(self.keys.batch(batch_id))
             .arg("status")

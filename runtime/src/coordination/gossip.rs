@@ -10,12 +10,12 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use claudebench_generated::error::{Error, ErrorCode};
-use redis::aio::ConnectionLike;
 use redis::Script;
+use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
 use super::script::{eval_ok, field, parse_json, redis_error, script};
-use super::{iso_millis, now_ms, CoordinationConfig};
+use super::{CoordinationConfig, iso_millis, now_ms};
 use crate::keys::Keys;
 
 static GOSSIP: LazyLock<Script> = script!(publish: "gossip_health.lua");
@@ -75,7 +75,12 @@ impl Gossip {
     }
 
     /// Report `instance`'s health (now) and get the resulting partition view.
-    pub async fn report<C: ConnectionLike + Send>(&self, con: &mut C, instance: &str, status: HealthStatus) -> Result<PartitionStatus, Error> {
+    pub async fn report<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        instance: &str,
+        status: HealthStatus,
+    ) -> Result<PartitionStatus, Error> {
         self.report_at(con, instance, status, now_ms()).await
     }
 
@@ -113,14 +118,20 @@ impl Gossip {
 
     /// Every current entry (as of the last report's cleanup).
     pub async fn entries<C: ConnectionLike + Send>(&self, con: &mut C) -> Result<HashMap<String, HealthEntry>, Error> {
-        let raw: HashMap<String, String> = redis::cmd("HGETALL").arg(self.keys.gossip()).query_async(con).await.map_err(redis_error)?;
+        let raw: HashMap<String, String> =
+            redis::cmd("HGETALL").arg(self.keys.gossip()).query_async(con).await.map_err(redis_error)?;
         // Unreadable entries are skipped; the next report removes them.
         Ok(raw.into_iter().filter_map(|(k, v)| serde_json::from_str(&v).ok().map(|e| (k, e))).collect())
     }
 
     /// Whether a partition is currently flagged.
     pub async fn partition_detected<C: ConnectionLike + Send>(&self, con: &mut C) -> Result<bool, Error> {
-        let v: Option<String> = redis::cmd("HGET").arg(self.keys.partition()).arg("detected").query_async(con).await.map_err(redis_error)?;
+        let v: Option<String> = redis::cmd("HGET")
+            .arg(self.keys.partition())
+            .arg("detected")
+            .query_async(con)
+            .await
+            .map_err(redis_error)?;
         Ok(v.as_deref() == Some("1"))
     }
 }

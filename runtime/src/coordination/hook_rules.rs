@@ -143,7 +143,10 @@ impl Default for HookRules {
                     severity: Severity::High,
                     action: RuleAction::Block,
                     target: RuleTarget::Path,
-                    patterns: vec![r"^/(etc|sys|boot|proc|dev)(/|$)".into(), r"^[a-z]:\\(windows|system32|system)(\\|$)".into()],
+                    patterns: vec![
+                        r"^/(etc|sys|boot|proc|dev)(/|$)".into(),
+                        r"^[a-z]:\\(windows|system32|system)(\\|$)".into(),
+                    ],
                     message: "Cannot modify system directory: {{match}}".into(),
                     replacement: None,
                 },
@@ -153,7 +156,10 @@ impl Default for HookRules {
                     severity: Severity::High,
                     action: RuleAction::Block,
                     target: RuleTarget::Command,
-                    patterns: vec![r">>?\s*/(etc|sys|boot|proc)/".into(), r"\btee\s+(-a\s+)?/(etc|sys|boot|proc)/".into()],
+                    patterns: vec![
+                        r">>?\s*/(etc|sys|boot|proc)/".into(),
+                        r"\btee\s+(-a\s+)?/(etc|sys|boot|proc)/".into(),
+                    ],
                     message: "Cannot modify system directory: {{match}}".into(),
                     replacement: None,
                 },
@@ -221,7 +227,8 @@ impl HookRules {
     pub fn from_file(path: &std::path::Path) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::internal(format!("cannot read hook rules `{}`: {e}", path.display())))?;
-        Self::parse_for_path(path, &text).map_err(|e| Error::new(e.code, format!("{} (in `{}`)", e.message, path.display())))
+        Self::parse_for_path(path, &text)
+            .map_err(|e| Error::new(e.code, format!("{} (in `{}`)", e.message, path.display())))
     }
 
     /// Compile the ruleset; every invalid pattern is reported.
@@ -278,7 +285,11 @@ impl Default for HookEngine {
     fn default() -> Self {
         // The built-in patterns are constants covered by tests; should one ever fail to
         // compile, an engine that silently allows everything is not acceptable: it refuses.
-        HookRules::default().compile().unwrap_or_else(|e| HookEngine { safe: Vec::new(), rules: Vec::new(), broken: Some(e.message) })
+        HookRules::default().compile().unwrap_or_else(|e| HookEngine {
+            safe: Vec::new(),
+            rules: Vec::new(),
+            broken: Some(e.message),
+        })
     }
 }
 
@@ -322,10 +333,14 @@ impl HookEngine {
             }
             match (rule.action, rule.target) {
                 (RuleAction::Modify, RuleTarget::Command) => {
-                    let Some(replacement) = &rule.replacement else { continue };
+                    let Some(replacement) = &rule.replacement else {
+                        continue;
+                    };
                     // Without a command string there is nothing to rewrite (and inventing an
                     // empty `command` field would change the tool input's shape).
-                    let Some(before) = rewritten.clone().or_else(|| command.clone()) else { continue };
+                    let Some(before) = rewritten.clone().or_else(|| command.clone()) else {
+                        continue;
+                    };
                     let mut text = before.clone();
                     let mut first_match: Option<String> = None;
                     for re in &compiled.patterns {
@@ -352,7 +367,13 @@ impl HookEngine {
                         if let Some(m) = compiled.patterns.iter().find_map(|re| re.find(seg)) {
                             let text = render(&rule.message, m.as_str(), &rule.name);
                             if action == RuleAction::Block {
-                                return HookDecision { allow: false, reason: Some(text), rule: Some(rule.name.clone()), warnings, modified: None };
+                                return HookDecision {
+                                    allow: false,
+                                    reason: Some(text),
+                                    rule: Some(rule.name.clone()),
+                                    warnings,
+                                    modified: None,
+                                };
                             }
                             if !warnings.contains(&text) {
                                 warnings.push(text);
@@ -365,7 +386,13 @@ impl HookEngine {
                     if let Some(m) = compiled.patterns.iter().find_map(|re| re.find(p)) {
                         let text = render(&rule.message, m.as_str(), &rule.name);
                         if action == RuleAction::Block {
-                            return HookDecision { allow: false, reason: Some(text), rule: Some(rule.name.clone()), warnings, modified: None };
+                            return HookDecision {
+                                allow: false,
+                                reason: Some(text),
+                                rule: Some(rule.name.clone()),
+                                warnings,
+                                modified: None,
+                            };
                         }
                         if !warnings.contains(&text) {
                             warnings.push(text);
@@ -376,7 +403,8 @@ impl HookEngine {
         }
 
         // A rewrite that ends where it started (rules undoing each other) is no modification.
-        let modified = rewritten.filter(|cmd| command.as_deref() != Some(cmd.as_str())).map(|cmd| with_command(params, cmd));
+        let modified =
+            rewritten.filter(|cmd| command.as_deref() != Some(cmd.as_str())).map(|cmd| with_command(params, cmd));
         let (reason, rule) = if modified.is_some() {
             (Some(modify_reasons.join("; ")), Some(modify_rules.join(",")))
         } else {
@@ -412,7 +440,8 @@ fn with_command(params: &Value, command: String) -> Value {
     match params {
         Value::Object(m) => {
             let mut m = m.clone();
-            let field = COMMAND_FIELDS.iter().find(|f| m.get(**f).is_some_and(Value::is_string)).copied().unwrap_or("command");
+            let field =
+                COMMAND_FIELDS.iter().find(|f| m.get(**f).is_some_and(Value::is_string)).copied().unwrap_or("command");
             m.insert(field.to_string(), Value::String(command));
             Value::Object(m)
         }
@@ -423,7 +452,9 @@ fn with_command(params: &Value, command: String) -> Value {
 /// `path` made absolute against `cwd` when it is relative and `cwd` is an absolute directory.
 fn resolve(cwd: Option<&str>, path: &str) -> String {
     match cwd {
-        Some(dir) if !path.starts_with('/') && dir.starts_with('/') && !looks_like_windows(path) => format!("{dir}/{path}"),
+        Some(dir) if !path.starts_with('/') && dir.starts_with('/') && !looks_like_windows(path) => {
+            format!("{dir}/{path}")
+        }
         _ => path.to_string(),
     }
 }
@@ -493,7 +524,9 @@ fn prompt_rules(table: &[(&str, &'static str)]) -> Vec<PromptRule> {
         .iter()
         // The patterns are constants covered by tests; one that failed to compile would only
         // lose its own warning, never the request.
-        .filter_map(|(p, text)| RegexBuilder::new(p).case_insensitive(true).build().ok().map(|re| PromptRule { re, text }))
+        .filter_map(|(p, text)| {
+            RegexBuilder::new(p).case_insensitive(true).build().ok().map(|re| PromptRule { re, text })
+        })
         .collect()
 }
 
@@ -514,7 +547,9 @@ static PROMPT_HINTS: std::sync::LazyLock<Vec<PromptRule>> = std::sync::LazyLock:
 
 /// Look at a user prompt: warnings always, guidance hints when `enhance` is set.
 pub fn inspect_prompt(prompt: &str, enhance: bool) -> PromptInspection {
-    let pick = |rules: &[PromptRule]| rules.iter().filter(|r| r.re.is_match(prompt)).map(|r| r.text.to_string()).collect::<Vec<_>>();
+    let pick = |rules: &[PromptRule]| {
+        rules.iter().filter(|r| r.re.is_match(prompt)).map(|r| r.text.to_string()).collect::<Vec<_>>()
+    };
     PromptInspection { warnings: pick(&PROMPT_WARNINGS), hints: if enhance { pick(&PROMPT_HINTS) } else { Vec::new() } }
 }
 
@@ -716,7 +751,10 @@ mod tests {
         assert_eq!(i.warnings.len(), 3);
         assert!(i.hints.is_empty());
         let i = inspect_prompt("Write tests and implement the parser", true);
-        assert_eq!(i.additions().unwrap(), "Context: Remember to write comprehensive tests. Follow clean code principles");
+        assert_eq!(
+            i.additions().unwrap(),
+            "Context: Remember to write comprehensive tests. Follow clean code principles"
+        );
         assert_eq!(inspect_prompt("Explain this function", true).additions(), None);
     }
 

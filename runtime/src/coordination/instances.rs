@@ -6,13 +6,13 @@
 //! [`Instances::sweep_failed`], which re-queues its tasks exactly once.
 
 use claudebench_generated::error::{Error, ErrorCode};
-use redis::aio::ConnectionLike;
 use redis::Script;
+use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
-use super::script::{contention, eval, eval_ok, field, parse_json, redis_error, script, Reply, MAX_RETRIES};
-use super::{iso_millis, now_ms, CoordinationConfig};
+use super::script::{MAX_RETRIES, Reply, contention, eval, eval_ok, field, parse_json, redis_error, script};
+use super::{CoordinationConfig, iso_millis, now_ms};
 use crate::keys::Keys;
 
 static REGISTER: LazyLock<Script> = script!(publish: "instance_register.lua");
@@ -95,7 +95,11 @@ impl Instances {
 
     /// The roles currently recorded (raw JSON as stored, and parsed), read before a script that
     /// must declare those roles' sets.
-    async fn read_roles<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<(String, Vec<String>), Error> {
+    async fn read_roles<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        id: &str,
+    ) -> Result<(String, Vec<String>), Error> {
         let raw: Option<String> =
             redis::cmd("HGET").arg(self.keys.instance(id)).arg("roles").query_async(con).await.map_err(redis_error)?;
         let raw = raw.unwrap_or_default();
@@ -107,7 +111,12 @@ impl Instances {
     /// Register (or re-register) an instance with its roles; stale role memberships are removed.
     /// A previously failed instance becomes alive again (its old tasks stay with their new
     /// owners). Publishes `instance.registered`.
-    pub async fn register<C: ConnectionLike + Send>(&self, con: &mut C, id: &str, roles: &[String]) -> Result<Registration, Error> {
+    pub async fn register<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        id: &str,
+        roles: &[String],
+    ) -> Result<Registration, Error> {
         check_id(id)?;
         if roles.iter().any(|r| r.is_empty()) {
             return Err(Error::new(ErrorCode::Validation, "roles must not be empty strings"));
@@ -142,7 +151,9 @@ impl Instances {
                 unique.len().to_string(),
             ];
             match eval(con, &REGISTER, &keys, &args).await? {
-                Reply::Ok(v) => return Ok(Registration { reregistered: field(&v, 0, "instance_register")? == "1" }),
+                Reply::Ok(v) => {
+                    return Ok(Registration { reregistered: field(&v, 0, "instance_register")? == "1" });
+                }
                 Reply::Retry => continue,
             }
         }
@@ -155,7 +166,8 @@ impl Instances {
         check_id(id)?;
         let now = now_ms();
         let keys = vec![self.keys.instance(id), self.keys.instances(), self.keys.instances_failed()];
-        let args = vec![id.to_string(), now.to_string(), iso_millis(now), self.config.effective_record_ttl_ms().to_string()];
+        let args =
+            vec![id.to_string(), now.to_string(), iso_millis(now), self.config.effective_record_ttl_ms().to_string()];
         let v = eval_ok(con, &HEARTBEAT, &keys, &args).await?;
         Ok(field(&v, 0, "instance_heartbeat")? == "1")
     }
@@ -188,7 +200,9 @@ impl Instances {
                 raw,
             ];
             match eval(con, &UNREGISTER, &keys, &args).await? {
-                Reply::Ok(v) => return parse_json(field(&v, 0, "instance_unregister")?, "instance_unregister"),
+                Reply::Ok(v) => {
+                    return parse_json(field(&v, 0, "instance_unregister")?, "instance_unregister");
+                }
                 Reply::Retry => continue,
             }
         }
@@ -200,7 +214,12 @@ impl Instances {
     /// pending queue with the owner cleared (`task.updated`, reason `instance_failed`) and
     /// `instance.failed` is published. Safe to run concurrently from many processes: each
     /// failure is handled exactly once. Returns the instances this call declared failed.
-    pub async fn sweep_failed<C: ConnectionLike + Send>(&self, con: &mut C, now_ms: i64, timeout_ms: u64) -> Result<Vec<FailedInstance>, Error> {
+    pub async fn sweep_failed<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        now_ms: i64,
+        timeout_ms: u64,
+    ) -> Result<Vec<FailedInstance>, Error> {
         let cutoff = now_ms.saturating_sub(i64::try_from(timeout_ms).unwrap_or(i64::MAX));
         let mut failed = Vec::new();
         loop {
@@ -300,7 +319,8 @@ impl Instances {
     /// Members of one role set (may include instances that died since; filter with
     /// [`Instances::registered`] when it matters).
     pub async fn with_role<C: ConnectionLike + Send>(&self, con: &mut C, role: &str) -> Result<Vec<String>, Error> {
-        let mut v: Vec<String> = redis::cmd("SMEMBERS").arg(self.keys.role(role)).query_async(con).await.map_err(redis_error)?;
+        let mut v: Vec<String> =
+            redis::cmd("SMEMBERS").arg(self.keys.role(role)).query_async(con).await.map_err(redis_error)?;
         v.sort();
         Ok(v)
     }

@@ -12,8 +12,8 @@
 use std::time::Duration;
 
 use claudebench_generated::error::Error;
-use redis::aio::ConnectionLike;
 use redis::Script;
+use redis::aio::ConnectionLike;
 use std::sync::LazyLock;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -67,9 +67,19 @@ impl LeaderLease {
 
     /// Take the lease if it is free or lapsed (a new term; publishes `leader.elected`), extend it
     /// if `id` already holds it, otherwise report the holder.
-    pub async fn acquire<C: ConnectionLike + Send>(&self, con: &mut C, id: &str, lease_ms: u64) -> Result<LeaseState, Error> {
+    pub async fn acquire<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        id: &str,
+        lease_ms: u64,
+    ) -> Result<LeaseState, Error> {
         let keys = [self.keys.leader(), self.keys.stream("leader.elected")];
-        let args = [id.to_string(), lease_ms.max(1).to_string(), self.stream_maxlen.to_string(), self.keys.channel("leader.elected")];
+        let args = [
+            id.to_string(),
+            lease_ms.max(1).to_string(),
+            self.stream_maxlen.to_string(),
+            self.keys.channel("leader.elected"),
+        ];
         let v = eval_ok(con, &ACQUIRE, &keys, &args).await?;
         Ok(LeaseState {
             leader: field(&v, 0, "leader_acquire")? == "1",
@@ -81,8 +91,20 @@ impl LeaderLease {
     }
 
     /// Extend the lease of `term`; `false` if it was lost or lapsed (acquire again for a new term).
-    pub async fn renew<C: ConnectionLike + Send>(&self, con: &mut C, id: &str, term: u64, lease_ms: u64) -> Result<bool, Error> {
-        let v = eval_ok(con, &RENEW, &[self.keys.leader()], &[id.to_string(), term.to_string(), lease_ms.max(1).to_string()]).await?;
+    pub async fn renew<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        id: &str,
+        term: u64,
+        lease_ms: u64,
+    ) -> Result<bool, Error> {
+        let v = eval_ok(
+            con,
+            &RENEW,
+            &[self.keys.leader()],
+            &[id.to_string(), term.to_string(), lease_ms.max(1).to_string()],
+        )
+        .await?;
         Ok(field(&v, 0, "leader_renew")? == "1")
     }
 
@@ -204,20 +226,22 @@ async fn run<C>(
                     }
                 }
             }
-            None => match tokio::time::timeout(call_timeout, lease.acquire(&mut con, &id, lease_ms)).await {
-                Ok(Ok(state)) if state.leader => {
-                    tracing::info!(instance = %id, term = state.term, "became leader");
-                    leading = Some((state.term, started + Duration::from_millis(lease_ms)));
-                    let _ = term_tx.send(Some(state.term));
-                    period
+            None => {
+                match tokio::time::timeout(call_timeout, lease.acquire(&mut con, &id, lease_ms)).await {
+                    Ok(Ok(state)) if state.leader => {
+                        tracing::info!(instance = %id, term = state.term, "became leader");
+                        leading = Some((state.term, started + Duration::from_millis(lease_ms)));
+                        let _ = term_tx.send(Some(state.term));
+                        period
+                    }
+                    Ok(Ok(state)) => {
+                        // Retry right after the current lease ends, but at least every lease/3.
+                        let left = u64::try_from(state.expires_at_ms.saturating_sub(state.now_ms)).unwrap_or(0);
+                        Duration::from_millis(left + 5).min(period)
+                    }
+                    Ok(Err(_)) | Err(_) => period,
                 }
-                Ok(Ok(state)) => {
-                    // Retry right after the current lease ends, but at least every lease/3.
-                    let left = u64::try_from(state.expires_at_ms.saturating_sub(state.now_ms)).unwrap_or(0);
-                    Duration::from_millis(left + 5).min(period)
-                }
-                Ok(Err(_)) | Err(_) => period,
-            },
+            }
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}

@@ -4,12 +4,12 @@
 use std::sync::LazyLock;
 
 use claudebench_generated::error::{Error, ErrorCode};
-use redis::aio::ConnectionLike;
 use redis::Script;
+use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
 use super::script::{eval_ok, field, script};
-use super::{iso_millis, now_ms, CoordinationConfig};
+use super::{CoordinationConfig, iso_millis, now_ms};
 use crate::keys::Keys;
 
 static VOTE: LazyLock<Script> = script!(publish: "quorum_vote.lua");

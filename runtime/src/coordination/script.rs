@@ -67,7 +67,12 @@ where
 }
 
 /// Run a script that never answers "retry".
-pub(crate) async fn eval_ok<C>(con: &mut C, script: &Script, keys: &[String], args: &[String]) -> Result<Vec<String>, Error>
+pub(crate) async fn eval_ok<C>(
+    con: &mut C,
+    script: &Script,
+    keys: &[String],
+    args: &[String],
+) -> Result<Vec<String>, Error>
 where
     C: ConnectionLike + Send,
 {

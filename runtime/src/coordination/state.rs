@@ -3,13 +3,13 @@
 use std::sync::LazyLock;
 
 use claudebench_generated::error::Error;
-use redis::aio::ConnectionLike;
 use redis::Script;
+use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::script::{eval_ok, field, parse_json, redis_error, script};
-use super::{iso_millis, now_ms, CoordinationConfig};
+use super::{CoordinationConfig, iso_millis, now_ms};
 use crate::keys::Keys;
 
 static SYNC: LazyLock<Script> = script!("state_sync.lua");
@@ -71,22 +71,28 @@ impl GlobalState {
         expected_version: Option<u64>,
     ) -> Result<u64, Error> {
         let json = serde_json::to_string(data).map_err(|e| Error::internal(format!("state not serialisable: {e}")))?;
-        let args = [json, updated_by.to_string(), iso_millis(now_ms()), expected_version.map(|v| v.to_string()).unwrap_or_default()];
+        let args = [
+            json,
+            updated_by.to_string(),
+            iso_millis(now_ms()),
+            expected_version.map(|v| v.to_string()).unwrap_or_default(),
+        ];
         let v = eval_ok(con, &SYNC, &[self.keys.global_state()], &args).await?;
         field(&v, 0, "state_sync")?.parse().map_err(|_| Error::internal("state_sync: version is not a number"))
     }
 
     /// The current document (version 0 and `null` before the first sync).
     pub async fn get<C: ConnectionLike + Send>(&self, con: &mut C) -> Result<StateSnapshot, Error> {
-        let (version, data, updated_at, updated_by): (Option<u64>, Option<String>, Option<String>, Option<String>) = redis::cmd("HMGET")
-            .arg(self.keys.global_state())
-            .arg("version")
-            .arg("data")
-            .arg("updatedAt")
-            .arg("updatedBy")
-            .query_async(con)
-            .await
-            .map_err(redis_error)?;
+        let (version, data, updated_at, updated_by): (Option<u64>, Option<String>, Option<String>, Option<String>) =
+            redis::cmd("HMGET")
+                .arg(self.keys.global_state())
+                .arg("version")
+                .arg("data")
+                .arg("updatedAt")
+                .arg("updatedBy")
+                .query_async(con)
+                .await
+                .map_err(redis_error)?;
         let data = match data {
             Some(d) => parse_json(&d, "state")?,
             None => Value::Null,
@@ -98,7 +104,13 @@ impl GlobalState {
     pub async fn aggregate_metrics<C: ConnectionLike + Send>(&self, con: &mut C) -> Result<GlobalMetrics, Error> {
         // Registered instances are read first so their queues can be declared as keys; the
         // script re-checks liveness.
-        let instances: Vec<String> = redis::cmd("ZRANGE").arg(self.keys.instances()).arg(0).arg(-1).query_async(con).await.map_err(redis_error)?;
+        let instances: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.keys.instances())
+            .arg(0)
+            .arg(-1)
+            .query_async(con)
+            .await
+            .map_err(redis_error)?;
         let now = now_ms();
         let cutoff = now.saturating_sub(i64::try_from(self.config.failure_timeout_ms).unwrap_or(i64::MAX));
         let mut keys = vec![

@@ -11,19 +11,20 @@
 //! (owned: pending = reserved by assign, in_progress = claimed), or neither (finished).
 
 use claudebench_generated::error::{Error, ErrorCode};
-use redis::aio::ConnectionLike;
 use redis::Script;
+use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
-use super::script::{contention, eval, eval_ok, field, parse_json, script, Reply, MAX_RETRIES};
-use super::{iso_millis, now_ms, CoordinationConfig};
+use super::script::{MAX_RETRIES, Reply, contention, eval, eval_ok, field, parse_json, script};
+use super::{CoordinationConfig, iso_millis, now_ms};
 use crate::keys::Keys;
 
 /// Every stream the task scripts append task snapshots to (`entity=task`): what the SQL
 /// persister must drain.
-pub const TASK_STREAMS: [&str; 6] = ["task.created", "task.updated", "task.claimed", "task.assigned", "task.completed", "task.deleted"];
+pub const TASK_STREAMS: [&str; 6] =
+    ["task.created", "task.updated", "task.claimed", "task.assigned", "task.completed", "task.deleted"];
 
 static CREATE: LazyLock<Script> = script!(publish + tasks: "task_create.lua");
 static GET: LazyLock<Script> = script!(publish + tasks: "task_get.lua");
@@ -56,7 +57,8 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    pub const ALL: [TaskStatus; 4] = [TaskStatus::Pending, TaskStatus::InProgress, TaskStatus::Completed, TaskStatus::Failed];
+    pub const ALL: [TaskStatus; 4] =
+        [TaskStatus::Pending, TaskStatus::InProgress, TaskStatus::Completed, TaskStatus::Failed];
 
     /// The wire string.
     pub fn as_str(self) -> &'static str {
@@ -379,9 +381,8 @@ impl Tasks {
             flag(unassigned),
         ];
         let v = eval_ok(con, &LIST, &[self.keys.task_records(), index], &args).await?;
-        let total = field(&v, 0, "task_list")?
-            .parse()
-            .map_err(|_| Error::internal("task_list: total is not a number"))?;
+        let total =
+            field(&v, 0, "task_list")?.parse().map_err(|_| Error::internal("task_list: total is not a number"))?;
         let tasks = parse_json(field(&v, 1, "task_list")?, "task_list")?;
         Ok(TaskPage { tasks, total, offset: query.offset, limit })
     }
@@ -392,7 +393,12 @@ impl Tasks {
     /// (owner and outcome cleared, back on the queue); in_progress needs an owner (claim or
     /// assign instead) and cannot reopen a finished task. A priority change re-scores the task
     /// wherever it is queued.
-    pub async fn update<C: ConnectionLike + Send>(&self, con: &mut C, id: &str, update: TaskUpdate) -> Result<Task, Error> {
+    pub async fn update<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        id: &str,
+        update: TaskUpdate,
+    ) -> Result<Task, Error> {
         check_id("id", id)?;
         if let Some(t) = &update.text {
             check_text(t)?;
@@ -436,7 +442,12 @@ impl Tasks {
     /// pending ones. Each becomes in_progress and owned by the worker; publishes `task.claimed`
     /// per task. An empty answer means nothing was claimable. Errors: `not_found` (worker not
     /// registered), `conflict` (worker not alive).
-    pub async fn claim<C: ConnectionLike + Send>(&self, con: &mut C, worker_id: &str, max_tasks: usize) -> Result<Vec<Task>, Error> {
+    pub async fn claim<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        worker_id: &str,
+        max_tasks: usize,
+    ) -> Result<Vec<Task>, Error> {
         check_id("workerId", worker_id)?;
         if max_tasks == 0 || max_tasks > MAX_CLAIM {
             return Err(invalid(format!("maxTasks must be 1..={MAX_CLAIM}, got {max_tasks}")));
@@ -467,7 +478,12 @@ impl Tasks {
     /// Reserve a pending, unowned task for a live instance (it stays pending until claimed);
     /// publishes `task.assigned`. Errors: `not_found` (task or instance), `conflict` (already
     /// owned, finished, or the instance is not alive).
-    pub async fn assign<C: ConnectionLike + Send>(&self, con: &mut C, task_id: &str, instance_id: &str) -> Result<Task, Error> {
+    pub async fn assign<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        task_id: &str,
+        instance_id: &str,
+    ) -> Result<Task, Error> {
         check_id("taskId", task_id)?;
         check_id("instanceId", instance_id)?;
         let now = now_ms();
@@ -495,7 +511,11 @@ impl Tasks {
 
     /// Load-balanced assignment of up to `limit` pending tasks (best first), each to the live
     /// `worker`-role instance with the shortest queue below the configured capacity.
-    pub async fn auto_assign<C: ConnectionLike + Send>(&self, con: &mut C, limit: usize) -> Result<Vec<Assignment>, Error> {
+    pub async fn auto_assign<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        limit: usize,
+    ) -> Result<Vec<Assignment>, Error> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -593,7 +613,8 @@ impl Tasks {
             let mut keys = self.layout();
             keys.push(self.keys.stream("task.deleted"));
             self.owner_keys(&owner, &mut keys);
-            let args = vec![id.to_string(), owner, now_ms().to_string(), self.maxlen(), self.keys.channel("task.deleted")];
+            let args =
+                vec![id.to_string(), owner, now_ms().to_string(), self.maxlen(), self.keys.channel("task.deleted")];
             match eval(con, &DELETE, &keys, &args).await? {
                 Reply::Ok(v) => return parse_json(field(&v, 0, "task_delete")?, "task_delete"),
                 Reply::Retry => continue,

@@ -154,7 +154,9 @@ pub fn redis_error(e: RedisError) -> Error {
 
 /// `url` with any password replaced, for logs and errors.
 pub fn redacted_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
     match rest.rsplit_once('@') {
         Some((_credentials, host)) => format!("{scheme}://***@{host}"),
         None => url.to_string(),

@@ -155,7 +155,9 @@ impl CircuitBreakers {
             move |_channel: &str, payload: &[u8]| {
                 match serde_json::from_slice::<Snapshot>(payload) {
                     Ok(s) => apply(&local, &s.event.clone(), &s, Instant::now()),
-                    Err(e) => tracing::warn!(error = %e, "undecodable circuit announcement skipped"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "undecodable circuit announcement skipped")
+                    }
                 }
                 Flow::Continue
             }
@@ -233,7 +235,9 @@ impl CircuitBreakers {
         if permit == Permit::Normal {
             match known {
                 // The common case: a success that changes nothing.
-                Some(c) if c.state == CircuitState::Closed && success && c.failures == 0 => return Ok(c.state),
+                Some(c) if c.state == CircuitState::Closed && success && c.failures == 0 => {
+                    return Ok(c.state);
+                }
                 // Outcomes of calls admitted before the circuit opened say nothing new.
                 Some(c) if c.state != CircuitState::Closed => return Ok(c.state),
                 _ => {}

@@ -23,9 +23,7 @@ pub(crate) async fn require_token(State(state): State<AppState>, request: Reques
         return next.run(request).await;
     }
     let mut response = error_response(&Error::new(ErrorCode::Unauthorized, "missing or invalid bearer token"));
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
     response
 }
 
@@ -38,13 +36,11 @@ fn presented_token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     let is_upgrade = headers.get(header::UPGRADE).is_some();
-    from_header.or_else(|| {
-        if is_upgrade {
-            query?.split('&').find_map(|pair| pair.strip_prefix("token="))
-        } else {
-            None
-        }
-    })
+    from_header.or_else(
+        || {
+            if is_upgrade { query?.split('&').find_map(|pair| pair.strip_prefix("token=")) } else { None }
+        },
+    )
 }
 
 /// Compare without an early exit, so response timing does not reveal how much of a guessed

@@ -44,9 +44,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             post(move |state, caller, headers, body| call_event(event, state, caller, headers, body)),
         );
     }
-    router
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+    router.fallback(not_found).method_not_allowed_fallback(method_not_allowed)
 }
 
 /// `/segment/segment…` of lowercase letters, digits, `_`, `-` and `.`: nothing axum would
@@ -70,11 +68,7 @@ async fn call_event(
         Ok(body) => body,
         Err((status, error)) => return error_response_with_status(status, &error),
     };
-    match state
-        .backend
-        .dispatch(event, Payload::Bytes(&body), caller.meta(Transport::Http))
-        .await
-    {
+    match state.backend.dispatch(event, Payload::Bytes(&body), caller.meta(Transport::Http)).await {
         Ok(output) => json_ok(&output),
         Err(error) => error_response(&error),
     }
@@ -118,28 +112,17 @@ pub(crate) fn read_json_body(
 /// Bodies must be JSON; an absent `Content-Type` is accepted (curl without `-H`).
 fn content_type_error(headers: &HeaderMap) -> Option<Error> {
     let value = headers.get(header::CONTENT_TYPE)?;
-    let essence = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
+    let essence = value.to_str().ok().and_then(|v| v.split(';').next()).map(|v| v.trim().to_ascii_lowercase());
     match essence {
         Some(e) if e == "application/json" || (e.starts_with("application/") && e.ends_with("+json")) => None,
-        _ => Some(Error::new(
-            ErrorCode::Validation,
-            "the request body must be JSON (Content-Type: application/json)",
-        )),
+        _ => Some(Error::new(ErrorCode::Validation, "the request body must be JSON (Content-Type: application/json)")),
     }
 }
 
 /// 200 when the server can serve requests, 503 otherwise; the body says which dependency is down.
 async fn health(State(state): State<AppState>) -> Response {
     let readiness = state.backend.readiness().await;
-    let status = if readiness.ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if readiness.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, axum::Json(readiness)).into_response()
 }
 
@@ -150,11 +133,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 async fn openapi(State(state): State<AppState>) -> Response {
     match state.config.openapi.clone() {
-        Some(document) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-            document.to_string(),
-        )
-            .into_response(),
+        Some(document) => {
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], document.to_string())
+                .into_response()
+        }
         None => error_response(&Error::not_found("this server has no OpenAPI document")),
     }
 }
@@ -164,10 +146,7 @@ async fn not_found(method: Method, uri: axum::http::Uri) -> Response {
 }
 
 async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
-    let error = Error::new(
-        ErrorCode::Validation,
-        format!("{method} is not allowed on {}", uri.path()),
-    );
+    let error = Error::new(ErrorCode::Validation, format!("{method} is not allowed on {}", uri.path()));
     error_response_with_status(StatusCode::METHOD_NOT_ALLOWED, &error)
 }
 
@@ -189,15 +168,9 @@ mod tests {
     fn json_content_types_are_accepted_and_others_rejected() {
         let mut headers = HeaderMap::new();
         assert!(content_type_error(&headers).is_none());
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
         assert!(content_type_error(&headers).is_none());
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/vnd.api+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.api+json"));
         assert!(content_type_error(&headers).is_none());
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         assert!(content_type_error(&headers).is_some());

@@ -34,20 +34,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let meta = request_meta(Transport::Http, &parts.headers, &parts.extensions);
-        Ok(Caller {
-            client_id: meta.client_id,
-            peer: meta.peer,
-        })
+        Ok(Caller { client_id: meta.client_id, peer: meta.peer })
     }
 }
 
 /// The request's identity from its headers and connection.
 pub(crate) fn request_meta(transport: Transport, headers: &HeaderMap, extensions: &Extensions) -> RequestMeta {
     let mut meta = RequestMeta::new(transport);
-    meta.client_id = headers
-        .get("x-client-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(clean_id);
+    meta.client_id = headers.get("x-client-id").and_then(|v| v.to_str().ok()).and_then(clean_id);
     meta.peer = peer(extensions);
     meta
 }
@@ -55,9 +49,7 @@ pub(crate) fn request_meta(transport: Transport, headers: &HeaderMap, extensions
 /// The peer's IP address (without the port: one host is one caller), when the server was
 /// started with connect info.
 pub(crate) fn peer(extensions: &Extensions) -> Option<String> {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
 }
 
 /// A usable identity string: trimmed, non-empty, printable ASCII, bounded.

@@ -60,24 +60,16 @@ async fn rpc(State(state): State<AppState>, caller: Caller, body: Result<Bytes, 
 pub async fn handle_bytes(backend: &dyn Backend, body: &[u8], base: &RequestMeta) -> Option<Value> {
     match serde_json::from_slice::<Value>(body) {
         Ok(message) => handle_message(backend, message, base).await,
-        Err(e) => Some(error_object(
-            Value::Null,
-            PARSE_ERROR,
-            format!("Parse error: {e}"),
-            None,
-        )),
+        Err(e) => Some(error_object(Value::Null, PARSE_ERROR, format!("Parse error: {e}"), None)),
     }
 }
 
 /// Answer one parsed JSON-RPC message (a request, a notification or a batch).
 pub async fn handle_message(backend: &dyn Backend, message: Value, base: &RequestMeta) -> Option<Value> {
     match message {
-        Value::Array(items) if items.is_empty() => Some(error_object(
-            Value::Null,
-            INVALID_REQUEST,
-            "Invalid Request: empty batch".into(),
-            None,
-        )),
+        Value::Array(items) if items.is_empty() => {
+            Some(error_object(Value::Null, INVALID_REQUEST, "Invalid Request: empty batch".into(), None))
+        }
         Value::Array(items) => {
             let responses: Vec<Value> = futures_util::stream::iter(items)
                 .map(|item| handle_single(backend, item, base))
@@ -104,22 +96,12 @@ async fn handle_single(backend: &dyn Backend, item: Value, base: &RequestMeta) -
     let envelope = match decode(item) {
         Ok(envelope) => envelope,
         Err((id, detail)) => {
-            return Some(error_object(
-                id,
-                INVALID_REQUEST,
-                format!("Invalid Request: {detail}"),
-                None,
-            ));
+            return Some(error_object(id, INVALID_REQUEST, format!("Invalid Request: {detail}"), None));
         }
     };
     let Some(event) = backend.resolve(&envelope.method) else {
         let id = envelope.id?;
-        return Some(error_object(
-            id,
-            METHOD_NOT_FOUND,
-            format!("Method not found: {}", envelope.method),
-            None,
-        ));
+        return Some(error_object(id, METHOD_NOT_FOUND, format!("Method not found: {}", envelope.method), None));
     };
     let meta = caller_meta(base, &envelope.metadata);
     // Notifications are executed too; only their outcome is not sent back.
@@ -139,7 +121,9 @@ fn decode(item: Value) -> Result<Envelope, (Value, String)> {
     let id = match object.remove("id") {
         None => None,
         Some(id @ (Value::String(_) | Value::Number(_) | Value::Null)) => Some(id),
-        Some(_) => return Err((Value::Null, "`id` must be a string, a number or null".into())),
+        Some(_) => {
+            return Err((Value::Null, "`id` must be a string, a number or null".into()));
+        }
     };
     let answer_id = id.clone().unwrap_or(Value::Null);
     if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
@@ -159,12 +143,7 @@ fn decode(item: Value) -> Result<Envelope, (Value, String)> {
         Some(Value::Object(metadata)) => metadata,
         Some(_) => return Err((answer_id, "`metadata` must be an object".into())),
     };
-    Ok(Envelope {
-        method,
-        params,
-        id,
-        metadata,
-    })
+    Ok(Envelope { method, params, id, metadata })
 }
 
 /// The transport's identity, refined by the envelope's `metadata` (which names the session
@@ -209,9 +188,7 @@ mod tests {
     fn an_absent_id_is_a_notification_but_a_null_id_is_a_request() {
         let notification = decode(json!({"jsonrpc": "2.0", "method": "task.get"})).ok().unwrap();
         assert_eq!(notification.id, None);
-        let request = decode(json!({"jsonrpc": "2.0", "method": "task.get", "id": null}))
-            .ok()
-            .unwrap();
+        let request = decode(json!({"jsonrpc": "2.0", "method": "task.get", "id": null})).ok().unwrap();
         assert_eq!(request.id, Some(Value::Null));
     }
 
@@ -219,13 +196,9 @@ mod tests {
     fn envelope_errors_keep_a_usable_id() {
         let (id, _) = decode(json!({"jsonrpc": "1.0", "method": "x", "id": 7})).err().unwrap();
         assert_eq!(id, json!(7));
-        let (id, _) = decode(json!({"jsonrpc": "2.0", "method": "x", "id": {"a": 1}}))
-            .err()
-            .unwrap();
+        let (id, _) = decode(json!({"jsonrpc": "2.0", "method": "x", "id": {"a": 1}})).err().unwrap();
         assert_eq!(id, Value::Null);
-        let (_, why) = decode(json!({"jsonrpc": "2.0", "method": "x", "params": 3, "id": 1}))
-            .err()
-            .unwrap();
+        let (_, why) = decode(json!({"jsonrpc": "2.0", "method": "x", "params": 3, "id": 1})).err().unwrap();
         assert!(why.contains("params"));
     }
 
@@ -233,10 +206,7 @@ mod tests {
     fn metadata_names_the_session_and_overrides_the_header_client() {
         let mut base = RequestMeta::new(Transport::JsonRpc);
         base.client_id = Some("from-header".into());
-        let metadata = json!({"sessionId": "s-1", "clientId": "c-1", "correlationId": 5})
-            .as_object()
-            .unwrap()
-            .clone();
+        let metadata = json!({"sessionId": "s-1", "clientId": "c-1", "correlationId": 5}).as_object().unwrap().clone();
         let meta = caller_meta(&base, &metadata);
         assert_eq!(meta.session_id.as_deref(), Some("s-1"));
         assert_eq!(meta.client_id.as_deref(), Some("c-1"));

@@ -47,10 +47,7 @@ impl Catalog {
         // Deterministic order (the 2026-07-28 spec asks for it; caches and diffs like it).
         exposed.sort_by_key(|(_, mcp)| mcp.tool_name);
         let tools = exposed.iter().map(|(event, mcp)| tool(event, mcp)).collect();
-        let events = exposed
-            .into_iter()
-            .map(|(event, mcp)| (mcp.tool_name.to_string(), event))
-            .collect();
+        let events = exposed.into_iter().map(|(event, mcp)| (mcp.tool_name.to_string(), event)).collect();
         Catalog { tools, events }
     }
 }
@@ -58,10 +55,7 @@ impl Catalog {
 /// One event as an MCP tool.
 fn tool(event: &EventDef, mcp: &McpDef) -> Tool {
     let input = object_schema(event.input_schema).unwrap_or_else(|| {
-        tracing::warn!(
-            event = event.name,
-            "input schema is not a JSON object schema; advertising an open object"
-        );
+        tracing::warn!(event = event.name, "input schema is not a JSON object schema; advertising an open object");
         let mut open = JsonObject::new();
         open.insert("type".into(), json!("object"));
         open
@@ -130,10 +124,7 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let Some(&event) = self.catalog.events.get(request.name.as_ref()) else {
-            return Err(McpError::invalid_params(
-                format!("Unknown tool: {}", request.name),
-                None,
-            ));
+            return Err(McpError::invalid_params(format!("Unknown tool: {}", request.name), None));
         };
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         let meta = caller_meta(&context);
@@ -152,10 +143,9 @@ impl ServerHandler for McpHandler {
 fn tool_result(outcome: Result<Value, Error>) -> Result<CallToolResult, McpError> {
     match outcome {
         Ok(output) => Ok(CallToolResult::structured(output)),
-        Err(error) if error.code == ErrorCode::Internal => Err(McpError::internal_error(
-            error.message.clone(),
-            serde_json::to_value(&error).ok(),
-        )),
+        Err(error) if error.code == ErrorCode::Internal => {
+            Err(McpError::internal_error(error.message.clone(), serde_json::to_value(&error).ok()))
+        }
         Err(error) => {
             let body = json!({ "error": error });
             let mut result = CallToolResult::structured_error(body.clone());
@@ -174,10 +164,7 @@ fn caller_meta(context: &RequestContext<RoleServer>) -> RequestMeta {
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).and_then(clean_id);
         meta.session_id = header("mcp-session-id");
         meta.client_id = header("x-client-id");
-        meta.peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(a)| a.ip().to_string());
+        meta.peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string());
     }
     meta
 }
@@ -197,16 +184,11 @@ pub(crate) fn service(
     http = if config.cors_origins.iter().any(|o| o == "*") {
         http.disable_allowed_origins()
     } else {
-        http.with_allowed_origins(allowed_origins(&config.cors_origins))
-            .enforce_origin_validation()
+        http.with_allowed_origins(allowed_origins(&config.cors_origins)).enforce_origin_validation()
     };
     // Legacy (≤ 2025-11-25) clients get sessions (expired by rmcp after 5 idle minutes);
     // 2026-07-28 clients are served statelessly by rmcp regardless.
-    StreamableHttpService::new(
-        move || Ok(handler.clone()),
-        Arc::new(LocalSessionManager::default()),
-        http,
-    )
+    StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), http)
 }
 
 /// Browser origins the MCP endpoint accepts: loopback on any port (local tools, the MCP
@@ -249,10 +231,7 @@ where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let running = McpHandler::new(backend)
-        .serve((read, write))
-        .await
-        .map_err(std::io::Error::other)?;
+    let running = McpHandler::new(backend).serve((read, write)).await.map_err(std::io::Error::other)?;
     running.waiting().await.map_err(std::io::Error::other)?;
     Ok(())
 }
@@ -263,14 +242,8 @@ mod tests {
 
     #[test]
     fn configured_origins_get_an_explicit_default_port() {
-        assert_eq!(
-            with_explicit_port("https://dash.example.com"),
-            "https://dash.example.com:443"
-        );
-        assert_eq!(
-            with_explicit_port("http://dash.example.com:8080"),
-            "http://dash.example.com:8080"
-        );
+        assert_eq!(with_explicit_port("https://dash.example.com"), "https://dash.example.com:443");
+        assert_eq!(with_explicit_port("http://dash.example.com:8080"), "http://dash.example.com:8080");
         assert_eq!(with_explicit_port("http://[::1]"), "http://[::1]:80");
         assert_eq!(with_explicit_port("null"), "null");
     }

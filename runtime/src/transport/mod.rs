@@ -70,10 +70,7 @@ pub(crate) struct AppState {
 /// Serve it with [`serve`] (or `into_make_service_with_connect_info::<SocketAddr>()`) so
 /// handlers know the peer address; without it they still work, just without that identity.
 pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
-    let state = AppState {
-        backend: backend.clone(),
-        config: Arc::new(config),
-    };
+    let state = AppState { backend: backend.clone(), config: Arc::new(config) };
     let mcp = mcp::service(backend, &state.config);
 
     let api = http::routes(&state)

@@ -51,10 +51,7 @@ pub(crate) fn malformed_json(detail: &serde_json::Error) -> Error {
 pub(crate) fn too_large_error(limit: usize) -> (StatusCode, Error) {
     (
         StatusCode::PAYLOAD_TOO_LARGE,
-        Error::new(
-            ErrorCode::Validation,
-            format!("the request body exceeds the limit of {limit} bytes"),
-        ),
+        Error::new(ErrorCode::Validation, format!("the request body exceeds the limit of {limit} bytes")),
     )
 }
 

@@ -37,8 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 async fn upgrade(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> Response {
     let base = caller.meta(Transport::WebSocket);
-    ws.max_message_size(state.config.body_limit)
-        .on_upgrade(move |socket| session(state, base, socket))
+    ws.max_message_size(state.config.body_limit).on_upgrade(move |socket| session(state, base, socket))
 }
 
 /// Why the server ends a connection.
@@ -47,10 +46,7 @@ struct Close {
     reason: &'static str,
 }
 
-const TOO_SLOW: Close = Close {
-    code: close_code::POLICY,
-    reason: "client too slow: event queue overflowed",
-};
+const TOO_SLOW: Close = Close { code: close_code::POLICY, reason: "client too slow: event queue overflowed" };
 
 async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
     let (sink, mut incoming) = socket.split();
@@ -234,8 +230,7 @@ impl ClientMessage<'_> {
         };
         *patterns = next;
         let kind = if add { "subscribed" } else { "unsubscribed" };
-        self.reply(json!({ "type": kind, "events": patterns.iter().collect::<Vec<_>>() }))
-            .await;
+        self.reply(json!({ "type": kind, "events": patterns.iter().collect::<Vec<_>>() })).await;
         Some(stream)
     }
 
@@ -265,9 +260,7 @@ impl ClientMessage<'_> {
 fn valid_pattern(pattern: &str) -> bool {
     !pattern.is_empty()
         && pattern.len() <= 128
-        && pattern
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.*-".contains(&b))
+        && pattern.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.*-".contains(&b))
 }
 
 fn event_message(event: &BusEvent) -> Message {

@@ -39,7 +39,9 @@ async fn consecutive_failures_open_the_circuit_and_successes_reset_the_count() {
     assert_eq!(cb.record(e, &DEF, Permit::Normal, false).await.unwrap(), CircuitState::Open);
 
     match cb.admit(e, &DEF).await.unwrap() {
-        Admission::Rejected { retry_after_ms } => assert!(retry_after_ms > 0 && retry_after_ms <= 300),
+        Admission::Rejected { retry_after_ms } => {
+            assert!(retry_after_ms > 0 && retry_after_ms <= 300)
+        }
         other => panic!("expected a rejection, got {other:?}"),
     }
     let err = cb.admit(e, &DEF).await.unwrap().into_result(e).unwrap_err();

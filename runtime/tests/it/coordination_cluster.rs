@@ -5,7 +5,7 @@ use std::time::Duration;
 use claudebench_runtime::coordination::batch::LockState;
 use claudebench_runtime::coordination::gossip::HealthStatus;
 use claudebench_runtime::coordination::tasks::{NewTask, Outcome};
-use claudebench_runtime::coordination::{now_ms, CoordinationConfig, ErrorCode};
+use claudebench_runtime::coordination::{CoordinationConfig, ErrorCode, now_ms};
 use serde_json::json;
 
 use crate::coordination_tasks::{coordination, stream};
@@ -172,6 +172,7 @@ async fn metrics_count_tasks_by_status_and_measure_load_balance() {
     assert_eq!(m.total_load, 3);
     // Queues 2 and 1: mean 1.5, mean absolute deviation 0.5.
     assert!((m.load_balance - 0.5).abs() < 1e-9, "{}", m.load_balance);
-    let stored: Option<String> = redis::cmd("HGET").arg(keys.global_metrics()).arg("totalTasks").query_async(&mut con).await.unwrap();
+    let stored: Option<String> =
+        redis::cmd("HGET").arg(keys.global_metrics()).arg("totalTasks").query_async(&mut con).await.unwrap();
     assert_eq!(stored.as_deref(), Some("6"));
 }

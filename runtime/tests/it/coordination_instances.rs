@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use claudebench_runtime::coordination::tasks::{NewTask, Outcome, TaskQuery, TaskStatus};
-use claudebench_runtime::coordination::{now_ms, Coordination, CoordinationConfig, ErrorCode};
+use claudebench_runtime::coordination::{Coordination, CoordinationConfig, ErrorCode, now_ms};
 use serde_json::Value;
 
 use crate::coordination_tasks::stream;
@@ -149,7 +149,8 @@ async fn a_worker_that_stops_heartbeating_has_its_tasks_requeued_exactly_once_an
         }
     }
     assert_eq!(finished, 21);
-    let done = c.tasks.list(&mut con, &TaskQuery { status: Some(TaskStatus::Completed), ..Default::default() }).await.unwrap();
+    let done =
+        c.tasks.list(&mut con, &TaskQuery { status: Some(TaskStatus::Completed), ..Default::default() }).await.unwrap();
     assert_eq!(done.total, 21);
 
     // A later sweep finds nothing more to do.

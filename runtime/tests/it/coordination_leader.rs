@@ -90,7 +90,11 @@ async fn when_the_leader_stops_renewing_a_follower_takes_over_within_one_lease_w
     let (leader, follower) = if second.current_term().is_some() { (second, third) } else { (third, second) };
     leader.shutdown().await;
     let mut wf = follower.watch();
-    let handed = tokio::time::timeout(Duration::from_millis(lease_ms), wf.wait_for(|t| t.is_some())).await.unwrap().unwrap().unwrap();
+    let handed = tokio::time::timeout(Duration::from_millis(lease_ms), wf.wait_for(|t| t.is_some()))
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(handed > new_term);
     follower.shutdown().await;
 }

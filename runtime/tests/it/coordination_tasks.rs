@@ -6,7 +6,7 @@ use claudebench_runtime::coordination::tasks::{NewTask, Outcome, TaskQuery, Task
 use claudebench_runtime::coordination::{Coordination, CoordinationConfig, ErrorCode};
 use claudebench_runtime::keys::Keys;
 use redis::streams::StreamRangeReply;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::support::{redis, unique_keys};
 
@@ -15,7 +15,10 @@ pub fn coordination() -> (Coordination, Keys) {
     (Coordination::new(keys.clone(), CoordinationConfig::default()), keys)
 }
 
-pub async fn stream(con: &mut redis::aio::MultiplexedConnection, key: &str) -> Vec<std::collections::HashMap<String, String>> {
+pub async fn stream(
+    con: &mut redis::aio::MultiplexedConnection,
+    key: &str,
+) -> Vec<std::collections::HashMap<String, String>> {
     let reply: StreamRangeReply = redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(con).await.unwrap();
     reply
         .ids
@@ -179,7 +182,11 @@ async fn eight_concurrent_workers_claim_a_thousand_tasks_each_exactly_once() {
     assert!(busy_workers > 1, "work should spread over several workers");
     let claimed = stream(&mut con, &keys.stream("task.claimed")).await;
     assert_eq!(claimed.len(), 1000);
-    let done = c.tasks.list(&mut con, &TaskQuery { status: Some(TaskStatus::Completed), limit: 1, ..Default::default() }).await.unwrap();
+    let done = c
+        .tasks
+        .list(&mut con, &TaskQuery { status: Some(TaskStatus::Completed), limit: 1, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(done.total, 1000);
     let pending: u64 = redis::cmd("ZCARD").arg(keys.tasks_pending()).query_async(&mut con).await.unwrap();
     assert_eq!(pending, 0);
@@ -247,12 +254,24 @@ async fn complete_conflicts_when_unassigned_already_finished_or_owned_by_another
     c.instances.register(&mut con, "w1", &["worker".into()]).await.unwrap();
     c.instances.register(&mut con, "w2", &["worker".into()]).await.unwrap();
     let t = c.tasks.create(&mut con, NewTask::new("a")).await.unwrap();
-    assert_eq!(c.tasks.complete(&mut con, "t-missing", None, Outcome::Completed(None)).await.unwrap_err().code, ErrorCode::NotFound);
-    assert_eq!(c.tasks.complete(&mut con, &t.id, None, Outcome::Completed(None)).await.unwrap_err().code, ErrorCode::Conflict);
+    assert_eq!(
+        c.tasks.complete(&mut con, "t-missing", None, Outcome::Completed(None)).await.unwrap_err().code,
+        ErrorCode::NotFound
+    );
+    assert_eq!(
+        c.tasks.complete(&mut con, &t.id, None, Outcome::Completed(None)).await.unwrap_err().code,
+        ErrorCode::Conflict
+    );
     c.tasks.claim(&mut con, "w1", 1).await.unwrap();
-    assert_eq!(c.tasks.complete(&mut con, &t.id, Some("w2"), Outcome::Completed(None)).await.unwrap_err().code, ErrorCode::Conflict);
+    assert_eq!(
+        c.tasks.complete(&mut con, &t.id, Some("w2"), Outcome::Completed(None)).await.unwrap_err().code,
+        ErrorCode::Conflict
+    );
     c.tasks.complete(&mut con, &t.id, Some("w1"), Outcome::Completed(Some(json!(1)))).await.unwrap();
-    assert_eq!(c.tasks.complete(&mut con, &t.id, Some("w1"), Outcome::Completed(None)).await.unwrap_err().code, ErrorCode::Conflict);
+    assert_eq!(
+        c.tasks.complete(&mut con, &t.id, Some("w1"), Outcome::Completed(None)).await.unwrap_err().code,
+        ErrorCode::Conflict
+    );
     // A finished task is never claimable again.
     assert!(c.tasks.claim(&mut con, "w2", 5).await.unwrap().is_empty());
 }
@@ -264,13 +283,21 @@ async fn partial_updates_keep_other_fields_and_merge_metadata() {
     let t = c.tasks.create(&mut con, NewTask::new("first").metadata(meta(json!({"a": 1, "b": 2})))).await.unwrap();
     let u = c
         .tasks
-        .update(&mut con, &t.id, TaskUpdate { priority: Some(85), metadata: Some(meta(json!({"b": 3, "c": [4]}))), ..Default::default() })
+        .update(
+            &mut con,
+            &t.id,
+            TaskUpdate { priority: Some(85), metadata: Some(meta(json!({"b": 3, "c": [4]}))), ..Default::default() },
+        )
         .await
         .unwrap();
     assert_eq!(u.text, "first");
     assert_eq!(u.priority, 85);
     assert_eq!(u.metadata, Some(meta(json!({"a": 1, "b": 3, "c": [4]}))));
-    let u = c.tasks.update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::Completed), ..Default::default() }).await.unwrap();
+    let u = c
+        .tasks
+        .update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::Completed), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(u.priority, 85);
     assert!(u.completed_at.is_some());
     let u = c.tasks.update(&mut con, &t.id, TaskUpdate { priority: Some(10), ..Default::default() }).await.unwrap();
@@ -278,7 +305,10 @@ async fn partial_updates_keep_other_fields_and_merge_metadata() {
     assert_eq!(u.text, "first");
     let u = c.tasks.update(&mut con, &t.id, TaskUpdate::default()).await.unwrap();
     assert_eq!(u.priority, 10);
-    assert_eq!(c.tasks.update(&mut con, "t-missing", TaskUpdate::default()).await.unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        c.tasks.update(&mut con, "t-missing", TaskUpdate::default()).await.unwrap_err().code,
+        ErrorCode::NotFound
+    );
 
     let events = stream(&mut con, &keys.stream("task.updated")).await;
     assert_eq!(events.len(), 4);
@@ -307,21 +337,36 @@ async fn status_changes_keep_the_queues_consistent() {
     c.instances.register(&mut con, "w1", &["worker".into()]).await.unwrap();
     let t = c.tasks.create(&mut con, NewTask::new("a")).await.unwrap();
     // Unowned tasks cannot be started by an update.
-    let err = c.tasks.update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::InProgress), ..Default::default() }).await.unwrap_err();
+    let err = c
+        .tasks
+        .update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::InProgress), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
     // Cancelling a pending task takes it off the queue.
-    c.tasks.update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::Failed), ..Default::default() }).await.unwrap();
+    c.tasks
+        .update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::Failed), ..Default::default() })
+        .await
+        .unwrap();
     assert!(c.tasks.claim(&mut con, "w1", 1).await.unwrap().is_empty());
     // Reopening puts it back.
-    let r = c.tasks.update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::Pending), ..Default::default() }).await.unwrap();
+    let r = c
+        .tasks
+        .update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::Pending), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(r.completed_at, None);
     let got = c.tasks.claim(&mut con, "w1", 1).await.unwrap();
     assert_eq!(got[0].id, t.id);
     // Completing a claimed task by update removes it from its worker's queue.
-    c.tasks.update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::Completed), ..Default::default() }).await.unwrap();
+    c.tasks
+        .update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::Completed), ..Default::default() })
+        .await
+        .unwrap();
     let queue: u64 = redis::cmd("ZCARD").arg(keys.worker_queue("w1")).query_async(&mut con).await.unwrap();
     assert_eq!(queue, 0);
-    let in_progress: u64 = redis::cmd("ZCARD").arg(keys.tasks_by_status("in_progress")).query_async(&mut con).await.unwrap();
+    let in_progress: u64 =
+        redis::cmd("ZCARD").arg(keys.tasks_by_status("in_progress")).query_async(&mut con).await.unwrap();
     assert_eq!(in_progress, 0);
 }
 
@@ -339,19 +384,33 @@ async fn list_filters_by_status_and_assignee_and_pages_with_a_total() {
 
     let all = c.tasks.list(&mut con, &TaskQuery { limit: 3, ..Default::default() }).await.unwrap();
     assert_eq!(all.total, 7);
-    assert_eq!(all.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), vec![ids[6].clone(), ids[5].clone(), ids[4].clone()]);
+    assert_eq!(
+        all.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        vec![ids[6].clone(), ids[5].clone(), ids[4].clone()]
+    );
     let page2 = c.tasks.list(&mut con, &TaskQuery { offset: 6, limit: 3, ..Default::default() }).await.unwrap();
     assert_eq!(page2.tasks.len(), 1);
-    let oldest = c.tasks.list(&mut con, &TaskQuery { limit: 1, oldest_first: true, ..Default::default() }).await.unwrap();
+    let oldest =
+        c.tasks.list(&mut con, &TaskQuery { limit: 1, oldest_first: true, ..Default::default() }).await.unwrap();
     assert_eq!(oldest.tasks[0].id, ids[0]);
 
-    let pending = c.tasks.list(&mut con, &TaskQuery { status: Some(TaskStatus::Pending), ..Default::default() }).await.unwrap();
+    let pending =
+        c.tasks.list(&mut con, &TaskQuery { status: Some(TaskStatus::Pending), ..Default::default() }).await.unwrap();
     assert_eq!(pending.total, 4);
-    let mine = c.tasks.list(&mut con, &TaskQuery { assigned_to: Some("w1".into()), ..Default::default() }).await.unwrap();
+    let mine =
+        c.tasks.list(&mut con, &TaskQuery { assigned_to: Some("w1".into()), ..Default::default() }).await.unwrap();
     assert_eq!(mine.total, 3);
     let mine_running = c
         .tasks
-        .list(&mut con, &TaskQuery { assigned_to: Some("w1".into()), status: Some(TaskStatus::InProgress), limit: 1, ..Default::default() })
+        .list(
+            &mut con,
+            &TaskQuery {
+                assigned_to: Some("w1".into()),
+                status: Some(TaskStatus::InProgress),
+                limit: 1,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(mine_running.total, 2);
@@ -401,7 +460,8 @@ async fn auto_assign_picks_the_least_loaded_live_worker_within_capacity() {
     let to = |w: &str| made.iter().filter(|a| a.instance_id == w).count();
     assert_eq!((to("w1"), to("w2"), to("sup")), (1, 3, 0));
     assert_eq!(made[0].instance_id, "w2", "the least loaded goes first");
-    let pending = c.tasks.list(&mut con, &TaskQuery { status: Some(TaskStatus::Pending), ..Default::default() }).await.unwrap();
+    let pending =
+        c.tasks.list(&mut con, &TaskQuery { status: Some(TaskStatus::Pending), ..Default::default() }).await.unwrap();
     assert_eq!(pending.tasks.iter().filter(|t| t.assigned_to.is_none()).count(), 2);
 
     // An unregistered worker is dropped from the role set and never chosen.

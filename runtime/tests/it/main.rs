@@ -1,21 +1,21 @@
 //! Runtime integration tests, against the real Redis (and PostgreSQL) of this machine.
 //! Each test works under its own key prefix, so tests run in parallel without interfering.
 
-mod support;
 mod fixtures;
+mod support;
 
 mod bus;
 mod cache;
 mod circuit;
+mod coordination_cluster;
+mod coordination_hooks;
+mod coordination_instances;
+mod coordination_leader;
+mod coordination_tasks;
 mod lua_scripts;
 mod persist;
 mod rate_limit;
 mod redis_conn;
-mod coordination_instances;
-mod coordination_tasks;
-mod coordination_leader;
-mod coordination_cluster;
-mod coordination_hooks;
 
 mod transport_generated;
 mod transport_jsonrpc;

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use claudebench_runtime::bus::{ConsumerOptions, EntityChange, EventBus, GroupConsumer};
-use claudebench_runtime::keys::Keys;
 use claudebench_runtime::coordination::tasks::{NewTask, Outcome};
 use claudebench_runtime::coordination::{Coordination, CoordinationConfig};
+use claudebench_runtime::keys::Keys;
 use claudebench_runtime::persist::{ChangeOrder, PERSISTER_GROUP, Persister, SqlStore, TaskChange, rehydrate};
 use claudebench_runtime::redis::RedisHandle;
 use redis::AsyncCommands;
@@ -148,7 +148,8 @@ async fn rehydrate_restores_lost_tasks_without_touching_present_ones(store: SqlS
     let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
     let mut con = redis.conn();
     let meta: serde_json::Map<String, Value> = serde_json::from_value(json!({"k": [1, 2]})).unwrap();
-    let a = coord.tasks.create(&mut con, NewTask { text: "a".into(), priority: 10, metadata: Some(meta) }).await.unwrap();
+    let a =
+        coord.tasks.create(&mut con, NewTask { text: "a".into(), priority: 10, metadata: Some(meta) }).await.unwrap();
     let b = coord.tasks.create(&mut con, NewTask { text: "b".into(), priority: 50, metadata: None }).await.unwrap();
     let c = coord.tasks.create(&mut con, NewTask { text: "c".into(), priority: 60, metadata: None }).await.unwrap();
     coord.instances.register(&mut con, "w1", &["worker".to_string()]).await.unwrap();
@@ -160,7 +161,8 @@ async fn rehydrate_restores_lost_tasks_without_touching_present_ones(store: SqlS
 
     // Redis loses everything of this prefix; `a` comes back by hand first, so rehydration must
     // leave it alone and restore the other two.
-    let lost: Vec<String> = redis::cmd("KEYS").arg(format!("{{{}}}*", keys.prefix())).query_async(&mut con).await.unwrap();
+    let lost: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{{{}}}*", keys.prefix())).query_async(&mut con).await.unwrap();
     let lost: Vec<String> = lost.into_iter().filter(|k| !k.contains(":stream:")).collect();
     let _: () = redis::cmd("DEL").arg(&lost).query_async(&mut con).await.unwrap();
     assert!(coord.tasks.restore(&mut con, &serde_json::to_value(&a).unwrap()).await.unwrap());
@@ -177,10 +179,17 @@ async fn rehydrate_restores_lost_tasks_without_touching_present_ones(store: SqlS
     let b2 = coord.tasks.get(&mut con, &b.id).await.unwrap();
     assert_eq!((b2.status.as_str(), b2.assigned_to.as_deref()), ("pending", None), "in-flight work is re-queued");
     let c2 = coord.tasks.get(&mut con, &c.id).await.unwrap();
-    assert_eq!((c2.status.as_str(), c2.assigned_to.as_deref(), c2.result.clone()), ("completed", Some("w1"), Some(json!({"ok": true}))));
+    assert_eq!(
+        (c2.status.as_str(), c2.assigned_to.as_deref(), c2.result.clone()),
+        ("completed", Some("w1"), Some(json!({"ok": true})))
+    );
     coord.instances.register(&mut con, "w2", &["worker".to_string()]).await.unwrap();
     let next = coord.tasks.claim(&mut con, "w2", 5).await.unwrap();
-    assert_eq!(next.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [b.id.as_str(), a.id.as_str()], "priority order survives");
+    assert_eq!(
+        next.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        [b.id.as_str(), a.id.as_str()],
+        "priority order survives"
+    );
     let d = coord.tasks.create(&mut con, NewTask::new("d")).await.unwrap();
     assert_eq!(d.id, "t-4", "new ids continue after the restored ones");
 }

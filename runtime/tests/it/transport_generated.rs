@@ -20,12 +20,8 @@ fn manifest() -> Vec<Value> {
 async fn every_generated_event_has_its_rest_route() {
     let server = start_with(TestBackend::with_events(&EVENTS), TransportConfig::default()).await;
     for event in EVENTS.iter() {
-        let response = client()
-            .post(format!("{}{}", server.url, event.http_path))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+        let response =
+            client().post(format!("{}{}", server.url, event.http_path)).json(&json!({})).send().await.unwrap();
         assert_eq!(response.status(), 200, "{} at {}", event.name, event.http_path);
     }
     assert_eq!(server.backend.calls().len(), EVENTS.len());
@@ -34,22 +30,11 @@ async fn every_generated_event_has_its_rest_route() {
 #[tokio::test]
 async fn every_generated_event_and_alias_is_a_json_rpc_method() {
     let server = start_with(TestBackend::with_events(&EVENTS), TransportConfig::default()).await;
-    let names = EVENTS
-        .iter()
-        .flat_map(|e| std::iter::once(e.name).chain(e.aliases.iter().copied()));
-    let batch: Vec<Value> = names
-        .enumerate()
-        .map(|(id, name)| json!({"jsonrpc": "2.0", "method": name, "params": {}, "id": id}))
-        .collect();
-    let answers: Value = client()
-        .post(format!("{}/rpc", server.url))
-        .json(&batch)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let names = EVENTS.iter().flat_map(|e| std::iter::once(e.name).chain(e.aliases.iter().copied()));
+    let batch: Vec<Value> =
+        names.enumerate().map(|(id, name)| json!({"jsonrpc": "2.0", "method": name, "params": {}, "id": id})).collect();
+    let answers: Value =
+        client().post(format!("{}/rpc", server.url)).json(&batch).send().await.unwrap().json().await.unwrap();
     for answer in answers.as_array().unwrap() {
         assert!(answer.get("result").is_some(), "{answer}");
     }

@@ -24,11 +24,8 @@ async fn rpc_json(server: &TestServer, body: Value) -> Value {
 #[tokio::test]
 async fn a_single_request_gets_its_result_with_the_same_id() {
     let server = start_default().await;
-    let answer = rpc_json(
-        &server,
-        json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"a": 1}, "id": "r-1"}),
-    )
-    .await;
+    let answer =
+        rpc_json(&server, json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"a": 1}, "id": "r-1"})).await;
     assert_eq!(answer, json!({"jsonrpc": "2.0", "result": {"a": 1}, "id": "r-1"}));
 }
 
@@ -65,11 +62,7 @@ async fn a_notification_is_executed_but_answered_with_no_body() {
 #[tokio::test]
 async fn a_batch_of_only_notifications_is_answered_204() {
     let server = start_default().await;
-    let response = rpc(
-        &server,
-        r#"[{"jsonrpc":"2.0","method":"test.echo"},{"jsonrpc":"2.0","method":"nope"}]"#,
-    )
-    .await;
+    let response = rpc(&server, r#"[{"jsonrpc":"2.0","method":"test.echo"},{"jsonrpc":"2.0","method":"nope"}]"#).await;
     assert_eq!(response.status(), 204);
     assert!(response.bytes().await.unwrap().is_empty());
 }
@@ -99,10 +92,7 @@ async fn a_mixed_batch_answers_every_request_in_order_and_skips_notifications() 
     );
     assert_eq!(answers[5]["result"]["id"], json!("t-1"));
     let ids: Vec<&Value> = answers.iter().map(|a| &a["id"]).collect();
-    assert_eq!(
-        ids,
-        [&json!(1), &json!(2), &json!(4), &json!(5), &Value::Null, &json!(7)]
-    );
+    assert_eq!(ids, [&json!(1), &json!(2), &json!(4), &json!(5), &Value::Null, &json!(7)]);
 }
 
 #[tokio::test]
@@ -163,11 +153,7 @@ async fn an_unknown_method_is_method_not_found() {
 #[tokio::test]
 async fn invalid_params_carry_the_validation_issues_in_data() {
     let server = start_default().await;
-    let answer = rpc_json(
-        &server,
-        json!({"jsonrpc": "2.0", "method": "task.create", "params": {}, "id": 1}),
-    )
-    .await;
+    let answer = rpc_json(&server, json!({"jsonrpc": "2.0", "method": "task.create", "params": {}, "id": 1})).await;
     assert_eq!(answer["error"]["code"], json!(-32602));
     assert_eq!(answer["error"]["data"]["code"], json!("validation"));
     assert_eq!(answer["error"]["data"]["issues"][0]["path"], json!("title"));
@@ -189,17 +175,11 @@ async fn every_custom_error_code_is_really_emitted() {
         ("internal", -32603),
     ];
     for (code, number) in cases {
-        let answer = rpc_json(
-            &server,
-            json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"fail": code}, "id": code}),
-        )
-        .await;
+        let answer =
+            rpc_json(&server, json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"fail": code}, "id": code}))
+                .await;
         assert_eq!(answer["error"]["code"], json!(number), "{code}");
-        assert_eq!(
-            answer["error"]["data"]["code"],
-            json!(code),
-            "data is the serialized error"
-        );
+        assert_eq!(answer["error"]["data"]["code"], json!(code), "data is the serialized error");
         assert_eq!(answer["id"], json!(code));
     }
     let answer = rpc_json(

@@ -49,10 +49,7 @@ async fn tools_list_has_one_tool_per_event_with_mcp_in_a_deterministic_order() {
         (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint),
         (Some(false), Some(false), Some(false))
     );
-    assert!(
-        tools[2].output_schema.is_none(),
-        "a non-object output schema is not advertised"
-    );
+    assert!(tools[2].output_schema.is_none(), "a non-object output schema is not advertised");
     mcp.cancel().await.unwrap();
 }
 
@@ -81,10 +78,8 @@ async fn calling_a_tool_returns_structured_content_and_the_same_json_as_text() {
 async fn invalid_arguments_are_a_tool_error_the_model_can_read() {
     let server = start_default().await;
     let mcp = connect(&server).await;
-    let result = mcp
-        .call_tool(CallToolRequestParams::new("task__create").with_arguments(args(json!({}))))
-        .await
-        .unwrap();
+    let result =
+        mcp.call_tool(CallToolRequestParams::new("task__create").with_arguments(args(json!({})))).await.unwrap();
     assert_eq!(result.is_error, Some(true));
     let error = result.structured_content.unwrap();
     assert_eq!(error["error"]["code"], json!("validation"));
@@ -114,15 +109,11 @@ async fn handler_errors_are_tool_errors_but_an_unknown_tool_is_a_protocol_error(
 async fn a_stateless_2026_client_discovers_and_calls_tools() {
     let server = start_default().await;
     let transport = StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url));
-    let lifecycle = ClientLifecycleMode::Discover {
-        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-    };
+    let lifecycle = ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] };
     let mcp = ().serve_with_lifecycle(transport, lifecycle).await.expect("server/discover");
     assert_eq!(mcp.list_all_tools().await.unwrap().len(), MCP_TOOLS);
-    let result = mcp
-        .call_tool(CallToolRequestParams::new("test__echo").with_arguments(args(json!({"x": 1}))))
-        .await
-        .unwrap();
+    let result =
+        mcp.call_tool(CallToolRequestParams::new("test__echo").with_arguments(args(json!({"x": 1})))).await.unwrap();
     assert_eq!(result.structured_content, Some(json!({"x": 1})));
     mcp.cancel().await.unwrap();
 }

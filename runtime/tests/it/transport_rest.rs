@@ -11,12 +11,8 @@ use crate::transport_support::{client, start, start_default};
 #[tokio::test]
 async fn an_event_route_answers_200_with_the_output_json() {
     let server = start_default().await;
-    let response = client()
-        .post(format!("{}/test/echo", server.url))
-        .json(&json!({"hello": "world"}))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        client().post(format!("{}/test/echo", server.url)).json(&json!({"hello": "world"})).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"hello": "world"}));
 }
@@ -38,12 +34,8 @@ async fn each_error_code_gets_its_http_status_and_the_error_body() {
         ("timeout", 504),
     ];
     for (code, status) in cases {
-        let response = client()
-            .post(format!("{}/test/echo", server.url))
-            .json(&json!({"fail": code}))
-            .send()
-            .await
-            .unwrap();
+        let response =
+            client().post(format!("{}/test/echo", server.url)).json(&json!({"fail": code})).send().await.unwrap();
         assert_eq!(response.status().as_u16(), status, "status for {code}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], json!(code), "body for {code}: {body}");
@@ -54,47 +46,24 @@ async fn each_error_code_gets_its_http_status_and_the_error_body() {
 #[tokio::test]
 async fn validation_errors_carry_every_issue() {
     let server = start_default().await;
-    let response = client()
-        .post(format!("{}/task/create", server.url))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let response = client().post(format!("{}/task/create", server.url)).json(&json!({})).send().await.unwrap();
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
-    assert_eq!(
-        body["error"]["issues"],
-        json!([{"path": "title", "code": "required", "message": "Required"}])
-    );
+    assert_eq!(body["error"]["issues"], json!([{"path": "title", "code": "required", "message": "Required"}]));
 }
 
 #[tokio::test]
 async fn rate_limited_and_circuit_open_answers_say_when_to_retry() {
     let server = start_default().await;
-    let response = client()
-        .post(format!("{}/test/echo", server.url))
-        .json(&json!({"fail": "rate_limited"}))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        client().post(format!("{}/test/echo", server.url)).json(&json!({"fail": "rate_limited"})).send().await.unwrap();
     assert_eq!(response.headers()["retry-after"], "2", "1500 ms rounds up to 2 s");
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"]["retryAfterMs"],
-        json!(1500)
-    );
-    let response = client()
-        .post(format!("{}/test/echo", server.url))
-        .json(&json!({"fail": "circuit_open"}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["retryAfterMs"], json!(1500));
+    let response =
+        client().post(format!("{}/test/echo", server.url)).json(&json!({"fail": "circuit_open"})).send().await.unwrap();
     assert_eq!(response.headers()["retry-after"], "30");
-    let response = client()
-        .post(format!("{}/test/echo", server.url))
-        .json(&json!({"fail": "conflict"}))
-        .send()
-        .await
-        .unwrap();
+    let response =
+        client().post(format!("{}/test/echo", server.url)).json(&json!({"fail": "conflict"})).send().await.unwrap();
     assert!(response.headers().get("retry-after").is_none());
 }
 
@@ -114,10 +83,7 @@ async fn malformed_json_is_a_400_validation_error_never_a_500() {
         assert_eq!(error["error"]["code"], json!("validation"));
         assert_eq!(error["error"]["issues"][0]["code"], json!("invalid_type"));
     }
-    assert!(
-        server.backend.calls().is_empty(),
-        "nothing malformed reaches the backend"
-    );
+    assert!(server.backend.calls().is_empty(), "nothing malformed reaches the backend");
 }
 
 #[tokio::test]
@@ -131,10 +97,7 @@ async fn a_non_json_content_type_is_rejected_with_400() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"]["code"],
-        json!("validation")
-    );
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], json!("validation"));
 }
 
 #[tokio::test]
@@ -147,19 +110,10 @@ async fn an_empty_body_means_an_empty_object() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused_with_413_and_the_error_body() {
-    let server = start(TransportConfig {
-        body_limit: 1024,
-        ..TransportConfig::default()
-    })
-    .await;
+    let server = start(TransportConfig { body_limit: 1024, ..TransportConfig::default() }).await;
     let big = json!({ "text": "x".repeat(4096) });
     for path in ["/test/echo", "/rpc"] {
-        let response = client()
-            .post(format!("{}{path}", server.url))
-            .json(&big)
-            .send()
-            .await
-            .unwrap();
+        let response = client().post(format!("{}{path}", server.url)).json(&big).send().await.unwrap();
         assert_eq!(response.status(), 413, "{path}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], json!("validation"), "{path}");
@@ -170,22 +124,10 @@ async fn a_body_over_the_limit_is_refused_with_413_and_the_error_body() {
 #[tokio::test]
 async fn unknown_routes_answer_404_and_wrong_methods_405_with_error_bodies() {
     let server = start_default().await;
-    let response = client()
-        .post(format!("{}/task/nope", server.url))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    let response = client().post(format!("{}/task/nope", server.url)).json(&json!({})).send().await.unwrap();
     assert_eq!(response.status(), 404);
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"]["code"],
-        json!("not_found")
-    );
-    let response = client()
-        .get(format!("{}/task/create", server.url))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], json!("not_found"));
+    let response = client().get(format!("{}/task/create", server.url)).send().await.unwrap();
     assert_eq!(response.status(), 405);
     assert!(response.json::<Value>().await.unwrap()["error"]["message"].is_string());
 }
@@ -211,14 +153,8 @@ async fn health_is_200_when_ready_and_503_when_not() {
     let server = start_default().await;
     let response = client().get(format!("{}/health", server.url)).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({"ready": true, "redis": true, "database": true})
-    );
-    server
-        .backend
-        .not_ready
-        .store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"ready": true, "redis": true, "database": true}));
+    server.backend.not_ready.store(true, std::sync::atomic::Ordering::Relaxed);
     let response = client().get(format!("{}/health", server.url)).send().await.unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(response.json::<Value>().await.unwrap()["ready"], json!(false));
@@ -229,94 +165,39 @@ async fn metrics_are_prometheus_text() {
     let server = start_default().await;
     let response = client().get(format!("{}/metrics", server.url)).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"],
-        "text/plain; version=0.0.4; charset=utf-8"
-    );
+    assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
     assert!(response.text().await.unwrap().contains("claudebench_events_total 3"));
 }
 
 #[tokio::test]
 async fn the_openapi_document_is_served_when_configured() {
     let server = start_default().await;
-    assert_eq!(
-        client()
-            .get(format!("{}/openapi.json", server.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(client().get(format!("{}/openapi.json", server.url)).send().await.unwrap().status(), 404);
     let document: Arc<str> = Arc::from(r#"{"openapi":"3.1.0"}"#);
-    let server = start(TransportConfig {
-        openapi: Some(document),
-        ..TransportConfig::default()
-    })
-    .await;
-    let response = client()
-        .get(format!("{}/openapi.json", server.url))
-        .send()
-        .await
-        .unwrap();
+    let server = start(TransportConfig { openapi: Some(document), ..TransportConfig::default() }).await;
+    let response = client().get(format!("{}/openapi.json", server.url)).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap(), json!({"openapi": "3.1.0"}));
 }
 
 #[tokio::test]
 async fn with_a_token_every_route_but_health_requires_the_bearer_token() {
-    let server = start(TransportConfig {
-        token: Some("s3cret".into()),
-        ..TransportConfig::default()
-    })
-    .await;
+    let server = start(TransportConfig { token: Some("s3cret".into()), ..TransportConfig::default() }).await;
     let echo = format!("{}/test/echo", server.url);
     let response = client().post(&echo).json(&json!({})).send().await.unwrap();
     assert_eq!(response.status(), 401);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
-    assert_eq!(
-        response.json::<Value>().await.unwrap()["error"]["code"],
-        json!("unauthorized")
-    );
-    let response = client()
-        .post(&echo)
-        .bearer_auth("wrong")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], json!("unauthorized"));
+    let response = client().post(&echo).bearer_auth("wrong").json(&json!({})).send().await.unwrap();
     assert_eq!(response.status(), 401);
     for path in ["/rpc", "/mcp", "/metrics"] {
-        let response = client()
-            .post(format!("{}{path}", server.url))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+        let response = client().post(format!("{}{path}", server.url)).json(&json!({})).send().await.unwrap();
         assert_eq!(response.status(), 401, "{path}");
     }
-    let response = client()
-        .post(&echo)
-        .bearer_auth("s3cret")
-        .json(&json!({"ok": 1}))
-        .send()
-        .await
-        .unwrap();
+    let response = client().post(&echo).bearer_auth("s3cret").json(&json!({"ok": 1})).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        client()
-            .get(format!("{}/health", server.url))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        server.backend.calls().len(),
-        1,
-        "rejected requests never reach the backend"
-    );
+    assert_eq!(client().get(format!("{}/health", server.url)).send().await.unwrap().status(), 200);
+    assert_eq!(server.backend.calls().len(), 1, "rejected requests never reach the backend");
 }
 
 #[tokio::test]
@@ -336,15 +217,8 @@ async fn cors_allows_only_the_configured_origins() {
             .send()
     };
     let allowed = preflight("https://dash.example.com").await.unwrap();
-    assert!(
-        allowed.status().is_success(),
-        "preflights pass without credentials: {}",
-        allowed.status()
-    );
-    assert_eq!(
-        allowed.headers()["access-control-allow-origin"],
-        "https://dash.example.com"
-    );
+    assert!(allowed.status().is_success(), "preflights pass without credentials: {}", allowed.status());
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://dash.example.com");
     let denied = preflight("https://evil.example.com").await.unwrap();
     assert!(denied.headers().get("access-control-allow-origin").is_none());
 
@@ -356,8 +230,5 @@ async fn cors_allows_only_the_configured_origins() {
         .send()
         .await
         .unwrap();
-    assert!(
-        response.headers().get("access-control-allow-origin").is_none(),
-        "no origins configured = no CORS"
-    );
+    assert!(response.headers().get("access-control-allow-origin").is_none(), "no origins configured = no CORS");
 }

@@ -47,21 +47,12 @@ const fn event(name: &'static str, domain: &'static str, action: &'static str, h
 }
 
 const fn tool(tool_name: &'static str, read_only: bool) -> Option<McpDef> {
-    Some(McpDef {
-        tool_name,
-        read_only,
-        destructive: false,
-        idempotent: read_only,
-        open_world: false,
-    })
+    Some(McpDef { tool_name, read_only, destructive: false, idempotent: read_only, open_world: false })
 }
 
 /// Sorted by name, like the generated table.
 pub static EVENTS: [EventDef; 4] = [
-    EventDef {
-        aliases: &["hook.agent_stop"],
-        ..event("hook.stop", "hook", "stop", "/hook/stop")
-    },
+    EventDef { aliases: &["hook.agent_stop"], ..event("hook.stop", "hook", "stop", "/hook/stop") },
     EventDef {
         mcp: tool("task__create", false),
         mutates: true,
@@ -71,10 +62,7 @@ pub static EVENTS: [EventDef; 4] = [
         output_schema: r#"{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]}"#,
         ..event("task.create", "task", "create", "/task/create")
     },
-    EventDef {
-        mcp: tool("test__echo", true),
-        ..event("test.echo", "test", "echo", "/test/echo")
-    },
+    EventDef { mcp: tool("test__echo", true), ..event("test.echo", "test", "echo", "/test/echo") },
     // An event whose output is not an object: its tool advertises no outputSchema.
     EventDef {
         mcp: tool("test__scalar", true),
@@ -116,12 +104,7 @@ impl TestBackend {
     /// Deliver an event to every matching subscriber; a full subscriber is dropped, as the
     /// real bus does with consumers that fall behind.
     pub fn publish(&self, name: &str, payload: Value) {
-        let event = BusEvent {
-            id: "1-0".into(),
-            event: name.into(),
-            ts: 1_700_000_000_000,
-            payload,
-        };
+        let event = BusEvent { id: "1-0".into(), event: name.into(), ts: 1_700_000_000_000, payload };
         self.subscribers.lock().unwrap().retain(|(patterns, tx)| {
             if !patterns.iter().any(|p| matches(p, name)) {
                 return !tx.is_closed();
@@ -131,12 +114,7 @@ impl TestBackend {
     }
 
     pub fn subscriber_count(&self) -> usize {
-        self.subscribers
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, tx)| !tx.is_closed())
-            .count()
+        self.subscribers.lock().unwrap().iter().filter(|(_, tx)| !tx.is_closed()).count()
     }
 }
 
@@ -155,14 +133,8 @@ fn scripted_error(code: &str) -> Error {
             code: IssueCode::Required,
             message: "Required".into(),
         }]),
-        "rate_limited" => Error {
-            retry_after_ms: Some(1500),
-            ..Error::new(ErrorCode::RateLimited, "too many calls")
-        },
-        "circuit_open" => Error {
-            retry_after_ms: Some(30_000),
-            ..Error::new(ErrorCode::CircuitOpen, "circuit open")
-        },
+        "rate_limited" => Error { retry_after_ms: Some(1500), ..Error::new(ErrorCode::RateLimited, "too many calls") },
+        "circuit_open" => Error { retry_after_ms: Some(30_000), ..Error::new(ErrorCode::CircuitOpen, "circuit open") },
         "unauthorized" => Error::new(ErrorCode::Unauthorized, "who are you"),
         "forbidden" => Error::new(ErrorCode::Forbidden, "not for you"),
         "not_found" => Error::not_found("task t-404 not found"),
@@ -200,10 +172,7 @@ impl Backend for TestBackend {
                 })?,
                 Payload::Value(value) => value,
             };
-            self.calls
-                .lock()
-                .unwrap()
-                .push((event.name.to_string(), input.clone(), meta));
+            self.calls.lock().unwrap().push((event.name.to_string(), input.clone(), meta));
             if let Some(code) = input.get("fail").and_then(Value::as_str) {
                 return Err(scripted_error(code));
             }
@@ -234,13 +203,7 @@ impl Backend for TestBackend {
 
     fn readiness(&self) -> BoxFuture<'_, Readiness> {
         let ready = !self.not_ready.load(Ordering::Relaxed);
-        Box::pin(async move {
-            Readiness {
-                ready,
-                redis: ready,
-                database: true,
-            }
-        })
+        Box::pin(async move { Readiness { ready, redis: ready, database: true } })
     }
 
     fn metrics_text(&self) -> String {
@@ -271,21 +234,14 @@ pub async fn start(config: TransportConfig) -> TestServer {
 
 /// Start the transports over this backend on an ephemeral port.
 pub async fn start_with(backend: Arc<TestBackend>, config: TransportConfig) -> TestServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind an ephemeral port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("local address");
     let app = transport::router(backend.clone(), config);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(transport::serve(listener, app, async move {
         let _ = rx.await;
     }));
-    TestServer {
-        url: format!("http://{addr}"),
-        addr,
-        backend,
-        shutdown: Some(tx),
-    }
+    TestServer { url: format!("http://{addr}"), addr, backend, shutdown: Some(tx) }
 }
 
 pub async fn start_default() -> TestServer {

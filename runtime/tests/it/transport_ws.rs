@@ -13,9 +13,8 @@ use crate::transport_support::{TestServer, start, start_default};
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn open(server: &TestServer) -> Socket {
-    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
-        .await
-        .expect("WebSocket upgrade");
+    let (socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr)).await.expect("WebSocket upgrade");
     socket
 }
 
@@ -42,10 +41,7 @@ async fn a_subscriber_receives_matching_events_only() {
     let server = start_default().await;
     let mut socket = open(&server).await;
     send(&mut socket, json!({"type": "subscribe", "events": ["task.*"]})).await;
-    assert_eq!(
-        next_json(&mut socket).await,
-        json!({"type": "subscribed", "events": ["task.*"]})
-    );
+    assert_eq!(next_json(&mut socket).await, json!({"type": "subscribed", "events": ["task.*"]}));
 
     server.backend.publish("system.heartbeat", json!({}));
     server.backend.publish("task.created", json!({"id": "t-1"}));
@@ -56,10 +52,7 @@ async fn a_subscriber_receives_matching_events_only() {
     );
 
     send(&mut socket, json!({"type": "unsubscribe", "events": ["task.*"]})).await;
-    assert_eq!(
-        next_json(&mut socket).await,
-        json!({"type": "unsubscribed", "events": []})
-    );
+    assert_eq!(next_json(&mut socket).await, json!({"type": "unsubscribed", "events": []}));
     assert_eq!(server.backend.subscriber_count(), 0);
 }
 
@@ -67,20 +60,9 @@ async fn a_subscriber_receives_matching_events_only() {
 async fn json_rpc_requests_are_answered_on_the_socket() {
     let server = start_default().await;
     let mut socket = open(&server).await;
-    send(
-        &mut socket,
-        json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"a": 1}, "id": 3}),
-    )
-    .await;
-    assert_eq!(
-        next_json(&mut socket).await,
-        json!({"jsonrpc": "2.0", "result": {"a": 1}, "id": 3})
-    );
-    send(
-        &mut socket,
-        json!({"jsonrpc": "2.0", "method": "task.create", "params": {}, "id": 4}),
-    )
-    .await;
+    send(&mut socket, json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"a": 1}, "id": 3})).await;
+    assert_eq!(next_json(&mut socket).await, json!({"jsonrpc": "2.0", "result": {"a": 1}, "id": 3}));
+    send(&mut socket, json!({"jsonrpc": "2.0", "method": "task.create", "params": {}, "id": 4})).await;
     assert_eq!(next_json(&mut socket).await["error"]["code"], json!(-32602));
     socket.send(Message::text("{oops")).await.unwrap();
     assert_eq!(next_json(&mut socket).await["error"]["code"], json!(-32700));
@@ -93,11 +75,7 @@ async fn pings_are_answered() {
     send(&mut socket, json!({"type": "ping"})).await;
     assert_eq!(next_json(&mut socket).await, json!({"type": "pong"}));
     socket.send(Message::Ping(b"hi".to_vec().into())).await.unwrap();
-    let pong = tokio::time::timeout(Duration::from_secs(5), socket.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let pong = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.unwrap().unwrap().unwrap();
     assert_eq!(pong, Message::Pong(b"hi".to_vec().into()));
 }
 
@@ -113,11 +91,7 @@ async fn bad_subscriptions_get_an_error_message() {
 
 #[tokio::test]
 async fn a_client_that_does_not_read_is_disconnected_with_a_policy_close() {
-    let server = start(TransportConfig {
-        ws_queue: 4,
-        ..TransportConfig::default()
-    })
-    .await;
+    let server = start(TransportConfig { ws_queue: 4, ..TransportConfig::default() }).await;
     let mut socket = open(&server).await;
     send(&mut socket, json!({"type": "subscribe", "events": ["*"]})).await;
     assert_eq!(next_json(&mut socket).await["type"], json!("subscribed"));
@@ -132,9 +106,7 @@ async fn a_client_that_does_not_read_is_disconnected_with_a_policy_close() {
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let close = loop {
-        let message = tokio::time::timeout_at(deadline, socket.next())
-            .await
-            .expect("closed in time");
+        let message = tokio::time::timeout_at(deadline, socket.next()).await.expect("closed in time");
         match message {
             Some(Ok(Message::Close(frame))) => break frame,
             Some(Ok(_)) => continue,

@@ -111,7 +111,11 @@ pub const MAX_LISTED_TASKS: usize = 100;
 
 /// Tasks the instance currently has in progress (oldest first, at most [`MAX_LISTED_TASKS`]),
 /// and how many there are in total.
-pub async fn in_progress_tasks<C: ConnectionLike + Send>(ctx: &Ctx, con: &mut C, instance: &str) -> Result<(Vec<Task>, u64), Error> {
+pub async fn in_progress_tasks<C: ConnectionLike + Send>(
+    ctx: &Ctx,
+    con: &mut C,
+    instance: &str,
+) -> Result<(Vec<Task>, u64), Error> {
     let query = TaskQuery {
         status: Some(TaskStatus::InProgress),
         assigned_to: Some(instance.to_string()),

@@ -7,7 +7,9 @@ use claudebench_generated::handlers::HookPostTool;
 use claudebench_generated::types::{HookPostToolInput, HookPostToolOutput};
 use serde_json::{Value, json};
 
-use super::common::{HISTORY_CAP, HISTORY_TTL_SECS, Session, key_part, now, redis_error, touch_session, truncate_chars};
+use super::common::{
+    HISTORY_CAP, HISTORY_TTL_SECS, Session, key_part, now, redis_error, touch_session, truncate_chars,
+};
 use crate::handlers::{Ctx, Handlers};
 
 /// Longest result text kept in the execution log.
@@ -57,7 +59,11 @@ impl HookPostTool<Ctx> for Handlers {
             // member is unique per error (time, server instance, a local sequence).
             let member = format!("{now_ms}-{}-{}", ctx.services.instance_id, unique_suffix());
             pipe.cmd("ZADD").arg(&errors).arg(now_ms).arg(member).ignore();
-            pipe.cmd("ZREMRANGEBYSCORE").arg(&errors).arg("-inf").arg(format!("({}", now_ms - ERROR_WINDOW_MS)).ignore();
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(&errors)
+                .arg("-inf")
+                .arg(format!("({}", now_ms - ERROR_WINDOW_MS))
+                .ignore();
             pipe.cmd("ZCARD").arg(&errors);
             pipe.cmd("PEXPIRE").arg(&errors).arg(ERROR_WINDOW_MS).ignore();
         }
@@ -98,7 +104,9 @@ impl HookPostTool<Ctx> for Handlers {
 /// Whether a tool result reports a failure: an object with a truthy `error` or `failed`, or
 /// `is_error: true` (how Claude Code marks failed tool results).
 fn is_error(result: &Value) -> bool {
-    let Value::Object(m) = result else { return false };
+    let Value::Object(m) = result else {
+        return false;
+    };
     let truthy = |v: Option<&Value>| match v {
         None | Some(Value::Null) | Some(Value::Bool(false)) => false,
         Some(Value::String(s)) => !s.is_empty(),

@@ -17,7 +17,11 @@ impl HookPreCompact<Ctx> for Handlers {
         let mut con = ctx.redis();
         let todos = todos::load(&mut con, keys, &session).await?;
         // The shared `default` session has no instance, hence no tasks of its own.
-        let tasks = if session.explicit { in_progress_tasks(ctx, &mut con, &session.instance_id()).await?.0 } else { Vec::new() };
+        let tasks = if session.explicit {
+            in_progress_tasks(ctx, &mut con, &session.instance_id()).await?.0
+        } else {
+            Vec::new()
+        };
         let snapshot = Snapshot {
             trigger: input.trigger.as_str().to_string(),
             custom_instructions: input.custom_instructions.filter(|s| !s.is_empty()),

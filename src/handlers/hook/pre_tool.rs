@@ -19,7 +19,12 @@ impl HookPreTool<Ctx> for Handlers {
         if let Err(e) = audit(ctx, &input, &session, &decision).await {
             tracing::warn!(tool = %input.tool, error = %e.message, "hook decision not audited");
         }
-        Ok(HookPreToolOutput { allow: decision.allow, reason: decision.reason, warnings: decision.warnings, modified: decision.modified })
+        Ok(HookPreToolOutput {
+            allow: decision.allow,
+            reason: decision.reason,
+            warnings: decision.warnings,
+            modified: decision.modified,
+        })
     }
 }
 

@@ -24,8 +24,11 @@ impl HookSessionStart<Ctx> for Handlers {
 
         let additional_context = match input.source.as_deref() {
             Some("resume") | Some("compact") => {
-                let mut open: Vec<StoredTodo> =
-                    todos::load(&mut con, &ctx.services.keys, &session).await?.into_iter().filter(StoredTodo::is_open).collect();
+                let mut open: Vec<StoredTodo> = todos::load(&mut con, &ctx.services.keys, &session)
+                    .await?
+                    .into_iter()
+                    .filter(StoredTodo::is_open)
+                    .collect();
                 let (tasks, total) = in_progress_tasks(ctx, &mut con, &instance).await?;
                 let mut task_ids: Vec<String> = tasks.into_iter().map(|t| t.id).collect();
                 let mut more_tasks = total.saturating_sub(task_ids.len() as u64);
@@ -38,7 +41,12 @@ impl HookSessionStart<Ctx> for Handlers {
                         open = snap.todos.into_iter().filter(StoredTodo::is_open).collect();
                     }
                     if task_ids.is_empty() {
-                        task_ids = snap.in_progress_tasks.iter().filter_map(|t| t.get("id").and_then(Value::as_str)).map(str::to_string).collect();
+                        task_ids = snap
+                            .in_progress_tasks
+                            .iter()
+                            .filter_map(|t| t.get("id").and_then(Value::as_str))
+                            .map(str::to_string)
+                            .collect();
                         more_tasks = 0;
                     }
                 }
@@ -55,8 +63,11 @@ impl HookSessionStart<Ctx> for Handlers {
 fn summary(open: &[StoredTodo], task_ids: &[String], more_tasks: u64) -> Option<String> {
     let mut parts = Vec::new();
     if !open.is_empty() {
-        let mut named: Vec<String> =
-            open.iter().take(MAX_SUMMARISED_TODOS).map(|t| format!("{} ({})", t.content, t.status.replace('_', " "))).collect();
+        let mut named: Vec<String> = open
+            .iter()
+            .take(MAX_SUMMARISED_TODOS)
+            .map(|t| format!("{} ({})", t.content, t.status.replace('_', " ")))
+            .collect();
         if open.len() > MAX_SUMMARISED_TODOS {
             named.push(format!("and {} more", open.len() - MAX_SUMMARISED_TODOS));
         }

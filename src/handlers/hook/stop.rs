@@ -17,7 +17,13 @@ impl HookStop<Ctx> for Handlers {
         let mut pipe = redis::pipe();
         pipe.atomic();
         pipe.cmd("HINCRBY").arg(&key).arg(if input.subagent { "subagentStops" } else { "stops" }).arg(1).ignore();
-        pipe.cmd("HSET").arg(&key).arg("lastStopAt").arg(&iso).arg("lastStopSubagent").arg(input.subagent.to_string()).ignore();
+        pipe.cmd("HSET")
+            .arg(&key)
+            .arg("lastStopAt")
+            .arg(&iso)
+            .arg("lastStopSubagent")
+            .arg(input.subagent.to_string())
+            .ignore();
         if let Some(t) = &input.agent_type {
             pipe.cmd("HSET").arg(&key).arg("lastAgentType").arg(t).ignore();
         }

@@ -31,7 +31,11 @@ pub struct StoredTodo {
 
 impl From<&TodoItem> for StoredTodo {
     fn from(t: &TodoItem) -> Self {
-        StoredTodo { content: t.content.clone(), status: t.status.as_str().to_string(), active_form: t.active_form.clone() }
+        StoredTodo {
+            content: t.content.clone(),
+            status: t.status.as_str().to_string(),
+            active_form: t.active_form.clone(),
+        }
     }
 }
 
@@ -44,8 +48,13 @@ impl StoredTodo {
 /// The session's last todo list (empty when there is none). A stored value that no longer
 /// parses is treated as no list, so one corrupt key cannot wedge the session's hooks: the next
 /// TodoWrite simply rewrites it.
-pub async fn load<C: ConnectionLike + Send>(con: &mut C, keys: &Keys, session: &Session) -> Result<Vec<StoredTodo>, Error> {
-    let raw: Option<String> = redis::cmd("GET").arg(keys.todos(&session.key)).query_async(con).await.map_err(redis_error)?;
+pub async fn load<C: ConnectionLike + Send>(
+    con: &mut C,
+    keys: &Keys,
+    session: &Session,
+) -> Result<Vec<StoredTodo>, Error> {
+    let raw: Option<String> =
+        redis::cmd("GET").arg(keys.todos(&session.key)).query_async(con).await.map_err(redis_error)?;
     Ok(parse_list(raw.as_deref(), &session.id))
 }
 
@@ -82,7 +91,8 @@ pub async fn sync(ctx: &Ctx, session: &Session, todos: &[TodoItem]) -> Result<Sy
 
     // Todos are matched by content; should a list repeat a content, its first entry counts.
     let mut seen = HashSet::new();
-    let current: Vec<StoredTodo> = todos.iter().filter(|t| seen.insert(t.content.as_str())).map(StoredTodo::from).collect();
+    let current: Vec<StoredTodo> =
+        todos.iter().filter(|t| seen.insert(t.content.as_str())).map(StoredTodo::from).collect();
     let mut before: HashMap<&str, &StoredTodo> = HashMap::new();
     for t in &previous {
         before.entry(t.content.as_str()).or_insert(t);
@@ -115,7 +125,8 @@ pub async fn sync(ctx: &Ctx, session: &Session, todos: &[TodoItem]) -> Result<Sy
     }
 
     let mapping_key = keys.todo_tasks(&session.key);
-    let mapping: HashMap<String, String> = redis::cmd("HGETALL").arg(&mapping_key).query_async(&mut con).await.map_err(redis_error)?;
+    let mapping: HashMap<String, String> =
+        redis::cmd("HGETALL").arg(&mapping_key).query_async(&mut con).await.map_err(redis_error)?;
 
     for todo in &current {
         let mapped = mapping.get(&todo.content);
@@ -135,7 +146,8 @@ pub async fn sync(ctx: &Ctx, session: &Session, todos: &[TodoItem]) -> Result<Sy
         }
     }
 
-    let list = serde_json::to_string(&current).map_err(|e| Error::internal(format!("todo list not serialisable: {e}")))?;
+    let list =
+        serde_json::to_string(&current).map_err(|e| Error::internal(format!("todo list not serialisable: {e}")))?;
     let history_key = keys.todo_history(&session.key);
     let mut pipe = redis::pipe();
     pipe.atomic();
@@ -177,9 +189,17 @@ async fn create_task<C: ConnectionLike + Send>(
         // The task text is capped; the mapping and the metadata keep the full todo.
         metadata.insert("todoContent".into(), json!(todo.content));
     }
-    let new = NewTask::new(truncate_chars(&todo.content, MAX_TASK_TEXT)).priority(if in_progress { 75 } else { 50 }).metadata(metadata);
+    let new = NewTask::new(truncate_chars(&todo.content, MAX_TASK_TEXT))
+        .priority(if in_progress { 75 } else { 50 })
+        .metadata(metadata);
     let task = ctx.coord().tasks.create(con, new).await?;
-    let won: bool = redis::cmd("HSETNX").arg(mapping_key).arg(&todo.content).arg(&task.id).query_async(con).await.map_err(redis_error)?;
+    let won: bool = redis::cmd("HSETNX")
+        .arg(mapping_key)
+        .arg(&todo.content)
+        .arg(&task.id)
+        .query_async(con)
+        .await
+        .map_err(redis_error)?;
     if won {
         return Ok(Some(task.id));
     }
@@ -204,8 +224,14 @@ async fn complete_task<C: ConnectionLike + Send>(ctx: &Ctx, con: &mut C, task_id
         return Ok(false);
     }
     let done = match task.assigned_to {
-        Some(_) => tasks.complete(con, task_id, None, Outcome::Completed(Some(json!({"completedBy": "todo_write"})))).await.map(|_| ()),
-        None => tasks.update(con, task_id, TaskUpdate { status: Some(TaskStatus::Completed), ..TaskUpdate::default() }).await.map(|_| ()),
+        Some(_) => tasks
+            .complete(con, task_id, None, Outcome::Completed(Some(json!({"completedBy": "todo_write"}))))
+            .await
+            .map(|_| ()),
+        None => tasks
+            .update(con, task_id, TaskUpdate { status: Some(TaskStatus::Completed), ..TaskUpdate::default() })
+            .await
+            .map(|_| ()),
     };
     match done {
         Ok(()) => Ok(true),
@@ -230,8 +256,14 @@ pub struct Snapshot {
     pub taken_at: String,
 }
 
-pub async fn save_snapshot<C: ConnectionLike + Send>(con: &mut C, keys: &Keys, session: &Session, snapshot: &Snapshot) -> Result<(), Error> {
-    let text = serde_json::to_string(snapshot).map_err(|e| Error::internal(format!("snapshot not serialisable: {e}")))?;
+pub async fn save_snapshot<C: ConnectionLike + Send>(
+    con: &mut C,
+    keys: &Keys,
+    session: &Session,
+    snapshot: &Snapshot,
+) -> Result<(), Error> {
+    let text =
+        serde_json::to_string(snapshot).map_err(|e| Error::internal(format!("snapshot not serialisable: {e}")))?;
     redis::cmd("SET")
         .arg(keys.todo_snapshot(&session.key))
         .arg(text)
@@ -243,8 +275,13 @@ pub async fn save_snapshot<C: ConnectionLike + Send>(con: &mut C, keys: &Keys, s
 }
 
 /// The session's snapshot, if one was taken (an unreadable one counts as none).
-pub async fn load_snapshot<C: ConnectionLike + Send>(con: &mut C, keys: &Keys, session: &Session) -> Result<Option<Snapshot>, Error> {
-    let raw: Option<String> = redis::cmd("GET").arg(keys.todo_snapshot(&session.key)).query_async(con).await.map_err(redis_error)?;
+pub async fn load_snapshot<C: ConnectionLike + Send>(
+    con: &mut C,
+    keys: &Keys,
+    session: &Session,
+) -> Result<Option<Snapshot>, Error> {
+    let raw: Option<String> =
+        redis::cmd("GET").arg(keys.todo_snapshot(&session.key)).query_async(con).await.map_err(redis_error)?;
     Ok(raw.and_then(|t| serde_json::from_str(&t).ok()))
 }
 

@@ -56,9 +56,7 @@ impl SystemBatchProcess<Ctx> for Handlers {
         }
 
         // A batch taken over from a processor that gave up or died resumes where it stopped.
-        let mut done = usize::try_from(lock.processed)
-            .unwrap_or(usize::MAX)
-            .min(input.items.len());
+        let mut done = usize::try_from(lock.processed).unwrap_or(usize::MAX).min(input.items.len());
         let result: Result<(), Error> = async {
             while done < input.items.len() {
                 // The spec leaves items opaque (any JSON value) and defines no per-item effect;

@@ -44,14 +44,8 @@ impl SystemCheckHealth<Ctx> for Handlers {
             .map(|(id, _)| id)
             .collect();
         let failed = coord.instances.failed(&mut con).await?;
-        let reassigned: BTreeMap<String, i64> = newly_failed
-            .into_iter()
-            .map(|f| (f.id, i64::try_from(f.tasks_reassigned).unwrap_or(i64::MAX)))
-            .collect();
-        Ok(SystemCheckHealthOutput {
-            healthy,
-            failed,
-            reassigned,
-        })
+        let reassigned: BTreeMap<String, i64> =
+            newly_failed.into_iter().map(|f| (f.id, i64::try_from(f.tasks_reassigned).unwrap_or(i64::MAX))).collect();
+        Ok(SystemCheckHealthOutput { healthy, failed, reassigned })
     }
 }

@@ -17,12 +17,8 @@ fn to_i64(n: u64) -> i64 {
 /// A schema string of the generated table, parsed. The table is produced by the code generator
 /// from valid JSON, so a failure is a build defect, reported as such.
 fn schema(event: &EventDef, which: &str, text: &str) -> Result<Value, Error> {
-    serde_json::from_str(text).map_err(|e| {
-        Error::internal(format!(
-            "the generated {which} schema of {} is not JSON: {e}",
-            event.name
-        ))
-    })
+    serde_json::from_str(text)
+        .map_err(|e| Error::internal(format!("the generated {which} schema of {} is not JSON: {e}", event.name)))
 }
 
 fn describe(e: &EventDef) -> Result<EventDescriptor, Error> {
@@ -36,10 +32,7 @@ fn describe(e: &EventDef) -> Result<EventDescriptor, Error> {
         persist: e.persist,
         mutates: e.mutates,
         roles: e.roles.iter().map(|r| r.to_string()).collect(),
-        rate_limit: e.rate_limit.map(|r| RateLimitInfo {
-            count: to_i64(r.count),
-            window_ms: to_i64(r.window_ms),
-        }),
+        rate_limit: e.rate_limit.map(|r| RateLimitInfo { count: to_i64(r.count), window_ms: to_i64(r.window_ms) }),
         timeout_ms: to_i64(e.timeout_ms),
         circuit_breaker: e.circuit_breaker.map(|c| CircuitBreakerInfo {
             threshold: i64::from(c.threshold),

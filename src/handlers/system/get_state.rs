@@ -70,9 +70,7 @@ fn described_events(ctx: &Ctx) -> Vec<&'static str> {
             for (i, part) in sentence[..end].split('`').enumerate() {
                 let looks_like_event = !part.is_empty()
                     && part.contains('.')
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
                 if i % 2 == 1 && looks_like_event {
                     names.push(part);
                 }
@@ -87,24 +85,12 @@ fn described_events(ctx: &Ctx) -> Vec<&'static str> {
 async fn newest_entries(ctx: &Ctx, streams: &[(&str, usize)]) -> Result<Vec<Entry>, Error> {
     let mut pipe = redis::pipe();
     for (event, count) in streams {
-        pipe.cmd("XREVRANGE")
-            .arg(ctx.services.keys.stream(event))
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(*count);
+        pipe.cmd("XREVRANGE").arg(ctx.services.keys.stream(event)).arg("+").arg("-").arg("COUNT").arg(*count);
     }
     let mut con = ctx.redis();
     let replies: Vec<Vec<(String, HashMap<String, String>)>> = pipe.query_async(&mut con).await.map_err(redis_error)?;
-    let mut entries: Vec<Entry> = replies
-        .into_iter()
-        .flatten()
-        .map(|(id, fields)| Entry {
-            order: entry_order(&id),
-            id,
-            fields,
-        })
-        .collect();
+    let mut entries: Vec<Entry> =
+        replies.into_iter().flatten().map(|(id, fields)| Entry { order: entry_order(&id), id, fields }).collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.order));
     Ok(entries)
 }
@@ -115,11 +101,8 @@ fn event_record(e: &Entry) -> EventRecord {
         Some(raw) => serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.clone())),
         None => Value::Null,
     };
-    let ms = e
-        .fields
-        .get("ts")
-        .and_then(|t| t.parse::<i64>().ok())
-        .unwrap_or_else(|| i64::try_from(e.order.0).unwrap_or(0));
+    let ms =
+        e.fields.get("ts").and_then(|t| t.parse::<i64>().ok()).unwrap_or_else(|| i64::try_from(e.order.0).unwrap_or(0));
     EventRecord {
         id: e.id.clone(),
         r#type: e.fields.get("event").cloned().unwrap_or_default(),
@@ -143,7 +126,9 @@ async fn recent_tasks(ctx: &Ctx, task_entries: &[&Entry]) -> Result<Vec<Task>, E
     let mut seen = HashSet::new();
     let mut found = Vec::new();
     for e in task_entries {
-        let Some((id, deleted)) = task_of(e) else { continue };
+        let Some((id, deleted)) = task_of(e) else {
+            continue;
+        };
         // The newest entry of a task decides: once deleted, its older entries are skipped.
         if !seen.insert(id.clone()) || deleted {
             continue;
@@ -160,15 +145,7 @@ async fn recent_tasks(ctx: &Ctx, task_entries: &[&Entry]) -> Result<Vec<Task>, E
     }
     if found.len() < MAX_TASKS {
         // Streams are capped and trimmed by age; the newest-created tasks complete the list.
-        let page = tasks
-            .list(
-                &mut con,
-                &TaskQuery {
-                    limit: MAX_TASKS,
-                    ..TaskQuery::default()
-                },
-            )
-            .await?;
+        let page = tasks.list(&mut con, &TaskQuery { limit: MAX_TASKS, ..TaskQuery::default() }).await?;
         for t in page.tasks {
             if found.len() == MAX_TASKS {
                 break;
@@ -225,10 +202,7 @@ async fn instances(ctx: &Ctx) -> Result<Vec<Instance>, Error> {
 
 impl SystemGetState<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, _input: SystemGetStateInput) -> Result<SystemGetStateOutput, Error> {
-        let mut streams: Vec<(&str, usize)> = PERSISTED_STREAMS
-            .iter()
-            .map(|s| (*s, TASK_ENTRIES_PER_STREAM))
-            .collect();
+        let mut streams: Vec<(&str, usize)> = PERSISTED_STREAMS.iter().map(|s| (*s, TASK_ENTRIES_PER_STREAM)).collect();
         for name in CORE_EVENTS.into_iter().chain(described_events(ctx)) {
             if !streams.iter().any(|(s, _)| *s == name) {
                 streams.push((name, MAX_EVENTS));
@@ -236,10 +210,8 @@ impl SystemGetState<Ctx> for Handlers {
         }
         let entries = newest_entries(ctx, &streams).await?;
         let recent_events = entries.iter().take(MAX_EVENTS).map(event_record).collect();
-        let task_entries: Vec<&Entry> = entries
-            .iter()
-            .filter(|e| e.fields.get("entity").is_some_and(|x| x == "task"))
-            .collect();
+        let task_entries: Vec<&Entry> =
+            entries.iter().filter(|e| e.fields.get("entity").is_some_and(|x| x == "task")).collect();
 
         Ok(SystemGetStateOutput {
             tasks: recent_tasks(ctx, &task_entries).await?,

@@ -74,22 +74,14 @@ async fn count_instances(ctx: &Ctx) -> Result<InstanceCounts, Error> {
         .query_async(&mut con)
         .await
         .map_err(redis_error)?;
-    Ok(InstanceCounts {
-        total,
-        healthy,
-        degraded,
-    })
+    Ok(InstanceCounts { total, healthy, degraded })
 }
 
 impl SystemHealth<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, _input: SystemHealthInput) -> Result<SystemHealthOutput, Error> {
         let services = &ctx.services;
-        let redis_probe = async {
-            matches!(
-                tokio::time::timeout(PROBE_TIMEOUT, services.redis.ping()).await,
-                Ok(Ok(()))
-            )
-        };
+        let redis_probe =
+            async { matches!(tokio::time::timeout(PROBE_TIMEOUT, services.redis.ping()).await, Ok(Ok(()))) };
         let sql_probe = async {
             match &services.store {
                 Some(store) => matches!(tokio::time::timeout(PROBE_TIMEOUT, store.ping()).await, Ok(Ok(()))),
@@ -114,11 +106,7 @@ impl SystemHealth<Ctx> for Handlers {
 
         Ok(SystemHealthOutput {
             status: overall(instances, redis_up, services.store.is_some(), sql_up),
-            services: SystemHealthOutputServices {
-                redis: redis_up,
-                postgres: sql_up,
-                mcp: mcp_serving(),
-            },
+            services: SystemHealthOutputServices { redis: redis_up, postgres: sql_up, mcp: mcp_serving() },
         })
     }
 }
@@ -128,11 +116,7 @@ mod tests {
     use super::*;
 
     fn counts(total: u64, healthy: u64, degraded: u64) -> InstanceCounts {
-        InstanceCounts {
-            total,
-            healthy,
-            degraded,
-        }
+        InstanceCounts { total, healthy, degraded }
     }
 
     #[test]
@@ -147,23 +131,11 @@ mod tests {
 
     #[test]
     fn services_cap_the_status() {
-        assert_eq!(
-            overall(HealthStatus::Healthy, false, false, false),
-            HealthStatus::Unhealthy
-        );
-        assert_eq!(
-            overall(HealthStatus::Healthy, true, true, false),
-            HealthStatus::Degraded
-        );
+        assert_eq!(overall(HealthStatus::Healthy, false, false, false), HealthStatus::Unhealthy);
+        assert_eq!(overall(HealthStatus::Healthy, true, true, false), HealthStatus::Degraded);
         assert_eq!(overall(HealthStatus::Healthy, true, true, true), HealthStatus::Healthy);
         // Without a configured store, its absence is not a fault.
-        assert_eq!(
-            overall(HealthStatus::Healthy, true, false, false),
-            HealthStatus::Healthy
-        );
-        assert_eq!(
-            overall(HealthStatus::Unhealthy, true, true, false),
-            HealthStatus::Unhealthy
-        );
+        assert_eq!(overall(HealthStatus::Healthy, true, false, false), HealthStatus::Healthy);
+        assert_eq!(overall(HealthStatus::Unhealthy, true, true, false), HealthStatus::Unhealthy);
     }
 }

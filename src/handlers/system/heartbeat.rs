@@ -21,10 +21,7 @@ impl SystemHeartbeat<Ctx> for Handlers {
             if let Some(leader) = coord.leader.current(&mut con).await?
                 && leader.id == input.instance_id
             {
-                coord
-                    .leader
-                    .renew(&mut con, &leader.id, leader.term, leader_lease_ms(ctx))
-                    .await?;
+                coord.leader.renew(&mut con, &leader.id, leader.term, leader_lease_ms(ctx)).await?;
             }
         }
         Ok(SystemHeartbeatOutput { alive })

@@ -24,14 +24,8 @@ fn average_latency_ms(latency_us: u64, events: u64) -> f64 {
 /// (kB); `None` where /proc is not available.
 fn resident_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
+    let kb: f64 =
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
     Some((kb / 1024.0 * 100.0).round() / 100.0)
 }
 

@@ -14,11 +14,7 @@ impl SystemQuorumVote<Ctx> for Handlers {
         // One script per vote: the tally is per decision and keyed by voter (a repeated vote
         // replaces the earlier one), and the registered-instance count it falls back to is
         // read in the same atomic step.
-        let r = ctx
-            .coord()
-            .quorum
-            .vote(&mut con, &input.decision, &input.instance_id, &input.value, total)
-            .await?;
+        let r = ctx.coord().quorum.vote(&mut con, &input.decision, &input.instance_id, &input.value, total).await?;
         Ok(SystemQuorumVoteOutput {
             voted: r.voted,
             quorum_reached: r.reached,

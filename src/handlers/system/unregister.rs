@@ -15,10 +15,7 @@ impl SystemUnregister<Ctx> for Handlers {
         let released = match coord.instances.unregister(&mut con, &input.id).await {
             Ok(ids) => ids,
             Err(e) if e.code == ErrorCode::NotFound => {
-                return Ok(SystemUnregisterOutput {
-                    unregistered: false,
-                    tasks_released: 0,
-                });
+                return Ok(SystemUnregisterOutput { unregistered: false, tasks_released: 0 });
             }
             Err(e) => return Err(e),
         };
@@ -30,9 +27,6 @@ impl SystemUnregister<Ctx> for Handlers {
             coord.leader.release(&mut con, &leader.id, leader.term).await?;
         }
         let tasks_released = i64::try_from(released.len()).unwrap_or(i64::MAX);
-        Ok(SystemUnregisterOutput {
-            unregistered: true,
-            tasks_released,
-        })
+        Ok(SystemUnregisterOutput { unregistered: true, tasks_released })
     }
 }

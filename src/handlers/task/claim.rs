@@ -21,6 +21,11 @@ impl TaskClaim<Ctx> for Handlers {
         let claimed = ctx.coord().tasks.claim(&mut ctx.redis(), &input.worker_id, max).await?;
         let tasks = claimed.into_iter().map(wire_task).collect::<Result<Vec<_>, _>>()?;
         let first = tasks.first().cloned();
-        Ok(TaskClaimOutput { claimed: first.is_some(), task_id: first.as_ref().map(|t| t.id.clone()), task: first, tasks })
+        Ok(TaskClaimOutput {
+            claimed: first.is_some(),
+            task_id: first.as_ref().map(|t| t.id.clone()),
+            task: first,
+            tasks,
+        })
     }
 }

@@ -32,7 +32,9 @@ impl TaskComplete<Ctx> for Handlers {
         let status = match done.task.status {
             TaskStatus::Completed => TaskCompleteOutputStatus::Completed,
             TaskStatus::Failed => TaskCompleteOutputStatus::Failed,
-            other => return Err(Error::internal(format!("task {id} is {other} right after completing it"))),
+            other => {
+                return Err(Error::internal(format!("task {id} is {other} right after completing it")));
+            }
         };
         let completed_at = done
             .task

@@ -13,7 +13,8 @@ use crate::handlers::{Ctx, Handlers};
 
 impl TaskCreate<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskCreateInput) -> Result<TaskCreateOutput, Error> {
-        let new = NewTask { text: input.text, priority: priority(input.priority)?, metadata: input.metadata.map(metadata) };
+        let new =
+            NewTask { text: input.text, priority: priority(input.priority)?, metadata: input.metadata.map(metadata) };
         // The id comes from a cluster-wide Redis counter inside the create script, so two
         // instances creating in the same millisecond never collide (the original's `t-<ms>`).
         let task = ctx.coord().tasks.create(&mut ctx.redis(), new).await?;

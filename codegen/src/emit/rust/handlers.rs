@@ -36,11 +36,8 @@ pub(super) fn emit(spec: &Spec, support: &TokenStream) -> TokenStream {
             }
         }
     });
-    let bounds = if ids.is_empty() {
-        quote!(::core::marker::Send + ::core::marker::Sync)
-    } else {
-        quote!(#(#ids<C>)+*)
-    };
+    let bounds =
+        if ids.is_empty() { quote!(::core::marker::Send + ::core::marker::Sync) } else { quote!(#(#ids<C>)+*) };
     let allow = ids.is_empty().then(|| quote!(#[allow(unused_imports, unused_variables)]));
     quote! {
         /// Handler traits: implement one per event, then dispatch any input with [`call`].

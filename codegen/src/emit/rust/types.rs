@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::{doc, ident};
 use crate::model::{
-    pascal_case, Definition, Field, Format, NumberRules, ObjectSchema, Rule, Schema, SchemaKind, Spec, Union,
-    UnknownKeys,
+    Definition, Field, Format, NumberRules, ObjectSchema, Rule, Schema, SchemaKind, Spec, Union, UnknownKeys,
+    pascal_case,
 };
 
 /// The `types` module of the output.
@@ -164,7 +164,9 @@ impl<'s> Types<'s> {
             SchemaKind::Number(r) => Ty { rust: quote!(f64), reader: bounds(quote!(v::Num::new()), r, false) },
             SchemaKind::Boolean => Ty { rust: quote!(bool), reader: quote!(v::Bool) },
             // `any` already admits null: never wrapped in an Option.
-            SchemaKind::Any => return Ty { rust: quote!(::serde_json::Value), reader: quote!(v::Any) },
+            SchemaKind::Any => {
+                return Ty { rust: quote!(::serde_json::Value), reader: quote!(v::Any) };
+            }
             SchemaKind::Enum(values) => {
                 let name = self.fresh(hint);
                 self.names.insert(s as *const Schema, name.clone());
@@ -339,7 +341,9 @@ impl<'s> Types<'s> {
         let slot = |f: &Ident| -> Ident {
             // Locals of `read_map` hold the fields; these names are taken by its own variables.
             match f.to_string().as_str() {
-                "map" | "cx" | "key" | "unknown" | "extra" | "mark" | "deserializer" => format_ident!("{}_", f),
+                "map" | "cx" | "key" | "unknown" | "extra" | "mark" | "deserializer" => {
+                    format_ident!("{}_", f)
+                }
                 _ => f.clone(),
             }
         };
@@ -373,7 +377,8 @@ impl<'s> Types<'s> {
         }
         let rules: Vec<TokenStream> = o.rules.iter().map(|r| rule(r, &o.fields, &field_names, &slot)).collect();
 
-        let extra_name = if field_names.iter().any(|f| f == "extra") { format_ident!("extra_keys") } else { format_ident!("extra") };
+        let extra_name =
+            if field_names.iter().any(|f| f == "extra") { format_ident!("extra_keys") } else { format_ident!("extra") };
         let (extra_decl, extra_init, extra_field, unknown_arm, unknown_init, unknown_report) = match o.unknown_keys {
             UnknownKeys::Reject => (
                 quote!(),
@@ -476,7 +481,9 @@ impl<'s> Types<'s> {
 
     fn default_inner(&self, s: &Schema, value: &Value) -> TokenStream {
         match (&s.kind, value) {
-            (SchemaKind::String(_), Value::String(text)) => quote!(::std::string::String::from(#text)),
+            (SchemaKind::String(_), Value::String(text)) => {
+                quote!(::std::string::String::from(#text))
+            }
             (SchemaKind::Integer(_), Value::Number(n)) => {
                 let i = n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).unwrap_or_default();
                 let lit = Literal::i64_suffixed(i);
@@ -541,7 +548,11 @@ impl<'s> Types<'s> {
         });
         let extra = match o.unknown_keys {
             UnknownKeys::Allow => {
-                let fname = if o.fields.iter().any(|f| ident(&f.rust_name) == "extra") { quote!(extra_keys) } else { quote!(extra) };
+                let fname = if o.fields.iter().any(|f| ident(&f.rust_name) == "extra") {
+                    quote!(extra_keys)
+                } else {
+                    quote!(extra)
+                };
                 let entries = map.iter().filter(|(k, _)| !o.fields.iter().any(|f| &f.wire_name == *k)).map(|(k, v)| {
                     let v = json_expr(v);
                     quote!((::std::string::String::from(#k), #v))
@@ -564,7 +575,9 @@ impl<'s> Types<'s> {
 
 /// `.min(…)`/`.max(…)` calls for integer or number bounds.
 fn bounds(mut reader: TokenStream, r: &NumberRules, integer: bool) -> TokenStream {
-    let lit = |x: f64| if integer { Literal::i64_unsuffixed(x as i64) } else { Literal::f64_unsuffixed(x) };
+    let lit = |x: f64| {
+        if integer { Literal::i64_unsuffixed(x as i64) } else { Literal::f64_unsuffixed(x) }
+    };
     if let Some(b) = r.minimum {
         let (m, x) = (if b.exclusive { quote!(exclusive_min) } else { quote!(min) }, lit(b.value));
         reader.extend(quote!(.#m(#x)));
