@@ -113,6 +113,8 @@ async fn main() {
     println!("  test.circuit through the pipeline   {through_pipeline:>8.1}");
     println!("  test.circuit handler called directly {direct:>7.1}");
     println!("  pipeline overhead                   {:>8.1}", through_pipeline - direct);
+    println!("  one Redis round trip (PING)         {ping:>8.1}");
+    println!("  overhead beyond its one round trip  {:>8.1}", through_pipeline - direct - ping);
     println!("  task.create through the pipeline    {create_seq:>8.1}");
     println!("task.create throughput with {callers} callers: {throughput:.0} tasks/s");
 
