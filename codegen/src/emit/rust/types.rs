@@ -384,11 +384,11 @@ impl<'s> Types<'s> {
                 quote!(),
                 quote!(),
                 quote!(),
-                quote!(_ => unknown.reject(&mut map, key)?,),
+                quote!(unknown.reject(&mut map, key)?),
                 quote!(let mut unknown = v::UnknownKeys::new();),
                 quote!(unknown.report(cx);),
             ),
-            UnknownKeys::Strip => (quote!(), quote!(), quote!(), quote!(_ => v::skip(&mut map)?,), quote!(), quote!()),
+            UnknownKeys::Strip => (quote!(), quote!(), quote!(), quote!({ let _ = key; v::skip(&mut map)? }), quote!(), quote!()),
             UnknownKeys::Allow => (
                 quote! {
                     /// Keys the spec does not declare, kept as they came (`unknown_keys: allow`).
@@ -396,8 +396,8 @@ impl<'s> Types<'s> {
                     pub #extra_name: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 },
                 quote!(let mut extra = ::serde_json::Map::new();),
-                quote!(#extra_name: extra,),
-                quote!(_ => v::keep(&mut map, key, &mut extra)?,),
+                if extra_name == "extra" { quote!(extra,) } else { quote!(#extra_name: extra,) },
+                quote!(v::keep(&mut map, key, &mut extra)?),
                 quote!(),
                 quote!(),
             ),
@@ -416,15 +416,16 @@ impl<'s> Types<'s> {
                 };
             }
         };
+        // With no declared fields every key is unknown: no `match` with a lone catch-all arm.
         let key_loop = if arms.is_empty() {
             quote!(while let ::core::option::Option::Some(key) = map.next_key::<v::Key<'de>>()? {
-                match key.as_str() { #unknown_arm }
+                #unknown_arm;
             })
         } else {
             quote!(while let ::core::option::Option::Some(key) = map.next_key::<v::Key<'de>>()? {
                 match key.as_str() {
                     #(#arms)*
-                    #unknown_arm
+                    _ => #unknown_arm,
                 }
             })
         };
