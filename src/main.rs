@@ -277,7 +277,7 @@ async fn rehydrate() -> ExitCode {
 }
 
 fn print_events() {
-    println!("{:<24} {:<8} {:<12} {:>8}  {:<26} {}", "event", "persist", "rate limit", "timeout", "MCP tool", "HTTP");
+    println!("{:<24} {:<8} {:<12} {:>8}  {:<26} HTTP", "event", "persist", "rate limit", "timeout", "MCP tool");
     for e in EVENTS.iter() {
         let rate = e.rate_limit.map(|r| format!("{}/{}s", r.count, r.window_ms / 1000)).unwrap_or_else(|| "-".into());
         let tool = e.mcp.map(|m| m.tool_name).unwrap_or("-");

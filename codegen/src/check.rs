@@ -140,18 +140,18 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
     let spec = Spec { definitions: defs, events: evs };
     if !dangling {
         for (name, loc) in &root_refs {
-            if let Some(d) = spec.definition(name) {
-                if !matches!(d.schema.kind, SchemaKind::Object(_)) || d.schema.nullable {
-                    diags.push(
-                        loc.diag(
-                            Diagnostic::new(
-                                "root-not-object",
-                                format!("`{name}` is not an object, so it cannot be an event input or output"),
-                            )
-                            .help("refer to an object definition, or wrap the value in an object"),
-                        ),
-                    );
-                }
+            if let Some(d) = spec.definition(name)
+                && (!matches!(d.schema.kind, SchemaKind::Object(_)) || d.schema.nullable)
+            {
+                diags.push(
+                    loc.diag(
+                        Diagnostic::new(
+                            "root-not-object",
+                            format!("`{name}` is not an object, so it cannot be an event input or output"),
+                        )
+                        .help("refer to an object definition, or wrap the value in an object"),
+                    ),
+                );
             }
         }
         for (name, tag, loc) in &variant_refs {
@@ -237,10 +237,10 @@ fn recursive_definitions(spec: &Spec) -> Vec<String> {
                 cyclic.push(d.name.clone());
                 break;
             }
-            if visited.insert(r.clone()) {
-                if let Some(def) = spec.definition(&r) {
-                    refs_of(&def.schema, &mut stack);
-                }
+            if visited.insert(r.clone())
+                && let Some(def) = spec.definition(&r)
+            {
+                refs_of(&def.schema, &mut stack);
             }
         }
     }
@@ -293,15 +293,15 @@ pub(crate) fn validate(spec: &Spec, schema: &Schema, value: &Value, path: String
             if rules.max_length.is_some_and(|m| n > m) {
                 out.push(format!("string longer than {} characters{}", rules.max_length.unwrap_or(0), at(&path)));
             }
-            if let Some(p) = &rules.pattern {
-                if regex::Regex::new(p).map(|re| !re.is_match(s)).unwrap_or(true) {
-                    out.push(format!("string does not match `{p}`{}", at(&path)));
-                }
+            if let Some(p) = &rules.pattern
+                && regex::Regex::new(p).map(|re| !re.is_match(s)).unwrap_or(true)
+            {
+                out.push(format!("string does not match `{p}`{}", at(&path)));
             }
-            if let Some(f) = rules.format {
-                if !format_ok(f, s) {
-                    out.push(format!("string is not a valid {}{}", f.as_str(), at(&path)));
-                }
+            if let Some(f) = rules.format
+                && !format_ok(f, s)
+            {
+                out.push(format!("string is not a valid {}{}", f.as_str(), at(&path)));
             }
         }
         SchemaKind::Integer(rules) | SchemaKind::Number(rules) => {
@@ -315,15 +315,15 @@ pub(crate) fn validate(spec: &Spec, schema: &Schema, value: &Value, path: String
             const SAFE: f64 = 9_007_199_254_740_991.0;
             let lo = rules.minimum.or(integer.then_some(Bound { value: -SAFE, exclusive: false }));
             let hi = rules.maximum.or(integer.then_some(Bound { value: SAFE, exclusive: false }));
-            if let Some(b) = lo {
-                if x < b.value || (b.exclusive && x == b.value) {
-                    out.push(format!("{x} is below the minimum {}{}", b.value, at(&path)));
-                }
+            if let Some(b) = lo
+                && (x < b.value || (b.exclusive && x == b.value))
+            {
+                out.push(format!("{x} is below the minimum {}{}", b.value, at(&path)));
             }
-            if let Some(b) = hi {
-                if x > b.value || (b.exclusive && x == b.value) {
-                    out.push(format!("{x} is above the maximum {}{}", b.value, at(&path)));
-                }
+            if let Some(b) = hi
+                && (x > b.value || (b.exclusive && x == b.value))
+            {
+                out.push(format!("{x} is above the maximum {}{}", b.value, at(&path)));
             }
         }
         SchemaKind::Enum(values) => match value.as_str() {

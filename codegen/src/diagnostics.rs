@@ -68,10 +68,10 @@ impl Diagnostic {
         }
         out.push_str(&self.message);
         let mut extra = Vec::new();
-        if let Some(loc) = &self.location {
-            if !loc.yaml_path.is_empty() {
-                extra.push(format!("at {}", loc.yaml_path));
-            }
+        if let Some(loc) = &self.location
+            && !loc.yaml_path.is_empty()
+        {
+            extra.push(format!("at {}", loc.yaml_path));
         }
         if let Some(help) = &self.help {
             extra.push(format!("help: {help}"));

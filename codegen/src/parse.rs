@@ -970,17 +970,17 @@ impl Reader<'_> {
             ok &= v.is_some();
             rules.max_length = *v;
         }
-        if let (Some(lo), Some(hi), Some((_, n))) = (rules.min_length, rules.max_length, &min) {
-            if lo > hi {
-                self.error(
-                    "min-greater-than-max",
-                    format!("`min_length` ({lo}) is greater than `max_length` ({hi})"),
-                    n.pos,
-                    &join(path, "min_length"),
-                    Some("no string could satisfy both: swap or fix the bounds".into()),
-                );
-                ok = false;
-            }
+        if let (Some(lo), Some(hi), Some((_, n))) = (rules.min_length, rules.max_length, &min)
+            && lo > hi
+        {
+            self.error(
+                "min-greater-than-max",
+                format!("`min_length` ({lo}) is greater than `max_length` ({hi})"),
+                n.pos,
+                &join(path, "min_length"),
+                Some("no string could satisfy both: swap or fix the bounds".into()),
+            );
+            ok = false;
         }
         if let Some(n) = node.get("pattern") {
             let p = join(path, "pattern");
@@ -1138,18 +1138,18 @@ impl Reader<'_> {
         };
         let min = node.get("min_items").and_then(|n| self.count(n, &join(path, "min_items"), 0));
         let max = node.get("max_items").and_then(|n| self.count(n, &join(path, "max_items"), 0));
-        if let (Some(lo), Some(hi)) = (min, max) {
-            if lo > hi {
-                let pos = node.get("min_items").map(|n| n.pos).unwrap_or(node.pos);
-                self.error(
-                    "min-greater-than-max",
-                    format!("`min_items` ({lo}) is greater than `max_items` ({hi})"),
-                    pos,
-                    &join(path, "min_items"),
-                    Some("no list could satisfy both: swap or fix the bounds".into()),
-                );
-                return None;
-            }
+        if let (Some(lo), Some(hi)) = (min, max)
+            && lo > hi
+        {
+            let pos = node.get("min_items").map(|n| n.pos).unwrap_or(node.pos);
+            self.error(
+                "min-greater-than-max",
+                format!("`min_items` ({lo}) is greater than `max_items` ({hi})"),
+                pos,
+                &join(path, "min_items"),
+                Some("no list could satisfy both: swap or fix the bounds".into()),
+            );
+            return None;
         }
         Some(ArraySchema { items: Box::new(items?), min_items: min, max_items: max })
     }
@@ -1324,17 +1324,17 @@ impl Reader<'_> {
                 Some(m) => {
                     let pp = join(&p, "path");
                     let s = self.string(m, &pp);
-                    if let Some(s) = &s {
-                        if !fields.iter().any(|f| &f.wire_name == s) {
-                            self.error(
-                                "bad-rule",
-                                format!("rule path `{s}` is not a property of this object"),
-                                m.pos,
-                                &pp,
-                                Some("name one of the object's properties, or drop `path`".into()),
-                            );
-                            ok = false;
-                        }
+                    if let Some(s) = &s
+                        && !fields.iter().any(|f| &f.wire_name == s)
+                    {
+                        self.error(
+                            "bad-rule",
+                            format!("rule path `{s}` is not a property of this object"),
+                            m.pos,
+                            &pp,
+                            Some("name one of the object's properties, or drop `path`".into()),
+                        );
+                        ok = false;
                     }
                     s
                 }

@@ -487,10 +487,10 @@ impl Str {
                     .issue(IssueCode::InvalidString, format!("the pattern /{}/ is not a valid regex: {e}", p.source())),
             }
         }
-        if let Some(f) = self.format {
-            if !f.is_valid(s) {
-                cx.issue(IssueCode::InvalidString, format!("invalid {}: expected {}", f.as_str(), f.describe()));
-            }
+        if let Some(f) = self.format
+            && !f.is_valid(s)
+        {
+            cx.issue(IssueCode::InvalidString, format!("invalid {}: expected {}", f.as_str(), f.describe()));
         }
         !cx.failed_since(mark)
     }
@@ -527,19 +527,19 @@ struct Limit {
 
 fn check_limits(x: f64, min: Option<Limit>, max: Option<Limit>, cx: &mut Cx) -> bool {
     let mut ok = true;
-    if let Some(min) = min {
-        if x < min.value || (min.exclusive && x == min.value) {
-            let rel = if min.exclusive { "greater than" } else { "greater than or equal to" };
-            cx.issue(IssueCode::TooSmall, format!("must be {rel} {}", show_number(min.value)));
-            ok = false;
-        }
+    if let Some(min) = min
+        && (x < min.value || (min.exclusive && x == min.value))
+    {
+        let rel = if min.exclusive { "greater than" } else { "greater than or equal to" };
+        cx.issue(IssueCode::TooSmall, format!("must be {rel} {}", show_number(min.value)));
+        ok = false;
     }
-    if let Some(max) = max {
-        if x > max.value || (max.exclusive && x == max.value) {
-            let rel = if max.exclusive { "less than" } else { "less than or equal to" };
-            cx.issue(IssueCode::TooBig, format!("must be {rel} {}", show_number(max.value)));
-            ok = false;
-        }
+    if let Some(max) = max
+        && (x > max.value || (max.exclusive && x == max.value))
+    {
+        let rel = if max.exclusive { "less than" } else { "less than or equal to" };
+        cx.issue(IssueCode::TooBig, format!("must be {rel} {}", show_number(max.value)));
+        ok = false;
     }
     ok
 }

@@ -114,13 +114,13 @@ impl<H: EventHandlers> Pipeline<H> {
             ));
         }
 
-        if let Some(limit) = &event.rate_limit {
-            if let Err(e) = self.limiter.enforce(event.name, &meta.caller_key(), limit).await {
-                if e.code == ErrorCode::RateLimited {
-                    self.services.metrics.rate_limited(event.name);
-                }
-                return Err(e);
+        if let Some(limit) = &event.rate_limit
+            && let Err(e) = self.limiter.enforce(event.name, &meta.caller_key(), limit).await
+        {
+            if e.code == ErrorCode::RateLimited {
+                self.services.metrics.rate_limited(event.name);
             }
+            return Err(e);
         }
 
         let permit = match &event.circuit_breaker {
@@ -141,10 +141,10 @@ impl<H: EventHandlers> Pipeline<H> {
             Some(_) => {
                 let digest = ResponseCache::digest(&self.handlers.input_json(&input));
                 // A cache that cannot be read is skipped, not fatal: the handler can still answer.
-                if let Ok(Some(hit)) = self.cache.get(event.name, &digest).await {
-                    if let Ok(v) = serde_json::from_str::<Value>(&hit) {
-                        return Ok(v);
-                    }
+                if let Ok(Some(hit)) = self.cache.get(event.name, &digest).await
+                    && let Ok(v) = serde_json::from_str::<Value>(&hit)
+                {
+                    return Ok(v);
                 }
                 Some(digest)
             }
@@ -165,10 +165,10 @@ impl<H: EventHandlers> Pipeline<H> {
             }
         }
 
-        if let (Ok(output), Some(digest), Some(ttl)) = (&result, &cache_key, event.cache_ttl_s) {
-            if let Err(e) = self.cache.put(event.name, digest, &output.to_string(), ttl).await {
-                tracing::debug!(event = event.name, error = %e, "could not fill the response cache");
-            }
+        if let (Ok(output), Some(digest), Some(ttl)) = (&result, &cache_key, event.cache_ttl_s)
+            && let Err(e) = self.cache.put(event.name, digest, &output.to_string(), ttl).await
+        {
+            tracing::debug!(event = event.name, error = %e, "could not fill the response cache");
         }
         result
     }

@@ -49,10 +49,10 @@ async fn spawn_server(prefix: &str, name: &str, data: &Path) -> ServerProcess {
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(r) = reqwest::get(format!("{url}/health")).await {
-            if r.status().is_success() {
-                break;
-            }
+        if let Ok(r) = reqwest::get(format!("{url}/health")).await
+            && r.status().is_success()
+        {
+            break;
         }
         assert!(Instant::now() < deadline, "{name} did not become ready");
         tokio::time::sleep(Duration::from_millis(50)).await;

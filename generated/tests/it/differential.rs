@@ -90,10 +90,10 @@ fn generate(schema: &Value, rng: &mut Rng, depth: usize) -> Value {
     if depth > 8 {
         return json!(null);
     }
-    if let Some(examples) = schema.get("examples").and_then(Value::as_array).filter(|e| !e.is_empty()) {
-        if rng.chance(30) {
-            return rng.pick(examples).clone();
-        }
+    if let Some(examples) = schema.get("examples").and_then(Value::as_array).filter(|e| !e.is_empty())
+        && rng.chance(30)
+    {
+        return rng.pick(examples).clone();
     }
     if let Some(c) = schema.get("const") {
         return c.clone();
@@ -102,10 +102,11 @@ fn generate(schema: &Value, rng: &mut Rng, depth: usize) -> Value {
         return rng.pick(values).clone();
     }
     for key in ["oneOf", "anyOf"] {
-        if let Some(options) = schema.get(key).and_then(Value::as_array).filter(|o| !o.is_empty()) {
-            if schema.get("type").is_none() && schema.get("properties").is_none() {
-                return generate(rng.pick(options), rng, depth + 1);
-            }
+        if let Some(options) = schema.get(key).and_then(Value::as_array).filter(|o| !o.is_empty())
+            && schema.get("type").is_none()
+            && schema.get("properties").is_none()
+        {
+            return generate(rng.pick(options), rng, depth + 1);
         }
     }
     let types = types_of(schema);
@@ -116,10 +117,10 @@ fn generate(schema: &Value, rng: &mut Rng, depth: usize) -> Value {
     let num = |k: &str| schema.get(k).and_then(Value::as_f64);
     match non_null.first().copied() {
         Some("string") => {
-            if let Some(fmt) = schema.get("format").and_then(Value::as_str) {
-                if let Some((_, samples)) = VALID_FORMATTED.iter().find(|(f, _)| *f == fmt) {
-                    return json!(rng.pick(samples));
-                }
+            if let Some(fmt) = schema.get("format").and_then(Value::as_str)
+                && let Some((_, samples)) = VALID_FORMATTED.iter().find(|(f, _)| *f == fmt)
+            {
+                return json!(rng.pick(samples));
             }
             let min = num("minLength").unwrap_or(0.0) as usize;
             let max = num("maxLength").map(|m| m as usize).unwrap_or(min + 12).max(min);
@@ -168,10 +169,10 @@ fn generate(schema: &Value, rng: &mut Rng, depth: usize) -> Value {
                 }
             }
             // A discriminated union at this level: pick a variant and merge it in.
-            if let Some(options) = schema.get("oneOf").and_then(Value::as_array).filter(|o| !o.is_empty()) {
-                if let Value::Object(variant) = generate(rng.pick(options), rng, depth + 1) {
-                    out.extend(variant);
-                }
+            if let Some(options) = schema.get("oneOf").and_then(Value::as_array).filter(|o| !o.is_empty())
+                && let Value::Object(variant) = generate(rng.pick(options), rng, depth + 1)
+            {
+                out.extend(variant);
             }
             Value::Object(out)
         }

@@ -57,7 +57,9 @@ fn format_items(items: TokenStream) -> String {
         Ok(parsed) => prettyplease::unparse(&parsed),
         // A bug in this emitter, not in the spec: make the build fail loudly at the generated file
         // instead of panicking inside a build script.
-        Err(e) => compile_error_text(&format!("claudebench-codegen emitted invalid Rust ({e}); please report this bug")),
+        Err(e) => {
+            compile_error_text(&format!("claudebench-codegen emitted invalid Rust ({e}); please report this bug"))
+        }
     }
 }
 

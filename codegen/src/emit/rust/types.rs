@@ -388,7 +388,17 @@ impl<'s> Types<'s> {
                 quote!(let mut unknown = v::UnknownKeys::new();),
                 quote!(unknown.report(cx);),
             ),
-            UnknownKeys::Strip => (quote!(), quote!(), quote!(), quote!({ let _ = key; v::skip(&mut map)? }), quote!(), quote!()),
+            UnknownKeys::Strip => (
+                quote!(),
+                quote!(),
+                quote!(),
+                quote!({
+                    let _ = key;
+                    v::skip(&mut map)?
+                }),
+                quote!(),
+                quote!(),
+            ),
             UnknownKeys::Allow => (
                 quote! {
                     /// Keys the spec does not declare, kept as they came (`unknown_keys: allow`).
@@ -418,7 +428,9 @@ impl<'s> Types<'s> {
         };
         // With no declared fields every key is unknown: no `match` with a lone catch-all arm.
         let key_loop = if arms.is_empty() {
-            quote!(while let ::core::option::Option::Some(key) = map.next_key::<v::Key<'de>>()? {
+            // Stripping never looks at the key itself.
+            let key = if o.unknown_keys == UnknownKeys::Strip { quote!(_key) } else { quote!(key) };
+            quote!(while let ::core::option::Option::Some(#key) = map.next_key::<v::Key<'de>>()? {
                 #unknown_arm;
             })
         } else {
