@@ -106,8 +106,8 @@ fn main() -> ExitCode {
             print_events();
             ExitCode::SUCCESS
         }
-        Command::Scaffold { spec, handlers } => scaffold(&spec, &handlers),
-        Command::Spec { command: SpecCommand::Check { dir } } => spec_check(&dir),
+        Command::Scaffold { spec, handlers } => claudebench_codegen::cli::scaffold(&spec, &handlers),
+        Command::Spec { command: SpecCommand::Check { dir } } => claudebench_codegen::cli::check(&dir),
         command => {
             init_logging();
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -290,45 +290,5 @@ fn print_events() {
             tool,
             e.http_path
         );
-    }
-}
-
-fn scaffold(spec: &std::path::Path, handlers: &std::path::Path) -> ExitCode {
-    let display = spec.to_string_lossy().trim_end_matches('/').to_string();
-    let model = match claudebench_codegen::load_dir(spec, &display) {
-        Ok((model, _)) => model,
-        Err(diags) => {
-            eprintln!("{diags}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match claudebench_codegen::scaffold::scaffold(&model, handlers) {
-        Ok(report) => {
-            for f in &report.created {
-                println!("created {}", f.display());
-            }
-            println!("{} stub(s) written, {} handler(s) already present", report.created.len(), report.kept);
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(&format!("cannot write stubs under {}: {e}", handlers.display())),
-    }
-}
-
-fn spec_check(dir: &std::path::Path) -> ExitCode {
-    let display = dir.to_string_lossy().trim_end_matches('/').to_string();
-    match claudebench_codegen::load_dir(dir, &display) {
-        Ok((spec, files)) => {
-            println!(
-                "spec ok: {} events, {} definitions in {} files",
-                spec.events.len(),
-                spec.definitions.len(),
-                files.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(diags) => {
-            eprintln!("{diags}");
-            ExitCode::FAILURE
-        }
     }
 }

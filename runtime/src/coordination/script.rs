@@ -3,8 +3,8 @@
 //! `{'ok', …values}` | `{'err', <error code>, <message>}` | `{'retry'}`.
 
 use claudebench_generated::error::{Error, ErrorCode};
+use redis::Script;
 use redis::aio::ConnectionLike;
-use redis::{RedisError, Script};
 
 /// How often a wrapper re-reads and re-runs a script that answered "retry" (the keys it declared
 /// went stale because a concurrent change moved the task or instance). Each retry means another
@@ -17,15 +17,8 @@ pub(crate) enum Reply {
     Retry,
 }
 
-/// Map a Redis failure to the shared error model: transport problems are `unavailable` (retry
-/// later), anything else (a script error) is `internal`.
-pub(crate) fn redis_error(e: RedisError) -> Error {
-    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
-        Error::unavailable(format!("redis unavailable: {e}"))
-    } else {
-        Error::internal(format!("redis error: {e}"))
-    }
-}
+/// Redis failures map like everywhere else in the runtime (`unavailable` vs `internal`).
+pub(crate) use crate::redis::redis_error;
 
 pub(crate) fn code_from_str(code: &str) -> ErrorCode {
     match code {
