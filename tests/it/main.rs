@@ -7,6 +7,7 @@ mod bridge;
 mod circuit_breaker;
 mod cluster;
 mod hook_handlers;
+mod pipeline;
 mod processes;
 mod server;
 mod stubs_smoke;
