@@ -471,7 +471,7 @@ impl Str {
     fn check(&self, s: &str, cx: &mut Cx) -> bool {
         let mark = cx.mark();
         if self.min_length.is_some() || self.max_length.is_some() {
-            let len = s.chars().count() as u64;
+            let len = char_count_if_needed(s, self.min_length, self.max_length);
             if let Some(min) = self.min_length.filter(|&min| len < min) {
                 cx.issue(IssueCode::TooSmall, format!("must be at least {}", plural(min, "character")));
             }
@@ -493,6 +493,22 @@ impl Str {
             cx.issue(IssueCode::InvalidString, format!("invalid {}: expected {}", f.as_str(), f.describe()));
         }
         !cx.failed_since(mark)
+    }
+}
+
+/// The length in code points, or a stand-in when the byte length alone decides both bounds: a
+/// code point is 1 to 4 bytes, so `bytes` is an upper and `ceil(bytes / 4)` a lower bound.
+/// Counting is a pass over the whole string; most strings never need it.
+fn char_count_if_needed(s: &str, min: Option<u64>, max: Option<u64>) -> u64 {
+    let bytes = s.len() as u64;
+    let at_least = bytes.div_ceil(4);
+    let max_ok = max.is_none_or(|m| bytes <= m);
+    let min_ok = min.is_none_or(|m| at_least >= m);
+    if max_ok && min_ok {
+        // Both bounds hold for any count in [at_least, bytes]; report one inside them.
+        bytes
+    } else {
+        s.chars().count() as u64
     }
 }
 

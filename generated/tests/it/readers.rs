@@ -27,6 +27,26 @@ fn string_lengths_count_code_points_not_bytes() {
 }
 
 #[test]
+fn length_bounds_decided_by_byte_length_agree_with_counting() {
+    // Byte length alone settles most strings; multi-byte text near a bound must still be counted.
+    let r = Str::new().min_length(3).max_length(4);
+    for (text, valid) in [
+        ("abc", true),
+        ("abcd", true),
+        ("ab", false),
+        ("abcde", false),
+        ("ééé", true),    // 6 bytes, 3 code points
+        ("éééé", true),   // 8 bytes, 4 code points
+        ("ééééé", false), // 10 bytes, 5 code points
+        ("😀😀", false),  // 8 bytes, 2 code points: too short although long in bytes
+        ("😀😀😀", true), // 12 bytes, 3 code points
+        ("a😀", false),
+    ] {
+        assert_eq!(ok(&r, &serde_json::to_string(text).unwrap()), valid, "{text:?}");
+    }
+}
+
+#[test]
 fn a_pattern_is_searched_unanchored() {
     static DIGITS: Pattern = Pattern::new("[0-9]+");
     let r = Str::new().pattern(&DIGITS);
