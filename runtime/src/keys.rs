@@ -35,10 +35,6 @@ impl Keys {
 
     // --- coordination slot: tasks -------------------------------------------------------------
 
-    /// Hash of one task: `{cb}:task:<id>`.
-    pub fn task(&self, id: &str) -> String {
-        format!("{}:task:{id}", self.slot)
-    }
     /// Sorted set of claimable tasks (score orders by priority, then age).
     pub fn tasks_pending(&self) -> String {
         format!("{}:tasks:pending", self.slot)
@@ -70,11 +66,6 @@ impl Keys {
     pub fn tasks_by_assignee(&self, instance: &str) -> String {
         format!("{}:tasks:assignee:{instance}", self.slot)
     }
-    /// Assignment history of one task (list, capped).
-    pub fn task_history(&self, id: &str) -> String {
-        format!("{}:history:task:{id}", self.slot)
-    }
-
     // --- coordination slot: instances and cluster ---------------------------------------------
 
     /// Hash of one registered instance.
@@ -221,7 +212,7 @@ mod tests {
     #[test]
     fn coordination_keys_share_one_hash_tag() {
         let k = Keys::new("cb");
-        for key in [k.task("t-1"), k.tasks_pending(), k.worker_queue("w1"), k.instance("w1"), k.stream("task.created")]
+        for key in [k.task_records(), k.tasks_pending(), k.worker_queue("w1"), k.instance("w1"), k.stream("task.created")]
         {
             assert!(key.starts_with("{cb}:"), "{key}");
         }
