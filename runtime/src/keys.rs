@@ -212,7 +212,8 @@ mod tests {
     #[test]
     fn coordination_keys_share_one_hash_tag() {
         let k = Keys::new("cb");
-        for key in [k.task_records(), k.tasks_pending(), k.worker_queue("w1"), k.instance("w1"), k.stream("task.created")]
+        for key in
+            [k.task_records(), k.tasks_pending(), k.worker_queue("w1"), k.instance("w1"), k.stream("task.created")]
         {
             assert!(key.starts_with("{cb}:"), "{key}");
         }

@@ -10,7 +10,6 @@ mod hook_handlers;
 mod pipeline;
 mod processes;
 mod server;
-mod stubs_smoke;
 mod system_handlers;
 mod task_handlers;
 mod transports;

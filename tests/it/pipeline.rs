@@ -14,6 +14,18 @@ fn caller(id: &str) -> RequestMeta {
 }
 
 #[tokio::test]
+async fn invalid_input_is_refused_with_every_issue_before_any_handler_runs() {
+    let t = TestApp::start().await;
+    let err = t.call("task.create", json!({"text": "", "priority": 101})).await.unwrap_err();
+    assert_eq!(err.code.as_str(), "validation");
+    let paths: Vec<&str> = err.issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(paths, ["text", "priority"]);
+    let page = t.ok("task.list", json!({})).await;
+    assert_eq!(page["total"], json!(0), "nothing was created");
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn invalid_requests_are_refused_before_they_count_against_the_rate_limit() {
     let t = TestApp::start().await;
     // test.circuit allows 100 calls per minute per caller.
