@@ -359,31 +359,19 @@ impl HookEngine {
                     }
                 }
                 (RuleAction::Modify, RuleTarget::Path) => {}
-                (action, RuleTarget::Command) => {
-                    for seg in &segments {
-                        if action == RuleAction::Block && self.safe.iter().any(|s| s.is_match(seg)) {
-                            continue;
-                        }
-                        if let Some(m) = compiled.patterns.iter().find_map(|re| re.find(seg)) {
-                            let text = render(&rule.message, m.as_str(), &rule.name);
-                            if action == RuleAction::Block {
-                                return HookDecision {
-                                    allow: false,
-                                    reason: Some(text),
-                                    rule: Some(rule.name.clone()),
-                                    warnings,
-                                    modified: None,
-                                };
-                            }
-                            if !warnings.contains(&text) {
-                                warnings.push(text);
-                            }
-                        }
-                    }
-                }
-                (action, RuleTarget::Path) => {
-                    let Some(p) = &path else { continue };
-                    if let Some(m) = compiled.patterns.iter().find_map(|re| re.find(p)) {
+                (action, target) => {
+                    // Commands are checked part by part (a part on the safe list cannot be
+                    // blocked); a path is checked whole.
+                    let subjects: Vec<&str> = match target {
+                        RuleTarget::Command => segments
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|seg| action != RuleAction::Block || !self.safe.iter().any(|s| s.is_match(seg)))
+                            .collect(),
+                        RuleTarget::Path => path.as_deref().into_iter().collect(),
+                    };
+                    for subject in subjects {
+                        let Some(m) = compiled.patterns.iter().find_map(|re| re.find(subject)) else { continue };
                         let text = render(&rule.message, m.as_str(), &rule.name);
                         if action == RuleAction::Block {
                             return HookDecision {
