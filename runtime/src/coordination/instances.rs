@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
 
 use super::script::{MAX_RETRIES, Reply, contention, eval, eval_ok, field, parse_json, redis_error, script};
+use super::tasks::task_layout;
 use super::{CoordinationConfig, iso_millis, now_ms};
 use crate::keys::Keys;
 
@@ -68,18 +69,6 @@ fn check_id(id: &str) -> Result<(), Error> {
         return Err(Error::new(ErrorCode::Validation, "instance id must not be empty"));
     }
     Ok(())
-}
-
-fn task_layout(k: &Keys) -> Vec<String> {
-    vec![
-        k.task_records(),
-        k.tasks_pending(),
-        k.tasks_all(),
-        k.tasks_by_status("pending"),
-        k.tasks_by_status("in_progress"),
-        k.tasks_by_status("completed"),
-        k.tasks_by_status("failed"),
-    ]
 }
 
 impl Instances {

@@ -235,6 +235,20 @@ fn metadata_args(meta: &Map<String, Value>, args: &mut Vec<String>) -> Result<()
     Ok(())
 }
 
+/// KEYS 1..7 of every script that includes `lua/lib/task_record.lua` (see its header): the
+/// records hash, the pending queue, the all-tasks index and the four status indexes.
+pub(crate) fn task_layout(k: &Keys) -> Vec<String> {
+    vec![
+        k.task_records(),
+        k.tasks_pending(),
+        k.tasks_all(),
+        k.tasks_by_status("pending"),
+        k.tasks_by_status("in_progress"),
+        k.tasks_by_status("completed"),
+        k.tasks_by_status("failed"),
+    ]
+}
+
 /// The task service under one key prefix.
 #[derive(Debug, Clone)]
 pub struct Tasks {
@@ -253,16 +267,7 @@ impl Tasks {
 
     /// KEYS 1..7 of every task script.
     fn layout(&self) -> Vec<String> {
-        let k = &self.keys;
-        vec![
-            k.task_records(),
-            k.tasks_pending(),
-            k.tasks_all(),
-            k.tasks_by_status("pending"),
-            k.tasks_by_status("in_progress"),
-            k.tasks_by_status("completed"),
-            k.tasks_by_status("failed"),
-        ]
+        task_layout(&self.keys)
     }
 
     fn maxlen(&self) -> String {
