@@ -3,7 +3,7 @@
 //! and `output_schema`), on many generated inputs: values built from the schema, then mutated
 //! (keys dropped and added, wrong types, boundary numbers, nulls, long and odd strings).
 
-use claudebench_generated::events::{EventId, Input, Output};
+use claudebench_generated::events::EventId;
 use serde_json::{Map, Value, json};
 
 /// xorshift64*: deterministic, so a failure reproduces from its case number.
@@ -279,47 +279,37 @@ fn assert_agreement(events: &[Case]) {
     );
 }
 
+/// One [`Case`] per event of a generated module (the real spec's or the kitchen sink's).
+macro_rules! cases_of {
+    ($events:path) => {{
+        use $events::{EventId, Input, Output};
+        EventId::ALL
+            .iter()
+            .map(|&id| Case {
+                name: id.name(),
+                input_schema: id.def().input_schema,
+                output_schema: id.def().output_schema,
+                check: Box::new(move |side: &str, v: &Value| {
+                    let r = if side == "input" {
+                        Input::from_value(id, v).map(drop)
+                    } else {
+                        Output::from_value(id, v).map(drop)
+                    };
+                    r.map_err(|e| e.to_string())
+                }),
+            })
+            .collect::<Vec<Case>>()
+    }};
+}
+
 #[test]
 fn generated_validators_accept_exactly_what_json_schema_accepts() {
-    let events: Vec<Case> = EventId::ALL
-        .iter()
-        .map(|&id| Case {
-            name: id.name(),
-            input_schema: id.def().input_schema,
-            output_schema: id.def().output_schema,
-            check: Box::new(move |side: &str, v: &Value| {
-                let r = if side == "input" {
-                    Input::from_value(id, v).map(drop)
-                } else {
-                    Output::from_value(id, v).map(drop)
-                };
-                r.map_err(|e| e.to_string())
-            }),
-        })
-        .collect();
-    assert_agreement(&events);
+    assert_agreement(&cases_of!(claudebench_generated::events));
 }
 
 #[test]
 fn kitchen_sink_validators_accept_exactly_what_json_schema_accepts() {
-    use crate::kitchen_sink::generated::events::{EventId, Input, Output};
-    let events: Vec<Case> = EventId::ALL
-        .iter()
-        .map(|&id| Case {
-            name: id.name(),
-            input_schema: id.def().input_schema,
-            output_schema: id.def().output_schema,
-            check: Box::new(move |side: &str, v: &Value| {
-                let r = if side == "input" {
-                    Input::from_value(id, v).map(drop)
-                } else {
-                    Output::from_value(id, v).map(drop)
-                };
-                r.map_err(|e| e.to_string())
-            }),
-        })
-        .collect();
-    assert_agreement(&events);
+    assert_agreement(&cases_of!(crate::kitchen_sink::generated::events));
 }
 
 #[test]
