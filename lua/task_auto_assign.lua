@@ -1,22 +1,24 @@
 -- Load-balanced assignment: hand the best pending tasks, one at a time, to the least-loaded live
 -- worker that still has capacity (ties: the smaller id), until tasks, capacity or the limit run out.
--- KEYS: 1..7 task layout, 8 stream task.assigned, 9 instances zset, 10 failed set,
---       11 role set of workers, then per candidate worker: instance record, queue, assignee index
+-- KEYS: 1..8 task layout, 9 stream task.assigned, 10 instances zset, 11 failed set,
+--       12 role set of workers, then per candidate worker: instance record, queue, assignee index
 -- ARGV: 1 now ms, 2 now ISO, 3 maxlen, 4 channel, 5 liveness cutoff ms, 6 capacity, 7 limit,
 --       8.. candidate worker ids (same order as their keys)
+local lost = tr_guard()
+if lost then return lost end
 local now_ms, iso, cutoff = ARGV[1], ARGV[2], tonumber(ARGV[5])
 local capacity, limit = tonumber(ARGV[6]), tonumber(ARGV[7])
 local workers = {}
 local i = 8
 while ARGV[i] do
   local w = ARGV[i]
-  local base = 11 + (i - 8) * 3
-  local seen = redis.call('ZSCORE', KEYS[9], w)
+  local base = 12 + (i - 8) * 3
+  local seen = redis.call('ZSCORE', KEYS[10], w)
   if not seen then
     -- Gone for good (unregistered or failed): drop the stale role membership.
-    redis.call('SREM', KEYS[11], w)
+    redis.call('SREM', KEYS[12], w)
   elseif tonumber(seen) >= cutoff and redis.call('EXISTS', KEYS[base + 1]) == 1
-      and redis.call('SISMEMBER', KEYS[10], w) == 0 then
+      and redis.call('SISMEMBER', KEYS[11], w) == 0 then
     workers[#workers + 1] = { id = w, load = redis.call('ZCARD', KEYS[base + 2]), queue = KEYS[base + 2],
       by_assignee = KEYS[base + 3] }
   end
@@ -44,7 +46,7 @@ while #out < limit do
     t.updatedAt = iso
     tr_write(t, { 'assignedTo', 'assignedAt', 'updatedAt' })
     local json = tr_json(t)
-    cb_publish(KEYS[8], ARGV[4], ARGV[3], 'task.assigned',
+    cb_publish(KEYS[9], ARGV[4], ARGV[3], 'task.assigned',
       '{"taskId":' .. cjson.encode(t.id) .. ',"instanceId":' .. cjson.encode(best.id) .. ',"assignedAt":"' .. iso ..
       '","previousAssignment":null,"auto":true,"task":' .. json .. '}', now_ms, 'task', tr_state(t, json))
     out[#out + 1] = '{"taskId":' .. cjson.encode(t.id) .. ',"instanceId":' .. cjson.encode(best.id) ..

@@ -1,12 +1,14 @@
 -- task.claim: a live worker takes up to N tasks: first those already reserved for it (assigned,
 -- not started), then the best of the global queue. Each claimed task is in_progress, owned by the
 -- worker and in its queue; ZPOPMIN guarantees no task is handed out twice.
--- KEYS: 1..7 task layout, 8 stream task.claimed, 9 worker queue, 10 worker assignee index,
---       11 worker instance record, 12 instances zset, 13 failed set
+-- KEYS: 1..8 task layout, 9 stream task.claimed, 10 worker queue, 11 worker assignee index,
+--       12 worker instance record, 13 instances zset, 14 failed set
 -- ARGV: 1 worker id, 2 max tasks, 3 now ms, 4 now ISO, 5 maxlen, 6 channel, 7 liveness cutoff ms
+local lost = tr_guard()
+if lost then return lost end
 local worker, max, now_ms, iso = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local queue, by_assignee = KEYS[9], KEYS[10]
-local dead = tr_check_alive(KEYS[11], KEYS[12], KEYS[13], worker, ARGV[7])
+local queue, by_assignee = KEYS[10], KEYS[11]
+local dead = tr_check_alive(KEYS[12], KEYS[13], KEYS[14], worker, ARGV[7])
 if dead then return dead end
 
 local claimed = {}
@@ -15,7 +17,7 @@ local function start(t)
   t.updatedAt = iso
   tr_write(t, { 'status', 'updatedAt', 'assignedTo', 'assignedAt' })
   local json = tr_json(t)
-  cb_publish(KEYS[8], ARGV[6], ARGV[5], 'task.claimed',
+  cb_publish(KEYS[9], ARGV[6], ARGV[5], 'task.claimed',
     '{"taskId":' .. cjson.encode(t.id) .. ',"workerId":' .. cjson.encode(worker) .. ',"task":' .. json .. '}',
     now_ms, 'task', tr_state(t, json))
   claimed[#claimed + 1] = json

@@ -1,16 +1,18 @@
 -- task.update: edit text / status / priority / metadata atomically, keeping queues consistent.
--- KEYS: 1..7 task layout, 8 stream task.updated, [9 queue of the expected assignee,
---       10 assignee index of the expected assignee] (only when ARGV[2] ~= '')
+-- KEYS: 1..8 task layout, 9 stream task.updated, [10 queue of the expected assignee,
+--       11 assignee index of the expected assignee] (only when ARGV[2] ~= '')
 -- ARGV: 1 id, 2 expected assignee ('' = none; read by the caller to declare that worker's keys),
 --       3 now ms, 4 now ISO, 5 maxlen, 6 channel, 7 has text, 8 text, 9 has status, 10 status,
 --       11 has priority, 12 priority, 13 has metadata, 14.. metadata (key, raw JSON) pairs
 -- Returns {'retry'} when the assignee changed since the caller read it.
+local lost = tr_guard()
+if lost then return lost end
 local id, expected, now_ms, iso = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local t = tr_get(id)
 if not t then return { 'err', 'not_found', 'task ' .. id .. ' not found' } end
 local assignee = t.assignedTo or ''
 if assignee ~= expected then return { 'retry' } end
-local queue, by_assignee = KEYS[9], KEYS[10]
+local queue, by_assignee = KEYS[10], KEYS[11]
 
 local changes = {}
 local cols = { 'updatedAt' }
@@ -76,7 +78,7 @@ if ARGV[13] == '1' then
 end
 
 local json = tr_json(t)
-cb_publish(KEYS[8], ARGV[6], ARGV[5], 'task.updated',
+cb_publish(KEYS[9], ARGV[6], ARGV[5], 'task.updated',
   '{"id":' .. cjson.encode(id) .. ',"changes":[' .. table.concat(changes, ',') .. '],"task":' .. json .. '}',
   now_ms, 'task', tr_state(t, json))
 return { 'ok', json }

@@ -9,7 +9,7 @@ use claudebench_generated::event::EventDef;
 use claudebench_generated::events::{self, EventId, Input, Output};
 use claudebench_runtime::backend::{BoxFuture, Payload};
 use claudebench_runtime::bus::EventBus;
-use claudebench_runtime::bus::consumer::group_lag;
+use claudebench_runtime::bus::consumer::group_backlog;
 use claudebench_runtime::config::RuntimeConfig;
 use claudebench_runtime::context::{Ctx, Services};
 use claudebench_runtime::coordination::hook_rules::HookRules;
@@ -17,7 +17,9 @@ use claudebench_runtime::coordination::leader::LeaderElector;
 use claudebench_runtime::coordination::{Coordination, CoordinationConfig};
 use claudebench_runtime::keys::Keys;
 use claudebench_runtime::metrics::Metrics;
-use claudebench_runtime::persist::{PERSISTER_GROUP, Persister, RehydrateStats, SqlStore, rehydrate};
+use claudebench_runtime::persist::{
+    DeadLetters, EpochCheck, PERSISTER_GROUP, Persister, RecoveryStats, SqlStore, ensure_epoch, rehydrate, top_up_ids,
+};
 use claudebench_runtime::pipeline::{EventHandlers, Pipeline};
 use claudebench_runtime::redis::server::{RedisServer, ensure_server};
 use claudebench_runtime::redis::{RedisHandle, RedisOptions};
@@ -162,22 +164,19 @@ impl App {
         });
         let pipeline = Arc::new(Pipeline::new(Handlers, services.clone()).await?);
 
-        let mut con = services.redis.conn();
-        // A Redis without the task id counter has never seen a task, or lost its data: bring
-        // back what SQL kept, before anything can create a task with a reused id.
-        if let Some(store) = &store {
-            let counter_exists: bool = redis::cmd("EXISTS")
-                .arg(services.keys.task_seq())
-                .query_async(&mut con)
-                .await
-                .map_err(claudebench_runtime::redis::redis_error)?;
-            if !counter_exists {
-                let stats = rehydrate_tasks(&services, store).await?;
-                if stats.restored > 0 {
-                    tracing::info!(restored = stats.restored, "rehydrated tasks from SQL into an empty Redis");
-                }
+        // A Redis without the epoch marker never held this deployment's task state, or lost it:
+        // recover what SQL kept (or wait while another instance does) before serving.
+        let deadline = std::time::Instant::now() + STARTUP_RECOVERY_WAIT;
+        while check_epoch(&services).await? == EpochCheck::RecoveringElsewhere {
+            if std::time::Instant::now() > deadline {
+                return Err(Error::unavailable("another instance has been recovering task state for too long"));
             }
+            tokio::time::sleep(EPOCH_CHECK_PERIOD).await;
         }
+        if let Some(store) = &store {
+            top_up_ids(&services.redis, &services.keys, store).await?;
+        }
+        let mut con = services.redis.conn();
         services.coord.instances.register(&mut con, &services.instance_id, &["server".to_string()]).await?;
 
         let (stop, stop_rx) = watch::channel(false);
@@ -190,7 +189,8 @@ impl App {
                 PERSISTED_STREAMS.map(String::from).to_vec(),
                 &app.services.instance_id,
             )
-            .await?;
+            .await?
+            .with_metrics(app.services.metrics.clone());
             let mut rx = stop_rx.clone();
             app.jobs.push(tokio::spawn(
                 persister.run_until(async move { while rx.changed().await.is_ok() && !*rx.borrow() {} }),
@@ -256,10 +256,40 @@ impl App {
                     }
                     Err(e) => tracing::warn!(error = %e, "failure sweep failed"),
                 }
-                let names: Vec<&str> = PERSISTED_STREAMS.to_vec();
-                let _ = s.bus.trim_older_than(&names, retention).await;
+                // Outbox streams keep every entry the persister has not acknowledged.
+                let group = s.store.as_ref().map(|_| PERSISTER_GROUP);
+                if let Err(e) = s.bus.trim(&PERSISTED_STREAMS, group, retention).await {
+                    tracing::warn!(error = %e, "stream retention failed; retrying next period");
+                }
             }
         }));
+
+        // Redis data loss: every instance looks for the epoch marker a few times a second and
+        // recovers (one at a time) when it is gone. Task scripts refuse to run meanwhile.
+        let s = self.services.clone();
+        self.jobs.push(every(EPOCH_CHECK_PERIOD, stop.clone(), move || {
+            let s = s.clone();
+            async move {
+                if let Err(e) = check_epoch(&s).await {
+                    tracing::warn!(error = %e, "epoch check failed; retrying");
+                }
+            }
+        }));
+
+        // Task ids: keep a reservation in SQL well ahead of the Redis counter.
+        if self.services.store.is_some() {
+            let s = self.services.clone();
+            self.jobs.push(every(Duration::from_secs(1), stop.clone(), move || {
+                let s = s.clone();
+                async move {
+                    if let Some(store) = &s.store
+                        && let Err(e) = top_up_ids(&s.redis, &s.keys, store).await
+                    {
+                        tracing::warn!(error = %e, "task id reservation failed; creates continue until the reserved ids run out");
+                    }
+                }
+            }));
+        }
 
         // Cluster-wide counters: add what this process counted to the shared hash; refresh the
         // queue-depth and outbox-lag gauges of `/metrics`.
@@ -292,13 +322,24 @@ impl App {
     }
 }
 
-/// Write every task SQL has and Redis lacks back into Redis (see `Tasks::restore`).
-pub async fn rehydrate_tasks(services: &Services, store: &SqlStore) -> Result<RehydrateStats, Error> {
-    rehydrate(store, |task| {
-        let mut con = services.redis.conn();
-        async move { services.coord.tasks.restore(&mut con, &task.state).await }
-    })
-    .await
+/// How often every instance checks that Redis still holds task state.
+const EPOCH_CHECK_PERIOD: Duration = Duration::from_millis(250);
+/// How long a starting server waits for another instance's recovery before giving up.
+const STARTUP_RECOVERY_WAIT: Duration = Duration::from_secs(120);
+
+/// One epoch check (see `persist::recovery`), recovering task state from SQL when it was lost.
+async fn check_epoch(s: &Services) -> Result<EpochCheck, Error> {
+    let check = ensure_epoch(&s.redis, &s.keys, &s.coord.tasks, s.store.as_ref(), &s.instance_id, &s.metrics).await?;
+    if let EpochCheck::Recovered(stats) = check {
+        tracing::info!(?stats, "task state recovered");
+    }
+    Ok(check)
+}
+
+/// Write every task SQL has and Redis lacks back into Redis, ids raised first (an operator's
+/// repair; the server recovers by itself after a Redis data loss).
+pub async fn rehydrate_tasks(services: &Services, store: &SqlStore) -> Result<RecoveryStats, Error> {
+    rehydrate(&services.redis, &services.keys, &services.coord.tasks, store).await
 }
 
 /// The Redis hash holding the cluster-wide counters (see `system.metrics`).
@@ -330,11 +371,21 @@ async fn refresh_gauges(s: &Services) {
         s.metrics.set_queue_depth("pending", depth);
     }
     if s.store.is_some() {
+        let (mut lag, mut oldest) = (0i64, None::<u64>);
         for event in PERSISTED_STREAMS {
             let key = s.keys.stream(event);
-            if let Ok(lag) = group_lag(&mut con, &key, PERSISTER_GROUP).await {
-                s.metrics.set_stream_lag(event, PERSISTER_GROUP, lag as i64);
-            }
+            let Ok(backlog) = group_backlog(&mut con, &key, PERSISTER_GROUP).await else { return };
+            s.metrics.set_stream_lag(event, PERSISTER_GROUP, backlog.entries as i64);
+            lag += backlog.entries as i64;
+            oldest = match (oldest, backlog.oldest_ms) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        let age = oldest.map(|ms| (claudebench_runtime::coordination::now_ms() - ms as i64).max(0)).unwrap_or(0);
+        s.metrics.set_outbox(lag, age);
+        if let Ok(n) = DeadLetters::new(&s.redis, &s.keys).count().await {
+            s.metrics.set_dead_letters(n as i64);
         }
     }
 }

@@ -84,8 +84,43 @@ enum Command {
         #[command(subcommand)]
         command: SpecCommand,
     },
-    /// Load tasks kept in SQL back into Redis (after Redis lost its data); never overwrites.
+    /// Load tasks kept in SQL back into Redis; never overwrites. The server does this by itself
+    /// when Redis loses its data; this is for repairs by hand.
     Rehydrate,
+    /// Outbox entries the persister could not write to SQL (REDIS_URL, CLAUDEBENCH_KEY_PREFIX).
+    Deadletter {
+        #[command(subcommand)]
+        command: DeadletterCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadletterCommand {
+    /// Print the dead letters, oldest first: id, source stream and entry, reason, fields.
+    List {
+        /// Most to print.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put dead letters back on their stream for the persister to try again (after a fix).
+    Replay {
+        /// Dead-letter ids (from `list`).
+        ids: Vec<String>,
+        /// Every dead letter.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+    /// Remove dead letters without replaying them (reviewed and given up).
+    Drop {
+        /// Dead-letter ids (from `list`).
+        ids: Vec<String>,
+        /// Every dead letter.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -125,6 +160,7 @@ async fn async_main(command: Command) -> ExitCode {
         Command::Mcp => mcp().await,
         Command::Call { event, input, url, token } => call(&event, &input, &url, token.as_deref()).await,
         Command::Rehydrate => rehydrate().await,
+        Command::Deadletter { command } => deadletter(command).await,
         Command::Hook { .. } | Command::Events | Command::Scaffold { .. } | Command::Spec { .. } => ExitCode::SUCCESS,
     }
 }
@@ -269,9 +305,80 @@ async fn rehydrate() -> ExitCode {
     app.shutdown().await;
     match result {
         Ok(stats) => {
-            println!("restored {} task(s); {} already in Redis", stats.restored, stats.present);
+            println!(
+                "restored {} unfinished and {} finished task(s); {} already in Redis; ids continue after {}",
+                stats.unfinished, stats.finished, stats.present, stats.counter
+            );
             ExitCode::SUCCESS
         }
+        Err(e) => fail(&e.message),
+    }
+}
+
+async fn deadletter(command: DeadletterCommand) -> ExitCode {
+    use claudebench_runtime::persist::DeadLetters;
+    let config = match claudebench_runtime::config::RuntimeConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => return fail(&e.message),
+    };
+    let redis = match claudebench_runtime::redis::RedisHandle::connect(
+        claudebench_runtime::redis::RedisOptions::from_config(&config),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => return fail(&e.message),
+    };
+    let letters = DeadLetters::new(&redis, &claudebench_runtime::keys::Keys::new(&config.key_prefix));
+    let all_ids = letters.clone();
+    let ids = |ids: Vec<String>, all: bool| async move {
+        if all { all_ids.list(usize::MAX).await.map(|l| l.into_iter().map(|d| d.id).collect()) } else { Ok(ids) }
+    };
+    let result = match command {
+        DeadletterCommand::List { limit, json } => letters.list(limit).await.map(|list| {
+            for d in &list {
+                if json {
+                    println!("{}", serde_json::to_string(d).unwrap_or_default());
+                } else {
+                    println!("{}  {} {}  {}", d.id, d.stream, d.entry, d.reason);
+                    for (k, v) in &d.fields {
+                        println!("    {k}: {v}");
+                    }
+                }
+            }
+            if !json {
+                println!("{} dead letter(s)", list.len());
+            }
+        }),
+        DeadletterCommand::Replay { ids: given, all } => match ids(given, all).await {
+            Ok(ids) => {
+                let mut failed = None;
+                for id in ids {
+                    match letters.replay(&id).await {
+                        Ok(entry) => println!("{id}: replayed as {entry}"),
+                        Err(e) => failed = Some(e),
+                    }
+                }
+                failed.map_or(Ok(()), Err)
+            }
+            Err(e) => Err(e),
+        },
+        DeadletterCommand::Drop { ids: given, all } => match ids(given, all).await {
+            Ok(ids) => {
+                for id in ids {
+                    match letters.remove(&id).await {
+                        Ok(true) => println!("{id}: dropped"),
+                        Ok(false) => println!("{id}: no such dead letter"),
+                        Err(e) => return fail(&e.message),
+                    }
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.message),
     }
 }

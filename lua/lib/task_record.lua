@@ -9,15 +9,30 @@
 --
 -- Fixed KEYS layout shared by every task script:
 --   1 records hash, 2 pending queue (zset), 3 all tasks (zset by seq),
---   4..7 status indexes pending / in_progress / completed / failed (zsets by seq).
+--   4..7 status indexes pending / in_progress / completed / failed (zsets by seq),
+--   8 the epoch marker (see tr_guard).
 
 local TR_REC = KEYS[1]
 local TR_PENDING = KEYS[2]
 local TR_ALL = KEYS[3]
 local TR_STATUS = { pending = KEYS[4], in_progress = KEYS[5], completed = KEYS[6], failed = KEYS[7] }
+local TR_EPOCH = KEYS[8]
 
 local TR_COLS = { 'text', 'status', 'priority', 'assignedTo', 'assignedAt', 'createdAt', 'updatedAt',
-  'completedAt', 'result', 'error', 'seq', 'createdMs', 'mkeys', 'version' }
+  'completedAt', 'result', 'error', 'seq', 'createdMs', 'completedMs', 'mkeys', 'version' }
+
+-- The epoch marker is written once task state is known to be complete: by the first start of a
+-- deployment, or by recovery after Redis lost its data (runtime/src/persist/recovery.rs). A Redis
+-- without it has lost (or never had) the task state, so no task script may read or change tasks
+-- there: an id handed out now could repeat one already issued, and a "not found" would be a lie.
+-- Every task script but the restore script starts with `local lost = tr_guard() if lost then
+-- return lost end`.
+local function tr_guard()
+  if redis.call('EXISTS', TR_EPOCH) == 0 then
+    return { 'err', 'unavailable', 'task state is being recovered after Redis lost its data; retry shortly' }
+  end
+  return nil
+end
 
 -- Pending-queue score: higher priority first, then creation order (seq is strictly increasing, so
 -- ties on the same millisecond are still ordered). (100 - p) * 2^40 + seq < 2^53: exact in a double.

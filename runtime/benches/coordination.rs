@@ -105,7 +105,7 @@ async fn throughput(tasks: usize) -> Result<(), Box<dyn std::error::Error>> {
                         return Ok::<_, Box<dyn std::error::Error + Send + Sync>>(done);
                     }
                     for t in got {
-                        c.tasks.complete(&mut con, &t.id, Some(&w), Outcome::Completed(None)).await?;
+                        c.tasks.complete(&mut con, &t.id, &w, Outcome::Completed(None)).await?;
                         done += 1;
                     }
                 }

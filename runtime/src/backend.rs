@@ -43,12 +43,90 @@ pub struct BusEvent {
 /// disconnected (the channel closes) rather than buffered without bound.
 pub type EventStream = tokio::sync::mpsc::Receiver<BusEvent>;
 
-/// Readiness of the server's dependencies, for `GET /health`.
+/// Readiness of the server and the state of its durability, for `GET /health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Readiness {
+    /// Whether requests can be served now (HTTP 200 vs 503).
     pub ready: bool,
+    /// `ok`; `degraded` (serving, but durability needs attention: SQL down or behind, dead
+    /// letters waiting for review); `unavailable` (Redis down, or task state being recovered).
+    pub status: HealthVerdict,
     pub redis: bool,
     pub database: bool,
+    /// Task state is being recovered after Redis lost its data; task events answer
+    /// `unavailable` meanwhile.
+    #[serde(default)]
+    pub recovering: bool,
+    /// Outbox entries not yet in SQL, and the age of the oldest (ms).
+    #[serde(default)]
+    pub outbox_lag: i64,
+    #[serde(default)]
+    pub outbox_age_ms: i64,
+    /// Dead letters waiting for review (`claudebench deadletter list`).
+    #[serde(default)]
+    pub dead_letters: i64,
+    /// What makes the status less than `ok`, in words.
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+/// The one-word verdict of [`Readiness`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthVerdict {
+    Ok,
+    Degraded,
+    Unavailable,
+}
+
+impl Readiness {
+    /// The one rule behind `/health` (and `system.health`'s durability part): Redis down or
+    /// task state being recovered is `unavailable`; SQL unreachable, an outbox backlog older
+    /// than `degraded_after_ms`, or any dead letter is `degraded`.
+    pub fn assess(redis: bool, database: bool, durability: crate::metrics::Durability, degraded_after_ms: u64) -> Self {
+        let mut problems = Vec::new();
+        if !redis {
+            problems.push("Redis does not answer".to_string());
+        }
+        if durability.recovering {
+            problems.push("task state is being recovered after Redis lost its data".to_string());
+        }
+        let unavailable = !problems.is_empty();
+        if !database {
+            problems.push("the SQL database does not answer; changes wait in the outbox".to_string());
+        }
+        if durability.outbox_age_ms > degraded_after_ms as i64 {
+            problems.push(format!(
+                "SQL is {} ms behind ({} outbox entries not yet written)",
+                durability.outbox_age_ms, durability.outbox_lag
+            ));
+        }
+        if durability.dead_letters > 0 {
+            problems.push(format!(
+                "{} outbox entries could not be written to SQL (claudebench deadletter list)",
+                durability.dead_letters
+            ));
+        }
+        let status = if unavailable {
+            HealthVerdict::Unavailable
+        } else if problems.is_empty() {
+            HealthVerdict::Ok
+        } else {
+            HealthVerdict::Degraded
+        };
+        Readiness {
+            ready: !unavailable,
+            status,
+            redis,
+            database,
+            recovering: durability.recovering,
+            outbox_lag: durability.outbox_lag,
+            outbox_age_ms: durability.outbox_age_ms,
+            dead_letters: durability.dead_letters,
+            problems,
+        }
+    }
 }
 
 /// What transports need from the runtime.

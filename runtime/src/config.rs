@@ -29,8 +29,12 @@ pub struct RuntimeConfig {
     pub redis_connect_timeout: Duration,
     /// `CLAUDEBENCH_STREAM_MAXLEN` (default 10000): approximate cap of every event stream.
     pub stream_maxlen: u64,
-    /// `CLAUDEBENCH_STREAM_RETENTION_S` (default 86400): entries older than this are trimmed.
+    /// `CLAUDEBENCH_STREAM_RETENTION_S` (default 86400): entries older than this are trimmed
+    /// (outbox entries only once they are in SQL).
     pub stream_retention: Duration,
+    /// `CLAUDEBENCH_OUTBOX_DEGRADED_MS` (default 10000): `/health` says `degraded` while the
+    /// oldest change not yet in SQL is older than this.
+    pub outbox_degraded_after: Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -44,6 +48,7 @@ impl Default for RuntimeConfig {
             redis_connect_timeout: Duration::from_millis(1000),
             stream_maxlen: 10_000,
             stream_retention: Duration::from_secs(86_400),
+            outbox_degraded_after: Duration::from_millis(10_000),
         }
     }
 }
@@ -75,6 +80,7 @@ impl RuntimeConfig {
             redis_connect_timeout: Duration::from_millis(number("REDIS_CONNECT_TIMEOUT_MS", 1000)?),
             stream_maxlen: number("CLAUDEBENCH_STREAM_MAXLEN", defaults.stream_maxlen)?.max(1),
             stream_retention: Duration::from_secs(number("CLAUDEBENCH_STREAM_RETENTION_S", 86_400)?),
+            outbox_degraded_after: Duration::from_millis(number("CLAUDEBENCH_OUTBOX_DEGRADED_MS", 10_000)?),
         })
     }
 

@@ -51,6 +51,20 @@ impl Keys {
     pub fn task_seq(&self) -> String {
         format!("{}:tasks:seq", self.slot)
     }
+    /// Highest id the counter may hand out: ids up to it are reserved in SQL
+    /// (`persist::recovery`). Absent without SQL persistence.
+    pub fn task_seq_limit(&self) -> String {
+        format!("{}:tasks:seq:limit", self.slot)
+    }
+    /// The epoch marker: present exactly while Redis holds complete task state (set by the first
+    /// start and by recovery after a data loss; task scripts refuse to run without it).
+    pub fn epoch(&self) -> String {
+        format!("{}:epoch", self.slot)
+    }
+    /// Lock held by the one instance recovering task state after a Redis data loss.
+    pub fn recovery_lock(&self) -> String {
+        format!("{}:epoch:recovering", self.slot)
+    }
     /// Tasks assigned to (or claimed by) one worker.
     pub fn worker_queue(&self, instance: &str) -> String {
         format!("{}:queue:instance:{instance}", self.slot)
@@ -170,6 +184,10 @@ impl Keys {
     /// Processed-id window of one consumer group (exactly-once).
     pub fn dedup(&self, group: &str) -> String {
         format!("{}:dedup:{group}", self.slot)
+    }
+    /// Outbox entries the persister could not write to SQL, with the reason (a stream).
+    pub fn dead_letters(&self) -> String {
+        format!("{}:deadletter", self.slot)
     }
     /// Audit stream.
     pub fn audit(&self) -> String {

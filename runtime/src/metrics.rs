@@ -40,6 +40,9 @@ struct Inner {
     queue_depth: BTreeMap<String, i64>,
     stream_lag: BTreeMap<(String, String), i64>,
     bus_dropped: u64,
+    durability: Durability,
+    dead_lettered: u64,
+    recoveries: u64,
     /// Not yet added to the cluster-wide counters in Redis.
     unflushed: Totals,
 }
@@ -53,6 +56,20 @@ pub struct Totals {
     pub latency_us: u64,
     /// Tasks completed successfully.
     pub tasks_completed: u64,
+}
+
+/// What the durability jobs last observed (the outbox, dead letters, recovery): the gauges of
+/// `/metrics` and the inputs of `/health`'s verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Durability {
+    /// Outbox entries not yet written to SQL (all persisted streams).
+    pub outbox_lag: i64,
+    /// Age of the oldest of them, in milliseconds (0 when none).
+    pub outbox_age_ms: i64,
+    /// Dead letters waiting for review.
+    pub dead_letters: i64,
+    /// Whether task state is being recovered after Redis lost its data.
+    pub recovering: bool,
 }
 
 /// The process's metrics registry.
@@ -129,6 +146,42 @@ impl Metrics {
         self.with(|m| {
             m.stream_lag.insert((stream.to_string(), group.to_string()), lag);
         });
+    }
+
+    /// Records the outbox backlog: entries not yet in SQL and the age of the oldest.
+    pub fn set_outbox(&self, lag: i64, oldest_age_ms: i64) {
+        self.with(|m| {
+            m.durability.outbox_lag = lag;
+            m.durability.outbox_age_ms = oldest_age_ms;
+        });
+    }
+
+    /// Records how many dead letters wait for review.
+    pub fn set_dead_letters(&self, n: i64) {
+        self.with(|m| m.durability.dead_letters = n);
+    }
+
+    /// Counts one outbox entry this process moved to the dead letters.
+    pub fn dead_lettered(&self) {
+        self.with(|m| {
+            m.dead_lettered += 1;
+            m.durability.dead_letters += 1;
+        });
+    }
+
+    /// Marks the start (`true`) or end (`false`) of a recovery after a Redis data loss.
+    pub fn set_recovering(&self, recovering: bool) {
+        self.with(|m| {
+            if m.durability.recovering && !recovering {
+                m.recoveries += 1;
+            }
+            m.durability.recovering = recovering;
+        });
+    }
+
+    /// What the durability jobs last observed.
+    pub fn durability(&self) -> Durability {
+        self.with(|m| m.durability)
     }
 
     /// Adds live bus messages dropped because a subscriber was too slow.
@@ -217,6 +270,39 @@ impl Metrics {
                 "Live bus messages dropped for slow subscribers.",
             );
             let _ = writeln!(out, "claudebench_bus_dropped_total {}", m.bus_dropped);
+            let d = m.durability;
+            header(&mut out, "claudebench_outbox_lag", "gauge", "Outbox entries not yet written to SQL.");
+            let _ = writeln!(out, "claudebench_outbox_lag {}", d.outbox_lag);
+            header(
+                &mut out,
+                "claudebench_outbox_oldest_age_seconds",
+                "gauge",
+                "Age of the oldest outbox entry not yet written to SQL.",
+            );
+            let _ = writeln!(out, "claudebench_outbox_oldest_age_seconds {}", d.outbox_age_ms as f64 / 1000.0);
+            header(&mut out, "claudebench_dead_letters", "gauge", "Dead letters waiting for review.");
+            let _ = writeln!(out, "claudebench_dead_letters {}", d.dead_letters);
+            header(
+                &mut out,
+                "claudebench_dead_lettered_total",
+                "counter",
+                "Outbox entries this process could not write to SQL and moved to the dead letters.",
+            );
+            let _ = writeln!(out, "claudebench_dead_lettered_total {}", m.dead_lettered);
+            header(
+                &mut out,
+                "claudebench_recovering",
+                "gauge",
+                "1 while task state is recovered after a Redis data loss.",
+            );
+            let _ = writeln!(out, "claudebench_recovering {}", u8::from(d.recovering));
+            header(
+                &mut out,
+                "claudebench_recoveries_total",
+                "counter",
+                "Recoveries from a Redis data loss this process took part in.",
+            );
+            let _ = writeln!(out, "claudebench_recoveries_total {}", m.recoveries);
             out
         })
     }

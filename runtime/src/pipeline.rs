@@ -219,7 +219,13 @@ impl<H: EventHandlers> Backend for Pipeline<H> {
                 Some(store) => store.ping().await.is_ok(),
                 None => true,
             };
-            Readiness { ready: redis && database, redis, database }
+            let durability = self.services.metrics.durability();
+            Readiness::assess(
+                redis,
+                database,
+                durability,
+                self.services.config.outbox_degraded_after.as_millis() as u64,
+            )
         })
     }
 

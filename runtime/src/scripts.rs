@@ -49,6 +49,12 @@ pub static PUBLISH: LazyLock<Script> = LazyLock::new(|| Script::new(lua_publishi
 pub static EXACTLY_ONCE: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("exactly_once.lua")));
 /// `lua/partition_append.lua`.
 pub static PARTITION_APPEND: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("partition_append.lua")));
+/// `lua/outbox_trim.lua`.
+pub static OUTBOX_TRIM: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("outbox_trim.lua")));
+/// `lua/dead_letter_replay.lua`.
+pub static DEAD_LETTER_REPLAY: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("dead_letter_replay.lua")));
+/// `lua/id_range_raise.lua`.
+pub static ID_RANGE_RAISE: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("id_range_raise.lua")));
 
 /// Runs a prepared script invocation (EVALSHA, loading the script on NOSCRIPT) and maps
 /// failures onto the runtime error (`unavailable` when Redis cannot be reached).
@@ -62,7 +68,7 @@ where
 
 /// Every script of this module, for loading them all at start-up (SCRIPT LOAD), so the first
 /// request after a deploy does not pay for the NOSCRIPT round trip.
-pub fn all() -> [(&'static str, &'static Script); 6] {
+pub fn all() -> [(&'static str, &'static Script); 9] {
     [
         ("rate_limit", &*RATE_LIMIT),
         ("circuit_acquire", &*CIRCUIT_ACQUIRE),
@@ -70,6 +76,9 @@ pub fn all() -> [(&'static str, &'static Script); 6] {
         ("publish", &*PUBLISH),
         ("exactly_once", &*EXACTLY_ONCE),
         ("partition_append", &*PARTITION_APPEND),
+        ("outbox_trim", &*OUTBOX_TRIM),
+        ("dead_letter_replay", &*DEAD_LETTER_REPLAY),
+        ("id_range_raise", &*ID_RANGE_RAISE),
     ]
 }
 

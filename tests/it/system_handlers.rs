@@ -63,7 +63,7 @@ pub async fn complete(t: &TestApp, task: &str, worker: &str) {
                 .services()
                 .coord
                 .tasks
-                .complete(&mut con, task, Some(worker), Outcome::Completed(Some(json!({"ok": true}))))
+                .complete(&mut con, task, worker, Outcome::Completed(Some(json!({"ok": true}))))
                 .await;
             c.unwrap();
         }

@@ -390,8 +390,12 @@ async fn create_claim_complete_round_trip() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].1["id"], id.as_str());
     assert_eq!(events[0].1["status"], "completed");
-    // A finished task cannot be completed again.
-    assert_eq!(code(t.call("task.complete", json!({"id": id, "result": 1})).await), "conflict");
+    // A retry of the same completion (a lost response) answers the same and publishes nothing;
+    // another outcome for a finished task is a conflict.
+    let again = t.ok("task.complete", json!({"id": id, "workerId": "worker-1", "result": result})).await;
+    assert_eq!(again, out);
+    assert_eq!(stream(&t, "task.completed").await.len(), 1);
+    assert_eq!(code(t.call("task.complete", json!({"id": id, "workerId": "worker-1", "result": 1})).await), "conflict");
     t.stop().await;
 }
 
@@ -415,6 +419,7 @@ async fn a_missing_or_falsy_result_completes_and_only_an_error_fails() {
     for (id, (extra, want)) in claimed.iter().zip(&inputs) {
         let mut input = extra.clone();
         input["id"] = json!(id);
+        input["workerId"] = json!("w1");
         let out = t.ok("task.complete", input).await;
         assert_eq!(out["status"], *want, "{extra}");
         let task = t.ok("task.get", json!({"id": id})).await;
@@ -438,9 +443,9 @@ async fn complete_accepts_task_id_as_an_alias_and_id_wins_over_it() {
     let a = create(&t, "a", 50).await;
     let b = create(&t, "b", 50).await;
     claim(&t, "w1", 2).await;
-    let out = t.ok("task.complete", json!({"taskId": a})).await;
+    let out = t.ok("task.complete", json!({"taskId": a, "workerId": "w1"})).await;
     assert_eq!(out["id"], a.as_str());
-    let out = t.ok("task.complete", json!({"id": b, "taskId": "t-does-not-exist"})).await;
+    let out = t.ok("task.complete", json!({"id": b, "taskId": "t-does-not-exist", "workerId": "w1"})).await;
     assert_eq!(out["id"], b.as_str());
     t.stop().await;
 }
@@ -452,17 +457,19 @@ async fn complete_refuses_bad_input_unknown_unassigned_foreign_and_finished_task
     register(&t, "w2").await;
     for bad in [
         json!({}),
-        json!({"id": ""}),
-        json!({"result": 1}),
-        json!({"id": "t-1", "result": 1, "error": "both"}),
-        json!({"id": "t-1", "error": ""}),
+        json!({"id": "", "workerId": "w1"}),
+        json!({"result": 1, "workerId": "w1"}),
+        json!({"id": "t-1"}),
+        json!({"id": "t-1", "workerId": ""}),
+        json!({"id": "t-1", "workerId": "w1", "result": 1, "error": "both"}),
+        json!({"id": "t-1", "workerId": "w1", "error": ""}),
     ] {
         assert_eq!(code(t.call("task.complete", bad.clone()).await), "validation", "{bad}");
     }
-    assert_eq!(code(t.call("task.complete", json!({"id": "t-999999"})).await), "not_found");
+    assert_eq!(code(t.call("task.complete", json!({"id": "t-999999", "workerId": "w1"})).await), "not_found");
 
     let unassigned = create(&t, "nobody's", 50).await;
-    assert_eq!(code(t.call("task.complete", json!({"id": unassigned})).await), "conflict");
+    assert_eq!(code(t.call("task.complete", json!({"id": unassigned, "workerId": "w1"})).await), "conflict");
 
     let owned = ids(&claim(&t, "w1", 1).await["tasks"]).remove(0);
     assert_eq!(owned, unassigned);
@@ -472,7 +479,11 @@ async fn complete_refuses_bad_input_unknown_unassigned_foreign_and_finished_task
         "only the assignee may complete a task"
     );
     t.ok("task.complete", json!({"id": owned, "workerId": "w1"})).await;
-    assert_eq!(code(t.call("task.complete", json!({"id": owned, "workerId": "w1"})).await), "conflict");
+    assert_eq!(
+        code(t.call("task.complete", json!({"id": owned, "workerId": "w1", "error": "late"})).await),
+        "conflict"
+    );
+    assert_eq!(code(t.call("task.complete", json!({"id": owned, "workerId": "w2"})).await), "conflict");
     t.stop().await;
 }
 

@@ -115,6 +115,8 @@ pub struct GroupConsumer {
     streams: Vec<(String, String)>,
     /// XAUTOCLAIM cursor per stream key.
     claim_cursor: HashMap<String, String>,
+    /// When stale entries of other consumers were last looked for (on a timer, not per read).
+    last_reclaim: Option<std::time::Instant>,
     /// Whether this consumer's own un-acked entries must be read again (at start: a restarted
     /// consumer with the same name; after a failed batch).
     own_pending: bool,
@@ -145,6 +147,7 @@ impl GroupConsumer {
             options,
             streams,
             claim_cursor: HashMap::new(),
+            last_reclaim: None,
             own_pending: true,
             dedup,
         };
@@ -205,9 +208,14 @@ impl GroupConsumer {
             }
             self.own_pending = false;
         }
-        let reclaimed = self.reclaim_stale().await?;
-        if !reclaimed.is_empty() {
-            return Ok(reclaimed);
+        // Entries only become stale after `claim_idle`, so looking twice per period is enough.
+        let due = self.last_reclaim.is_none_or(|t| t.elapsed() >= self.options.claim_idle / 2);
+        if due {
+            let reclaimed = self.reclaim_stale().await?;
+            if !reclaimed.is_empty() {
+                return Ok(reclaimed);
+            }
+            self.last_reclaim = Some(std::time::Instant::now());
         }
         self.read_group(true).await
     }
@@ -321,7 +329,7 @@ impl GroupConsumer {
         let mut conn = self.conn.clone();
         let mut out = Vec::new();
         for (event, key) in &self.streams {
-            out.push((event.clone(), group_lag(&mut conn, key, &self.options.group).await?));
+            out.push((event.clone(), group_backlog(&mut conn, key, &self.options.group).await?.entries));
         }
         Ok(out)
     }
@@ -386,18 +394,51 @@ fn to_delivery(event: &str, key: &str, entry: StreamId, reclaimed: bool) -> Deli
     Delivery { event: event.to_string(), stream_key: key.to_string(), id: entry.id, fields, reclaimed }
 }
 
-/// Entries of `stream_key` that consumer group `group` has not processed yet (never delivered
-/// plus delivered but unacknowledged); 0 when the stream or the group does not exist yet.
-pub async fn group_lag<C: ::redis::aio::ConnectionLike + Send>(
+/// What a consumer group still has to process on one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Entries never delivered plus entries delivered but not acknowledged.
+    pub entries: u64,
+    /// Time (ms since the epoch, from its id) of the oldest of them; `None` when there is none.
+    pub oldest_ms: Option<u64>,
+}
+
+/// The backlog of consumer group `group` on `stream_key`; empty when the stream or the group
+/// does not exist yet.
+pub async fn group_backlog<C: ::redis::aio::ConnectionLike + Send>(
     conn: &mut C,
     stream_key: &str,
     group: &str,
-) -> Result<u64, Error> {
+) -> Result<Backlog, Error> {
     let groups: ::redis::streams::StreamInfoGroupsReply =
         match ::redis::cmd("XINFO").arg("GROUPS").arg(stream_key).query_async(conn).await {
             Ok(g) => g,
-            Err(e) if e.code() == Some("ERR") => return Ok(0), // no such stream yet
+            Err(e) if e.code() == Some("ERR") => return Ok(Backlog::default()), // no such stream yet
             Err(e) => return Err(redis_error(e)),
         };
-    Ok(groups.groups.iter().find(|g| g.name == group).map(|g| (g.lag.unwrap_or(0) + g.pending) as u64).unwrap_or(0))
+    let Some(g) = groups.groups.iter().find(|g| g.name == group) else { return Ok(Backlog::default()) };
+    let entries = (g.lag.unwrap_or(0) + g.pending) as u64;
+    if entries == 0 {
+        return Ok(Backlog::default());
+    }
+    let oldest = if g.pending > 0 {
+        let summary: ::redis::streams::StreamPendingReply =
+            ::redis::cmd("XPENDING").arg(stream_key).arg(group).query_async(conn).await.map_err(redis_error)?;
+        match summary {
+            ::redis::streams::StreamPendingReply::Data(d) => Some(d.start_id),
+            _ => None,
+        }
+    } else {
+        let next: ::redis::streams::StreamRangeReply = ::redis::cmd("XRANGE")
+            .arg(stream_key)
+            .arg(format!("({}", g.last_delivered_id))
+            .arg("+")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(conn)
+            .await
+            .map_err(redis_error)?;
+        next.ids.into_iter().next().map(|e| e.id)
+    };
+    Ok(Backlog { entries, oldest_ms: oldest.map(|id| parse_entry_id(&id).0) })
 }

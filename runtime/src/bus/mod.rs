@@ -17,7 +17,7 @@ use claudebench_generated::error::Error;
 use serde_json::Value;
 
 use crate::keys::Keys;
-use crate::redis::{RedisHandle, redis_error};
+use crate::redis::RedisHandle;
 use crate::scripts;
 
 pub use consumer::{ConsumerOptions, Delivery, GroupConsumer};
@@ -101,53 +101,28 @@ impl EventBus {
         .await
     }
 
-    /// Trims entries older than `retention` from the streams of `events` (`XTRIM MINID ~`, so
-    /// Redis trims whole macro nodes cheaply); returns how many entries were removed. Meant for
-    /// a periodic job.
-    pub async fn trim_older_than(&self, events: &[&str], retention: Duration) -> Result<u64, Error> {
+    /// Trims the streams of `events` (`lua/outbox_trim.lua`): entries older than `retention`,
+    /// and entries beyond the bus's cap, go — except, when `unread_by` names a consumer group,
+    /// any entry that group has not acknowledged (a stream without that group is left whole).
+    /// Returns how many entries were removed. Meant for a periodic job.
+    pub async fn trim(&self, events: &[&str], unread_by: Option<&str>, retention: Duration) -> Result<u64, Error> {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         let min_id = format!("{}-0", now_ms.saturating_sub(retention.as_millis() as u64));
         let mut conn = self.redis.conn();
         let mut removed = 0u64;
         for event in events {
-            let n: u64 = ::redis::cmd("XTRIM")
-                .arg(self.keys.stream(event))
-                .arg("MINID")
-                .arg("~")
-                .arg(&min_id)
-                .query_async(&mut conn)
-                .await
-                .map_err(redis_error)?;
+            let n: u64 = scripts::run(
+                scripts::OUTBOX_TRIM
+                    .key(self.keys.stream(event))
+                    .arg(unread_by.unwrap_or(""))
+                    .arg(self.maxlen)
+                    .arg(&min_id),
+                &mut conn,
+            )
+            .await?;
             removed += n;
         }
         Ok(removed)
-    }
-
-    /// Starts the periodic retention job: every `every`, trims the streams of `events` to
-    /// `retention`. Failures (Redis down) are logged and retried next period. Abort the handle
-    /// to stop it.
-    pub fn spawn_retention_job(
-        &self,
-        events: Vec<String>,
-        retention: Duration,
-        every: Duration,
-    ) -> tokio::task::JoinHandle<()> {
-        let bus = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let names: Vec<&str> = events.iter().map(String::as_str).collect();
-                match bus.trim_older_than(&names, retention).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(removed = n, "stream retention trim"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "stream retention trim failed; retrying next period")
-                    }
-                }
-            }
-        })
     }
 
     /// Live events whose names match any of `patterns` (globs: `task.*`, `*`), buffered up to

@@ -53,7 +53,13 @@ where
         "err" => {
             let code = reply.first().map(|c| code_from_str(c)).unwrap_or(ErrorCode::Internal);
             let message = reply.get(1).cloned().unwrap_or_else(|| "coordination script failed".to_string());
-            Err(Error::new(code, message))
+            let mut error = Error::new(code, message);
+            // A script answers `unavailable` only for a passing state (task state being
+            // recovered, ids being reserved): tell the client when to retry.
+            if code == ErrorCode::Unavailable {
+                error.retry_after_ms = Some(1000);
+            }
+            Err(error)
         }
         other => Err(Error::internal(format!("coordination script returned an unknown reply tag `{other}`"))),
     }

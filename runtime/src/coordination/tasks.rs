@@ -235,8 +235,9 @@ fn metadata_args(meta: &Map<String, Value>, args: &mut Vec<String>) -> Result<()
     Ok(())
 }
 
-/// KEYS 1..7 of every script that includes `lua/lib/task_record.lua` (see its header): the
-/// records hash, the pending queue, the all-tasks index and the four status indexes.
+/// KEYS 1..8 of every script that includes `lua/lib/task_record.lua` (see its header): the
+/// records hash, the pending queue, the all-tasks index, the four status indexes and the epoch
+/// marker that every task script checks before touching task state.
 pub(crate) fn task_layout(k: &Keys) -> Vec<String> {
     vec![
         k.task_records(),
@@ -246,6 +247,7 @@ pub(crate) fn task_layout(k: &Keys) -> Vec<String> {
         k.tasks_by_status("in_progress"),
         k.tasks_by_status("completed"),
         k.tasks_by_status("failed"),
+        k.epoch(),
     ]
 }
 
@@ -265,7 +267,7 @@ impl Tasks {
         &self.keys
     }
 
-    /// KEYS 1..7 of every task script.
+    /// KEYS 1..8 of every task script.
     fn layout(&self) -> Vec<String> {
         task_layout(&self.keys)
     }
@@ -297,14 +299,16 @@ impl Tasks {
         }
     }
 
-    /// Create a pending task with a fresh `t-<n>` id (unique across processes: a Redis counter),
-    /// queue it by priority and publish `task.created`. One round trip.
+    /// Create a pending task with a fresh `t-<n>` id (unique across processes: a Redis counter,
+    /// bounded by the ids reserved in SQL), queue it by priority and publish `task.created`. One
+    /// round trip. `unavailable` while task state is being recovered or ids are being reserved.
     pub async fn create<C: ConnectionLike + Send>(&self, con: &mut C, new: NewTask) -> Result<Task, Error> {
         check_text(&new.text)?;
         check_priority(new.priority)?;
         let now = now_ms();
         let mut keys = self.layout();
         keys.push(self.keys.task_seq());
+        keys.push(self.keys.task_seq_limit());
         keys.push(self.keys.stream("task.created"));
         let mut args = vec![
             new.text,
@@ -352,6 +356,7 @@ impl Tasks {
             task.result.as_ref().map(Value::to_string).unwrap_or_default(),
             flag(task.error.is_some()),
             task.error.clone().unwrap_or_default(),
+            snapshot.get("version").and_then(Value::as_i64).unwrap_or(0).to_string(),
             flag(task.metadata.is_some()),
         ];
         if let Some(meta) = &task.metadata {
@@ -363,7 +368,7 @@ impl Tasks {
 
     /// One task, or `not_found`.
     pub async fn get<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<Task, Error> {
-        let v = eval_ok(con, &GET, &[self.keys.task_records()], &[id.to_string()]).await?;
+        let v = eval_ok(con, &GET, &self.layout(), &[id.to_string()]).await?;
         parse_json(field(&v, 0, "task_get")?, "task_get")
     }
 
@@ -385,7 +390,9 @@ impl Tasks {
             status_filter.to_string(),
             flag(unassigned),
         ];
-        let v = eval_ok(con, &LIST, &[self.keys.task_records(), index], &args).await?;
+        let mut keys = self.layout();
+        keys.push(index);
+        let v = eval_ok(con, &LIST, &keys, &args).await?;
         let total =
             field(&v, 0, "task_list")?.parse().map_err(|_| Error::internal("task_list: total is not a number"))?;
         let tasks = parse_json(field(&v, 1, "task_list")?, "task_list")?;
@@ -555,17 +562,21 @@ impl Tasks {
         parse_json(field(&v, 0, "task_auto_assign")?, "task_auto_assign")
     }
 
-    /// Finish an owned task. With `worker_id`, only that worker may complete it (`conflict`
-    /// otherwise). Errors: `not_found`, `conflict` (not assigned, owned by another worker,
-    /// already finished). Publishes `task.completed`.
+    /// The worker that owns a task finishes it; publishes `task.completed`. Repeating the same
+    /// completion (same worker, same outcome) answers the stored completion again, so a retry
+    /// after a lost response is safe. Errors: `not_found`; `conflict` when the task is not
+    /// assigned, owned by another worker (the caller lost it: declared failed, re-queued,
+    /// reassigned) or already finished with another outcome. Finishing a task without being its
+    /// worker is an administrative act: `update` with a final status.
     pub async fn complete<C: ConnectionLike + Send>(
         &self,
         con: &mut C,
         id: &str,
-        worker_id: Option<&str>,
+        worker_id: &str,
         outcome: Outcome,
     ) -> Result<Completion, Error> {
         check_id("id", id)?;
+        check_id("workerId", worker_id)?;
         let (has_result, result, has_error, error) = match &outcome {
             Outcome::Completed(Some(v)) => (
                 true,
@@ -576,38 +587,26 @@ impl Tasks {
             Outcome::Completed(None) => (false, String::new(), false, String::new()),
             Outcome::Failed(e) => (false, String::new(), true, e.clone()),
         };
-        for _ in 0..MAX_RETRIES {
-            let owner = match worker_id {
-                Some(w) => w.to_string(),
-                None => self.read_owner(con, id).await?,
-            };
-            let now = now_ms();
-            let mut keys = self.layout();
-            keys.push(self.keys.stream("task.completed"));
-            self.owner_keys(&owner, &mut keys);
-            let args = vec![
-                id.to_string(),
-                owner,
-                now.to_string(),
-                iso_millis(now),
-                self.maxlen(),
-                self.keys.channel("task.completed"),
-                flag(worker_id.is_some()),
-                flag(has_result),
-                result.clone(),
-                flag(has_error),
-                error.clone(),
-            ];
-            match eval(con, &COMPLETE, &keys, &args).await? {
-                Reply::Ok(v) => {
-                    let task = parse_json(field(&v, 0, "task_complete")?, "task_complete")?;
-                    let duration_ms = field(&v, 1, "task_complete")?.parse().unwrap_or(0);
-                    return Ok(Completion { task, duration_ms });
-                }
-                Reply::Retry => continue,
-            }
-        }
-        Err(contention("task.complete"))
+        let now = now_ms();
+        let mut keys = self.layout();
+        keys.push(self.keys.stream("task.completed"));
+        self.owner_keys(worker_id, &mut keys);
+        let args = vec![
+            id.to_string(),
+            worker_id.to_string(),
+            now.to_string(),
+            iso_millis(now),
+            self.maxlen(),
+            self.keys.channel("task.completed"),
+            flag(has_result),
+            result,
+            flag(has_error),
+            error,
+        ];
+        let v = eval_ok(con, &COMPLETE, &keys, &args).await?;
+        let task = parse_json(field(&v, 0, "task_complete")?, "task_complete")?;
+        let duration_ms = field(&v, 1, "task_complete")?.parse().unwrap_or(0);
+        Ok(Completion { task, duration_ms })
     }
 
     /// Remove a task everywhere; publishes `task.deleted`. Returns the task as it was.

@@ -2,18 +2,22 @@
 //!
 //! Scripts that change persisted state append the new snapshot to an event stream in the same
 //! atomic step ([`crate::bus::EntityChange`]); the [`Persister`] consumer group drains those
-//! streams into SQL with idempotent, order-guarded upserts and acknowledges entries only after
-//! the SQL commit. A crash anywhere in between re-delivers, never loses. [`rehydrate`] brings
-//! the SQL copy back into Redis after Redis lost its data.
+//! streams into SQL with idempotent, order-guarded, batched upserts and acknowledges entries only
+//! after the SQL commit. A crash anywhere in between re-delivers, never loses; the streams are
+//! trimmed only behind the persister group (`lua/outbox_trim.lua`). Entries SQL can never take
+//! go to the [`DeadLetters`]. [`recovery`] detects a Redis that lost its data and brings the SQL
+//! copy back, with task ids that never repeat.
 //!
 //! One set of portable migrations (`runtime/migrations`) serves PostgreSQL (`DATABASE_URL =
 //! postgres://…`) and SQLite (the default: a file under `CLAUDEBENCH_DATA_DIR`), through sqlx's
-//! `Any` driver.
+//! `Any` driver. Rows are scoped by key prefix.
 
+mod dead_letter;
 mod persister;
-mod rehydrate;
+pub mod recovery;
 mod store;
 
-pub use persister::{PERSISTER_GROUP, Persister};
-pub use rehydrate::{RehydrateStats, rehydrate};
-pub use store::{ApplyStats, ChangeOrder, SqlStore, StoredTask, TaskChange};
+pub use dead_letter::{DeadLetter, DeadLetters};
+pub use persister::{PERSISTER_GROUP, Persister, StepStats};
+pub use recovery::{EpochCheck, RecoveryStats, ensure_epoch, rehydrate, top_up_ids};
+pub use store::{ApplyStats, ChangeOrder, ID_BLOCK, SqlStore, StoredTask, TaskChange, seq_of};

@@ -1,11 +1,15 @@
-//! The SQL side: connection, migrations and the idempotent task writes.
+//! The SQL side: connection, migrations, the idempotent task writes and the task id reservations.
+//!
+//! Every row belongs to one key prefix (`CLAUDEBENCH_KEY_PREFIX`): a store opened for prefix `a`
+//! never reads or writes the rows of prefix `b`, so deployments can share a database.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use claudebench_generated::error::Error;
 use serde_json::Value;
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Row};
+use sqlx::any::{AnyArguments, AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, AssertSqlSafe, Row};
 
 use crate::config::RuntimeConfig;
 
@@ -31,13 +35,45 @@ pub enum TaskChange {
     Delete { id: String, order: ChangeOrder },
 }
 
+impl TaskChange {
+    fn id(&self) -> &str {
+        match self {
+            TaskChange::Upsert { id, .. } | TaskChange::Delete { id, .. } => id,
+        }
+    }
+    fn order(&self) -> ChangeOrder {
+        match self {
+            TaskChange::Upsert { order, .. } | TaskChange::Delete { order, .. } => *order,
+        }
+    }
+    /// Where the change sits in the outbox (its stream entry id).
+    fn entry(&self) -> (i64, i64) {
+        let order = self.order();
+        (order.entry_ms, order.entry_seq)
+    }
+    fn is_delete(&self) -> bool {
+        matches!(self, TaskChange::Delete { .. })
+    }
+    /// The task's identity beside its id: when it was created. Two different tasks under one id
+    /// (which the id reservations rule out) differ here.
+    fn created_at(&self) -> Option<String> {
+        match self {
+            TaskChange::Upsert { state, .. } => str_field(state, "createdAt"),
+            TaskChange::Delete { .. } => None,
+        }
+    }
+}
+
 /// What one [`SqlStore::apply`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ApplyStats {
     /// Changes that were not older than the stored row and were written.
     pub written: u64,
-    /// Changes that were older than the stored row and were skipped.
+    /// Changes that were older than the stored row (or hit a deleted task) and were skipped.
     pub stale: u64,
+    /// Changes refused because they would overwrite a different task: (index in the input,
+    /// reason). Nothing was written for them; the caller dead-letters them.
+    pub rejected: Vec<(usize, String)>,
 }
 
 /// A task as stored in SQL.
@@ -48,31 +84,52 @@ pub struct StoredTask {
     pub status: String,
     pub priority: i64,
     pub assigned_to: Option<String>,
-    /// The full JSON state last written.
+    /// The full JSON state last written (the faithful copy: the plain columns are for SQL
+    /// readers and cannot hold everything, e.g. U+0000 on PostgreSQL).
     pub state: Value,
     pub order: ChangeOrder,
 }
 
-/// The SQL database (PostgreSQL or SQLite, one code path through sqlx's `Any` driver).
+/// The SQL database (PostgreSQL or SQLite, one code path through sqlx's `Any` driver), seen
+/// through one key prefix.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    prefix: String,
 }
 
-const UPSERT: &str = "INSERT INTO tasks \
-     (id, text, status, priority, assigned_to, created_at, updated_at, completed_at, snapshot, deleted, version, entry_ms, entry_seq) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-     ON CONFLICT (id) DO UPDATE SET \
-       text = excluded.text, status = excluded.status, priority = excluded.priority, \
+/// Columns of one written row, in statement order.
+const COLUMNS: &str = "prefix, id, seq, text, status, priority, assigned_to, created_at, updated_at, completed_at, \
+                       snapshot, deleted, version, entry_ms, entry_seq";
+const COLUMN_COUNT: usize = 15;
+
+/// Rows per statement: 15 parameters each stays far below SQLite's and PostgreSQL's limits.
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// A row applies only when it is not older than the stored one, the stored one is not a
+/// tombstone, and both are the same task (same creation time). A tombstone itself always
+/// applies (its version is the largest there is).
+const UPSERT_TAIL: &str = " ON CONFLICT (prefix, id) DO UPDATE SET \
+       seq = excluded.seq, text = excluded.text, status = excluded.status, priority = excluded.priority, \
        assigned_to = excluded.assigned_to, created_at = excluded.created_at, \
        updated_at = excluded.updated_at, completed_at = excluded.completed_at, \
        snapshot = excluded.snapshot, deleted = excluded.deleted, version = excluded.version, \
        entry_ms = excluded.entry_ms, entry_seq = excluded.entry_seq \
-     WHERE (excluded.version, excluded.entry_ms, excluded.entry_seq) >= (tasks.version, tasks.entry_ms, tasks.entry_seq)";
+     WHERE (excluded.version, excluded.entry_ms, excluded.entry_seq) >= (tasks.version, tasks.entry_ms, tasks.entry_seq) \
+       AND (excluded.deleted = 1 OR (tasks.deleted = 0 \
+            AND (tasks.created_at IS NULL OR excluded.created_at IS NULL OR tasks.created_at = excluded.created_at)))";
+
+const TASK_COLUMNS: &str = "id, text, status, priority, assigned_to, snapshot, version, entry_ms, entry_seq";
+
+/// How many task ids one reservation adds. Large, so that creates go on for a long SQL outage
+/// (a million creates) before they must wait for the next reservation; a Redis data loss skips
+/// at most this many ids.
+pub const ID_BLOCK: i64 = 1_000_000;
 
 impl SqlStore {
-    /// Connects to `url` (`postgres://…` or `sqlite://…`) and applies the migrations.
-    pub async fn connect(url: &str) -> Result<Self, Error> {
+    /// Connects to `url` (`postgres://…` or `sqlite://…`), applies the migrations, and scopes
+    /// every read and write to `prefix`.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, Error> {
         install_default_drivers();
         let pool = AnyPoolOptions::new()
             .max_connections(if url.starts_with("sqlite:") { 1 } else { 5 })
@@ -84,40 +141,130 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| Error::internal(format!("database migration failed: {e}")))?;
-        Ok(SqlStore { pool })
+        Ok(SqlStore { pool, prefix: prefix.to_string() })
     }
 
-    /// The database the configuration selects: `DATABASE_URL`, else the SQLite file
-    /// `<data_dir>/claudebench.db` (the directory is created).
+    /// The database the configuration selects (`DATABASE_URL`, else the SQLite file
+    /// `<data_dir>/claudebench.db`, creating the directory), scoped to the key prefix.
     pub async fn from_config(config: &RuntimeConfig) -> Result<Self, Error> {
         match &config.database_url {
-            Some(url) => Self::connect(url).await,
-            None => Self::connect(&sqlite_url(&config.data_dir)?).await,
+            Some(url) => Self::connect(url, &config.key_prefix).await,
+            None => Self::connect(&sqlite_url(&config.data_dir)?, &config.key_prefix).await,
         }
     }
 
-    /// Writes a batch of changes in one transaction; each applies only if newer than the row.
+    /// The key prefix whose rows this store sees.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Writes a batch of changes in one transaction. Several changes of one task collapse into
+    /// the newest; rows are written in id order, so concurrent persisters lock rows in the same
+    /// order and cannot deadlock each other. A change that would overwrite a different task is
+    /// not written but reported in [`ApplyStats::rejected`]. An `Err` means nothing was written:
+    /// `unavailable` when the database could not be reached or asked to retry (deadlock,
+    /// serialisation, lock timeout), `internal` when it refused the data of some row.
     pub async fn apply(&self, changes: &[TaskChange]) -> Result<ApplyStats, Error> {
-        let mut tx = self.pool.begin().await.map_err(sql_error)?;
+        // The changes of each task, tasks in id order.
+        let mut by_id: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, c) in changes.iter().enumerate() {
+            by_id.entry(c.id()).or_default().push(i);
+        }
+        let ids: Vec<&str> = by_id.keys().copied().collect();
         let mut stats = ApplyStats::default();
-        for change in changes {
-            let query = match change {
-                TaskChange::Upsert { id, state, order } => sqlx::query(UPSERT)
-                    .bind(id.as_str())
-                    .bind(str_field(state, "text").unwrap_or_default())
-                    .bind(str_field(state, "status").unwrap_or_else(|| "pending".to_string()))
+        let mut tx = self.pool.begin().await.map_err(sql_error)?;
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let stored = self.stored_orders(&mut tx, chunk.iter().copied()).await?;
+            let mut rows = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let row = stored.get(*id);
+                let Some(newest) = newest_of_one_task(changes, &by_id[id], row, &mut stats) else { continue };
+                match row {
+                    Some(row) if row.deleted => stats.stale += 1,
+                    Some(row) if row.order > changes[newest].order() && !changes[newest].is_delete() => {
+                        stats.stale += 1
+                    }
+                    _ => rows.push(&changes[newest]),
+                }
+            }
+            if rows.is_empty() {
+                continue;
+            }
+            let done = self.upsert(&rows).execute(&mut *tx).await.map_err(sql_error)?;
+            stats.written += done.rows_affected();
+            stats.stale += rows.len() as u64 - done.rows_affected().min(rows.len() as u64);
+        }
+        tx.commit().await.map_err(sql_error)?;
+        stats.rejected.sort_by_key(|(i, _)| *i);
+        Ok(stats)
+    }
+
+    /// Ordering keys, identities and tombstones of the stored rows among `ids`.
+    async fn stored_orders<'a>(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Result<HashMap<String, StoredOrder>, Error> {
+        let ids: Vec<&str> = ids.collect();
+        let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT id, created_at, deleted, version, entry_ms, entry_seq FROM tasks WHERE prefix = $1 AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(self.prefix.as_str());
+        for id in &ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&mut **tx).await.map_err(sql_error)?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let deleted: i64 = row.try_get("deleted").map_err(sql_error)?;
+            out.insert(
+                row.try_get("id").map_err(sql_error)?,
+                StoredOrder {
+                    created_at: row.try_get("created_at").map_err(sql_error)?,
+                    deleted: deleted != 0,
+                    order: ChangeOrder {
+                        version: row.try_get("version").map_err(sql_error)?,
+                        entry_ms: row.try_get("entry_ms").map_err(sql_error)?,
+                        entry_seq: row.try_get("entry_seq").map_err(sql_error)?,
+                    },
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// One multi-row upsert of `rows` (already in id order).
+    fn upsert<'q>(&'q self, rows: &[&'q TaskChange]) -> sqlx::query::Query<'q, sqlx::Any, AnyArguments> {
+        let mut sql = format!("INSERT INTO tasks ({COLUMNS}) VALUES ");
+        for r in 0..rows.len() {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            let params: Vec<String> = (1..=COLUMN_COUNT).map(|c| format!("${}", r * COLUMN_COUNT + c)).collect();
+            sql.push('(');
+            sql.push_str(&params.join(", "));
+            sql.push(')');
+        }
+        sql.push_str(UPSERT_TAIL);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for change in rows {
+            let id = change.id();
+            let order = change.order();
+            query = query.bind(self.prefix.as_str()).bind(id).bind(seq_of(id));
+            query = match change {
+                TaskChange::Upsert { state, .. } => query
+                    .bind(column_text(str_field(state, "text").unwrap_or_default()))
+                    .bind(column_text(str_field(state, "status").unwrap_or_else(|| "pending".to_string())))
                     .bind(int_field(state, "priority").unwrap_or(50))
-                    .bind(str_field(state, "assignedTo").filter(|s| !s.is_empty()))
-                    .bind(str_field(state, "createdAt"))
-                    .bind(str_field(state, "updatedAt"))
-                    .bind(str_field(state, "completedAt").filter(|s| !s.is_empty()))
+                    .bind(str_field(state, "assignedTo").filter(|s| !s.is_empty()).map(column_text))
+                    .bind(str_field(state, "createdAt").map(column_text))
+                    .bind(str_field(state, "updatedAt").map(column_text))
+                    .bind(str_field(state, "completedAt").filter(|s| !s.is_empty()).map(column_text))
                     .bind(Some(state.to_string()))
-                    .bind(0i64)
-                    .bind(order.version)
-                    .bind(order.entry_ms)
-                    .bind(order.entry_seq),
-                TaskChange::Delete { id, order } => sqlx::query(UPSERT)
-                    .bind(id.as_str())
+                    .bind(0i64),
+                TaskChange::Delete { .. } => query
                     .bind(String::new())
                     .bind("deleted".to_string())
                     .bind(0i64)
@@ -126,51 +273,114 @@ impl SqlStore {
                     .bind(None::<String>)
                     .bind(None::<String>)
                     .bind(None::<String>)
-                    .bind(1i64)
-                    .bind(order.version)
-                    .bind(order.entry_ms)
-                    .bind(order.entry_seq),
+                    .bind(1i64),
             };
-            let done = query.execute(&mut *tx).await.map_err(sql_error)?;
-            if done.rows_affected() > 0 {
-                stats.written += 1;
-            } else {
-                stats.stale += 1;
-            }
+            query = query.bind(order.version).bind(order.entry_ms).bind(order.entry_seq);
         }
-        tx.commit().await.map_err(sql_error)?;
-        Ok(stats)
+        query
     }
 
-    /// Every task that is not deleted, by id.
+    /// Every task of this prefix that is not deleted, by id.
     pub async fn tasks(&self) -> Result<Vec<StoredTask>, Error> {
-        let rows = sqlx::query(
-            "SELECT id, text, status, priority, assigned_to, snapshot, version, entry_ms, entry_seq \
-             FROM tasks WHERE deleted = 0 ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(sql_error)?;
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE prefix = $1 AND deleted = 0 ORDER BY id");
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(self.prefix.as_str()).fetch_all(&self.pool).await;
+        rows.map_err(sql_error)?.iter().map(stored_task).collect()
+    }
+
+    /// Up to `limit` tasks with `seq` above `after_seq`, in `seq` order: unfinished ones (pending,
+    /// in progress) or finished ones (completed, failed). Pages through any number of tasks in
+    /// bounded memory.
+    pub async fn tasks_page(&self, unfinished: bool, after_seq: i64, limit: i64) -> Result<Vec<StoredTask>, Error> {
+        let filter = if unfinished { "IN ('pending', 'in_progress')" } else { "IN ('completed', 'failed')" };
+        let sql = format!(
+            "SELECT {TASK_COLUMNS}, seq FROM tasks WHERE prefix = $1 AND deleted = 0 AND status {filter} \
+             AND seq > $2 ORDER BY seq LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.prefix.as_str())
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(sql_error)?;
         rows.iter().map(stored_task).collect()
     }
 
     /// One task, if stored and not deleted.
     pub async fn task(&self, id: &str) -> Result<Option<StoredTask>, Error> {
-        let row = sqlx::query(
-            "SELECT id, text, status, priority, assigned_to, snapshot, version, entry_ms, entry_seq \
-             FROM tasks WHERE deleted = 0 AND id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(sql_error)?;
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE prefix = $1 AND deleted = 0 AND id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.prefix.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sql_error)?;
         row.as_ref().map(stored_task).transpose()
     }
 
-    /// How many rows (tombstones included) the tasks table holds.
+    /// How many rows (tombstones included) this prefix holds.
     pub async fn row_count(&self) -> Result<i64, Error> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM tasks").fetch_one(&self.pool).await.map_err(sql_error)?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM tasks WHERE prefix = $1")
+            .bind(self.prefix.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(sql_error)?;
         row.try_get::<i64, _>("n").map_err(sql_error)
+    }
+
+    /// The highest `n` of a stored `t-<n>` id (tombstones included), 0 when there is none.
+    pub async fn max_seq(&self) -> Result<i64, Error> {
+        let row = sqlx::query("SELECT MAX(seq) AS n FROM tasks WHERE prefix = $1")
+            .bind(self.prefix.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(sql_error)?;
+        Ok(row.try_get::<Option<i64>, _>("n").map_err(sql_error)?.unwrap_or(0))
+    }
+
+    /// Reserves task ids: the reservation becomes `max(reserved, at_least) + block` and is
+    /// returned. Every id the Redis counter hands out lies at or below a reservation made
+    /// before it (see `persist::recovery`).
+    pub async fn reserve_ids(&self, at_least: i64, block: i64) -> Result<i64, Error> {
+        let mut tx = self.pool.begin().await.map_err(sql_error)?;
+        sqlx::query(
+            "INSERT INTO task_id_ranges (prefix, reserved_until) VALUES ($1, 0) ON CONFLICT (prefix) DO NOTHING",
+        )
+        .bind(self.prefix.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(sql_error)?;
+        sqlx::query(
+            "UPDATE task_id_ranges SET reserved_until = \
+             (CASE WHEN reserved_until > $2 THEN reserved_until ELSE $2 END) + $3 WHERE prefix = $1",
+        )
+        .bind(self.prefix.as_str())
+        .bind(at_least)
+        .bind(block)
+        .execute(&mut *tx)
+        .await
+        .map_err(sql_error)?;
+        let row = sqlx::query("SELECT reserved_until FROM task_id_ranges WHERE prefix = $1")
+            .bind(self.prefix.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(sql_error)?;
+        let reserved = row.try_get::<i64, _>("reserved_until").map_err(sql_error)?;
+        tx.commit().await.map_err(sql_error)?;
+        Ok(reserved)
+    }
+
+    /// The current reservation (0 when none was ever made).
+    pub async fn reserved_ids(&self) -> Result<i64, Error> {
+        let row = sqlx::query("SELECT reserved_until FROM task_id_ranges WHERE prefix = $1")
+            .bind(self.prefix.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sql_error)?;
+        match row {
+            Some(row) => row.try_get::<i64, _>("reserved_until").map_err(sql_error),
+            None => Ok(0),
+        }
     }
 
     /// Whether the database answers.
@@ -184,11 +394,56 @@ impl SqlStore {
     }
 }
 
+/// Of the changes `of` one task (indexes into `changes`), the newest one that belongs to the
+/// task SQL knows — or, for a task new to SQL, to the task of the earliest change. Changes of a
+/// different task under the same id (another creation time) are rejected into `stats`; the
+/// others that are not the newest count as stale.
+fn newest_of_one_task(
+    changes: &[TaskChange],
+    of: &[usize],
+    stored: Option<&StoredOrder>,
+    stats: &mut ApplyStats,
+) -> Option<usize> {
+    let earliest = of.iter().filter_map(|i| Some((changes[*i].entry(), changes[*i].created_at()?))).min();
+    let identity = stored.and_then(|r| r.created_at.clone()).or(earliest.map(|(_, created)| created));
+    let mut newest: Option<usize> = None;
+    for &i in of {
+        let change = &changes[i];
+        if let (Some(identity), Some(created)) = (&identity, change.created_at())
+            && *identity != created
+        {
+            let reason = format!(
+                "task {} was created at {identity}, this change is of a task created at {created}: \
+                 refusing to overwrite a different task",
+                change.id()
+            );
+            stats.rejected.push((i, reason));
+            continue;
+        }
+        match newest {
+            Some(n) if changes[n].order() > change.order() => stats.stale += 1,
+            Some(_) => {
+                stats.stale += 1;
+                newest = Some(i);
+            }
+            None => newest = Some(i),
+        }
+    }
+    newest
+}
+
+/// What [`SqlStore::apply`] needs to know of a stored row.
+struct StoredOrder {
+    created_at: Option<String>,
+    deleted: bool,
+    order: ChangeOrder,
+}
+
 fn stored_task(row: &sqlx::any::AnyRow) -> Result<StoredTask, Error> {
     let snapshot: Option<String> = row.try_get("snapshot").map_err(sql_error)?;
     let state = match snapshot {
         Some(s) => {
-            serde_json::from_str(&s).map_err(|e| Error::internal(format!("stored task snapshot is not JSON: {e}")))?
+            serde_json::from_str(&s).map_err(|e| Error::internal(format!("stored snapshot is not JSON: {e}")))?
         }
         None => Value::Null,
     };
@@ -205,6 +460,22 @@ fn stored_task(row: &sqlx::any::AnyRow) -> Result<StoredTask, Error> {
             entry_seq: row.try_get("entry_seq").map_err(sql_error)?,
         },
     })
+}
+
+/// The `n` of a `t-<n>` id (0 for any other id).
+pub fn seq_of(id: &str) -> i64 {
+    id.strip_prefix("t-").and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// Text for a plain column. PostgreSQL's TEXT cannot hold U+0000, which JSON strings may carry:
+/// the column gets U+FFFD in its place, while the snapshot column keeps the exact text (JSON
+/// escapes it), and the snapshot is what rehydration and `task.get` read.
+fn column_text(s: impl Into<String>) -> String {
+    let s: String = s.into();
+    match s.contains('\0') {
+        true => s.replace('\0', "\u{FFFD}"),
+        false => s,
+    }
 }
 
 /// `sqlite://<data_dir>/claudebench.db?mode=rwc`, creating `data_dir`.
@@ -232,8 +503,65 @@ pub(crate) fn int_field(state: &Value, name: &str) -> Option<i64> {
     }
 }
 
+/// Whether the database refused the data itself (it would refuse it again), as opposed to
+/// being unreachable, overloaded, asking for a retry, or failing for a reason of its own. Only
+/// these errors make a change a dead letter; everything else is retried, so no outage or bug
+/// ever discards a change.
+fn is_data_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Encode(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| refuses_data(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs (five characters): class 22 (data exception: invalid byte sequence,
+/// value out of range, string too long) and 23 (integrity constraint violation). SQLite result
+/// codes (numbers below 10000): CONSTRAINT, TOOBIG, MISMATCH and RANGE with their extended codes.
+fn refuses_data(code: &str) -> bool {
+    if code.len() == 5 {
+        return code.starts_with("22") || code.starts_with("23");
+    }
+    code.parse::<i64>().is_ok_and(|n| matches!(n & 0xff, 18 | 19 | 20 | 25))
+}
+
+/// Refused data is `internal` (see [`refused_data`]); anything else is `unavailable` (retry).
 fn sql_error(e: sqlx::Error) -> Error {
-    let unavailable =
-        matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_));
-    if unavailable { Error::unavailable(format!("database: {e}")) } else { Error::internal(format!("database: {e}")) }
+    if is_data_error(&e) {
+        Error::internal(format!("database refused the data: {e}"))
+    } else {
+        Error::unavailable(format!("database: {e}"))
+    }
+}
+
+/// Whether an error from [`SqlStore::apply`] means the database refused some row's data (find
+/// the row and dead-letter it) rather than an outage or a retryable failure (retry the batch).
+pub fn refused_data(e: &Error) -> bool {
+    e.code != claudebench_generated::error::ErrorCode::Unavailable
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nul_is_replaced_only_in_plain_columns() {
+        assert_eq!(column_text("a\0b"), "a\u{FFFD}b");
+        assert_eq!(column_text("plain"), "plain");
+        assert_eq!(seq_of("t-42"), 42);
+        assert_eq!(seq_of("custom"), 0);
+    }
+
+    #[test]
+    fn only_data_errors_are_refusals() {
+        assert!(refuses_data("22021")); // PostgreSQL: invalid byte sequence (U+0000)
+        assert!(refuses_data("23514")); // PostgreSQL: check violation
+        assert!(!refuses_data("40P01")); // PostgreSQL: deadlock: retry
+        assert!(!refuses_data("08006")); // PostgreSQL: connection failure
+        assert!(!refuses_data("42601")); // PostgreSQL: syntax error is a bug, not poison
+        assert!(refuses_data("2067")); // SQLite: UNIQUE constraint
+        assert!(refuses_data("19"));
+        assert!(!refuses_data("5")); // SQLite: BUSY
+        assert!(!refuses_data("13")); // SQLite: FULL
+    }
 }

@@ -22,12 +22,14 @@ pub(crate) fn error_response_with_status(status: StatusCode, error: &Error) -> R
     response
 }
 
-/// Whole seconds for `Retry-After`: rate limits and open circuits only, at least 1.
+/// Whole seconds for `Retry-After`, at least 1: rate limits, open circuits, and an
+/// `unavailable` that knows when to come back (task state being recovered, ids being reserved).
 pub(crate) fn retry_after_seconds(error: &Error) -> Option<u64> {
     match error.code {
         ErrorCode::RateLimited | ErrorCode::CircuitOpen => {
             Some(error.retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1))
         }
+        ErrorCode::Unavailable => error.retry_after_ms.map(|ms| ms.div_ceil(1000).max(1)),
         _ => None,
     }
 }

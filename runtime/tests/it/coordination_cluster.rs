@@ -163,7 +163,7 @@ async fn metrics_count_tasks_by_status_and_measure_load_balance() {
         c.tasks.create(&mut con, NewTask::new(format!("t{i}"))).await.unwrap();
     }
     let got = c.tasks.claim(&mut con, "w1", 3).await.unwrap();
-    c.tasks.complete(&mut con, &got[0].id, Some("w1"), Outcome::Completed(None)).await.unwrap();
+    c.tasks.complete(&mut con, &got[0].id, "w1", Outcome::Completed(None)).await.unwrap();
     c.tasks.claim(&mut con, "w2", 1).await.unwrap();
     let m = c.state.aggregate_metrics(&mut con).await.unwrap();
     assert_eq!((m.instances, m.alive_instances, m.failed_instances), (2, 2, 0));

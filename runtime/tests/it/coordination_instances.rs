@@ -131,7 +131,7 @@ async fn a_worker_that_stops_heartbeating_has_its_tasks_requeued_exactly_once_an
     assert_eq!(c.instances.failed(&mut con).await.unwrap(), vec!["dead".to_string()]);
     let some = held.iter().next().unwrap().clone();
     assert_eq!(
-        c.tasks.complete(&mut con, &some, Some("dead"), Outcome::Completed(None)).await.unwrap_err().code,
+        c.tasks.complete(&mut con, &some, "dead", Outcome::Completed(None)).await.unwrap_err().code,
         ErrorCode::Conflict
     );
     assert_eq!(c.tasks.claim(&mut con, "dead", 1).await.unwrap_err().code, ErrorCode::Conflict);
@@ -144,7 +144,7 @@ async fn a_worker_that_stops_heartbeating_has_its_tasks_requeued_exactly_once_an
             break;
         }
         for t in got {
-            c.tasks.complete(&mut con, &t.id, Some(w), Outcome::Completed(None)).await.unwrap();
+            c.tasks.complete(&mut con, &t.id, w, Outcome::Completed(None)).await.unwrap();
             finished += 1;
         }
     }

@@ -98,7 +98,7 @@ async fn metadata_and_results_round_trip_exactly_including_empty_arrays_and_big_
     c.instances.register(&mut con, "w1", &["worker".into()]).await.unwrap();
     c.tasks.claim(&mut con, "w1", 1).await.unwrap();
     let result = json!({"rows": [], "n": 18446744073709551615u64});
-    let done = c.tasks.complete(&mut con, &t.id, Some("w1"), Outcome::Completed(Some(result.clone()))).await.unwrap();
+    let done = c.tasks.complete(&mut con, &t.id, "w1", Outcome::Completed(Some(result.clone()))).await.unwrap();
     assert_eq!(done.task.result, Some(result));
     assert_eq!(c.tasks.get(&mut con, &t.id).await.unwrap().metadata, Some(m));
 }
@@ -160,7 +160,7 @@ async fn eight_concurrent_workers_claim_a_thousand_tasks_each_exactly_once() {
                 }
                 for t in got {
                     assert_eq!(t.assigned_to.as_deref(), Some(worker.as_str()));
-                    c.tasks.complete(&mut con, &t.id, Some(&worker), Outcome::Completed(None)).await.unwrap();
+                    c.tasks.complete(&mut con, &t.id, &worker, Outcome::Completed(None)).await.unwrap();
                     mine.push(t.id);
                 }
             }
@@ -232,11 +232,11 @@ async fn complete_without_a_result_is_a_success_and_with_an_error_a_failure() {
     let b = c.tasks.create(&mut con, NewTask::new("b")).await.unwrap();
     c.tasks.claim(&mut con, "w1", 2).await.unwrap();
 
-    let done = c.tasks.complete(&mut con, &a.id, Some("w1"), Outcome::Completed(None)).await.unwrap();
+    let done = c.tasks.complete(&mut con, &a.id, "w1", Outcome::Completed(None)).await.unwrap();
     assert_eq!(done.task.status, TaskStatus::Completed);
     assert!(done.task.completed_at.is_some());
     assert!(done.duration_ms >= 0);
-    let failed = c.tasks.complete(&mut con, &b.id, None, Outcome::Failed("boom".into())).await.unwrap();
+    let failed = c.tasks.complete(&mut con, &b.id, "w1", Outcome::Failed("boom".into())).await.unwrap();
     assert_eq!(failed.task.status, TaskStatus::Failed);
     assert_eq!(failed.task.error.as_deref(), Some("boom"));
 
@@ -248,6 +248,56 @@ async fn complete_without_a_result_is_a_success_and_with_an_error_a_failure() {
 }
 
 #[tokio::test]
+async fn repeating_a_completion_answers_the_stored_outcome_and_publishes_once() {
+    let (c, keys) = coordination();
+    let mut con = redis().await;
+    c.instances.register(&mut con, "w1", &["worker".into()]).await.unwrap();
+    let ok = c.tasks.create(&mut con, NewTask::new("ok")).await.unwrap();
+    let bad = c.tasks.create(&mut con, NewTask::new("bad")).await.unwrap();
+    let none = c.tasks.create(&mut con, NewTask::new("none")).await.unwrap();
+    c.tasks.claim(&mut con, "w1", 3).await.unwrap();
+    let result = json!({"n": [1, 2, {"deep": null}], "s": "x"});
+    for _ in 0..2 {
+        let first = c.tasks.complete(&mut con, &ok.id, "w1", Outcome::Completed(Some(result.clone()))).await.unwrap();
+        let again = c.tasks.complete(&mut con, &ok.id, "w1", Outcome::Completed(Some(result.clone()))).await.unwrap();
+        assert_eq!(first, again, "a retried completion answers exactly the stored one");
+        assert_eq!(again.task.result, Some(result.clone()));
+    }
+    let failed = c.tasks.complete(&mut con, &bad.id, "w1", Outcome::Failed("boom".into())).await.unwrap();
+    assert_eq!(c.tasks.complete(&mut con, &bad.id, "w1", Outcome::Failed("boom".into())).await.unwrap(), failed);
+    let empty = c.tasks.complete(&mut con, &none.id, "w1", Outcome::Completed(None)).await.unwrap();
+    assert_eq!(c.tasks.complete(&mut con, &none.id, "w1", Outcome::Completed(None)).await.unwrap(), empty);
+    assert_eq!(
+        c.tasks.complete(&mut con, &none.id, "w1", Outcome::Completed(Some(Value::Null))).await.unwrap_err().code,
+        ErrorCode::Conflict,
+        "a null result is a different outcome than no result"
+    );
+    let events = stream(&mut con, &keys.stream("task.completed")).await;
+    assert_eq!(events.len(), 3, "one task.completed per task, however often it was reported");
+}
+
+#[tokio::test]
+async fn a_worker_that_lost_its_task_cannot_complete_it() {
+    let keys = unique_keys();
+    let c = Coordination::new(keys, CoordinationConfig { failure_timeout_ms: 200, ..Default::default() });
+    let mut con = redis().await;
+    c.instances.register(&mut con, "zombie", &["worker".into()]).await.unwrap();
+    let t = c.tasks.create(&mut con, NewTask::new("x")).await.unwrap();
+    c.tasks.claim(&mut con, "zombie", 1).await.unwrap();
+    // The zombie stops heartbeating: declared failed, its task re-queued and claimed elsewhere.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(c.instances.sweep(&mut con).await.unwrap().len(), 1);
+    c.instances.register(&mut con, "healthy", &["worker".into()]).await.unwrap();
+    assert_eq!(c.tasks.claim(&mut con, "healthy", 1).await.unwrap()[0].id, t.id);
+    let zombie = c.tasks.complete(&mut con, &t.id, "zombie", Outcome::Completed(Some(json!("stale")))).await;
+    assert_eq!(zombie.unwrap_err().code, ErrorCode::Conflict);
+    let done = c.tasks.complete(&mut con, &t.id, "healthy", Outcome::Completed(Some(json!("fresh")))).await.unwrap();
+    assert_eq!(done.task.result, Some(json!("fresh")));
+    let zombie = c.tasks.complete(&mut con, &t.id, "zombie", Outcome::Completed(Some(json!("fresh")))).await;
+    assert_eq!(zombie.unwrap_err().code, ErrorCode::Conflict, "the same outcome from another worker is no retry");
+}
+
+#[tokio::test]
 async fn complete_conflicts_when_unassigned_already_finished_or_owned_by_another_worker() {
     let (c, _) = coordination();
     let mut con = redis().await;
@@ -255,23 +305,33 @@ async fn complete_conflicts_when_unassigned_already_finished_or_owned_by_another
     c.instances.register(&mut con, "w2", &["worker".into()]).await.unwrap();
     let t = c.tasks.create(&mut con, NewTask::new("a")).await.unwrap();
     assert_eq!(
-        c.tasks.complete(&mut con, "t-missing", None, Outcome::Completed(None)).await.unwrap_err().code,
+        c.tasks.complete(&mut con, "t-missing", "w1", Outcome::Completed(None)).await.unwrap_err().code,
         ErrorCode::NotFound
     );
     assert_eq!(
-        c.tasks.complete(&mut con, &t.id, None, Outcome::Completed(None)).await.unwrap_err().code,
+        c.tasks.complete(&mut con, &t.id, "w1", Outcome::Completed(None)).await.unwrap_err().code,
         ErrorCode::Conflict
     );
     c.tasks.claim(&mut con, "w1", 1).await.unwrap();
     assert_eq!(
-        c.tasks.complete(&mut con, &t.id, Some("w2"), Outcome::Completed(None)).await.unwrap_err().code,
+        c.tasks.complete(&mut con, &t.id, "w2", Outcome::Completed(None)).await.unwrap_err().code,
         ErrorCode::Conflict
     );
-    c.tasks.complete(&mut con, &t.id, Some("w1"), Outcome::Completed(Some(json!(1)))).await.unwrap();
+    let first = c.tasks.complete(&mut con, &t.id, "w1", Outcome::Completed(Some(json!(1)))).await.unwrap();
+    // Finished with another outcome, or by another worker: conflict, nothing changes.
     assert_eq!(
-        c.tasks.complete(&mut con, &t.id, Some("w1"), Outcome::Completed(None)).await.unwrap_err().code,
+        c.tasks.complete(&mut con, &t.id, "w1", Outcome::Completed(None)).await.unwrap_err().code,
         ErrorCode::Conflict
     );
+    assert_eq!(
+        c.tasks.complete(&mut con, &t.id, "w2", Outcome::Completed(Some(json!(1)))).await.unwrap_err().code,
+        ErrorCode::Conflict
+    );
+    assert_eq!(
+        c.tasks.complete(&mut con, &t.id, "w1", Outcome::Failed("late".into())).await.unwrap_err().code,
+        ErrorCode::Conflict
+    );
+    assert_eq!(c.tasks.get(&mut con, &t.id).await.unwrap(), first.task, "the stored outcome is untouched");
     // A finished task is never claimable again.
     assert!(c.tasks.claim(&mut con, "w2", 5).await.unwrap().is_empty());
 }
@@ -380,7 +440,7 @@ async fn list_filters_by_status_and_assignee_and_pages_with_a_total() {
         ids.push(c.tasks.create(&mut con, NewTask::new(format!("t{i}")).priority(90 - i)).await.unwrap().id);
     }
     let claimed = c.tasks.claim(&mut con, "w1", 3).await.unwrap();
-    c.tasks.complete(&mut con, &claimed[0].id, Some("w1"), Outcome::Completed(None)).await.unwrap();
+    c.tasks.complete(&mut con, &claimed[0].id, "w1", Outcome::Completed(None)).await.unwrap();
 
     let all = c.tasks.list(&mut con, &TaskQuery { limit: 3, ..Default::default() }).await.unwrap();
     assert_eq!(all.total, 7);

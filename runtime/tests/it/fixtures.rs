@@ -12,8 +12,8 @@ pub async fn handle() -> RedisHandle {
     RedisHandle::connect(RedisOptions::new(support::redis_url())).await.expect("Redis must be running")
 }
 
-/// A PostgreSQL store in a fresh schema of its own (`cbt_<unique>`).
-pub async fn postgres_store() -> SqlStore {
+/// A URL of a fresh PostgreSQL schema of its own (`cbt_<unique>`).
+pub async fn postgres_url() -> String {
     let schema = format!("cbt_{}", support::unique_prefix().replace('-', "_"));
     let admin = support::postgres_url();
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("PostgreSQL must be running");
@@ -23,14 +23,22 @@ pub async fn postgres_store() -> SqlStore {
         .await
         .expect("create schema");
     let sep = if admin.contains('?') { '&' } else { '?' };
-    let url = format!("{admin}{sep}options=-c%20search_path%3D{schema}");
-    SqlStore::connect(&url).await.expect("connect to the test schema")
+    format!("{admin}{sep}options=-c%20search_path%3D{schema}")
 }
 
-/// A SQLite store in a fresh temporary file.
-pub async fn sqlite_store() -> SqlStore {
+/// A URL of a fresh SQLite file.
+pub fn sqlite_url() -> String {
     let dir = std::env::temp_dir().join(format!("claudebench-{}", support::unique_prefix()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let url = format!("sqlite://{}?mode=rwc", dir.join("test.db").display());
-    SqlStore::connect(&url).await.expect("open SQLite")
+    format!("sqlite://{}?mode=rwc", dir.join("test.db").display())
+}
+
+/// A PostgreSQL store (prefix `cbt`) in a fresh schema of its own.
+pub async fn postgres_store() -> SqlStore {
+    SqlStore::connect(&postgres_url().await, "cbt").await.expect("connect to the test schema")
+}
+
+/// A SQLite store (prefix `cbt`) in a fresh temporary file.
+pub async fn sqlite_store() -> SqlStore {
+    SqlStore::connect(&sqlite_url(), "cbt").await.expect("open SQLite")
 }

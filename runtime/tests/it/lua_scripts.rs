@@ -73,11 +73,73 @@ async fn retention_trim_drops_entries_older_than_the_retention() {
     }
     let bus = EventBus::new(&redis, keys.clone(), 10_000);
     bus.publish("old", &json!({})).await.unwrap();
-    let removed = bus.trim_older_than(&["old"], Duration::from_secs(60)).await.unwrap();
+    let removed = bus.trim(&["old"], None, Duration::from_secs(60)).await.unwrap();
     let len: u64 = conn.xlen(keys.stream("old")).await.unwrap();
     assert_eq!(removed + len, 301);
     assert!(removed >= 200, "removed {removed}");
     assert!(len >= 1);
+}
+
+#[tokio::test]
+async fn outbox_entries_are_never_trimmed_before_the_persister_group_acknowledges_them() {
+    let redis = fixtures::handle().await;
+    let keys = support::unique_keys();
+    let mut conn = support::redis().await;
+    let stream = keys.stream("task.created");
+    // A cap of 100, retention of zero: everything is old and far over the cap.
+    let bus = EventBus::new(&redis, keys.clone(), 100);
+    let state = json!({"id": "t-1"});
+    let change = || EntityChange::State { entity: "task", state: &state };
+    bus.publish_change("task.created", &state, change()).await.unwrap();
+    // Before the persister's group exists nothing may go.
+    for _ in 0..999 {
+        bus.publish_change("task.created", &state, change()).await.unwrap();
+    }
+    assert_eq!(conn.xlen::<_, u64>(&stream).await.unwrap(), 1000, "outbox entries are not capped on write");
+    assert_eq!(bus.trim(&["task.created"], Some("persister"), Duration::ZERO).await.unwrap(), 0);
+    let _: () = conn.xgroup_create(&stream, "persister", "0").await.unwrap();
+    assert_eq!(bus.trim(&["task.created"], Some("persister"), Duration::ZERO).await.unwrap(), 0, "nothing read yet");
+
+    // The group reads 600 and acknowledges 500: at most those 500 may go.
+    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("persister")
+        .arg("c")
+        .arg("COUNT")
+        .arg(600)
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let ids: Vec<String> = read.keys[0].ids.iter().map(|e| e.id.clone()).collect();
+    let _: u64 = conn.xack(&stream, "persister", &ids[..500]).await.unwrap();
+    let removed = bus.trim(&["task.created"], Some("persister"), Duration::ZERO).await.unwrap();
+    assert!(removed <= 500, "removed {removed}");
+    let remaining: redis::streams::StreamRangeReply = conn.xrange_all(&stream).await.unwrap();
+    assert!(remaining.ids.iter().any(|e| e.id == ids[500]), "the first unacknowledged entry stays");
+    assert_eq!(remaining.ids.len() as u64 + removed, 1000);
+
+    // Everything acknowledged: the stream comes down to about its cap, never below what is unread.
+    let _: u64 = conn.xack(&stream, "persister", &ids[500..]).await.unwrap();
+    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("persister")
+        .arg("c")
+        .arg("COUNT")
+        .arg(1000)
+        .arg("STREAMS")
+        .arg(&stream)
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let rest: Vec<String> = read.keys[0].ids.iter().map(|e| e.id.clone()).collect();
+    let _: u64 = conn.xack(&stream, "persister", &rest).await.unwrap();
+    bus.trim(&["task.created"], Some("persister"), Duration::from_secs(3600)).await.unwrap();
+    let len: u64 = conn.xlen(&stream).await.unwrap();
+    assert!((100..=300).contains(&len), "trimmed to about the cap: {len}");
 }
 
 #[tokio::test]

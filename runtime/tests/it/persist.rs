@@ -1,12 +1,18 @@
-//! The outbox drain into SQL and rehydration, on PostgreSQL and on SQLite.
+//! The outbox drain into SQL, dead letters, recovery after a Redis data loss and prefix scoping,
+//! on PostgreSQL and on SQLite.
 
 use std::time::Duration;
 
 use claudebench_runtime::bus::{ConsumerOptions, EntityChange, EventBus, GroupConsumer};
+use claudebench_runtime::coordination::ErrorCode;
 use claudebench_runtime::coordination::tasks::{NewTask, Outcome};
 use claudebench_runtime::coordination::{Coordination, CoordinationConfig};
 use claudebench_runtime::keys::Keys;
-use claudebench_runtime::persist::{ChangeOrder, PERSISTER_GROUP, Persister, SqlStore, TaskChange, rehydrate};
+use claudebench_runtime::metrics::Metrics;
+use claudebench_runtime::persist::{
+    ChangeOrder, DeadLetters, EpochCheck, PERSISTER_GROUP, Persister, SqlStore, TaskChange, ensure_epoch, seq_of,
+    top_up_ids,
+};
 use claudebench_runtime::redis::RedisHandle;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
@@ -34,7 +40,7 @@ async fn publish_task(bus: &EventBus, event: &str, state: &Value) {
 async fn drain(p: &mut Persister) -> usize {
     let mut total = 0;
     for _ in 0..20 {
-        let (n, _) = p.step().await.unwrap();
+        let n = p.step().await.unwrap().entries;
         if n == 0 {
             return total;
         }
@@ -143,7 +149,7 @@ async fn a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(store: 
     assert_eq!(pending.count(), 0);
 }
 
-async fn rehydrate_restores_lost_tasks_without_touching_present_ones(store: SqlStore) {
+async fn recovery_restores_lost_tasks_without_touching_present_ones(store: SqlStore) {
     let (redis, keys, _bus, store) = setup(store).await;
     let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
     let mut con = redis.conn();
@@ -155,24 +161,27 @@ async fn rehydrate_restores_lost_tasks_without_touching_present_ones(store: SqlS
     coord.instances.register(&mut con, "w1", &["worker".to_string()]).await.unwrap();
     let claimed = coord.tasks.claim(&mut con, "w1", 2).await.unwrap();
     assert_eq!(claimed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [c.id.as_str(), b.id.as_str()]);
-    coord.tasks.complete(&mut con, &c.id, Some("w1"), Outcome::Completed(Some(json!({"ok": true})))).await.unwrap();
+    coord.tasks.complete(&mut con, &c.id, "w1", Outcome::Completed(Some(json!({"ok": true})))).await.unwrap();
     let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p")).await.unwrap();
     drain(&mut p).await;
 
-    // Redis loses everything of this prefix; `a` comes back by hand first, so rehydration must
-    // leave it alone and restore the other two.
-    let lost: Vec<String> =
-        redis::cmd("KEYS").arg(format!("{{{}}}*", keys.prefix())).query_async(&mut con).await.unwrap();
-    let lost: Vec<String> = lost.into_iter().filter(|k| !k.contains(":stream:")).collect();
-    let _: () = redis::cmd("DEL").arg(&lost).query_async(&mut con).await.unwrap();
+    // Redis loses everything of this prefix (streams included); `a` comes back by hand first,
+    // so recovery must leave it alone and restore the other two.
+    lose_everything(&keys).await;
+    let gone = coord.tasks.create(&mut con, NewTask::new("while lost")).await.unwrap_err();
+    assert_eq!(gone.code, ErrorCode::Unavailable, "no task is created against lost state: {gone:?}");
+    assert_eq!(gone.retry_after_ms, Some(1000));
+    assert_eq!(coord.tasks.get(&mut con, &b.id).await.unwrap_err().code, ErrorCode::Unavailable, "no false 404");
     assert!(coord.tasks.restore(&mut con, &serde_json::to_value(&a).unwrap()).await.unwrap());
-    let stats = rehydrate(&store, |t| {
-        let (coord, mut con) = (coord.clone(), redis.conn());
-        async move { coord.tasks.restore(&mut con, &t.state).await }
-    })
-    .await
-    .unwrap();
-    assert_eq!((stats.restored, stats.present), (2, 1));
+    let metrics = Metrics::new();
+    let check = ensure_epoch(&redis, &keys, &coord.tasks, Some(&store), "recoverer", &metrics).await.unwrap();
+    let EpochCheck::Recovered(stats) = check else { panic!("recovered: {check:?}") };
+    assert_eq!((stats.unfinished, stats.finished, stats.present), (1, 1, 1));
+    assert!(!metrics.durability().recovering);
+    assert_eq!(
+        ensure_epoch(&redis, &keys, &coord.tasks, Some(&store), "recoverer", &metrics).await.unwrap(),
+        EpochCheck::Intact
+    );
 
     let a2 = coord.tasks.get(&mut con, &a.id).await.unwrap();
     assert_eq!((a2.priority, a2.metadata.clone()), (10, a.metadata.clone()));
@@ -191,7 +200,202 @@ async fn rehydrate_restores_lost_tasks_without_touching_present_ones(store: SqlS
         "priority order survives"
     );
     let d = coord.tasks.create(&mut con, NewTask::new("d")).await.unwrap();
-    assert_eq!(d.id, "t-4", "new ids continue after the restored ones");
+    assert!(seq_of(&d.id) > seq_of(&c.id), "new ids continue after the restored ones: {}", d.id);
+
+    // A restored task's next changes are newer than its SQL row, so they reach SQL.
+    coord.tasks.complete(&mut con, &b.id, "w2", Outcome::Completed(Some(json!("after recovery")))).await.unwrap();
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p2")).await.unwrap();
+    drain(&mut p).await;
+    let stored = store.task(&b.id).await.unwrap().unwrap();
+    assert_eq!((stored.status.as_str(), &stored.state["result"]), ("completed", &json!("after recovery")));
+    assert!(store.task(&d.id).await.unwrap().is_some());
+}
+
+/// Deletes every key of the prefix, as a Redis restarted without persistence would have them.
+async fn lose_everything(keys: &Keys) {
+    let mut con = support::redis().await;
+    let lost: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{{{}}}*", keys.prefix())).query_async(&mut con).await.unwrap();
+    let _: () = redis::cmd("DEL").arg(&lost).query_async(&mut con).await.unwrap();
+}
+
+async fn ids_are_never_reused_after_redis_loses_unpersisted_tasks(store: SqlStore) {
+    let (redis, keys, _bus, store) = setup(store).await;
+    let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
+    let mut con = redis.conn();
+    let metrics = Metrics::new();
+    top_up_ids(&redis, &keys, &store).await.unwrap();
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p")).await.unwrap();
+    for i in 0..20 {
+        coord.tasks.create(&mut con, NewTask::new(format!("persisted {i}"))).await.unwrap();
+    }
+    drain(&mut p).await;
+    // Acknowledged, but Redis dies before the persister reads them.
+    let mut unpersisted = Vec::new();
+    for i in 0..30 {
+        unpersisted.push(coord.tasks.create(&mut con, NewTask::new(format!("lost {i}"))).await.unwrap().id);
+    }
+    let highest_issued = unpersisted.iter().map(|id| seq_of(id)).max().unwrap();
+    assert!(highest_issued > store.max_seq().await.unwrap());
+    lose_everything(&keys).await;
+    ensure_epoch(&redis, &keys, &coord.tasks, Some(&store), "r", &metrics).await.unwrap();
+    for i in 0..5 {
+        let t = coord.tasks.create(&mut con, NewTask::new(format!("after {i}"))).await.unwrap();
+        assert!(seq_of(&t.id) > highest_issued, "{} repeats an id issued before the loss (≤ t-{highest_issued})", t.id);
+    }
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p2")).await.unwrap();
+    drain(&mut p).await;
+    let texts: Vec<String> = store.tasks().await.unwrap().iter().map(|t| t.text.clone()).collect();
+    assert_eq!(texts.len(), 25);
+    assert!(texts.iter().all(|t| !t.starts_with("lost")), "the lost tasks never appear: {texts:?}");
+}
+
+async fn the_id_counter_stops_at_the_reservation_until_it_is_topped_up(store: SqlStore) {
+    let (redis, keys, _bus, store) = setup(store).await;
+    let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
+    let mut con = redis.conn();
+    let limit = top_up_ids(&redis, &keys, &store).await.unwrap().expect("a first reservation");
+    assert_eq!(store.reserved_ids().await.unwrap(), limit);
+    assert_eq!(top_up_ids(&redis, &keys, &store).await.unwrap(), None, "plenty left: no new reservation");
+    // Jump the counter to the limit: the next create must wait for a reservation.
+    let _: () = redis::cmd("SET").arg(keys.task_seq()).arg(limit).query_async(&mut con).await.unwrap();
+    let refused = coord.tasks.create(&mut con, NewTask::new("over")).await.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Unavailable, "{refused:?}");
+    let more = top_up_ids(&redis, &keys, &store).await.unwrap().expect("topped up");
+    assert!(more > limit);
+    let t = coord.tasks.create(&mut con, NewTask::new("fits")).await.unwrap();
+    assert_eq!(seq_of(&t.id), limit + 1);
+}
+
+async fn deployments_sharing_a_database_never_see_each_others_rows(url: String) {
+    let one = SqlStore::connect(&url, "one").await.unwrap();
+    let two = SqlStore::connect(&url, "two").await.unwrap();
+    let change = |text: &str| TaskChange::Upsert {
+        id: "t-1".into(),
+        state: task("t-1", "pending", 1, text),
+        order: ChangeOrder { version: 1, ..ChangeOrder::default() },
+    };
+    one.apply(&[change("of one")]).await.unwrap();
+    two.apply(&[change("of two")]).await.unwrap();
+    assert_eq!(one.task("t-1").await.unwrap().unwrap().text, "of one");
+    assert_eq!(two.task("t-1").await.unwrap().unwrap().text, "of two");
+    assert_eq!((one.tasks().await.unwrap().len(), two.tasks().await.unwrap().len()), (1, 1));
+    assert_eq!(one.reserve_ids(0, 10).await.unwrap(), 10);
+    assert_eq!(two.reserved_ids().await.unwrap(), 0, "reservations are per prefix too");
+    let three = SqlStore::connect(&url, "three").await.unwrap();
+    assert_eq!((three.row_count().await.unwrap(), three.max_seq().await.unwrap()), (0, 0));
+}
+
+/// A rule the database enforces that refuses one task text (PostgreSQL CHECK, SQLite trigger):
+/// a real refusal by the real database, for the poison tests.
+async fn refuse_text(url: &str, text: &str, on: bool) {
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await.unwrap();
+    let sql = match (url.starts_with("sqlite"), on) {
+        (false, true) => format!("ALTER TABLE tasks ADD CONSTRAINT refuse CHECK (text <> '{text}')"),
+        (false, false) => "ALTER TABLE tasks DROP CONSTRAINT refuse".to_string(),
+        (true, true) => format!(
+            "CREATE TRIGGER refuse BEFORE INSERT ON tasks WHEN NEW.text = '{text}' \
+             BEGIN SELECT RAISE(ABORT, 'refused text'); END"
+        ),
+        (true, false) => "DROP TRIGGER refuse".to_string(),
+    };
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.unwrap();
+}
+
+async fn poison_entries_go_to_the_dead_letters_and_the_rest_flows(url: String) {
+    sqlx::any::install_default_drivers();
+    let store = SqlStore::connect(&url, "cbt").await.unwrap();
+    let (redis, keys, bus, store) = setup(store).await;
+    refuse_text(&url, "poison", true).await;
+    for i in 0..10 {
+        publish_task(&bus, "task.created", &task(&format!("t-{i}"), "pending", 1, "fine")).await;
+    }
+    // Refused by the database; not JSON; no id; a JSON array; a text with U+0000 (fine: stored).
+    publish_task(&bus, "task.created", &task("t-100", "pending", 1, "poison")).await;
+    let raw = |state: &str| {
+        let state = state.to_string();
+        let key = keys.stream("task.updated");
+        async move {
+            let mut con = support::redis().await;
+            let _: String =
+                con.xadd(key, "*", &[("event", "task.updated"), ("entity", "task"), ("state", &state)]).await.unwrap();
+        }
+    };
+    raw("not json").await;
+    raw(r#"{"text": "no id"}"#).await;
+    raw("[1, 2]").await;
+    publish_task(&bus, "task.created", &task("t-200", "pending", 1, "nul \u{0} inside")).await;
+    for i in 10..20 {
+        publish_task(&bus, "task.created", &task(&format!("t-{i}"), "pending", 1, "fine")).await;
+    }
+
+    let metrics = std::sync::Arc::new(Metrics::new());
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p"))
+        .await
+        .unwrap()
+        .with_metrics(metrics.clone());
+    assert_eq!(drain(&mut p).await, 25);
+    assert_eq!(store.tasks().await.unwrap().len(), 21, "everything but the poison reached SQL");
+    assert_eq!(
+        store.task("t-200").await.unwrap().unwrap().state["text"],
+        json!("nul \u{0} inside"),
+        "U+0000 kept exactly"
+    );
+    let letters = DeadLetters::new(&redis, &keys);
+    let list = letters.list(10).await.unwrap();
+    assert_eq!(list.len(), 4, "{list:#?}");
+    assert_eq!(metrics.durability().dead_letters, 4);
+    let refused = list.iter().find(|d| d.fields.get("state").is_some_and(|s| s.contains("poison"))).unwrap();
+    assert!(refused.reason.contains("refused"), "{}", refused.reason);
+    assert_eq!(refused.stream, keys.stream("task.created"));
+    for reason in ["not JSON", "no id", "not a JSON object"] {
+        assert!(list.iter().any(|d| d.reason.contains(reason)), "a dead letter says {reason:?}: {list:#?}");
+    }
+
+    // Fixed: the database takes the text again; the replayed entry reaches SQL, once.
+    refuse_text(&url, "poison", false).await;
+    letters.replay(&refused.id).await.unwrap();
+    drain(&mut p).await;
+    assert_eq!(store.task("t-100").await.unwrap().unwrap().text, "poison");
+    assert_eq!(letters.count().await.unwrap(), 3);
+    assert_eq!(letters.replay(&refused.id).await.unwrap_err().code, ErrorCode::NotFound);
+    // Replaying a hopeless one brings it back as a dead letter; dropping removes it.
+    let hopeless = list.iter().find(|d| d.reason.contains("not JSON")).unwrap();
+    letters.replay(&hopeless.id).await.unwrap();
+    drain(&mut p).await;
+    assert_eq!(letters.count().await.unwrap(), 3);
+    for d in letters.list(10).await.unwrap() {
+        assert!(letters.remove(&d.id).await.unwrap());
+    }
+    assert_eq!(letters.count().await.unwrap(), 0);
+}
+
+async fn a_change_of_a_different_task_under_a_stored_id_is_refused(store: SqlStore) {
+    let (redis, keys, bus, store) = setup(store).await;
+    publish_task(&bus, "task.created", &task("t-1", "completed", 5, "the original")).await;
+    let mut impostor = task("t-1", "pending", 9, "an impostor");
+    impostor["createdAt"] = json!("2030-01-01T00:00:00.000Z");
+    publish_task(&bus, "task.created", &impostor).await;
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p")).await.unwrap();
+    drain(&mut p).await;
+    assert_eq!(store.task("t-1").await.unwrap().unwrap().text, "the original", "never overwritten");
+    let list = DeadLetters::new(&redis, &keys).list(10).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(list[0].reason.contains("different task"), "{}", list[0].reason);
+}
+
+async fn an_unreachable_database_leaves_entries_pending(store: SqlStore) {
+    let (redis, keys, bus, store) = setup(store).await;
+    publish_task(&bus, "task.created", &task("t-1", "pending", 1, "x")).await;
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p")).await.unwrap();
+    store.close().await;
+    let e = p.step().await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unavailable, "{e:?}");
+    let mut conn = support::redis().await;
+    let pending: redis::streams::StreamPendingReply =
+        conn.xpending(keys.stream("task.created"), PERSISTER_GROUP).await.unwrap();
+    assert_eq!(pending.count(), 1, "not acknowledged, not dead-lettered");
+    assert_eq!(DeadLetters::new(&redis, &keys).count().await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -214,15 +418,53 @@ async fn sqlite_a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(
     a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(fixtures::sqlite_store().await).await;
 }
 
-#[tokio::test]
-async fn postgres_rehydrate_restores_lost_tasks_without_touching_present_ones() {
-    rehydrate_restores_lost_tasks_without_touching_present_ones(fixtures::postgres_store().await).await;
+/// A test per database: `on_both!(name)` runs `name(store)` on PostgreSQL and on SQLite.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(crate::fixtures::postgres_store().await).await;
+            })*
+        }
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(crate::fixtures::sqlite_store().await).await;
+            })*
+        }
+    };
 }
 
-#[tokio::test]
-async fn sqlite_rehydrate_restores_lost_tasks_without_touching_present_ones() {
-    rehydrate_restores_lost_tasks_without_touching_present_ones(fixtures::sqlite_store().await).await;
+/// `on_both_urls!(name)` runs `name(url)` on a fresh PostgreSQL schema and a fresh SQLite file.
+macro_rules! on_both_urls {
+    ($($name:ident),* $(,)?) => {
+        mod postgres_url {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(crate::fixtures::postgres_url().await).await;
+            })*
+        }
+        mod sqlite_url {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(crate::fixtures::sqlite_url()).await;
+            })*
+        }
+    };
 }
+
+on_both!(
+    recovery_restores_lost_tasks_without_touching_present_ones,
+    ids_are_never_reused_after_redis_loses_unpersisted_tasks,
+    the_id_counter_stops_at_the_reservation_until_it_is_topped_up,
+    a_change_of_a_different_task_under_a_stored_id_is_refused,
+    an_unreachable_database_leaves_entries_pending,
+);
+on_both_urls!(
+    deployments_sharing_a_database_never_see_each_others_rows,
+    poison_entries_go_to_the_dead_letters_and_the_rest_flows
+);
 
 #[tokio::test]
 async fn sqlite_is_the_default_database_under_the_data_dir() {

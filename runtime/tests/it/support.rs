@@ -24,8 +24,16 @@ pub fn unique_prefix() -> String {
 }
 
 /// Keys under a fresh prefix.
+/// Keys under a fresh prefix whose task state is open for use: the epoch marker is set, as the
+/// first start of a deployment without SQL sets it (`persist::recovery`). Use
+/// `Keys::new(&unique_prefix())` for a prefix without it (a Redis that lost its data).
 pub fn unique_keys() -> Keys {
-    Keys::new(&unique_prefix())
+    let keys = Keys::new(&unique_prefix());
+    let mut conn = redis::Client::open(redis_url())
+        .and_then(|c| c.get_connection())
+        .expect("Redis must be running (scripts/test.sh starts it)");
+    let _: () = redis::cmd("SET").arg(keys.epoch()).arg("test").query(&mut conn).expect("set the epoch marker");
+    keys
 }
 
 /// A multiplexed connection to the test Redis.

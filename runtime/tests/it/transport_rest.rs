@@ -153,11 +153,17 @@ async fn health_is_200_when_ready_and_503_when_not() {
     let server = start_default().await;
     let response = client().get(format!("{}/health", server.url)).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({"ready": true, "redis": true, "database": true}));
+    let body = response.json::<Value>().await.unwrap();
+    assert_eq!(
+        (&body["ready"], &body["status"], &body["redis"], &body["database"]),
+        (&json!(true), &json!("ok"), &json!(true), &json!(true))
+    );
+    assert_eq!((&body["outboxLag"], &body["deadLetters"], &body["problems"]), (&json!(0), &json!(0), &json!([])));
     server.backend.not_ready.store(true, std::sync::atomic::Ordering::Relaxed);
     let response = client().get(format!("{}/health", server.url)).send().await.unwrap();
     assert_eq!(response.status(), 503);
-    assert_eq!(response.json::<Value>().await.unwrap()["ready"], json!(false));
+    let body = response.json::<Value>().await.unwrap();
+    assert_eq!((&body["ready"], &body["status"]), (&json!(false), &json!("unavailable")));
 }
 
 #[tokio::test]

@@ -203,7 +203,7 @@ impl Backend for TestBackend {
 
     fn readiness(&self) -> BoxFuture<'_, Readiness> {
         let ready = !self.not_ready.load(Ordering::Relaxed);
-        Box::pin(async move { Readiness { ready, redis: ready, database: true } })
+        Box::pin(async move { Readiness::assess(ready, true, Default::default(), 10_000) })
     }
 
     fn metrics_text(&self) -> String {

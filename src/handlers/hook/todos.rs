@@ -224,8 +224,10 @@ async fn complete_task<C: ConnectionLike + Send>(ctx: &Ctx, con: &mut C, task_id
         return Ok(false);
     }
     let done = match task.assigned_to {
-        Some(_) => tasks
-            .complete(con, task_id, None, Outcome::Completed(Some(json!({"completedBy": "todo_write"}))))
+        // The session closes its own todo on the owner's behalf; an owner that changed since the
+        // read makes this a conflict, and the task is left alone.
+        Some(owner) => tasks
+            .complete(con, task_id, &owner, Outcome::Completed(Some(json!({"completedBy": "todo_write"}))))
             .await
             .map(|_| ()),
         None => tasks

@@ -5,6 +5,7 @@ use std::time::Duration;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::SystemHealth;
 use claudebench_generated::types::{HealthStatus, SystemHealthInput, SystemHealthOutput, SystemHealthOutputServices};
+use claudebench_runtime::backend::{HealthVerdict, Readiness};
 use claudebench_runtime::coordination::now_ms;
 use claudebench_runtime::coordination::service_status::mcp_serving;
 use claudebench_runtime::redis::redis_error;
@@ -104,8 +105,21 @@ impl SystemHealth<Ctx> for Handlers {
             HealthStatus::Unhealthy
         };
 
+        // Durability (recovery after a Redis loss, SQL backlog, dead letters) by the same rule as
+        // `GET /health`.
+        let durability = Readiness::assess(
+            redis_up,
+            sql_up || services.store.is_none(),
+            services.metrics.durability(),
+            services.config.outbox_degraded_after.as_millis() as u64,
+        );
+        let status = match (overall(instances, redis_up, services.store.is_some(), sql_up), durability.status) {
+            (_, HealthVerdict::Unavailable) => HealthStatus::Unhealthy,
+            (HealthStatus::Healthy, HealthVerdict::Degraded) => HealthStatus::Degraded,
+            (status, _) => status,
+        };
         Ok(SystemHealthOutput {
-            status: overall(instances, redis_up, services.store.is_some(), sql_up),
+            status,
             services: SystemHealthOutputServices { redis: redis_up, postgres: sql_up, mcp: mcp_serving() },
         })
     }

@@ -1,10 +1,6 @@
-//! `task.complete`: Finishes a task assigned to or claimed by a worker. Send `result` (any JSON
-//! value, optional) when the work succeeded — the task becomes `completed` — or `error` with a
-//! message when it failed — the task becomes `failed`. Sending neither completes the task
-//! without a result; sending both is rejected. Identify the task with `id` or `taskId` (`id`
-//! wins when both are sent). When `workerId` is given it must be the task's assignee. Fails
-//! with `not_found` for an unknown task and with `conflict` when the task is not assigned or
-//! already finished. Publishes `task.completed`.
+//! `task.complete`: the worker a task is assigned to finishes it, with a result (`completed`)
+//! or an error (`failed`). Retrying the same completion answers the same; anyone but the
+//! assignee gets `conflict`.
 
 use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::handlers::TaskComplete;
@@ -28,7 +24,7 @@ impl TaskComplete<Ctx> for Handlers {
             (None, Some(error)) => Outcome::Failed(error),
             (result, None) => Outcome::Completed(result),
         };
-        let done = ctx.coord().tasks.complete(&mut ctx.redis(), &id, input.worker_id.as_deref(), outcome).await?;
+        let done = ctx.coord().tasks.complete(&mut ctx.redis(), &id, &input.worker_id, outcome).await?;
         let status = match done.task.status {
             TaskStatus::Completed => TaskCompleteOutputStatus::Completed,
             TaskStatus::Failed => TaskCompleteOutputStatus::Failed,
