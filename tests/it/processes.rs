@@ -10,54 +10,14 @@ use claudebench_runtime::keys::Keys;
 use claudebench_runtime::redis::server::PrivateRedis;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::server::{TestServer, post};
+use crate::spawned::{Serve, ServerProcess, redis_url};
 use crate::support;
 
-fn redis_url() -> String {
-    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-struct ServerProcess {
-    child: Child,
-    url: String,
-    instance: String,
-}
-
 async fn spawn_server(prefix: &str, name: &str, data: &Path) -> ServerProcess {
-    let port = free_port();
-    let instance = format!("{name}-{prefix}");
-    let child = Command::new(env!("CARGO_BIN_EXE_claudebench"))
-        .args(["serve", "--port", &port.to_string()])
-        .env("REDIS_URL", redis_url())
-        .env("CLAUDEBENCH_KEY_PREFIX", prefix)
-        .env("CLAUDEBENCH_DATA_DIR", data.join(name))
-        .env("CLAUDEBENCH_FAILURE_TIMEOUT_MS", "1500")
-        .env("INSTANCE_ID", &instance)
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn claudebench serve");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = reqwest::get(format!("{url}/health")).await
-            && r.status().is_success()
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{name} did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    ServerProcess { child, url, instance }
+    Serve::new(name, prefix, &data.join(name)).spawn().await
 }
 
 async fn rpc(url: &str, method: &str, params: Value) -> Value {

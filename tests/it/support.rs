@@ -97,11 +97,15 @@ impl TestApp {
 /// Remove every key under the test's prefix (test-only: KEYS is acceptable off the hot path).
 pub async fn delete_prefix(services: &Services) {
     let mut con = services.redis.conn();
-    let prefix = services.keys.prefix().to_string();
+    delete_keys(&mut con, services.keys.prefix()).await;
+}
+
+/// Remove every key under `prefix` (its hash-tagged slot and its own keys).
+pub async fn delete_keys(con: &mut impl redis::aio::ConnectionLike, prefix: &str) {
     for pattern in [format!("{{{prefix}}}*"), format!("{prefix}:*")] {
-        let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query_async(&mut con).await.unwrap_or_default();
+        let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query_async(con).await.unwrap_or_default();
         for chunk in keys.chunks(500) {
-            let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query_async(&mut con).await;
+            let _: Result<(), _> = redis::cmd("DEL").arg(chunk).query_async(con).await;
         }
     }
 }
