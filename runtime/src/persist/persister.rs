@@ -27,6 +27,11 @@ pub const PERSISTER_GROUP: &str = "persister";
 /// is what lets SQL keep up with the full create rate.
 const BATCH: usize = 1_000;
 
+/// Entries another persister read but has not acknowledged for this long are taken over: its
+/// process most likely died. Writes are idempotent, so taking over from one that was only slow
+/// costs a duplicate write, never a wrong row.
+const TAKE_OVER_AFTER: Duration = Duration::from_secs(5);
+
 /// Drains entity changes from event streams into SQL.
 #[derive(Debug)]
 pub struct Persister {
@@ -58,6 +63,7 @@ impl Persister {
     ) -> Result<Self, Error> {
         let mut options = ConsumerOptions::new(PERSISTER_GROUP, consumer, events);
         options.batch = BATCH;
+        options.claim_idle = TAKE_OVER_AFTER;
         Self::with_options(redis, keys, store, options).await
     }
 

@@ -89,10 +89,12 @@ impl Admission {
     }
 }
 
-/// Whether an error says the handler (or its dependencies) is failing, as opposed to the
-/// caller being wrong: only these count against a circuit.
+/// Whether an error says the handler is failing, as opposed to the caller being wrong: only
+/// these count against a circuit. `unavailable` does not: it means Redis or SQL cannot be
+/// reached or task state is being recovered, which already fails fast with a retry hint, and
+/// an open circuit would keep refusing for its whole open period after the outage ended.
 pub fn counts_as_failure(code: ErrorCode) -> bool {
-    matches!(code, ErrorCode::Internal | ErrorCode::Timeout | ErrorCode::Unavailable)
+    matches!(code, ErrorCode::Internal | ErrorCode::Timeout)
 }
 
 #[derive(Debug, Clone, Copy)]
