@@ -163,9 +163,14 @@ impl Persister {
         loop {
             tokio::select! {
                 _ = &mut shutdown => return,
-                result = self.step() => match result {
-                    Ok(_) => backoff = Duration::from_millis(100),
-                    Err(e) => {
+                result = timed(self.step()) => match result {
+                    (Ok(stats), took) => {
+                        if stats.entries > 0 {
+                            tracing::debug!(entries = stats.entries, written = stats.applied.written, ms = took.as_millis() as u64, "persister step");
+                        }
+                        backoff = Duration::from_millis(100);
+                    }
+                    (Err(e), _) => {
                         tracing::warn!(error = %e, "persister step failed; entries stay pending and are retried");
                         tokio::select! {
                             _ = &mut shutdown => return,
@@ -182,6 +187,12 @@ impl Persister {
     pub fn store(&self) -> &SqlStore {
         &self.store
     }
+}
+
+async fn timed<T>(f: impl Future<Output = T>) -> (T, Duration) {
+    let started = std::time::Instant::now();
+    let out = f.await;
+    (out, started.elapsed())
 }
 
 /// The SQL change an entry carries: `Ok(None)` for entries without an entity change (plain

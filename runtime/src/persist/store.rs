@@ -96,6 +96,9 @@ pub struct StoredTask {
 pub struct SqlStore {
     pool: AnyPool,
     prefix: String,
+    /// SQLite binds `$N` parameters by looking up each name in a list, which makes a statement
+    /// with thousands of them quadratic; the batched writes use anonymous `?` there.
+    sqlite: bool,
 }
 
 /// Columns of one written row, in statement order.
@@ -141,7 +144,7 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| Error::internal(format!("database migration failed: {e}")))?;
-        Ok(SqlStore { pool, prefix: prefix.to_string() })
+        Ok(SqlStore { pool, prefix: prefix.to_string(), sqlite: url.starts_with("sqlite:") })
     }
 
     /// The database the configuration selects (`DATABASE_URL`, else the SQLite file
@@ -199,19 +202,22 @@ impl SqlStore {
         Ok(stats)
     }
 
-    /// Ordering keys, identities and tombstones of the stored rows among `ids`.
+    /// Ordering keys, identities and tombstones of the stored rows among `ids`. Like the upsert,
+    /// not a prepared statement: PostgreSQL would switch a reused one to a generic plan, which
+    /// scans the table for a long `IN` list (seconds per batch once it holds 50,000 rows).
     async fn stored_orders<'a>(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         ids: impl Iterator<Item = &'a str>,
     ) -> Result<HashMap<String, StoredOrder>, Error> {
         let ids: Vec<&str> = ids.collect();
-        let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let placeholders: Vec<String> = (0..=ids.len()).map(|i| self.placeholder(i + 1)).collect();
         let sql = format!(
-            "SELECT id, created_at, deleted, version, entry_ms, entry_seq FROM tasks WHERE prefix = $1 AND id IN ({})",
-            placeholders.join(", ")
+            "SELECT id, created_at, deleted, version, entry_ms, entry_seq FROM tasks WHERE prefix = {} AND id IN ({})",
+            placeholders[0],
+            placeholders[1..].join(", ")
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(self.prefix.as_str());
+        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false).bind(self.prefix.as_str());
         for id in &ids {
             query = query.bind(*id);
         }
@@ -242,13 +248,13 @@ impl SqlStore {
             if r > 0 {
                 sql.push_str(", ");
             }
-            let params: Vec<String> = (1..=COLUMN_COUNT).map(|c| format!("${}", r * COLUMN_COUNT + c)).collect();
+            let params: Vec<String> = (1..=COLUMN_COUNT).map(|c| self.placeholder(r * COLUMN_COUNT + c)).collect();
             sql.push('(');
             sql.push_str(&params.join(", "));
             sql.push(')');
         }
         sql.push_str(UPSERT_TAIL);
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
         for change in rows {
             let id = change.id();
             let order = change.order();
@@ -278,6 +284,12 @@ impl SqlStore {
             query = query.bind(order.version).bind(order.entry_ms).bind(order.entry_seq);
         }
         query
+    }
+
+    /// The `n`th (from 1) parameter of a statement with many: `$n`, or `?` on SQLite (bound in
+    /// order).
+    fn placeholder(&self, n: usize) -> String {
+        if self.sqlite { "?".to_string() } else { format!("${n}") }
     }
 
     /// Every task of this prefix that is not deleted, by id.
