@@ -284,6 +284,13 @@ async fn deployments_sharing_a_database_never_see_each_others_rows(url: String) 
     assert_eq!(two.reserved_ids().await.unwrap(), 0, "reservations are per prefix too");
     let three = SqlStore::connect(&url, "three").await.unwrap();
     assert_eq!((three.row_count().await.unwrap(), three.max_seq().await.unwrap()), (0, 0));
+    // A new deployment recovering on the shared database adopts nobody's tasks.
+    let redis = fixtures::handle().await;
+    let keys = Keys::new(&support::unique_prefix());
+    let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
+    let check = ensure_epoch(&redis, &keys, &coord.tasks, Some(&three), "new", &Metrics::new()).await.unwrap();
+    let EpochCheck::Recovered(stats) = check else { panic!("{check:?}") };
+    assert_eq!((stats.unfinished, stats.finished, stats.present), (0, 0, 0));
 }
 
 /// A rule the database enforces that refuses one task text (PostgreSQL CHECK, SQLite trigger):
