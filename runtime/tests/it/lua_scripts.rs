@@ -80,6 +80,23 @@ async fn retention_trim_drops_entries_older_than_the_retention() {
     assert!(len >= 1);
 }
 
+/// Reads up to `count` new entries of `stream` as a member of the `persister` group; their ids.
+async fn read_as_persister(conn: &mut redis::aio::MultiplexedConnection, stream: &str, count: usize) -> Vec<String> {
+    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("persister")
+        .arg("c")
+        .arg("COUNT")
+        .arg(count)
+        .arg("STREAMS")
+        .arg(stream)
+        .arg(">")
+        .query_async(conn)
+        .await
+        .unwrap();
+    read.keys[0].ids.iter().map(|e| e.id.clone()).collect()
+}
+
 #[tokio::test]
 async fn outbox_entries_are_never_trimmed_before_the_persister_group_acknowledges_them() {
     let redis = fixtures::handle().await;
@@ -101,19 +118,7 @@ async fn outbox_entries_are_never_trimmed_before_the_persister_group_acknowledge
     assert_eq!(bus.trim(&["task.created"], Some("persister"), Duration::ZERO).await.unwrap(), 0, "nothing read yet");
 
     // The group reads 600 and acknowledges 500: at most those 500 may go.
-    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("persister")
-        .arg("c")
-        .arg("COUNT")
-        .arg(600)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let ids: Vec<String> = read.keys[0].ids.iter().map(|e| e.id.clone()).collect();
+    let ids = read_as_persister(&mut conn, &stream, 600).await;
     let _: u64 = conn.xack(&stream, "persister", &ids[..500]).await.unwrap();
     let removed = bus.trim(&["task.created"], Some("persister"), Duration::ZERO).await.unwrap();
     assert!(removed <= 500, "removed {removed}");
@@ -123,19 +128,7 @@ async fn outbox_entries_are_never_trimmed_before_the_persister_group_acknowledge
 
     // Everything acknowledged: the stream comes down to about its cap, never below what is unread.
     let _: u64 = conn.xack(&stream, "persister", &ids[500..]).await.unwrap();
-    let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("persister")
-        .arg("c")
-        .arg("COUNT")
-        .arg(1000)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let rest: Vec<String> = read.keys[0].ids.iter().map(|e| e.id.clone()).collect();
+    let rest = read_as_persister(&mut conn, &stream, 1000).await;
     let _: u64 = conn.xack(&stream, "persister", &rest).await.unwrap();
     bus.trim(&["task.created"], Some("persister"), Duration::from_secs(3600)).await.unwrap();
     let len: u64 = conn.xlen(&stream).await.unwrap();

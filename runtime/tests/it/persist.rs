@@ -405,70 +405,44 @@ async fn an_unreachable_database_leaves_entries_pending(store: SqlStore) {
     assert_eq!(DeadLetters::new(&redis, &keys).count().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn postgres_drains_changes_idempotently_and_never_lets_an_older_snapshot_win() {
-    drains_changes_idempotently_and_never_lets_an_older_snapshot_win(fixtures::postgres_store().await).await;
-}
-
-#[tokio::test]
-async fn sqlite_drains_changes_idempotently_and_never_lets_an_older_snapshot_win() {
-    drains_changes_idempotently_and_never_lets_an_older_snapshot_win(fixtures::sqlite_store().await).await;
-}
-
-#[tokio::test]
-async fn postgres_a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing() {
-    a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(fixtures::postgres_store().await).await;
-}
-
-#[tokio::test]
-async fn sqlite_a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing() {
-    a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(fixtures::sqlite_store().await).await;
-}
-
-/// A test per database: `on_both!(name)` runs `name(store)` on PostgreSQL and on SQLite.
+/// Each test function runs on PostgreSQL and on SQLite: `on_both!(pg_module, sqlite_module,
+/// pg_fixture, sqlite_fixture; test, …)` makes `pg_module::test` and `sqlite_module::test`, each
+/// calling `test(fixture)`.
 macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
+    ($pg:ident, $lite:ident, $pg_fixture:expr, $lite_fixture:expr; $($name:ident),* $(,)?) => {
+        mod $pg {
             $(#[tokio::test]
             async fn $name() {
-                super::$name(crate::fixtures::postgres_store().await).await;
+                super::$name($pg_fixture).await;
             })*
         }
-        mod sqlite {
+        mod $lite {
             $(#[tokio::test]
             async fn $name() {
-                super::$name(crate::fixtures::sqlite_store().await).await;
-            })*
-        }
-    };
-}
-
-/// `on_both_urls!(name)` runs `name(url)` on a fresh PostgreSQL schema and a fresh SQLite file.
-macro_rules! on_both_urls {
-    ($($name:ident),* $(,)?) => {
-        mod postgres_url {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(crate::fixtures::postgres_url().await).await;
-            })*
-        }
-        mod sqlite_url {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name(crate::fixtures::sqlite_url()).await;
+                super::$name($lite_fixture).await;
             })*
         }
     };
 }
 
 on_both!(
+    postgres,
+    sqlite,
+    crate::fixtures::postgres_store().await,
+    crate::fixtures::sqlite_store().await;
+    drains_changes_idempotently_and_never_lets_an_older_snapshot_win,
+    a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing,
     recovery_restores_lost_tasks_without_touching_present_ones,
     ids_are_never_reused_after_redis_loses_unpersisted_tasks,
     the_id_counter_stops_at_the_reservation_until_it_is_topped_up,
     a_change_of_a_different_task_under_a_stored_id_is_refused,
     an_unreachable_database_leaves_entries_pending,
 );
-on_both_urls!(
+on_both!(
+    postgres_url,
+    sqlite_url,
+    crate::fixtures::postgres_url().await,
+    crate::fixtures::sqlite_url();
     deployments_sharing_a_database_never_see_each_others_rows,
     poison_entries_go_to_the_dead_letters_and_the_rest_flows
 );
