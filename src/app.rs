@@ -156,7 +156,7 @@ impl App {
             metrics: Arc::new(Metrics::new()),
             hook_rules,
             store: store.clone(),
-            events: &events::EVENTS,
+            events: served_events(options.runtime.test_events),
             started: std::time::Instant::now(),
             config: options.runtime.clone(),
             keys,
@@ -320,6 +320,13 @@ impl App {
         }
         tracing::info!(instance = %self.services.instance_id, "runtime stopped");
     }
+}
+
+/// The events this server serves: the spec's, without the test-only ones unless enabled.
+fn served_events(test_events: bool) -> &'static [EventDef] {
+    static PRODUCTION: std::sync::LazyLock<Vec<EventDef>> =
+        std::sync::LazyLock::new(|| events::EVENTS.iter().filter(|e| !e.test_only).copied().collect());
+    if test_events { &events::EVENTS } else { &PRODUCTION }
 }
 
 /// How often every instance checks that Redis still holds task state.

@@ -28,6 +28,17 @@ impl Spec {
     }
 
     /// Domains in first-seen (= sorted) order, each once.
+    /// The spec as published to clients (OpenAPI, MCP manifest, reference): without test-only
+    /// events, which a production server does not serve.
+    pub fn published(&self) -> std::borrow::Cow<'_, Spec> {
+        if self.events.iter().all(|e| !e.config.test_only) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut published = self.clone();
+        published.events.retain(|e| !e.config.test_only);
+        std::borrow::Cow::Owned(published)
+    }
+
     pub fn domains(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for e in &self.events {
@@ -130,6 +141,10 @@ pub struct HandlerConfig {
     /// The event changes state. Defaults to true; `persist` implies it. Events that change
     /// state are never cached and have `readOnlyHint: false`.
     pub mutates: bool,
+    /// A fixture for tests (e.g. a handler that fails on demand): left out of the OpenAPI
+    /// document, the MCP manifest and the reference, and served only when the server is started
+    /// with `CLAUDEBENCH_TEST_EVENTS=1`.
+    pub test_only: bool,
     /// Caller roles allowed to invoke the event; empty means anyone.
     pub roles: Vec<String>,
     pub rate_limit: Option<RateLimit>,

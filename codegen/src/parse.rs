@@ -93,6 +93,7 @@ const EVENT_KEYS: &[&str] = &[
     "output",
     "persist",
     "mutates",
+    "test_only",
     "roles",
     "rate_limit",
     "timeout_ms",
@@ -463,6 +464,7 @@ impl Reader<'_> {
 
         let flag = |this: &mut Self, key: &str| get(key).and_then(|n| this.boolean(n, &join(path, key)));
         let persist = flag(self, "persist").unwrap_or(false);
+        let test_only = flag(self, "test_only").unwrap_or(false);
         let mutates_given = flag(self, "mutates");
         let mutates = mutates_given.unwrap_or(true);
         if persist && mutates_given == Some(false) {
@@ -562,6 +564,7 @@ impl Reader<'_> {
             config: HandlerConfig {
                 persist,
                 mutates,
+                test_only,
                 roles: roles.into_iter().map(|(r, _)| r).collect(),
                 rate_limit,
                 timeout_ms,

@@ -14,6 +14,9 @@ pub struct EventDef {
     pub persist: bool,
     /// The event changes state (never cached).
     pub mutates: bool,
+    /// A test fixture: served only with `CLAUDEBENCH_TEST_EVENTS=1`, absent from the published
+    /// OpenAPI document and MCP manifest.
+    pub test_only: bool,
     /// Caller roles allowed; empty = anyone.
     pub roles: &'static [&'static str],
     pub rate_limit: Option<RateLimit>,

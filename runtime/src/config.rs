@@ -35,6 +35,10 @@ pub struct RuntimeConfig {
     /// `CLAUDEBENCH_OUTBOX_DEGRADED_MS` (default 10000): `/health` says `degraded` while the
     /// oldest change not yet in SQL is older than this.
     pub outbox_degraded_after: Duration,
+    /// `CLAUDEBENCH_TEST_EVENTS` (`1`/`true`; default off): serve the spec's test-only events
+    /// (`test_only: true`, e.g. `test.circuit`, which fails on demand). Off, they are neither
+    /// served nor listed.
+    pub test_events: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -49,6 +53,7 @@ impl Default for RuntimeConfig {
             stream_maxlen: 10_000,
             stream_retention: Duration::from_secs(86_400),
             outbox_degraded_after: Duration::from_millis(10_000),
+            test_events: false,
         }
     }
 }
@@ -81,6 +86,15 @@ impl RuntimeConfig {
             stream_maxlen: number("CLAUDEBENCH_STREAM_MAXLEN", defaults.stream_maxlen)?.max(1),
             stream_retention: Duration::from_secs(number("CLAUDEBENCH_STREAM_RETENTION_S", 86_400)?),
             outbox_degraded_after: Duration::from_millis(number("CLAUDEBENCH_OUTBOX_DEGRADED_MS", 10_000)?),
+            test_events: match non_empty("CLAUDEBENCH_TEST_EVENTS").as_deref() {
+                None | Some("0") | Some("false") => false,
+                Some("1") | Some("true") => true,
+                Some(other) => {
+                    return Err(Error::internal(format!(
+                        "CLAUDEBENCH_TEST_EVENTS={other:?} must be 1, true, 0 or false"
+                    )));
+                }
+            },
         })
     }
 

@@ -26,6 +26,8 @@ pub fn options() -> AppOptions {
     let runtime = RuntimeConfig {
         redis_url: Some(std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())),
         key_prefix: unique_prefix(),
+        // The pipeline tests drive `test.circuit`; a production server leaves it out.
+        test_events: true,
         ..RuntimeConfig::default()
     };
     AppOptions {
@@ -36,6 +38,13 @@ pub fn options() -> AppOptions {
         background_jobs: false,
         hook_rules: None,
     }
+}
+
+/// Options as a production server has them: the spec's test-only events are not served.
+pub fn production_options() -> AppOptions {
+    let mut options = options();
+    options.runtime.test_events = false;
+    options
 }
 
 pub struct TestApp {

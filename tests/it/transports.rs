@@ -145,8 +145,34 @@ fn arguments(v: Value) -> rmcp::model::JsonObject {
 }
 
 #[tokio::test]
-async fn an_mcp_client_over_streamable_http_lists_the_manifest_and_calls_tools() {
+async fn test_only_events_are_not_served_listed_or_exposed_in_production() {
+    let server = TestServer::start_with(support::production_options(), Default::default()).await;
+    let (status, body) = post(&format!("{}/test/circuit", server.url), r#"{"shouldFail": true}"#).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "test.circuit", "params": {"shouldFail": true}});
+    let (_, reply) = post(&format!("{}/rpc", server.url), &request.to_string()).await;
+    assert_eq!(reply["error"]["code"], json!(-32601), "method not found: {reply}");
+    let (_, discovered) = post(&format!("{}/system/discover", server.url), "{}").await;
+    assert!(!discovered.to_string().contains("test.circuit"), "system.discover lists it: {discovered}");
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url))).await.expect("MCP handshake");
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().all(|t| t.name != "test__circuit"));
+    let call = client.call_tool(CallToolRequestParams::new("test__circuit")).await;
+    assert!(call.is_err(), "an unknown tool: {call:?}");
+    client.cancel().await.unwrap();
+    server.stop().await;
+
+    // With CLAUDEBENCH_TEST_EVENTS=1 (the test harness default) the fixture is served.
     let server = TestServer::start().await;
+    let (status, _) = post(&format!("{}/test/circuit", server.url), "{}").await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_mcp_client_over_streamable_http_lists_the_manifest_and_calls_tools() {
+    let server = TestServer::start_with(support::production_options(), Default::default()).await;
     let client =
         ().serve(StreamableHttpClientTransport::from_uri(format!("{}/mcp", server.url))).await.expect("MCP handshake");
     let tools = client.list_all_tools().await.unwrap();

@@ -18,6 +18,7 @@ const TEMPLATE: &str = include_str!("../../templates/EVENTS.md.j2");
 
 /// The Markdown reference of every event.
 pub fn emit(spec: &Spec) -> String {
+    let spec = &*spec.published();
     let context = Context::new(spec);
     match render(&context) {
         Ok(text) => text,

@@ -13,6 +13,7 @@ use crate::model::{Event, Spec};
 
 /// `{"$comment": …, "tools": [...]}`: the tools exactly as `tools/list` returns them.
 pub fn emit(spec: &Spec) -> Value {
+    let spec = &*spec.published();
     let mut tools: Vec<(String, Value)> =
         spec.events.iter().filter(|e| e.config.mcp.expose).map(|e| (e.name.mcp_tool(), tool(spec, e))).collect();
     // Sorting by event name is not enough: `.` and `__` order differently against other characters.

@@ -160,6 +160,7 @@ const JSON: &str = "application/json";
 
 /// The whole OpenAPI document.
 pub fn emit(spec: &Spec, opts: &OpenApiOptions) -> Value {
+    let spec = &*spec.published();
     let mut paths = Map::new();
     paths.insert("/rpc".into(), json!({ "post": rpc_operation() }));
     for event in &spec.events {

@@ -100,6 +100,7 @@ pub fn config() -> HandlerConfig {
     HandlerConfig {
         persist: false,
         mutates: true,
+        test_only: false,
         roles: vec![],
         rate_limit: None,
         timeout_ms: 5000,

@@ -265,6 +265,27 @@ fn json_rpc_endpoint_takes_one_request_or_a_batch_and_names_every_method_and_ali
 }
 
 #[test]
+fn test_only_events_are_left_out_of_every_published_document() {
+    let (spec, _) = claudebench_codegen::load_dir(&repo_root().join("spec"), "spec").expect("the real spec loads");
+    let fixtures: Vec<&str> = spec.events.iter().filter(|e| e.config.test_only).map(|e| e.name.full.as_str()).collect();
+    assert_eq!(fixtures, ["test.circuit"]);
+    let doc = openapi::emit(&spec, &options());
+    assert!(doc["paths"].get("/test/circuit").is_none());
+    let text = doc.to_string();
+    assert!(!text.contains("test.circuit") && !text.contains("TestCircuit"), "OpenAPI mentions the fixture");
+    let manifest = claudebench_codegen::emit::mcp::emit(&spec).to_string();
+    assert!(!manifest.contains("test__circuit"), "the MCP manifest lists the fixture");
+    let md = claudebench_codegen::emit::docs::emit(&spec);
+    assert!(!md.contains("test.circuit"), "EVENTS.md documents the fixture");
+    // The server's own table keeps it, marked, so tests can still serve it.
+    let rust = claudebench_codegen::emit::rust::emit(
+        &spec,
+        &claudebench_codegen::emit::rust::RustOptions { support: "crate".into() },
+    );
+    assert!(rust.contains("test_only: true"), "the event table marks the fixture");
+}
+
+#[test]
 fn no_component_schema_overwrites_another() {
     let real = claudebench_codegen::load_dir(&repo_root().join("spec"), "spec").map(|(spec, _)| spec);
     let specs = [sample_spec(), fixture_spec()].into_iter().chain(real.ok());
@@ -272,7 +293,8 @@ fn no_component_schema_overwrites_another() {
     for spec in specs {
         let doc = openapi::emit(&spec, &options());
         let count = doc["components"]["schemas"].as_object().unwrap().len();
-        assert_eq!(count, spec.definitions.len() + 2 * spec.events.len() + RESERVED_COMPONENTS.len());
+        let published = spec.published().events.len();
+        assert_eq!(count, spec.definitions.len() + 2 * published + RESERVED_COMPONENTS.len());
         for key in doc["components"]["schemas"].as_object().unwrap().keys() {
             assert!(name.is_match(key), "component name {key} is not allowed by OpenAPI");
         }

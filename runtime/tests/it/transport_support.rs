@@ -31,6 +31,7 @@ const fn event(name: &'static str, domain: &'static str, action: &'static str, h
         description: "A test event.",
         persist: false,
         mutates: false,
+        test_only: false,
         roles: &[],
         rate_limit: None,
         timeout_ms: 1000,

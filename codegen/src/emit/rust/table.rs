@@ -150,7 +150,8 @@ fn row(spec: &Spec, e: &Event) -> TokenStream {
     let c = &e.config;
     let (name, domain, action) = (&e.name.full, &e.name.domain, &e.name.action);
     let (title, description) = (&e.title, &e.description);
-    let (persist, mutates, timeout_ms, deprecated) = (c.persist, c.mutates, c.timeout_ms, e.deprecated);
+    let (persist, mutates, test_only, timeout_ms, deprecated) =
+        (c.persist, c.mutates, c.test_only, c.timeout_ms, e.deprecated);
     let roles = &c.roles;
     let aliases = &e.aliases;
     let rate_limit = opt(c.rate_limit.map(|r| {
@@ -188,6 +189,7 @@ fn row(spec: &Spec, e: &Event) -> TokenStream {
             description: #description,
             persist: #persist,
             mutates: #mutates,
+            test_only: #test_only,
             roles: &[#(#roles),*],
             rate_limit: #rate_limit,
             timeout_ms: #timeout_ms,
