@@ -41,11 +41,8 @@ async fn send(config: &BridgeConfig, hook: &HookCall) -> Result<Value, CallError
         .connect_timeout(config.timeout)
         .build()
         .map_err(|e| CallError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
-    let mut metadata = json!({ "clientId": "claude-code-hook" });
-    if let Some(session) = &hook.session_id {
-        metadata["sessionId"] = json!(session);
-    }
-    let body = json!({ "jsonrpc": "2.0", "method": hook.event, "params": hook.params, "id": 1, "metadata": metadata });
+    let body =
+        json!({ "jsonrpc": "2.0", "method": hook.event, "params": hook.params, "id": 1, "metadata": caller(hook) });
     let mut request = client
         .post(format!("{}/rpc", config.url))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -60,6 +57,16 @@ async fn send(config: &BridgeConfig, hook: &HookCall) -> Result<Value, CallError
         return Err(CallError::Unreachable(format!("HTTP {status}: {}", first_line(&text))));
     }
     parse_response(&text)
+}
+
+/// Who is calling, for the server's per-caller rate limits: each Claude Code session is its own
+/// caller, so one busy session cannot exhaust the limits of every other (a hook without a
+/// session shares one bucket).
+fn caller(hook: &HookCall) -> Value {
+    match &hook.session_id {
+        Some(session) => json!({ "clientId": format!("claude-code:{session}"), "sessionId": session }),
+        None => json!({ "clientId": "claude-code-hook" }),
+    }
 }
 
 fn classify(error: reqwest::Error) -> CallError {
@@ -99,5 +106,21 @@ mod tests {
         assert_eq!(error, CallError::Rpc { code: -32003, message: "no".into(), data: None });
         assert!(matches!(parse_response("<html>"), Err(CallError::Unreachable(_))));
         assert!(matches!(parse_response(r#"{"jsonrpc":"2.0","id":1}"#), Err(CallError::Unreachable(_))));
+    }
+
+    #[test]
+    fn each_claude_code_session_is_its_own_caller() {
+        let hook = |session: Option<&str>| {
+            let mut call = crate::bridge::input::parse_hook(
+                r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls"}}"#,
+            )
+            .unwrap();
+            call.session_id = session.map(String::from);
+            caller(&call)
+        };
+        let (a, b) = (hook(Some("session-a")), hook(Some("session-b")));
+        assert_ne!(a["clientId"], b["clientId"], "sessions must not share a rate-limit bucket");
+        assert_eq!(a, json!({"clientId": "claude-code:session-a", "sessionId": "session-a"}));
+        assert_eq!(hook(None), json!({"clientId": "claude-code-hook"}));
     }
 }

@@ -362,3 +362,31 @@ fn the_blocking_entry_point_runs_without_a_runtime_of_its_own() {
     let outcome = run(&fixture("pre_tool_use_bash_rm_rf"), BridgeConfig { url, ..BridgeConfig::default() });
     assert_eq!(stdout_json(&outcome)["hookSpecificOutput"]["permissionDecision"], json!("deny"));
 }
+
+/// Against the real server: one Claude Code session that exhausts `hook.pre_tool`'s per-caller
+/// limit (1,000 a minute) is refused — and fails closed for Bash — while another session is not
+/// affected, because the bridge names each session as its own caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_busy_session_never_locks_other_sessions_out() {
+    let server = crate::server::TestServer::start().await;
+    let config =
+        BridgeConfig { url: server.url.clone(), timeout: Duration::from_millis(5000), ..BridgeConfig::default() };
+    let in_session = |session: &str| {
+        let mut hook: Value = serde_json::from_str(&fixture("pre_tool_use_bash")).unwrap();
+        hook["session_id"] = json!(session);
+        hook.to_string()
+    };
+    let busy = in_session("busy-session");
+    let mut denied_after = None;
+    for i in 0..1_100 {
+        let output = run_async(&busy, &config).await;
+        if output.stdout.contains("\"deny\"") {
+            denied_after = Some(i);
+            break;
+        }
+    }
+    assert_eq!(denied_after, Some(1_000), "the busy session hits its own limit after 1,000 calls");
+    let other = run_async(&in_session("quiet-session"), &config).await;
+    assert_silent(&other);
+    server.stop().await;
+}
