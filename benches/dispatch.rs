@@ -47,6 +47,7 @@ async fn main() {
         persist: false,
         background_jobs: false,
         hook_rules: None,
+        event_overrides: Default::default(),
     };
     let app = match App::start(options).await {
         Ok(app) => app,

@@ -10,7 +10,7 @@ use claudebench_generated::events::{self, EventId, Input, Output};
 use claudebench_runtime::backend::{BoxFuture, Payload};
 use claudebench_runtime::bus::EventBus;
 use claudebench_runtime::bus::consumer::group_backlog;
-use claudebench_runtime::config::RuntimeConfig;
+use claudebench_runtime::config::{ConfigFile, RuntimeConfig};
 use claudebench_runtime::context::{Ctx, Services};
 use claudebench_runtime::coordination::hook_rules::HookRules;
 use claudebench_runtime::coordination::leader::LeaderElector;
@@ -77,6 +77,8 @@ pub struct AppOptions {
     /// A YAML (`.yaml`/`.yml`) or JSON file of hook rules replacing the built-in ones
     /// (`CLAUDEBENCH_HOOK_RULES`).
     pub hook_rules: Option<std::path::PathBuf>,
+    /// Per-event policy from the configuration file (rate limit, timeout, circuit, cache).
+    pub event_overrides: std::collections::BTreeMap<String, claudebench_runtime::config::EventOverride>,
 }
 
 impl AppOptions {
@@ -101,7 +103,17 @@ impl AppOptions {
             persist: true,
             background_jobs: true,
             hook_rules: std::env::var_os("CLAUDEBENCH_HOOK_RULES").map(Into::into),
+            event_overrides: config_file()?.map(|f| f.events).unwrap_or_default(),
         })
+    }
+}
+
+/// The configuration file named by `CLAUDEBENCH_CONFIG` (set by `--config`), checked against the
+/// event table; `None` without one.
+pub fn config_file() -> Result<Option<ConfigFile>, Error> {
+    match std::env::var_os("CLAUDEBENCH_CONFIG").filter(|v| !v.is_empty()) {
+        Some(path) => ConfigFile::load(std::path::Path::new(&path), &events::EVENTS).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -156,7 +168,8 @@ impl App {
             metrics: Arc::new(Metrics::new()),
             hook_rules,
             store: store.clone(),
-            events: served_events(options.runtime.test_events),
+            // The table lives as long as the process: leaked once per started app.
+            events: Vec::leak(options.runtime.served_events(&events::EVENTS, &options.event_overrides)),
             started: std::time::Instant::now(),
             config: options.runtime.clone(),
             keys,
@@ -320,13 +333,6 @@ impl App {
         }
         tracing::info!(instance = %self.services.instance_id, "runtime stopped");
     }
-}
-
-/// The events this server serves: the spec's, without the test-only ones unless enabled.
-fn served_events(test_events: bool) -> &'static [EventDef] {
-    static PRODUCTION: std::sync::LazyLock<Vec<EventDef>> =
-        std::sync::LazyLock::new(|| events::EVENTS.iter().filter(|e| !e.test_only).copied().collect());
-    if test_events { &events::EVENTS } else { &PRODUCTION }
 }
 
 /// How often every instance checks that Redis still holds task state.

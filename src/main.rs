@@ -21,6 +21,11 @@ const OPENAPI: &str = include_str!("../generated/openapi.json");
     about = "A Redis-first, spec-driven event coordination server for Claude Code"
 )]
 struct Cli {
+    /// A TOML configuration file: `[settings]` (any setting of the environment, which wins over
+    /// the file) and `[events."<name>"]` (rate_limit, timeout_ms, circuit_breaker, cache_ttl_s,
+    /// each a value or "off"). Not read by `hook`.
+    #[arg(long, global = true, env = "CLAUDEBENCH_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -133,14 +138,14 @@ enum SpecCommand {
 }
 
 fn main() -> ExitCode {
+    if let Err(message) = read_config_file() {
+        return fail(&message);
+    }
     let cli = Cli::parse();
     match cli.command {
         // The bridge must answer fast and never print logs on stdout: no runtime set-up.
         Command::Hook { args } => ExitCode::from(claudebench::bridge::run_cli(args).clamp(0, 255) as u8),
-        Command::Events => {
-            print_events();
-            ExitCode::SUCCESS
-        }
+        Command::Events => print_events(),
         Command::Scaffold { spec, handlers } => claudebench_codegen::cli::scaffold(&spec, &handlers),
         Command::Spec { command: SpecCommand::Check { dir } } => claudebench_codegen::cli::check(&dir),
         command => {
@@ -162,6 +167,36 @@ async fn async_main(command: Command) -> ExitCode {
         Command::Rehydrate => rehydrate().await,
         Command::Deadletter { command } => deadletter(command).await,
         Command::Hook { .. } | Command::Events | Command::Scaffold { .. } | Command::Spec { .. } => ExitCode::SUCCESS,
+    }
+}
+
+/// Reads the configuration file before the command line is parsed: its settings become defaults
+/// of the environment, which the flags read too. The hook bridge never reads it: a broken file
+/// must not break Claude Code.
+fn read_config_file() -> Result<(), String> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "hook") {
+        return Ok(());
+    }
+    let flag = args.iter().enumerate().find_map(|(i, a)| {
+        let a = a.to_str()?;
+        match a.strip_prefix("--config") {
+            Some("") => args.get(i + 1).cloned(),
+            Some(rest) => rest.strip_prefix('=').map(Into::into),
+            None => None,
+        }
+    });
+    if let Some(path) = flag {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("CLAUDEBENCH_CONFIG", path) };
+    }
+    match claudebench::app::config_file() {
+        Ok(Some(file)) => {
+            file.export_settings();
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(e.message),
     }
 }
 
@@ -383,13 +418,19 @@ async fn deadletter(command: DeadletterCommand) -> ExitCode {
     }
 }
 
-fn print_events() {
-    println!("{:<24} {:<8} {:<12} {:>8}  {:<26} HTTP", "event", "persist", "rate limit", "timeout", "MCP tool");
-    for e in EVENTS.iter() {
-        let rate = e.rate_limit.map(|r| format!("{}/{}s", r.count, r.window_ms / 1000)).unwrap_or_else(|| "-".into());
+/// The events as this configuration serves them (test-only events, overrides, rate limits).
+fn print_events() -> ExitCode {
+    let options = match AppOptions::from_env() {
+        Ok(o) => o,
+        Err(e) => return fail(&e.message),
+    };
+    let served = options.runtime.served_events(&EVENTS, &options.event_overrides);
+    println!("{:<24} {:<8} {:<14} {:>8}  {:<26} HTTP", "event", "persist", "rate limit", "timeout", "MCP tool");
+    for e in &served {
+        let rate = e.rate_limit.map(|r| format!("{}/{}ms", r.count, r.window_ms)).unwrap_or_else(|| "off".into());
         let tool = e.mcp.map(|m| m.tool_name).unwrap_or("-");
         println!(
-            "{:<24} {:<8} {:<12} {:>6}ms  {:<26} POST {}",
+            "{:<24} {:<8} {:<14} {:>6}ms  {:<26} POST {}",
             e.name,
             if e.persist { "yes" } else { "no" },
             rate,
@@ -398,4 +439,5 @@ fn print_events() {
             e.http_path
         );
     }
+    ExitCode::SUCCESS
 }

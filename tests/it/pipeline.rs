@@ -85,3 +85,56 @@ async fn only_events_marked_cacheable_store_their_answers() {
     assert_eq!(none, None);
     t.stop().await;
 }
+
+/// The operator's configuration file replaces the spec's per-event policy, and
+/// `CLAUDEBENCH_RATE_LIMITS=off` lifts every limit: the pipeline enforces what is configured.
+#[tokio::test]
+async fn the_configuration_file_and_the_rate_limit_switch_set_the_limits_the_pipeline_enforces() {
+    let dir = std::env::temp_dir().join(format!("cb-config-{}", crate::support::unique_prefix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("claudebench.toml");
+    std::fs::write(
+        &path,
+        "[events.\"task.create\"]\nrate_limit = { count = 3, window_ms = 60000 }\n\n\
+         [events.\"task.complete\"]\nrate_limit = \"off\"\n",
+    )
+    .unwrap();
+    let file = claudebench_runtime::config::ConfigFile::load(&path, &claudebench_generated::events::EVENTS).unwrap();
+    let mut options = crate::support::options();
+    options.event_overrides = file.events;
+    let t = TestApp::start_with(options).await;
+    for i in 0..3 {
+        t.call_as("task.create", json!({"text": format!("t{i}")}), caller("bulk")).await.expect("within 3");
+    }
+    let err = t.call_as("task.create", json!({"text": "one too many"}), caller("bulk")).await.unwrap_err();
+    assert_eq!(err.code.as_str(), "rate_limited");
+    // No limit at all on task.complete: one worker completes far more than the spec's default.
+    t.ok("system.register", json!({"id": "w1", "roles": ["worker"]})).await;
+    for i in 0..60 {
+        t.call_as("task.create", json!({"text": format!("c{i}")}), caller(&format!("c{i}"))).await.unwrap();
+    }
+    let mut completed = 0;
+    loop {
+        let claimed = t.ok("task.claim", json!({"workerId": "w1", "maxTasks": 10})).await;
+        let tasks = claimed["tasks"].as_array().unwrap().clone();
+        if tasks.is_empty() {
+            break;
+        }
+        for task in tasks {
+            let input = json!({"id": task["id"], "workerId": "w1"});
+            t.call_as("task.complete", input, caller("one-worker")).await.expect("no limit on completions");
+            completed += 1;
+        }
+    }
+    assert_eq!(completed, 63, "past the spec's 20 a minute");
+    t.stop().await;
+
+    let mut options = crate::support::options();
+    options.runtime.rate_limits = false;
+    let t = TestApp::start_with(options).await;
+    for i in 0..150 {
+        t.call_as("task.create", json!({"text": format!("t{i}")}), caller("bulk")).await.expect("limits are off");
+    }
+    t.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -214,3 +214,55 @@ async fn task_create_costs_two_redis_round_trips() {
     t.stop().await;
     let _ = redis_server.stop().await;
 }
+
+/// `--config FILE`: a wrong file stops every command but the hook bridge with `file:line:col`
+/// messages; a good one sets the environment's defaults (the environment wins) and the per-event
+/// policy `claudebench events` prints.
+#[test]
+fn the_configuration_file_is_checked_at_start_and_shown_by_events() {
+    let dir = std::env::temp_dir().join(format!("cb-cli-config-{}", support::unique_prefix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claudebench"));
+        cmd.args(args).env_remove("CLAUDEBENCH_CONFIG").env_remove("CLAUDEBENCH_RATE_LIMITS");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run claudebench");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[settings]\nCLAUDEBENCH_RATE_LIMIT = \"off\"\n\n[events.\"task.claimm\"]\ntimeout_ms = 0\n")
+        .unwrap();
+    let (code, _, err) = run(&["events", "--config", bad.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(
+            "bad.toml:2:1: unknown setting `CLAUDEBENCH_RATE_LIMIT` (did you mean `CLAUDEBENCH_RATE_LIMITS`?)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("bad.toml:4:9: unknown event `task.claimm` (did you mean `task.claim`?)"), "{err}");
+    let (code, _, err) = run(&["serve", "--port", "0"], &[("CLAUDEBENCH_CONFIG", bad.to_str().unwrap())]);
+    assert_eq!(code, Some(1), "serve refuses to start: {err}");
+
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "[settings]\nCLAUDEBENCH_RATE_LIMITS = \"off\"\n\n[events.\"task.claim\"]\ntimeout_ms = 7000\n",
+    )
+    .unwrap();
+    let (code, out, err) = run(&["--config", good.to_str().unwrap(), "events"], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let claim = out.lines().find(|l| l.starts_with("task.claim ")).unwrap();
+    assert!(claim.contains(" off ") && claim.contains("7000ms"), "{claim}");
+    assert!(!out.contains("test.circuit"), "test-only events are not served by default");
+    let (_, out, _) = run(&["--config", good.to_str().unwrap(), "events"], &[("CLAUDEBENCH_RATE_LIMITS", "on")]);
+    let claim = out.lines().find(|l| l.starts_with("task.claim ")).unwrap();
+    assert!(claim.contains("100/60000ms"), "the environment wins over the file: {claim}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

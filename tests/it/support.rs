@@ -37,6 +37,7 @@ pub fn options() -> AppOptions {
         persist: false,
         background_jobs: false,
         hook_rules: None,
+        event_overrides: Default::default(),
     }
 }
 

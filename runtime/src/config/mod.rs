@@ -4,10 +4,16 @@
 //! struct directly (or through [`RuntimeConfig::from_lookup`]) so they never touch process-wide
 //! environment variables.
 
+mod file;
+
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use claudebench_generated::error::Error;
+use claudebench_generated::event::EventDef;
+
+pub use file::{ConfigFile, EventOverride, SETTINGS, Setting};
 
 /// The Redis URL used when `REDIS_URL` is not set.
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -39,6 +45,9 @@ pub struct RuntimeConfig {
     /// (`test_only: true`, e.g. `test.circuit`, which fails on demand). Off, they are neither
     /// served nor listed.
     pub test_events: bool,
+    /// `CLAUDEBENCH_RATE_LIMITS` (`on`/`off`, default on): `off` switches every per-caller rate
+    /// limit off (benchmarks, bulk loads).
+    pub rate_limits: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -54,6 +63,7 @@ impl Default for RuntimeConfig {
             stream_retention: Duration::from_secs(86_400),
             outbox_degraded_after: Duration::from_millis(10_000),
             test_events: false,
+            rate_limits: true,
         }
     }
 }
@@ -68,6 +78,14 @@ impl RuntimeConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let defaults = RuntimeConfig::default();
         let non_empty = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let switch = |name: &str, default: bool| -> Result<bool, Error> {
+            match non_empty(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+                None => Ok(default),
+                Some("1" | "true" | "on") => Ok(true),
+                Some("0" | "false" | "off") => Ok(false),
+                Some(other) => Err(Error::internal(format!("{name}={other:?} must be on/off (1/0, true/false)"))),
+            }
+        };
         let number = |name: &str, default: u64| -> Result<u64, Error> {
             match non_empty(name) {
                 None => Ok(default),
@@ -86,16 +104,25 @@ impl RuntimeConfig {
             stream_maxlen: number("CLAUDEBENCH_STREAM_MAXLEN", defaults.stream_maxlen)?.max(1),
             stream_retention: Duration::from_secs(number("CLAUDEBENCH_STREAM_RETENTION_S", 86_400)?),
             outbox_degraded_after: Duration::from_millis(number("CLAUDEBENCH_OUTBOX_DEGRADED_MS", 10_000)?),
-            test_events: match non_empty("CLAUDEBENCH_TEST_EVENTS").as_deref() {
-                None | Some("0") | Some("false") => false,
-                Some("1") | Some("true") => true,
-                Some(other) => {
-                    return Err(Error::internal(format!(
-                        "CLAUDEBENCH_TEST_EVENTS={other:?} must be 1, true, 0 or false"
-                    )));
-                }
-            },
+            test_events: switch("CLAUDEBENCH_TEST_EVENTS", false)?,
+            rate_limits: switch("CLAUDEBENCH_RATE_LIMITS", true)?,
         })
+    }
+
+    /// The events this server serves, as it serves them: the spec's table without test-only
+    /// events (unless `test_events`), with the configuration file's `overrides` applied and,
+    /// when `rate_limits` is off, without rate limits.
+    pub fn served_events(&self, all: &[EventDef], overrides: &BTreeMap<String, EventOverride>) -> Vec<EventDef> {
+        all.iter()
+            .filter(|e| self.test_events || !e.test_only)
+            .map(|e| {
+                let mut def = overrides.get(e.name).map_or(*e, |o| o.apply(*e));
+                if !self.rate_limits {
+                    def.rate_limit = None;
+                }
+                def
+            })
+            .collect()
     }
 
     /// The Redis URL to connect to: the configured one or the default.
