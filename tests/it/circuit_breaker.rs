@@ -262,8 +262,17 @@ fn caller(id: &str) -> RequestMeta {
 
 #[tokio::test]
 async fn one_caller_over_the_limit_is_refused_with_retry_after_while_another_still_passes() {
-    // task.update allows 20 calls per 60 s per caller; the window is shared by every instance.
-    let opts = options();
+    // The operator limits task.update to 20 calls per 60 s per caller; the window is shared by
+    // every instance.
+    let mut opts = options();
+    let limit = claudebench_generated::event::RateLimit { count: 20, window_ms: 60_000 };
+    opts.event_overrides.insert(
+        "task.update".into(),
+        claudebench_runtime::config::EventOverride {
+            rate_limit: Some(claudebench_runtime::config::Setting::On(limit)),
+            ..Default::default()
+        },
+    );
     let (a, b) = (TestApp::start_with(opts.clone()).await, TestApp::start_with(opts).await);
     let task = a.ok("task.create", json!({"text": "rate limited"})).await;
     let id = task["id"].clone();

@@ -263,6 +263,6 @@ fn the_configuration_file_is_checked_at_start_and_shown_by_events() {
     assert!(!out.contains("test.circuit"), "test-only events are not served by default");
     let (_, out, _) = run(&["--config", good.to_str().unwrap(), "events"], &[("CLAUDEBENCH_RATE_LIMITS", "on")]);
     let claim = out.lines().find(|l| l.starts_with("task.claim ")).unwrap();
-    assert!(claim.contains("100/60000ms"), "the environment wins over the file: {claim}");
+    assert!(claim.contains("6000/60000ms"), "the environment wins over the file: {claim}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -659,7 +659,7 @@ async fn discover_filters_by_domain_and_by_name_or_alias() {
     assert_eq!(get["events"].as_array().unwrap().len(), 1);
     assert_eq!(d["inputSchema"]["required"], json!(["id"]));
     assert_eq!((d["httpPath"].as_str(), d["mcpTool"].as_str()), (Some("/task/get"), Some("task__get")));
-    assert_eq!(d["rateLimit"], json!({"count": 100, "windowMs": 60000}));
+    assert_eq!(d["rateLimit"], json!({"count": 6000, "windowMs": 60000}));
     assert_eq!(d["mcpAnnotations"]["readOnly"], true);
     assert_eq!(
         (d["persist"].as_bool(), d["mutates"].as_bool(), d["deprecated"].as_bool()),
