@@ -37,7 +37,8 @@ enum Command {
     /// Uses REDIS_URL (default redis://127.0.0.1:6379; with none set and nothing answering there,
     /// a private redis-server child is started if installed), DATABASE_URL (postgres://…; unset =
     /// a SQLite file under CLAUDEBENCH_DATA_DIR, default ./data), CLAUDEBENCH_TOKEN (bearer token
-    /// required on every route but /health), CLAUDEBENCH_CORS_ORIGINS (comma-separated).
+    /// required on every route but /health), CLAUDEBENCH_CORS_ORIGINS and CLAUDEBENCH_ALLOWED_HOSTS
+    /// (comma-separated browser origins and Host names allowed besides loopback).
     /// SIGINT/SIGTERM finish in-flight requests, unregister the instance and stop the persister.
     Serve {
         /// Address to bind.
@@ -217,11 +218,16 @@ async fn start_app() -> Result<App, ExitCode> {
     App::start(options).await.map_err(|e| fail(&e.message))
 }
 
-fn transport_config() -> TransportConfig {
-    let origins = std::env::var("CLAUDEBENCH_CORS_ORIGINS").unwrap_or_default();
+fn transport_config(local_addr: SocketAddr) -> TransportConfig {
+    let list = |name: &str| -> Vec<String> {
+        let value = std::env::var(name).unwrap_or_default();
+        value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect()
+    };
     TransportConfig {
         token: std::env::var("CLAUDEBENCH_TOKEN").ok().filter(|t| !t.is_empty()),
-        cors_origins: origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(String::from).collect(),
+        cors_origins: list("CLAUDEBENCH_CORS_ORIGINS"),
+        allowed_hosts: list("CLAUDEBENCH_ALLOWED_HOSTS"),
+        local_addr: Some(local_addr),
         openapi: Some(Arc::from(OPENAPI)),
         ..TransportConfig::default()
     }
@@ -242,7 +248,7 @@ async fn serve(addr: SocketAddr) -> ExitCode {
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, events = EVENTS.len(), "claudebench listening (REST, /rpc, /mcp, /ws)");
     let backend: Arc<dyn Backend> = app.pipeline.clone();
-    let router = transport::router(backend, transport_config());
+    let router = transport::router(backend, transport_config(local));
     let served = transport::serve(listener, router, shutdown_signal()).await;
     tracing::info!("shutting down: in-flight requests finished");
     app.shutdown().await;

@@ -29,10 +29,11 @@ impl TestServer {
     pub async fn start_with(options: AppOptions, mut config: TransportConfig) -> Self {
         let app = App::start(options).await.expect("the app starts (is Redis running? scripts/test.sh starts it)");
         config.openapi = Some(Arc::from(OPENAPI));
-        let backend: Arc<dyn Backend> = app.pipeline.clone();
-        let router = transport::router(backend, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("an ephemeral port");
         let addr = listener.local_addr().expect("bound");
+        config.local_addr = Some(addr);
+        let backend: Arc<dyn Backend> = app.pipeline.clone();
+        let router = transport::router(backend, config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = tokio::spawn(transport::serve(listener, router, async move {
             let _ = stopped.await;

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use claudebench_generated::error::{Error, ErrorCode};
@@ -39,10 +39,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             );
             continue;
         }
-        router = router.route(
-            event.http_path,
-            post(move |state, caller, headers, body| call_event(event, state, caller, headers, body)),
-        );
+        router = router.route(event.http_path, post(move |state, caller, body| call_event(event, state, caller, body)));
     }
     router.fallback(not_found).method_not_allowed_fallback(method_not_allowed)
 }
@@ -61,10 +58,9 @@ async fn call_event(
     event: &'static EventDef,
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match read_json_body(&headers, body, state.config.body_limit) {
+    let body = match read_json_body(body, state.config.body_limit) {
         Ok(body) => body,
         Err((status, error)) => return error_response_with_status(status, &error),
     };
@@ -75,13 +71,9 @@ async fn call_event(
 }
 
 /// The body of a JSON request, or the error to answer: 413 above the size limit, 400 for a
-/// non-JSON content type or a body that is not JSON. An empty body means `{}`, so events
-/// without required input can be called with a bare `POST`.
-pub(crate) fn read_json_body(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-    limit: usize,
-) -> Result<Bytes, (StatusCode, Error)> {
+/// body that is not JSON (its `Content-Type` was checked by the browser policy, `origin.rs`).
+/// An empty body means `{}`, so events without required input can be called with a bare `POST`.
+pub(crate) fn read_json_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, (StatusCode, Error)> {
     let invalid = |error: Error| (StatusCode::BAD_REQUEST, error);
     let body = match body {
         Ok(body) => body,
@@ -95,9 +87,6 @@ pub(crate) fn read_json_body(
             )));
         }
     };
-    if let Some(error) = content_type_error(headers) {
-        return Err(invalid(error));
-    }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Bytes::from_static(b"{}"));
     }
@@ -107,16 +96,6 @@ pub(crate) fn read_json_body(
         return Err(invalid(malformed_json(&e)));
     }
     Ok(body)
-}
-
-/// Bodies must be JSON; an absent `Content-Type` is accepted (curl without `-H`).
-fn content_type_error(headers: &HeaderMap) -> Option<Error> {
-    let value = headers.get(header::CONTENT_TYPE)?;
-    let essence = value.to_str().ok().and_then(|v| v.split(';').next()).map(|v| v.trim().to_ascii_lowercase());
-    match essence {
-        Some(e) if e == "application/json" || (e.starts_with("application/") && e.ends_with("+json")) => None,
-        _ => Some(Error::new(ErrorCode::Validation, "the request body must be JSON (Content-Type: application/json)")),
-    }
 }
 
 /// 200 when the server can serve requests, 503 otherwise; the body says which dependency is down.
@@ -162,17 +141,5 @@ mod tests {
         assert!(!is_plain_path("/task/{id}"));
         assert!(!is_plain_path("/task//x"));
         assert!(!is_plain_path("task/create"));
-    }
-
-    #[test]
-    fn json_content_types_are_accepted_and_others_rejected() {
-        let mut headers = HeaderMap::new();
-        assert!(content_type_error(&headers).is_none());
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
-        assert!(content_type_error(&headers).is_none());
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.api+json"));
-        assert!(content_type_error(&headers).is_none());
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        assert!(content_type_error(&headers).is_some());
     }
 }

@@ -1,28 +1,19 @@
-//! Cross-origin policy. (The body size limit is axum's `DefaultBodyLimit`, applied in
-//! [`router`](super::router); the handlers turn its rejection into our 413 error body.)
+//! CORS headers for the origins `origin.rs` allows. (The body size limit is axum's
+//! `DefaultBodyLimit`, applied in [`router`](super::router); the handlers turn its rejection into
+//! our 413 error body.)
 
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use std::sync::Arc;
+
+use axum::http::{HeaderName, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// CORS for the configured origins only; no origins = browsers on other origins get no access.
-pub(crate) fn cors_layer(origins: &[String]) -> CorsLayer {
-    let allow_origin = if origins.iter().any(|o| o == "*") {
-        AllowOrigin::any()
-    } else {
-        let parsed: Vec<HeaderValue> = origins
-            .iter()
-            .filter_map(|o| match HeaderValue::from_str(o.trim_end_matches('/')) {
-                Ok(v) => Some(v),
-                Err(_) => {
-                    tracing::warn!(origin = %o, "ignoring an invalid CORS origin");
-                    None
-                }
-            })
-            .collect();
-        AllowOrigin::list(parsed)
-    };
+use super::origin::Policy;
+
+/// CORS for exactly the origins the browser policy allows (other origins are refused before
+/// this layer, preflights included).
+pub(crate) fn cors_layer(policy: Arc<Policy>) -> CorsLayer {
     CorsLayer::new()
-        .allow_origin(allow_origin)
+        .allow_origin(AllowOrigin::predicate(move |origin, _| policy.allows_origin(origin)))
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers([
             header::CONTENT_TYPE,

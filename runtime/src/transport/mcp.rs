@@ -8,13 +8,18 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::http::request::Parts;
+use axum::http::{Method, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, any};
 use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::event::{EventDef, McpDef};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ClientJsonRpcMessage, ContentBlock, Implementation,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -22,8 +27,9 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
-use super::TransportConfig;
 use super::identity::clean_id;
+use super::wire::{error_response, too_large};
+use super::{TransportConfig, jsonrpc};
 use crate::backend::{Backend, Payload};
 use crate::context::{RequestMeta, Transport};
 
@@ -169,53 +175,52 @@ fn caller_meta(context: &RequestContext<RoleServer>) -> RequestMeta {
     meta
 }
 
-/// The Streamable HTTP endpoint as a tower service, for `Router::nest_service("/mcp", …)`.
-pub(crate) fn service(
-    backend: Arc<dyn Backend>,
-    config: &TransportConfig,
-) -> StreamableHttpService<McpHandler, LocalSessionManager> {
+/// The Streamable HTTP endpoint, for `Router::nest_service("/mcp", …)`. Hosts and origins are
+/// checked by the router's browser policy (`origin.rs`) like on every route, so rmcp's own checks
+/// are off; a POST body that is not a JSON-RPC message is answered here, in JSON-RPC.
+pub(crate) fn endpoint(backend: Arc<dyn Backend>, config: &TransportConfig) -> MethodRouter {
     let handler = McpHandler::new(backend);
-    let mut http = StreamableHttpServerConfig::default().with_max_request_body_bytes(config.body_limit);
-    http = if config.mcp_allowed_hosts.is_empty() {
-        http.disable_allowed_hosts()
-    } else {
-        http.with_allowed_hosts(config.mcp_allowed_hosts.clone())
-    };
-    http = if config.cors_origins.iter().any(|o| o == "*") {
-        http.disable_allowed_origins()
-    } else {
-        http.with_allowed_origins(allowed_origins(&config.cors_origins)).enforce_origin_validation()
-    };
+    let http = StreamableHttpServerConfig::default()
+        .with_max_request_body_bytes(config.body_limit)
+        .disable_allowed_hosts()
+        .disable_allowed_origins();
     // Legacy (≤ 2025-11-25) clients get sessions (expired by rmcp after 5 idle minutes);
     // 2026-07-28 clients are served statelessly by rmcp regardless.
-    StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), http)
+    let service =
+        StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(LocalSessionManager::default()), http);
+    let limit = config.body_limit;
+    any(move |parts: Parts, body: Result<Bytes, BytesRejection>| {
+        let service = service.clone();
+        async move {
+            let body = match body {
+                Ok(body) => body,
+                Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
+                    return too_large(limit);
+                }
+                Err(other) => {
+                    let message = format!("could not read the request body: {other}");
+                    return error_response(&Error::new(ErrorCode::Validation, message));
+                }
+            };
+            if parts.method == Method::POST
+                && let Some(error) = not_a_message(&body)
+            {
+                return (StatusCode::BAD_REQUEST, axum::Json(error)).into_response();
+            }
+            service.handle(Request::from_parts(parts, Body::from(body))).await.into_response()
+        }
+    })
 }
 
-/// Browser origins the MCP endpoint accepts: loopback on any port (local tools, the MCP
-/// inspector) and the configured CORS origins. Requests without `Origin` (CLI clients) pass.
-fn allowed_origins(cors_origins: &[String]) -> Vec<String> {
-    let mut origins: Vec<String> = ["localhost", "127.0.0.1", "[::1]"]
-        .iter()
-        .flat_map(|host| [format!("http://{host}:*"), format!("https://{host}:*")])
-        .collect();
-    origins.extend(cors_origins.iter().map(|o| with_explicit_port(o.trim_end_matches('/'))));
-    origins
-}
-
-/// rmcp reads a port-less origin as "any port" (deprecated); say the default port instead.
-fn with_explicit_port(origin: &str) -> String {
-    let Some((scheme, authority)) = origin.split_once("://") else {
-        return origin.to_string();
+/// The JSON-RPC error for a POST body rmcp cannot read: -32700 when it is not JSON at all,
+/// -32600 when it is JSON but not a JSON-RPC message (rmcp itself would answer 415 in plain text).
+fn not_a_message(body: &[u8]) -> Option<Value> {
+    let error = serde_json::from_slice::<ClientJsonRpcMessage>(body).err()?;
+    let (code, kind) = match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Err(_) => (jsonrpc::PARSE_ERROR, "Parse error"),
+        Ok(_) => (jsonrpc::INVALID_REQUEST, "Invalid Request"),
     };
-    let has_port = match authority.rfind(']') {
-        Some(end) => authority[end..].contains(':'),
-        None => authority.contains(':'),
-    };
-    match (has_port, scheme) {
-        (false, "https") => format!("{origin}:443"),
-        (false, "http") => format!("{origin}:80"),
-        _ => origin.to_string(),
-    }
+    Some(jsonrpc::error_object(Value::Null, code, format!("{kind}: {error}"), None))
 }
 
 /// Serve MCP over this process's stdin/stdout until the client disconnects.
@@ -241,11 +246,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn configured_origins_get_an_explicit_default_port() {
-        assert_eq!(with_explicit_port("https://dash.example.com"), "https://dash.example.com:443");
-        assert_eq!(with_explicit_port("http://dash.example.com:8080"), "http://dash.example.com:8080");
-        assert_eq!(with_explicit_port("http://[::1]"), "http://[::1]:80");
-        assert_eq!(with_explicit_port("null"), "null");
+    fn unreadable_bodies_are_json_rpc_errors() {
+        assert_eq!(not_a_message(b"{oops").unwrap()["error"]["code"], json!(-32700));
+        assert_eq!(not_a_message(br#"{"hello": 1}"#).unwrap()["error"]["code"], json!(-32600));
+        let ping = br#"{"jsonrpc": "2.0", "id": 1, "method": "ping"}"#;
+        assert!(not_a_message(ping).is_none());
     }
 
     #[test]

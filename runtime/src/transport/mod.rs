@@ -9,6 +9,7 @@
 mod auth;
 mod identity;
 mod limits;
+mod origin;
 mod wire;
 
 pub mod http;
@@ -31,15 +32,23 @@ pub use mcp::{serve_io as serve_mcp_io, serve_stdio};
 pub struct TransportConfig {
     /// Bearer token every route except `GET /health` requires; `None` = no authentication.
     pub token: Option<String>,
-    /// Browser origins allowed by CORS (and by the MCP endpoint's `Origin` check), e.g.
-    /// `https://dash.example.com`. Empty = no cross-origin access. `*` allows any origin.
+    /// Browser origins allowed on every route (and answered by CORS), e.g.
+    /// `https://dash.example.com`, besides loopback origins on the server's own port. Empty = no
+    /// other site; `*` allows any origin (but `null`). The whole policy is in
+    /// `transport/origin.rs`.
     pub cors_origins: Vec<String>,
+    /// `Host` values accepted besides `localhost`, `127.0.0.1`, `[::1]` and the bound address
+    /// (`name`, or `name:port` for that port only). `Host` is checked when the server listens on
+    /// loopback, or anywhere once this list is not empty (DNS-rebinding protection).
+    pub allowed_hosts: Vec<String>,
+    /// The address the server listens on (whoever binds the listener sets it): decides whether
+    /// `Host` is checked and which loopback origins are the server's own. `None` = treated as
+    /// loopback with an unknown port, so no loopback origin is trusted.
+    pub local_addr: Option<SocketAddr>,
     /// Largest request body accepted, in bytes (larger → 413).
     pub body_limit: usize,
     /// The OpenAPI document served at `GET /openapi.json` (`None` → 404).
     pub openapi: Option<Arc<str>>,
-    /// `Host` values the MCP endpoint accepts (DNS-rebinding protection). Empty = any host.
-    pub mcp_allowed_hosts: Vec<String>,
     /// Messages queued for one WebSocket client before it counts as too slow and is dropped.
     pub ws_queue: usize,
 }
@@ -49,9 +58,10 @@ impl Default for TransportConfig {
         TransportConfig {
             token: None,
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            local_addr: None,
             body_limit: 1024 * 1024,
             openapi: None,
-            mcp_allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             ws_queue: 256,
         }
     }
@@ -70,8 +80,9 @@ pub(crate) struct AppState {
 /// Serve it with [`serve`] (or `into_make_service_with_connect_info::<SocketAddr>()`) so
 /// handlers know the peer address; without it they still work, just without that identity.
 pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
+    let policy = Arc::new(origin::Policy::new(&config));
     let state = AppState { backend: backend.clone(), config: Arc::new(config) };
-    let mcp = mcp::service(backend, &state.config);
+    let mcp = mcp::endpoint(backend, &state.config);
 
     let api = http::routes(&state)
         .merge(jsonrpc::routes())
@@ -79,12 +90,14 @@ pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
         .with_state(state.clone())
         .nest_service("/mcp", mcp);
 
-    // Layers run outside-in in the reverse order they are added: CORS answers preflights
-    // before authentication (browsers send no credentials on them), and the body limit
-    // applies to every extractor behind it.
+    // Layers run outside-in in the reverse order they are added: the browser policy refuses
+    // foreign hosts, origins (preflights included) and non-JSON bodies first; CORS answers
+    // allowed preflights before authentication (browsers send no credentials on them); the body
+    // limit applies to every extractor behind it.
     api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
-        .layer(limits::cors_layer(&state.config.cors_origins))
+        .layer(limits::cors_layer(policy.clone()))
+        .layer(axum::middleware::from_fn_with_state(policy, origin::enforce))
 }
 
 /// Serve `app` on `listener` until `shutdown` resolves, with peer addresses available to the

@@ -47,6 +47,7 @@ struct Close {
 }
 
 const TOO_SLOW: Close = Close { code: close_code::POLICY, reason: "client too slow: event queue overflowed" };
+const TOO_BIG: Close = Close { code: close_code::SIZE, reason: "message larger than the request body limit" };
 
 async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
     let (sink, mut incoming) = socket.split();
@@ -72,6 +73,7 @@ async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
                 }
                 // Pings are answered by the WebSocket layer itself; pongs need nothing.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Err(error)) if is_too_big(&error) => break Some(TOO_BIG),
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
             },
             event = next_event(&mut events) => match event {
@@ -89,6 +91,13 @@ async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
     }
     drop(out_tx);
     let _ = writer.await;
+}
+
+/// Whether reading failed because the message exceeds `max_message_size` (or a frame the
+/// frame limit): the socket is still writable, so the client can be told why with 1009.
+fn is_too_big(error: &axum::Error) -> bool {
+    let inner = std::error::Error::source(error).and_then(|e| e.downcast_ref::<tungstenite::Error>());
+    matches!(inner, Some(tungstenite::Error::Capacity(_)))
 }
 
 /// The next event of the subscription; never resolves while there is none.

@@ -20,6 +20,7 @@ mod redis_conn;
 mod transport_generated;
 mod transport_jsonrpc;
 mod transport_mcp;
+mod transport_origin;
 mod transport_rest;
 mod transport_support;
 mod transport_ws;

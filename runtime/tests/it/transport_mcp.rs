@@ -119,24 +119,26 @@ async fn a_stateless_2026_client_discovers_and_calls_tools() {
 }
 
 #[tokio::test]
-async fn foreign_browser_origins_are_refused_with_403_and_loopback_ones_pass() {
+async fn foreign_browser_origins_are_refused_with_403_and_the_servers_own_pass() {
     let server = start_default().await;
     let initialize = json!({
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
     });
-    let post = |origin: Option<&'static str>| {
+    let own = format!("http://localhost:{}", server.addr.port());
+    let post = |origin: Option<&str>| {
         let mut request = client()
             .post(format!("{}/mcp", server.url))
             .header("accept", "application/json, text/event-stream")
             .json(&initialize);
         if let Some(origin) = origin {
-            request = request.header("origin", origin);
+            request = request.header("origin", origin.to_string());
         }
         request.send()
     };
     assert_eq!(post(Some("https://evil.example.com")).await.unwrap().status(), 403);
-    assert_eq!(post(Some("http://localhost:5173")).await.unwrap().status(), 200);
+    assert_eq!(post(Some("http://localhost:5173")).await.unwrap().status(), 403, "another local site");
+    assert_eq!(post(Some(&own)).await.unwrap().status(), 200);
     assert_eq!(post(None).await.unwrap().status(), 200);
 }
 

@@ -234,9 +234,10 @@ pub async fn start(config: TransportConfig) -> TestServer {
 }
 
 /// Start the transports over this backend on an ephemeral port.
-pub async fn start_with(backend: Arc<TestBackend>, config: TransportConfig) -> TestServer {
+pub async fn start_with(backend: Arc<TestBackend>, mut config: TransportConfig) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("local address");
+    config.local_addr = Some(addr);
     let app = transport::router(backend.clone(), config);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(transport::serve(listener, app, async move {
