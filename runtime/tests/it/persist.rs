@@ -250,6 +250,110 @@ async fn ids_are_never_reused_after_redis_loses_unpersisted_tasks(store: SqlStor
     assert!(texts.iter().all(|t| !t.starts_with("lost")), "the lost tasks never appear: {texts:?}");
 }
 
+/// Redis loses its data AGAIN while recovery is restoring unfinished tasks (restarted twice in
+/// quick succession, a second FLUSHALL, a failover during recovery). The recovery that was
+/// running must not carry on into the emptied Redis and set the epoch marker there: its id
+/// counter and limit (and the lock) went with the second loss, so the counter would restart at
+/// the seq of the last restored task (below the reservation: ids handed out before the loss
+/// repeat), and the tasks restored before the second loss would stay missing.
+async fn a_second_loss_during_recovery_never_lets_ids_repeat(store: SqlStore) {
+    let (redis, keys, _bus, store) = setup(store).await;
+    let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
+    let mut con = redis.conn();
+    // SQL holds 20,000 unfinished tasks and a reservation above them (a deployment that ran).
+    const STORED: i64 = 20_000;
+    let changes: Vec<TaskChange> = (1..=STORED)
+        .map(|n| {
+            let id = format!("t-{n}");
+            let state = json!({"id": id, "text": format!("stored {n}"), "status": "pending", "priority": 50,
+                "assignedTo": null, "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-01T00:00:00.000Z",
+                "version": 1});
+            TaskChange::Upsert { id, state, order: ChangeOrder { version: 1, ..ChangeOrder::default() } }
+        })
+        .collect();
+    for chunk in changes.chunks(2_000) {
+        store.apply(chunk).await.unwrap();
+    }
+    // Ids up to the reservation may have been handed out before Redis lost them (acknowledged,
+    // not yet in SQL): after a loss the counter must restart above it.
+    let reserved = store.reserve_ids(STORED, 1_000).await.unwrap();
+
+    // Redis loses everything (first loss): recovery starts; once it has restored a few pages,
+    // Redis loses everything again.
+    lose_everything(&keys).await;
+    let metrics = std::sync::Arc::new(Metrics::new());
+    let recovery = {
+        let (redis, keys, tasks, store, metrics) =
+            (redis.clone(), keys.clone(), coord.tasks.clone(), store.clone(), metrics.clone());
+        tokio::spawn(async move { ensure_epoch(&redis, &keys, &tasks, Some(&store), "r", &metrics).await })
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let restored: i64 = redis::cmd("ZCARD").arg(keys.tasks_all()).query_async(&mut con).await.unwrap();
+        if restored >= 4_000 {
+            break;
+        }
+        if recovery.is_finished() {
+            panic!("recovery finished before the second loss could be injected: {:?}", recovery.await.unwrap());
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "recovery restored nothing in 60 s");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    lose_everything(&keys).await;
+    let first = recovery.await.unwrap();
+    // Whatever the interrupted recovery answered, the periodic check runs again (as on a
+    // server) until the marker is there.
+    let mut checks = vec![format!("{first:?}")];
+    for _ in 0..10 {
+        match ensure_epoch(&redis, &keys, &coord.tasks, Some(&store), "r", &metrics).await {
+            Ok(EpochCheck::Intact) => break,
+            other => checks.push(format!("{other:?}")),
+        }
+    }
+
+    let t = coord.tasks.create(&mut con, NewTask::new("after the second loss")).await.unwrap();
+    let first_task = coord.tasks.get(&mut con, "t-1").await;
+    let restored: i64 = redis::cmd("ZCARD").arg(keys.tasks_all()).query_async(&mut con).await.unwrap();
+    let mut broken = Vec::new();
+    if seq_of(&t.id) <= reserved {
+        broken.push(format!("{} may repeat an id issued before the loss (reserved up to t-{reserved})", t.id));
+    }
+    if !first_task.as_ref().is_ok_and(|t| t.status.as_str() == "pending") {
+        broken.push(format!("the unfinished task t-1 did not come back pending: {first_task:?}"));
+    }
+    if restored < STORED + 1 {
+        broken.push(format!("Redis holds {restored} tasks, SQL {STORED} unfinished ones (+1 created)"));
+    }
+    assert!(broken.is_empty(), "{}; epoch checks: {checks:?}", broken.join("; "));
+}
+
+/// Only the epoch marker is lost (deleted by hand, evicted) while a deletion is still in the
+/// outbox (SQL behind or down). Redis still holds complete task state, including the fact that
+/// the task is gone; recovery must not bring an acknowledged deletion back from SQL's older copy.
+async fn recovery_never_resurrects_a_deleted_task(store: SqlStore) {
+    let (redis, keys, _bus, store) = setup(store).await;
+    let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
+    let mut con = redis.conn();
+    let metrics = Metrics::new();
+    ensure_epoch(&redis, &keys, &coord.tasks, Some(&store), "r", &metrics).await.unwrap();
+    let t = coord.tasks.create(&mut con, NewTask::new("to be deleted")).await.unwrap();
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p")).await.unwrap();
+    drain(&mut p).await;
+    assert!(store.task(&t.id).await.unwrap().is_some());
+    // Acknowledged delete; the persister has not drained it yet.
+    coord.tasks.delete(&mut con, &t.id).await.unwrap();
+    let _: () = redis::cmd("DEL").arg(keys.epoch()).query_async(&mut con).await.unwrap();
+    ensure_epoch(&redis, &keys, &coord.tasks, Some(&store), "r", &metrics).await.unwrap();
+    drain(&mut p).await;
+    let after = coord.tasks.get(&mut con, &t.id).await;
+    assert!(
+        after.as_ref().is_err_and(|e| e.code == ErrorCode::NotFound),
+        "the deleted task {} came back after recovery: {after:?} (SQL, deleted rows hidden: {:?})",
+        t.id,
+        store.task(&t.id).await.unwrap().map(|r| r.status)
+    );
+}
+
 async fn the_id_counter_stops_at_the_reservation_until_it_is_topped_up(store: SqlStore) {
     let (redis, keys, _bus, store) = setup(store).await;
     let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
@@ -434,6 +538,8 @@ on_both!(
     a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing,
     recovery_restores_lost_tasks_without_touching_present_ones,
     ids_are_never_reused_after_redis_loses_unpersisted_tasks,
+    a_second_loss_during_recovery_never_lets_ids_repeat,
+    recovery_never_resurrects_a_deleted_task,
     the_id_counter_stops_at_the_reservation_until_it_is_topped_up,
     a_change_of_a_different_task_under_a_stored_id_is_refused,
     an_unreachable_database_leaves_entries_pending,
