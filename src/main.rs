@@ -114,6 +114,7 @@ enum DeadletterCommand {
     /// Put dead letters back on their stream for the persister to try again (after a fix).
     Replay {
         /// Dead-letter ids (from `list`).
+        #[arg(required_unless_present = "all")]
         ids: Vec<String>,
         /// Every dead letter.
         #[arg(long, conflicts_with = "ids")]
@@ -122,6 +123,7 @@ enum DeadletterCommand {
     /// Remove dead letters without replaying them (reviewed and given up).
     Drop {
         /// Dead-letter ids (from `list`).
+        #[arg(required_unless_present = "all")]
         ids: Vec<String>,
         /// Every dead letter.
         #[arg(long, conflicts_with = "ids")]
@@ -406,14 +408,21 @@ async fn deadletter(command: DeadletterCommand) -> ExitCode {
         },
         DeadletterCommand::Drop { ids: given, all } => match ids(given, all).await {
             Ok(ids) => {
+                let mut missing = Vec::new();
                 for id in ids {
                     match letters.remove(&id).await {
                         Ok(true) => println!("{id}: dropped"),
-                        Ok(false) => println!("{id}: no such dead letter"),
+                        Ok(false) => missing.push(id),
                         Err(e) => return fail(&e.message),
                     }
                 }
-                Ok(())
+                match missing.is_empty() {
+                    true => Ok(()),
+                    false => Err(claudebench_generated::error::Error::not_found(format!(
+                        "no dead letter {}",
+                        missing.join(", ")
+                    ))),
+                }
             }
             Err(e) => Err(e),
         },

@@ -53,6 +53,8 @@ pub static PARTITION_APPEND: LazyLock<Script> = LazyLock::new(|| Script::new(lua
 pub static OUTBOX_TRIM: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("outbox_trim.lua")));
 /// `lua/dead_letter_replay.lua`.
 pub static DEAD_LETTER_REPLAY: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("dead_letter_replay.lua")));
+/// `lua/recovery_lock.lua`.
+pub static RECOVERY_LOCK: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("recovery_lock.lua")));
 /// `lua/id_range_raise.lua`.
 pub static ID_RANGE_RAISE: LazyLock<Script> = LazyLock::new(|| Script::new(lua_source!("id_range_raise.lua")));
 
@@ -68,7 +70,7 @@ where
 
 /// Every script of this module, for loading them all at start-up (SCRIPT LOAD), so the first
 /// request after a deploy does not pay for the NOSCRIPT round trip.
-pub fn all() -> [(&'static str, &'static Script); 9] {
+pub fn all() -> [(&'static str, &'static Script); 10] {
     [
         ("rate_limit", &*RATE_LIMIT),
         ("circuit_acquire", &*CIRCUIT_ACQUIRE),
@@ -79,6 +81,7 @@ pub fn all() -> [(&'static str, &'static Script); 9] {
         ("outbox_trim", &*OUTBOX_TRIM),
         ("dead_letter_replay", &*DEAD_LETTER_REPLAY),
         ("id_range_raise", &*ID_RANGE_RAISE),
+        ("recovery_lock", &*RECOVERY_LOCK),
     ]
 }
 

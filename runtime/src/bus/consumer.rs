@@ -380,6 +380,11 @@ impl GroupConsumer {
     }
 }
 
+/// A stream entry read outside the group (e.g. by `XRANGE`) as a [`Delivery`].
+pub fn delivery(event: &str, key: &str, entry: StreamId) -> Delivery {
+    to_delivery(event, key, entry, false)
+}
+
 fn to_delivery(event: &str, key: &str, entry: StreamId, reclaimed: bool) -> Delivery {
     let fields = entry
         .map

@@ -79,38 +79,63 @@ pub async fn ensure_epoch(
         return Ok(EpochCheck::Intact);
     }
     metrics.set_recovering(true);
-    if !take_lock(&mut con, keys, instance).await? {
+    let Some(lock) = RecoveryLock::take(&mut con, keys, instance).await? else {
         return Ok(EpochCheck::RecoveringElsewhere);
-    }
-    let result = recover(&mut con, keys, tasks, store, instance, || metrics.set_recovering(false)).await;
-    // Released whatever happened: a failed recovery is retried by the next check, here or on
-    // another instance. (Deleting a lock that expired and was re-taken is harmless: recovery is
-    // idempotent — restores skip present tasks and reservations only grow.)
-    let _: Result<(), _> = redis::cmd("DEL").arg(keys.recovery_lock()).query_async(&mut con).await;
+    };
+    let result = recover(&mut con, keys, tasks, store, &lock, || metrics.set_recovering(false)).await;
+    // Released whatever happened (only if still ours): a failed recovery is retried by the next
+    // check, here or on another instance.
+    let _ = lock.step(&mut con, "release", "").await;
     result.map(EpochCheck::Recovered)
 }
 
-async fn take_lock(con: &mut ConnectionManager, keys: &Keys, instance: &str) -> Result<bool, Error> {
-    let taken: Option<String> = redis::cmd("SET")
-        .arg(keys.recovery_lock())
-        .arg(instance)
-        .arg("NX")
-        .arg("PX")
-        .arg(LOCK_TTL.as_millis() as u64)
-        .query_async(con)
-        .await
-        .map_err(redis_error)?;
-    Ok(taken.is_some())
+/// This recovery's hold on the recovery lock (`lua/recovery_lock.lua`). Its token is unique to
+/// the attempt, so a lock lost with Redis and taken again is never mistaken for ours.
+struct RecoveryLock {
+    keys: Keys,
+    token: String,
 }
 
-async fn renew_lock(con: &mut ConnectionManager, keys: &Keys) -> Result<(), Error> {
-    redis::cmd("PEXPIRE")
-        .arg(keys.recovery_lock())
-        .arg(LOCK_TTL.as_millis() as u64)
-        .query_async::<i64>(con)
-        .await
-        .map(|_| ())
-        .map_err(redis_error)
+impl RecoveryLock {
+    async fn take(con: &mut ConnectionManager, keys: &Keys, instance: &str) -> Result<Option<Self>, Error> {
+        static ATTEMPTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let attempt = ATTEMPTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let token = format!("{instance}@{}#{attempt}", crate::coordination::now_ms());
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(keys.recovery_lock())
+            .arg(&token)
+            .arg("NX")
+            .arg("PX")
+            .arg(LOCK_TTL.as_millis() as u64)
+            .query_async(con)
+            .await
+            .map_err(redis_error)?;
+        Ok(taken.map(|_| RecoveryLock { keys: keys.clone(), token }))
+    }
+
+    /// Runs `action` if the lock is still ours; an error when it is not (Redis lost its data
+    /// again, or the lock expired): the recovery must stop and start over.
+    async fn step(&self, con: &mut ConnectionManager, action: &str, arg: &str) -> Result<(), Error> {
+        let ours: i64 = scripts::run(
+            scripts::RECOVERY_LOCK
+                .key(self.keys.recovery_lock())
+                .key(self.keys.epoch())
+                .arg(&self.token)
+                .arg(action)
+                .arg(arg),
+            con,
+        )
+        .await?;
+        if ours == 1 {
+            Ok(())
+        } else {
+            Err(Error::unavailable("the recovery lost its lock (Redis lost its data again?); recovery starts over"))
+        }
+    }
+
+    async fn renew(&self, con: &mut ConnectionManager) -> Result<(), Error> {
+        self.step(con, "renew", &LOCK_TTL.as_millis().to_string()).await
+    }
 }
 
 async fn recover(
@@ -118,19 +143,22 @@ async fn recover(
     keys: &Keys,
     tasks: &Tasks,
     store: Option<&SqlStore>,
-    instance: &str,
+    lock: &RecoveryLock,
     on_resume: impl FnOnce(),
 ) -> Result<RecoveryStats, Error> {
     let mut stats = RecoveryStats::default();
     if let Some(store) = store {
+        // SQL first takes every change Redis still holds (the marker alone may have been lost),
+        // so no task deleted or changed in Redis comes back in an older form from SQL.
+        catch_up(con, keys, store).await?;
         stats.counter = restart_ids(con, keys, store).await?;
-        restore_all(con, keys, tasks, store, true, &mut stats).await?;
+        restore_all(con, tasks, store, true, Some(lock), &mut stats).await?;
     }
-    let epoch = format!("{instance}@{}", crate::coordination::now_ms());
-    let _: () = redis::cmd("SET").arg(keys.epoch()).arg(&epoch).query_async(con).await.map_err(redis_error)?;
+    let epoch = lock.token.clone();
+    lock.step(con, "finish", &epoch).await?;
     on_resume();
     if let Some(store) = store {
-        restore_all(con, keys, tasks, store, false, &mut stats).await?;
+        restore_all(con, tasks, store, false, Some(lock), &mut stats).await?;
     }
     tracing::warn!(
         epoch,
@@ -154,8 +182,9 @@ pub async fn rehydrate(
 ) -> Result<RecoveryStats, Error> {
     let mut con = redis.conn();
     let mut stats = RecoveryStats { counter: restart_ids(&mut con, keys, store).await?, ..Default::default() };
-    restore_all(&mut con, keys, tasks, store, true, &mut stats).await?;
-    restore_all(&mut con, keys, tasks, store, false, &mut stats).await?;
+    catch_up(&mut con, keys, store).await?;
+    restore_all(&mut con, tasks, store, true, None, &mut stats).await?;
+    restore_all(&mut con, tasks, store, false, None, &mut stats).await?;
     Ok(stats)
 }
 
@@ -173,10 +202,10 @@ async fn restart_ids(con: &mut ConnectionManager, keys: &Keys, store: &SqlStore)
 /// Restores every unfinished (or every finished) task of `store`, page by page.
 async fn restore_all(
     con: &mut ConnectionManager,
-    keys: &Keys,
     tasks: &Tasks,
     store: &SqlStore,
     unfinished: bool,
+    lock: Option<&RecoveryLock>,
     stats: &mut RecoveryStats,
 ) -> Result<(), Error> {
     let mut after = 0;
@@ -191,8 +220,45 @@ async fn restore_all(
             stats.finished += restored.0;
         }
         stats.present += restored.1;
-        renew_lock(con, keys).await?;
+        if let Some(lock) = lock {
+            lock.renew(con).await?;
+        }
     }
+}
+
+/// Writes every task change still in Redis' outbox streams to SQL (idempotent: what SQL has
+/// is skipped as stale), so SQL is the newest copy before recovery reads it. After a full loss
+/// the streams are empty and this costs nothing; entries that cannot be read are left to the
+/// persister, which dead-letters them.
+async fn catch_up(con: &mut ConnectionManager, keys: &Keys, store: &SqlStore) -> Result<(), Error> {
+    for event in crate::coordination::tasks::TASK_STREAMS {
+        let key = keys.stream(event);
+        let mut start = "-".to_string();
+        loop {
+            let page: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+                .arg(&key)
+                .arg(&start)
+                .arg("+")
+                .arg("COUNT")
+                .arg(PAGE)
+                .query_async(con)
+                .await
+                .map_err(redis_error)?;
+            let Some(last) = page.ids.last() else { break };
+            start = format!("({}", last.id);
+            let changes: Vec<_> = page
+                .ids
+                .into_iter()
+                .filter_map(|entry| {
+                    super::persister::change_of(&crate::bus::consumer::delivery(event, &key, entry)).ok().flatten()
+                })
+                .collect();
+            if !changes.is_empty() {
+                store.apply(&changes).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Restores one page with bounded concurrency: (restored, present).
