@@ -1,4 +1,6 @@
-//! `system.health`: Reports overall health from the instances' heartbeats and the reachability of the services. `healthy`: at least one instance and all of them healthy; `degraded`: at least half healthy or degraded, or no instance registered; `unhealthy`: otherwise. `services` tells whether Redis, the SQL store and the MCP endpoint are up.
+//! `system.health`: overall health from the instances' heartbeats, the reachability of Redis,
+//! SQL and MCP, and durability (recovery after a Redis loss, SQL backlog, dead letters — the
+//! same rule as `GET /health`).
 
 use std::time::Duration;
 
