@@ -50,11 +50,11 @@ static DRILL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const DRILL_DEADLINE: Duration = Duration::from_secs(150);
 /// The most SQL is waited for after a load, and how long it may make no progress.
 const SQL_DEADLINE: Duration = Duration::from_secs(60);
-const SQL_STALL: Duration = Duration::from_secs(6);
+const SQL_STALL: Duration = Duration::from_secs(15);
 /// How long SQL may make no progress after a server was killed: the entries its persister had
-/// read but not acknowledged are taken over by the survivors only after the consumer group's
-/// `claim_idle` (30 s today).
-const TAKEOVER_STALL: Duration = Duration::from_secs(40);
+/// read but not acknowledged are taken over by the survivors after 5 s (the persister's
+/// take-over delay), plus slack for a loaded machine.
+const TAKEOVER_STALL: Duration = Duration::from_secs(25);
 
 // --- the drills ------------------------------------------------------------------------------------
 
@@ -262,7 +262,11 @@ async fn redis_restarted_empty(name: &str) {
 
     let reread = read_back(&drill.api, &urls, &phase1).await;
     let all: Vec<Ack> = phase1.iter().chain(&phase2).cloned().collect();
-    let sql = drill.await_sql(SQL_STALL, |rows| compare(&all, rows).missing.len()).await;
+    // What must reach SQL: phase 1 (drained before the restart) and everything sent after it;
+    // creates acknowledged just before Redis went away may be lost (the documented window).
+    let must: Vec<Ack> =
+        phase1.iter().chain(phase2.iter().filter(|a| a.sent > restart_done)).cloned().collect();
+    let sql = drill.await_sql(SQL_STALL, |rows| compare(&must, rows).missing.len()).await;
     let comparison = compare(&all, &sql.rows);
     let acked_before = phase1.iter().chain(phase2.iter().filter(|a| a.acked < restart_began));
     let highest_before = acked_before.filter_map(Ack::number).max().unwrap_or(0);
