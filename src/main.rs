@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use claudebench::app::{App, AppOptions, rehydrate_tasks};
@@ -220,22 +221,48 @@ async fn start_app() -> Result<App, ExitCode> {
     App::start(options).await.map_err(|e| fail(&e.message))
 }
 
-fn transport_config(local_addr: SocketAddr) -> TransportConfig {
+fn transport_config(local_addr: SocketAddr) -> Result<TransportConfig, String> {
     let list = |name: &str| -> Vec<String> {
         let value = std::env::var(name).unwrap_or_default();
         value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect()
     };
-    TransportConfig {
+    // Limits are positive: 0 would refuse every connection or close it at once.
+    let positive = |name: &str, default: u64| -> Result<u64, String> {
+        match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(format!("{name}={v:?} must be a positive integer")),
+            },
+        }
+    };
+    let defaults = TransportConfig::default();
+    let limits = defaults.connections;
+    let millis = |name: &str, default: Duration| positive(name, default.as_millis() as u64).map(Duration::from_millis);
+    let count = |name: &str, default: usize| positive(name, default as u64).map(|n| n as usize);
+    Ok(TransportConfig {
         token: std::env::var("CLAUDEBENCH_TOKEN").ok().filter(|t| !t.is_empty()),
         cors_origins: list("CLAUDEBENCH_CORS_ORIGINS"),
         allowed_hosts: list("CLAUDEBENCH_ALLOWED_HOSTS"),
         local_addr: Some(local_addr),
         openapi: Some(Arc::from(OPENAPI)),
-        ..TransportConfig::default()
-    }
+        max_websockets: count("CLAUDEBENCH_MAX_WEBSOCKETS", defaults.max_websockets)?,
+        ws_idle_timeout: millis("CLAUDEBENCH_WS_IDLE_TIMEOUT_MS", defaults.ws_idle_timeout)?,
+        connections: transport::ConnectionLimits {
+            header_timeout: millis("CLAUDEBENCH_HEADER_TIMEOUT_MS", limits.header_timeout)?,
+            body_timeout: millis("CLAUDEBENCH_BODY_TIMEOUT_MS", limits.body_timeout)?,
+            max_connections: count("CLAUDEBENCH_MAX_CONNECTIONS", limits.max_connections)?,
+        },
+        ..defaults
+    })
 }
 
 async fn serve(addr: SocketAddr) -> ExitCode {
+    // Read before anything starts: a mistake stops the start, like the other settings.
+    let mut config = match transport_config(addr) {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
     let app = match start_app().await {
         Ok(app) => app,
         Err(code) => return code,
@@ -250,8 +277,10 @@ async fn serve(addr: SocketAddr) -> ExitCode {
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, events = EVENTS.len(), "claudebench listening (REST, /rpc, /mcp, /ws)");
     let backend: Arc<dyn Backend> = app.pipeline.clone();
-    let router = transport::router(backend, transport_config(local));
-    let served = transport::serve(listener, router, shutdown_signal()).await;
+    config.local_addr = Some(local);
+    let limits = config.connections;
+    let router = transport::router(backend, config);
+    let served = transport::serve(listener, router, limits, shutdown_signal()).await;
     tracing::info!("shutting down: in-flight requests finished");
     app.shutdown().await;
     match served {

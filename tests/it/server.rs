@@ -33,9 +33,10 @@ impl TestServer {
         let addr = listener.local_addr().expect("bound");
         config.local_addr = Some(addr);
         let backend: Arc<dyn Backend> = app.pipeline.clone();
+        let limits = config.connections;
         let router = transport::router(backend, config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let served = tokio::spawn(transport::serve(listener, router, async move {
+        let served = tokio::spawn(transport::serve(listener, router, limits, async move {
             let _ = stopped.await;
         }));
         TestServer { url: format!("http://{addr}"), addr, app: Some(app), stop: Some(stop), served: Some(served) }

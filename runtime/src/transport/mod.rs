@@ -7,6 +7,7 @@
 //! event inputs themselves.
 
 mod auth;
+mod conn;
 mod identity;
 mod limits;
 mod origin;
@@ -19,12 +20,14 @@ pub mod ws;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 use crate::backend::Backend;
 
+pub use conn::{ConnectionLimits, serve};
 pub use mcp::{serve_io as serve_mcp_io, serve_stdio};
 
 /// How the HTTP server behaves; everything has a safe default.
@@ -51,6 +54,14 @@ pub struct TransportConfig {
     pub openapi: Option<Arc<str>>,
     /// Messages queued for one WebSocket client before it counts as too slow and is dropped.
     pub ws_queue: usize,
+    /// Most WebSockets open at once; further upgrades get 503 (`ws.rs`).
+    pub max_websockets: usize,
+    /// A WebSocket that sends nothing (not even a pong to the server's pings) for this long is
+    /// closed, so a vanished client's slot and subscription do not live forever.
+    pub ws_idle_timeout: Duration,
+    /// Header and body timeouts and the connection cap; they take effect in [`serve`]
+    /// (`transport/conn.rs`), which the caller passes them to.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for TransportConfig {
@@ -63,6 +74,9 @@ impl Default for TransportConfig {
             body_limit: 1024 * 1024,
             openapi: None,
             ws_queue: 256,
+            max_websockets: 256,
+            ws_idle_timeout: Duration::from_secs(60),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -72,6 +86,8 @@ impl Default for TransportConfig {
 pub(crate) struct AppState {
     pub backend: Arc<dyn Backend>,
     pub config: Arc<TransportConfig>,
+    /// One permit per open WebSocket, held by its session.
+    pub ws_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// The complete HTTP surface: `POST /{domain}/{action}` per event, `GET /health`,
@@ -79,9 +95,11 @@ pub(crate) struct AppState {
 ///
 /// Serve it with [`serve`] (or `into_make_service_with_connect_info::<SocketAddr>()`) so
 /// handlers know the peer address; without it they still work, just without that identity.
+/// Only [`serve`] applies the connection limits.
 pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
     let policy = Arc::new(origin::Policy::new(&config));
-    let state = AppState { backend: backend.clone(), config: Arc::new(config) };
+    let ws_slots = Arc::new(tokio::sync::Semaphore::new(config.max_websockets));
+    let state = AppState { backend: backend.clone(), config: Arc::new(config), ws_slots };
     let mcp = mcp::endpoint(backend, &state.config);
 
     let api = http::routes(&state)
@@ -98,18 +116,4 @@ pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(limits::cors_layer(policy.clone()))
         .layer(axum::middleware::from_fn_with_state(policy, origin::enforce))
-}
-
-/// Serve `app` on `listener` until `shutdown` resolves, with peer addresses available to the
-/// handlers (used as the last-resort rate-limit identity).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    // `system.health` reports MCP as up exactly while this router (which serves `/mcp`) runs.
-    let _mcp = crate::coordination::service_status::McpServing::start();
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
 }

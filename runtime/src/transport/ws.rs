@@ -8,9 +8,15 @@
 //! Everything the server sends goes through one bounded queue. When it is full the client is
 //! not keeping up, and it is disconnected with close code 1008 rather than buffered without
 //! bound (the same happens when the backend drops our subscription for falling behind).
+//!
+//! Sockets are bounded too: at most `max_websockets` are open (further upgrades get 503), each
+//! with small buffers (an idle socket costs a few KiB), and one that sends nothing for
+//! `ws_idle_timeout` (the server pings it at half that) is closed, so a client that vanished
+//! without closing frees its slot and its subscription.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -20,24 +26,45 @@ use axum::routing::get;
 use claudebench_generated::error::{Error, ErrorCode};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::time::Instant;
 
 use super::AppState;
 use super::identity::Caller;
 use super::jsonrpc;
+use super::wire::error_response;
 use crate::backend::{BusEvent, EventStream};
 use crate::context::{RequestMeta, Transport};
 
 /// Most patterns one socket may hold (each costs a filter on the bus).
 const MAX_PATTERNS: usize = 64;
 
+/// Initial read and write buffer of a socket. tungstenite's defaults (128 KiB each) made 2,000
+/// idle sockets cost about 250 MB; messages here are small JSON, and the buffers grow for a
+/// large one (up to the body limit) when needed.
+const SOCKET_BUFFER: usize = 4 * 1024;
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
 }
 
 async fn upgrade(State(state): State<AppState>, caller: Caller, ws: WebSocketUpgrade) -> Response {
+    // The slot is taken before upgrading and held by the session until the socket is gone.
+    let Ok(slot) = state.ws_slots.clone().try_acquire_owned() else {
+        let error = Error {
+            retry_after_ms: Some(1000),
+            ..Error::unavailable(format!(
+                "too many open WebSockets (at most {}); retry later",
+                state.config.max_websockets
+            ))
+        };
+        return error_response(&error);
+    };
     let base = caller.meta(Transport::WebSocket);
-    ws.max_message_size(state.config.body_limit).on_upgrade(move |socket| session(state, base, socket))
+    ws.max_message_size(state.config.body_limit)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
+        .on_upgrade(move |socket| session(state, base, socket, slot))
 }
 
 /// Why the server ends a connection.
@@ -48,8 +75,9 @@ struct Close {
 
 const TOO_SLOW: Close = Close { code: close_code::POLICY, reason: "client too slow: event queue overflowed" };
 const TOO_BIG: Close = Close { code: close_code::SIZE, reason: "message larger than the request body limit" };
+const IDLE: Close = Close { code: close_code::AWAY, reason: "idle: no message or pong within the idle timeout" };
 
-async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
+async fn session(state: AppState, base: RequestMeta, socket: WebSocket, _slot: OwnedSemaphorePermit) {
     let (sink, mut incoming) = socket.split();
     let (out_tx, out_rx) = mpsc::channel::<Message>(state.config.ws_queue.max(1));
     let (close_tx, close_rx) = oneshot::channel::<Close>();
@@ -57,9 +85,14 @@ async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
 
     let mut patterns: BTreeSet<String> = BTreeSet::new();
     let mut events: Option<EventStream> = None;
+    let idle_timeout = state.config.ws_idle_timeout.max(Duration::from_millis(10));
+    let mut pings = tokio::time::interval_at(Instant::now() + idle_timeout / 2, idle_timeout / 2);
+    let mut last_heard = Instant::now();
     let close = loop {
         tokio::select! {
-            message = incoming.next() => match message {
+            message = incoming.next() => {
+                last_heard = Instant::now();
+                match message {
                 Some(Ok(Message::Text(text))) => {
                     let request = ClientMessage { state: &state, base: &base, out: &out_tx, overflowed: AtomicBool::new(false) };
                     if let Some(new_stream) = request.handle(text.as_str(), &mut patterns).await {
@@ -75,6 +108,10 @@ async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Err(error)) if is_too_big(&error) => break Some(TOO_BIG),
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+            }},
+            _ = pings.tick() => {
+                if last_heard.elapsed() >= idle_timeout { break Some(IDLE); }
+                if !queue(&out_tx, Message::Ping(Default::default())) { break Some(TOO_SLOW); }
             },
             event = next_event(&mut events) => match event {
                 Some(event) => if !queue(&out_tx, event_message(&event)) { break Some(TOO_SLOW) },
@@ -90,7 +127,13 @@ async fn session(state: AppState, base: RequestMeta, socket: WebSocket) {
         None => drop(close_tx),
     }
     drop(out_tx);
-    let _ = writer.await;
+    // The subscription is already gone with `events`; a client that stopped reading must not
+    // keep the writer (and the slot) forever either.
+    drop(events);
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+        abort.abort();
+    }
 }
 
 /// Whether reading failed because the message exceeds `max_message_size` (or a frame the

@@ -17,6 +17,7 @@ mod persist;
 mod rate_limit;
 mod redis_conn;
 
+mod transport_connections;
 mod transport_generated;
 mod transport_jsonrpc;
 mod transport_mcp;

@@ -238,9 +238,10 @@ pub async fn start_with(backend: Arc<TestBackend>, mut config: TransportConfig) 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an ephemeral port");
     let addr = listener.local_addr().expect("local address");
     config.local_addr = Some(addr);
+    let limits = config.connections;
     let app = transport::router(backend.clone(), config);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(transport::serve(listener, app, async move {
+    tokio::spawn(transport::serve(listener, app, limits, async move {
         let _ = rx.await;
     }));
     TestServer { url: format!("http://{addr}"), addr, backend, shutdown: Some(tx) }
