@@ -35,6 +35,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("CLAUDEBENCH_BIND", "the address `serve` binds"),
     ("CLAUDEBENCH_TOKEN", "bearer token required on every route but /health"),
     ("CLAUDEBENCH_CORS_ORIGINS", "comma-separated browser origins allowed"),
+    ("CLAUDEBENCH_ALLOWED_HOSTS", "Host names accepted besides the loopback ones (DNS-rebinding defence)"),
     (
         "CLAUDEBENCH_HEADER_TIMEOUT_MS",
         "a request head (or the next on a kept-alive connection) must arrive within this",
