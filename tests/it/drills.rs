@@ -264,8 +264,7 @@ async fn redis_restarted_empty(name: &str) {
     let all: Vec<Ack> = phase1.iter().chain(&phase2).cloned().collect();
     // What must reach SQL: phase 1 (drained before the restart) and everything sent after it;
     // creates acknowledged just before Redis went away may be lost (the documented window).
-    let must: Vec<Ack> =
-        phase1.iter().chain(phase2.iter().filter(|a| a.sent > restart_done)).cloned().collect();
+    let must: Vec<Ack> = phase1.iter().chain(phase2.iter().filter(|a| a.sent > restart_done)).cloned().collect();
     let sql = drill.await_sql(SQL_STALL, |rows| compare(&must, rows).missing.len()).await;
     let comparison = compare(&all, &sql.rows);
     let acked_before = phase1.iter().chain(phase2.iter().filter(|a| a.acked < restart_began));
