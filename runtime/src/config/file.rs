@@ -218,73 +218,64 @@ impl ConfigFile {
 }
 
 fn check_event(def: &EventDef, raw: RawEvent, problems: &mut Problems<'_>) -> EventOverride {
-    let mut out = EventOverride::default();
-    let positive = |problems: &mut Problems<'_>, span: std::ops::Range<usize>, what: &str, n: i64, max: i64| {
-        if n < 1 || n > max {
-            problems.at(span, format!("`{what}` must be between 1 and {max}, got {n}"));
-            None
-        } else {
-            Some(n)
-        }
-    };
-    let off_or = |problems: &mut Problems<'_>, span: std::ops::Range<usize>, word: &str| {
-        if word != "off" {
-            problems.at(span, format!("expected a value or \"off\", got \"{word}\""));
-        }
-    };
-    if let Some(v) = raw.rate_limit {
-        let span = v.span();
-        out.rate_limit = match v.into_inner() {
-            OffOr::Word(w) => {
-                off_or(problems, span, &w);
-                Some(Setting::Off)
-            }
-            OffOr::Value(r) => {
-                let count = positive(problems, span.clone(), "count", r.count, i64::from(u32::MAX));
-                let window = positive(problems, span, "window_ms", r.window_ms, 86_400_000);
-                match (count, window) {
-                    (Some(c), Some(w)) => Some(Setting::On(RateLimit { count: c as u64, window_ms: w as u64 })),
-                    _ => None,
-                }
-            }
-        };
-    }
-    if let Some(v) = raw.timeout_ms {
-        out.timeout_ms = positive(problems, v.span(), "timeout_ms", *v.get_ref(), 3_600_000).map(|n| n as u64);
-    }
-    if let Some(v) = raw.circuit_breaker {
-        let span = v.span();
-        out.circuit_breaker = match v.into_inner() {
-            OffOr::Word(w) => {
-                off_or(problems, span, &w);
-                Some(Setting::Off)
-            }
-            OffOr::Value(c) => {
-                let threshold = positive(problems, span.clone(), "threshold", c.threshold, 1_000_000);
-                let open = positive(problems, span.clone(), "open_ms", c.open_ms, 86_400_000);
-                let probes = positive(problems, span, "half_open_probes", c.half_open_probes.unwrap_or(3), 1_000);
-                match (threshold, open, probes) {
-                    (Some(t), Some(o), Some(p)) => Some(Setting::On((t as u32, o as u64, p as u32))),
-                    _ => None,
-                }
-            }
-        };
-    }
-    if let Some(v) = raw.cache_ttl_s {
-        let span = v.span();
-        out.cache_ttl_s = match v.into_inner() {
-            OffOr::Word(w) => {
-                off_or(problems, span, &w);
-                Some(Setting::Off)
-            }
-            OffOr::Value(_) if def.mutates => {
+    let rate_limit = raw.rate_limit.and_then(|v| {
+        setting(problems, v, |problems, span, r| {
+            // Both checked before either may fail: every mistake is reported at once.
+            let count = in_range(problems, span.clone(), "count", r.count, i64::from(u32::MAX));
+            let window_ms = in_range(problems, span, "window_ms", r.window_ms, 86_400_000);
+            Some(RateLimit { count: count? as u64, window_ms: window_ms? as u64 })
+        })
+    });
+    let timeout_ms = raw
+        .timeout_ms
+        .and_then(|v| in_range(problems, v.span(), "timeout_ms", *v.get_ref(), 3_600_000))
+        .map(|n| n as u64);
+    let circuit_breaker = raw.circuit_breaker.and_then(|v| {
+        setting(problems, v, |problems, span, c| {
+            let threshold = in_range(problems, span.clone(), "threshold", c.threshold, 1_000_000);
+            let open = in_range(problems, span.clone(), "open_ms", c.open_ms, 86_400_000);
+            let probes = in_range(problems, span, "half_open_probes", c.half_open_probes.unwrap_or(3), 1_000);
+            Some((threshold? as u32, open? as u64, probes? as u32))
+        })
+    });
+    let cache_ttl_s = raw.cache_ttl_s.and_then(|v| {
+        setting(problems, v, |problems, span, ttl| {
+            if def.mutates {
                 problems.at(span, format!("`{}` changes state, so its answers are never cached", def.name));
-                None
+                return None;
             }
-            OffOr::Value(n) => positive(problems, span, "cache_ttl_s", n, 86_400).map(|n| Setting::On(n as u64)),
-        };
+            in_range(problems, span, "cache_ttl_s", ttl, 86_400).map(|n| n as u64)
+        })
+    });
+    EventOverride { rate_limit, timeout_ms, circuit_breaker, cache_ttl_s }
+}
+
+/// A policy that is a value (checked by `on`) or the word `"off"`; `None` after a mistake
+/// (reported).
+fn setting<T, U>(
+    problems: &mut Problems<'_>,
+    value: Spanned<OffOr<T>>,
+    on: impl FnOnce(&mut Problems<'_>, std::ops::Range<usize>, T) -> Option<U>,
+) -> Option<Setting<U>> {
+    let span = value.span();
+    match value.into_inner() {
+        OffOr::Word(w) if w == "off" => Some(Setting::Off),
+        OffOr::Word(w) => {
+            problems.at(span, format!("expected a value or \"off\", got \"{w}\""));
+            None
+        }
+        OffOr::Value(v) => on(problems, span, v).map(Setting::On),
     }
-    out
+}
+
+/// `n` when it lies in `1..=max`; otherwise reported.
+fn in_range(problems: &mut Problems<'_>, span: std::ops::Range<usize>, what: &str, n: i64, max: i64) -> Option<i64> {
+    if (1..=max).contains(&n) {
+        Some(n)
+    } else {
+        problems.at(span, format!("`{what}` must be between 1 and {max}, got {n}"));
+        None
+    }
 }
 
 impl EventOverride {
