@@ -93,16 +93,20 @@ impl Persister {
         if batch.is_empty() {
             return Ok(StepStats::default());
         }
-        let mut changes = Vec::with_capacity(batch.len());
+        // The changes, and beside them the batch entry each came from.
+        let (mut changes, mut entries) = (Vec::with_capacity(batch.len()), Vec::with_capacity(batch.len()));
         let mut poison: Vec<(usize, String)> = Vec::new();
         for (i, d) in batch.iter().enumerate() {
             match change_of(d) {
-                Ok(Some(change)) => changes.push((i, change)),
+                Ok(Some(change)) => {
+                    changes.push(change);
+                    entries.push(i);
+                }
                 Ok(None) => {}
                 Err(reason) => poison.push((i, reason)),
             }
         }
-        let (applied, refused) = match self.write(&changes).await {
+        let (applied, refused) = match self.write(&changes, &entries).await {
             Ok(done) => done,
             Err(e) => {
                 self.consumer.retry_pending();
@@ -125,16 +129,19 @@ impl Persister {
         Ok(StepStats { entries: batch.len(), applied, dead_lettered: poison.len() })
     }
 
-    /// Writes `changes` (indexed by their entry in the batch). Returns what was written and the
-    /// entries refused for good, with the reason.
-    async fn write(&self, changes: &[(usize, TaskChange)]) -> Result<(ApplyStats, Vec<(usize, String)>), Error> {
+    /// Writes `changes` (`entries[i]` is the batch entry of `changes[i]`). Returns what was
+    /// written and the entries refused for good, with the reason.
+    async fn write(
+        &self,
+        changes: &[TaskChange],
+        entries: &[usize],
+    ) -> Result<(ApplyStats, Vec<(usize, String)>), Error> {
         if changes.is_empty() {
             return Ok((ApplyStats::default(), Vec::new()));
         }
-        let only: Vec<TaskChange> = changes.iter().map(|(_, c)| c.clone()).collect();
-        match self.store.apply(&only).await {
+        match self.store.apply(changes).await {
             Ok(mut stats) => {
-                let refused = std::mem::take(&mut stats.rejected).into_iter().map(|(j, r)| (changes[j].0, r)).collect();
+                let refused = std::mem::take(&mut stats.rejected).into_iter().map(|(j, r)| (entries[j], r)).collect();
                 Ok((stats, refused))
             }
             Err(e) if !refused_data(&e) => Err(e),
@@ -142,12 +149,12 @@ impl Persister {
                 // Refused data, or an outage that looked like it: only a database that still
                 // answers can have refused this change.
                 self.store.ping().await?;
-                Ok((ApplyStats::default(), vec![(changes[0].0, e.message)]))
+                Ok((ApplyStats::default(), vec![(entries[0], e.message)]))
             }
             Err(_) => {
-                let (left, right) = changes.split_at(changes.len() / 2);
-                let (mut stats, mut refused) = Box::pin(self.write(left)).await?;
-                let (more, more_refused) = Box::pin(self.write(right)).await?;
+                let half = changes.len() / 2;
+                let (mut stats, mut refused) = Box::pin(self.write(&changes[..half], &entries[..half])).await?;
+                let (more, more_refused) = Box::pin(self.write(&changes[half..], &entries[half..])).await?;
                 stats.written += more.written;
                 stats.stale += more.stale;
                 refused.extend(more_refused);
