@@ -248,6 +248,10 @@ fn transport_config(local_addr: SocketAddr) -> Result<TransportConfig, String> {
         openapi: Some(Arc::from(OPENAPI)),
         max_websockets: count("CLAUDEBENCH_MAX_WEBSOCKETS", defaults.max_websockets)?,
         ws_idle_timeout: millis("CLAUDEBENCH_WS_IDLE_TIMEOUT_MS", defaults.ws_idle_timeout)?,
+        rpc: transport::jsonrpc::RpcLimits {
+            max_batch: count("CLAUDEBENCH_RPC_MAX_BATCH", defaults.rpc.max_batch)?,
+            max_response_bytes: count("CLAUDEBENCH_RPC_MAX_RESPONSE_BYTES", defaults.rpc.max_response_bytes)?,
+        },
         connections: transport::ConnectionLimits {
             header_timeout: millis("CLAUDEBENCH_HEADER_TIMEOUT_MS", limits.header_timeout)?,
             body_timeout: millis("CLAUDEBENCH_BODY_TIMEOUT_MS", limits.body_timeout)?,

@@ -29,15 +29,17 @@ impl Transport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestMeta {
     pub transport: Transport,
-    /// `X-Client-Id` header or JSON-RPC `metadata.clientId`.
+    /// The `X-Client-Id` header: the caller's own name for itself, shared by all its connections.
     pub client_id: Option<String>,
-    /// JSON-RPC `metadata.sessionId`, the MCP session, or the Claude Code session of a hook.
+    /// The MCP session, JSON-RPC `metadata.sessionId`, or the Claude Code session of a hook: the
+    /// session handlers act for. Not an identity for rate limits (a request body can name any).
     pub session_id: Option<String>,
     /// JSON-RPC `metadata.correlationId`, echoed in logs.
     pub correlation_id: Option<String>,
     /// Roles the caller holds (checked against the event's `roles`).
     pub roles: Vec<String>,
-    /// Network peer, when known (the last-resort rate-limit identity).
+    /// The connection, `ip:port`, when known: the identity of a caller that sends no
+    /// `X-Client-Id` (so two local programs are two callers, not one per host).
     pub peer: Option<String>,
 }
 
@@ -54,12 +56,14 @@ impl RequestMeta {
         }
     }
 
-    /// The identity rate limits are counted against: client id, else session, else peer address.
+    /// The identity rate limits are counted against, as the transport knows it: the client id,
+    /// else the connection, else (stdio, in-process calls) the session, else the transport. A
+    /// fairness tool, not authentication: any caller may name itself.
     pub fn caller_key(&self) -> String {
-        match (&self.client_id, &self.session_id, &self.peer) {
+        match (&self.client_id, &self.peer, &self.session_id) {
             (Some(c), _, _) => format!("client:{c}"),
-            (None, Some(s), _) => format!("session:{s}"),
-            (None, None, Some(p)) => format!("peer:{p}"),
+            (None, Some(p), _) => format!("peer:{p}"),
+            (None, None, Some(s)) => format!("session:{s}"),
             (None, None, None) => format!("anonymous:{}", self.transport.as_str()),
         }
     }
@@ -70,13 +74,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rate_limit_identity_prefers_the_client_then_the_session_then_the_peer() {
+    fn rate_limit_identity_prefers_the_client_then_the_connection_then_the_session() {
         let mut m = RequestMeta::new(Transport::Http);
         assert_eq!(m.caller_key(), "anonymous:http");
-        m.peer = Some("127.0.0.1".into());
-        assert_eq!(m.caller_key(), "peer:127.0.0.1");
         m.session_id = Some("s1".into());
         assert_eq!(m.caller_key(), "session:s1");
+        m.peer = Some("127.0.0.1:40000".into());
+        assert_eq!(m.caller_key(), "peer:127.0.0.1:40000", "a session named in a body is not a caller");
         m.client_id = Some("c1".into());
         assert_eq!(m.caller_key(), "client:c1");
     }

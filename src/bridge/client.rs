@@ -41,11 +41,14 @@ async fn send(config: &BridgeConfig, hook: &HookCall) -> Result<Value, CallError
         .connect_timeout(config.timeout)
         .build()
         .map_err(|e| CallError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
-    let body =
-        json!({ "jsonrpc": "2.0", "method": hook.event, "params": hook.params, "id": 1, "metadata": caller(hook) });
+    let mut body = json!({ "jsonrpc": "2.0", "method": hook.event, "params": hook.params, "id": 1 });
+    if let Some(session) = &hook.session_id {
+        body["metadata"] = json!({ "sessionId": session });
+    }
     let mut request = client
         .post(format!("{}/rpc", config.url))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("x-client-id", client_id(hook))
         .body(body.to_string());
     if let Some(token) = &config.token {
         request = request.bearer_auth(token);
@@ -59,14 +62,16 @@ async fn send(config: &BridgeConfig, hook: &HookCall) -> Result<Value, CallError
     parse_response(&text)
 }
 
-/// Who is calling, for the server's per-caller rate limits: each Claude Code session is its own
-/// caller, so one busy session cannot exhaust the limits of every other (a hook without a
-/// session shares one bucket).
-fn caller(hook: &HookCall) -> Value {
-    match &hook.session_id {
-        Some(session) => json!({ "clientId": format!("claude-code:{session}"), "sessionId": session }),
-        None => json!({ "clientId": "claude-code-hook" }),
-    }
+/// Who is calling (`X-Client-Id`), for the server's per-caller rate limits: each Claude Code
+/// session is its own caller, so one busy session cannot exhaust the limits of every other (a
+/// hook without a usable session shares one bucket). The server takes at most 128 printable
+/// ASCII characters; a longer or odd session id falls back to the shared name.
+fn client_id(hook: &HookCall) -> String {
+    hook.session_id
+        .as_deref()
+        .map(|session| format!("claude-code:{session}"))
+        .filter(|id| id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(|| "claude-code-hook".into())
 }
 
 fn classify(error: reqwest::Error) -> CallError {
@@ -116,11 +121,12 @@ mod tests {
             )
             .unwrap();
             call.session_id = session.map(String::from);
-            caller(&call)
+            client_id(&call)
         };
         let (a, b) = (hook(Some("session-a")), hook(Some("session-b")));
-        assert_ne!(a["clientId"], b["clientId"], "sessions must not share a rate-limit bucket");
-        assert_eq!(a, json!({"clientId": "claude-code:session-a", "sessionId": "session-a"}));
-        assert_eq!(hook(None), json!({"clientId": "claude-code-hook"}));
+        assert_ne!(a, b, "sessions must not share a rate-limit bucket");
+        assert_eq!(a, "claude-code:session-a");
+        assert_eq!(hook(None), "claude-code-hook");
+        assert_eq!(hook(Some("has space")), "claude-code-hook", "the server would ignore it");
     }
 }

@@ -282,3 +282,29 @@ print(type(task).__name__, task.id, task.text, task.priority, task.status)
     server.stop().await;
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// A batch cannot spread itself over invented callers: every item counts against the one caller
+/// the transport knows (its `X-Client-Id`, else the connection), whatever its `metadata` says.
+#[tokio::test]
+async fn a_json_rpc_batch_counts_against_one_caller_whatever_its_metadata_says() {
+    let mut options = support::options();
+    let limit = claudebench_generated::event::RateLimit { count: 5, window_ms: 60_000 };
+    options.event_overrides.insert(
+        "system.discover".into(),
+        claudebench_runtime::config::EventOverride {
+            rate_limit: Some(claudebench_runtime::config::Setting::On(limit)),
+            ..Default::default()
+        },
+    );
+    let server = TestServer::start_with(options, Default::default()).await;
+    let batch: Vec<Value> = (0..40)
+        .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "system.discover", "params": {}, "metadata": {"clientId": format!("invented-{i}"), "sessionId": format!("s-{i}")}}))
+        .collect();
+    let (status, answers) = post(&format!("{}/rpc", server.url), &Value::Array(batch).to_string()).await;
+    assert_eq!(status, 200);
+    let answers = answers.as_array().unwrap();
+    let ok = answers.iter().filter(|a| a.get("result").is_some()).count();
+    let limited = answers.iter().filter(|a| a["error"]["data"]["code"] == json!("rate_limited")).count();
+    assert_eq!((ok, limited), (5, 35), "one bucket for the whole batch");
+    server.stop().await;
+}

@@ -121,10 +121,15 @@ pub const ISSUE_CODES: [&str; 8] = [
 ];
 
 /// JSON-RPC 2.0 protocol errors the `/rpc` endpoint answers before any event runs.
-pub const JSONRPC_PROTOCOL_ERRORS: [(i64, &str); 3] = [
+pub const JSONRPC_PROTOCOL_ERRORS: [(i64, &str); 5] = [
     (-32700, "Parse error: the body is not JSON."),
     (-32600, "Invalid request: not a JSON-RPC 2.0 envelope (or an empty batch)."),
     (-32601, "Method not found: no event has this name or alias."),
+    (
+        -32010,
+        "Not run, too large: the batch is longer than the server takes, or the batch's answer reached the response limit before this request started.",
+    ),
+    (-32011, "Answer too large: the request ran, but its answer does not fit in the response limit."),
 ];
 
 /// Every HTTP error status an event operation can answer, with its shared response component.
@@ -426,7 +431,9 @@ fn rpc_schemas(spec: &Spec) -> Vec<(&'static str, Value)> {
     codes.extend(ERROR_CODES.iter().map(|c| c.jsonrpc_code));
     let id = json!({
         "type": ["string", "integer", "null"],
-        "description": "Echoed in the response. A request without `id` is a notification and gets no response.",
+        "minimum": -9007199254740991_i64,
+        "maximum": 9007199254740991_i64,
+        "description": "Echoed in the response. A request without `id` is a notification and gets no response. Integers must be within ±(2^53 − 1); anything else is an invalid request, answered with `id: null`.",
     });
     vec![
         (
@@ -441,6 +448,14 @@ fn rpc_schemas(spec: &Spec) -> Vec<(&'static str, Value)> {
                         "description": "The event's input (its `<Event>Input` schema); absent means `{}`.",
                     },
                     "id": id,
+                    "metadata": {
+                        "type": "object",
+                        "properties": {
+                            "sessionId": { "type": "string", "description": "The session the request acts for (e.g. a Claude Code session)." },
+                            "correlationId": { "type": "string", "description": "Echoed in the server's logs." },
+                        },
+                        "description": "Context for the handlers and logs. Not an identity: rate limits count against `X-Client-Id`, else the connection.",
+                    },
                 },
                 "required": ["jsonrpc", "method"],
                 "description": "A JSON-RPC 2.0 request naming one event.",
@@ -481,7 +496,7 @@ fn rpc_schemas(spec: &Spec) -> Vec<(&'static str, Value)> {
                     "message": { "type": "string" },
                     "data": {
                         "$ref": "#/components/schemas/ErrorDetail",
-                        "description": "The error model (absent for protocol errors -32700, -32600 and -32601).",
+                        "description": "The error model (absent for the protocol errors -32700, -32600, -32601, -32010 and -32011).",
                     },
                 },
                 "required": ["code", "message"],

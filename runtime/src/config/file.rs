@@ -44,6 +44,8 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("CLAUDEBENCH_MAX_CONNECTIONS", "most HTTP connections served at once; more wait to be accepted"),
     ("CLAUDEBENCH_MAX_WEBSOCKETS", "most WebSockets open at once; more get 503"),
     ("CLAUDEBENCH_WS_IDLE_TIMEOUT_MS", "a WebSocket silent this long (no message, no pong) is closed"),
+    ("CLAUDEBENCH_RPC_MAX_BATCH", "most requests in one JSON-RPC batch (longer → -32010, nothing run)"),
+    ("CLAUDEBENCH_RPC_MAX_RESPONSE_BYTES", "most bytes of one JSON-RPC answer (past it → -32010 per request)"),
     ("INSTANCE_ID", "this server's instance id"),
     ("CLAUDEBENCH_FAILURE_TIMEOUT_MS", "silence after which an instance is declared failed"),
     ("CLAUDEBENCH_WORKER_CAPACITY", "most tasks auto-assignment gives one worker"),

@@ -1,4 +1,5 @@
-//! Who is calling, as far as HTTP tells: the `X-Client-Id` header and the peer address.
+//! Who is calling, as far as HTTP tells: the `X-Client-Id` header, else the connection
+//! (`ip:port`). Identity is for fairness (rate limits), not authentication.
 
 use std::net::SocketAddr;
 
@@ -46,10 +47,11 @@ pub(crate) fn request_meta(transport: Transport, headers: &HeaderMap, extensions
     meta
 }
 
-/// The peer's IP address (without the port: one host is one caller), when the server was
-/// started with connect info.
+/// The connection, `ip:port`, when the server was started with connect info. The port matters:
+/// every local program shares 127.0.0.1, and one busy program must not use up the limits of
+/// all the others.
 pub(crate) fn peer(extensions: &Extensions) -> Option<String> {
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_string())
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.to_string())
 }
 
 /// A usable identity string: trimmed, non-empty, printable ASCII, bounded.

@@ -5,11 +5,9 @@
 //! `call_tool` itself rather than using rmcp's compile-time tool macros.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::ConnectInfo;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::http::request::Parts;
 use axum::http::{Method, Request, StatusCode};
@@ -27,7 +25,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
-use super::identity::clean_id;
+use super::identity::{self, clean_id};
 use super::wire::{error_response, too_large};
 use super::{TransportConfig, jsonrpc};
 use crate::backend::{Backend, Payload};
@@ -170,7 +168,7 @@ fn caller_meta(context: &RequestContext<RoleServer>) -> RequestMeta {
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).and_then(clean_id);
         meta.session_id = header("mcp-session-id");
         meta.client_id = header("x-client-id");
-        meta.peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip().to_string());
+        meta.peer = identity::peer(&parts.extensions);
     }
     meta
 }

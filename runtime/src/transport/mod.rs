@@ -50,6 +50,8 @@ pub struct TransportConfig {
     pub local_addr: Option<SocketAddr>,
     /// Largest request body accepted, in bytes (larger → 413).
     pub body_limit: usize,
+    /// Most requests per JSON-RPC batch and most bytes per JSON-RPC answer (`/rpc`, `/ws`).
+    pub rpc: jsonrpc::RpcLimits,
     /// The OpenAPI document served at `GET /openapi.json` (`None` → 404).
     pub openapi: Option<Arc<str>>,
     /// Messages queued for one WebSocket client before it counts as too slow and is dropped.
@@ -72,6 +74,7 @@ impl Default for TransportConfig {
             allowed_hosts: Vec::new(),
             local_addr: None,
             body_limit: 1024 * 1024,
+            rpc: jsonrpc::RpcLimits::default(),
             openapi: None,
             ws_queue: 256,
             max_websockets: 256,

@@ -39,6 +39,11 @@ pub(crate) fn json_ok(value: &Value) -> Response {
     (StatusCode::OK, axum::Json(value)).into_response()
 }
 
+/// 200 with JSON already turned into text.
+pub(crate) fn json_text(text: String) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], text).into_response()
+}
+
 /// A `validation` error for a body that is not JSON at all.
 pub(crate) fn malformed_json(detail: &serde_json::Error) -> Error {
     let issue = Issue {

@@ -15,6 +15,7 @@
 //! without closing frees its slot and its subscription.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ use axum::routing::get;
 use claudebench_generated::error::{Error, ErrorCode};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::AppState;
@@ -43,6 +44,11 @@ const MAX_PATTERNS: usize = 64;
 /// idle sockets cost about 250 MB; messages here are small JSON, and the buffers grow for a
 /// large one (up to the body limit) when needed.
 const SOCKET_BUFFER: usize = 4 * 1024;
+
+/// Calls of one socket running at once. The next call waits for a free slot, and so does the
+/// reading of the socket: a client that sends faster than its calls finish is slowed down
+/// instead of piling up tasks (and their answers) in memory.
+const CALLS_PER_SOCKET: usize = 32;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -83,6 +89,7 @@ async fn session(state: AppState, base: RequestMeta, socket: WebSocket, _slot: O
     let (close_tx, close_rx) = oneshot::channel::<Close>();
     let writer = tokio::spawn(write_loop(sink, out_rx, close_rx));
 
+    let calls = Arc::new(Semaphore::new(CALLS_PER_SOCKET));
     let mut patterns: BTreeSet<String> = BTreeSet::new();
     let mut events: Option<EventStream> = None;
     let idle_timeout = state.config.ws_idle_timeout.max(Duration::from_millis(10));
@@ -94,7 +101,7 @@ async fn session(state: AppState, base: RequestMeta, socket: WebSocket, _slot: O
                 last_heard = Instant::now();
                 match message {
                 Some(Ok(Message::Text(text))) => {
-                    let request = ClientMessage { state: &state, base: &base, out: &out_tx, overflowed: AtomicBool::new(false) };
+                    let request = ClientMessage { state: &state, base: &base, out: &out_tx, calls: &calls, overflowed: AtomicBool::new(false) };
                     if let Some(new_stream) = request.handle(text.as_str(), &mut patterns).await {
                         events = new_stream;
                     }
@@ -187,6 +194,8 @@ struct ClientMessage<'a> {
     state: &'a AppState,
     base: &'a RequestMeta,
     out: &'a mpsc::Sender<Message>,
+    /// Slots for this socket's running calls ([`CALLS_PER_SOCKET`]).
+    calls: &'a Arc<Semaphore>,
     /// Set when a reply found the queue full: the client is not reading.
     overflowed: AtomicBool,
 }
@@ -224,7 +233,7 @@ impl ClientMessage<'_> {
                 None
             }
             None => {
-                self.spawn_rpc(value);
+                self.spawn_rpc(value).await;
                 None
             }
         }
@@ -288,14 +297,23 @@ impl ClientMessage<'_> {
 
     /// Run a JSON-RPC request without blocking the socket's reader (a slow event must not
     /// hold up subscriptions or other requests).
-    fn spawn_rpc(&self, message: Value) {
+    async fn spawn_rpc(&self, message: Value) {
+        // A client whose calls cannot finish within the idle timeout (it stopped reading their
+        // answers) is too slow, like one whose queue overflows. The semaphore is never closed.
+        let wait = self.state.config.ws_idle_timeout;
+        let Ok(Ok(slot)) = tokio::time::timeout(wait, self.calls.clone().acquire_owned()).await else {
+            self.overflowed.store(true, Ordering::Relaxed);
+            return;
+        };
         let backend = self.state.backend.clone();
         let base = self.base.clone();
         let out = self.out.clone();
+        let limits = self.state.config.rpc;
         tokio::spawn(async move {
-            if let Some(response) = jsonrpc::handle_message(backend.as_ref(), message, &base).await {
-                let _ = out.send(Message::Text(response.to_string().into())).await;
+            if let Some(answer) = jsonrpc::handle_message(backend.as_ref(), message, &base, limits).await {
+                let _ = out.send(Message::Text(answer.into())).await;
             }
+            drop(slot);
         });
     }
 
