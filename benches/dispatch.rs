@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use claudebench::app::{App, AppOptions};
+use claudebench::app::App;
 use claudebench::handlers::Handlers;
 use claudebench_runtime::backend::{Backend, Payload};
 use claudebench_runtime::config::RuntimeConfig;
 use claudebench_runtime::context::{Ctx, RequestMeta, Transport};
 use claudebench_runtime::coordination::CoordinationConfig;
+use claudebench_runtime::node::NodeOptions;
 use claudebench_runtime::pipeline::EventHandlers;
 use serde_json::json;
 
@@ -40,7 +41,7 @@ async fn main() {
         key_prefix: prefix.clone(),
         ..RuntimeConfig::default()
     };
-    let options = AppOptions {
+    let options = NodeOptions {
         instance_id: format!("bench-{prefix}"),
         runtime,
         coordination: CoordinationConfig::default(),

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use claudebench::app::{App, AppOptions, rehydrate_tasks};
+use claudebench::app::App;
 use claudebench_generated::events::EVENTS;
 use claudebench_runtime::backend::Backend;
+use claudebench_runtime::node::rehydrate_tasks;
 use claudebench_runtime::transport::{self, TransportConfig};
 
 /// The OpenAPI document served at `GET /openapi.json` (committed, checked for staleness by tests).
@@ -217,7 +218,7 @@ fn fail(message: &str) -> ExitCode {
 }
 
 async fn start_app() -> Result<App, ExitCode> {
-    let options = AppOptions::from_env().map_err(|e| fail(&e.message))?;
+    let options = claudebench::app::options_from_env().map_err(|e| fail(&e.message))?;
     App::start(options).await.map_err(|e| fail(&e.message))
 }
 
@@ -365,7 +366,7 @@ async fn call(event: &str, input: &str, url: &str, token: Option<&str>) -> ExitC
 }
 
 async fn rehydrate() -> ExitCode {
-    let mut options = match AppOptions::from_env() {
+    let mut options = match claudebench::app::options_from_env() {
         Ok(o) => o,
         Err(e) => return fail(&e.message),
     };
@@ -468,7 +469,7 @@ async fn deadletter(command: DeadletterCommand) -> ExitCode {
 
 /// The events as this configuration serves them (test-only events, overrides, rate limits).
 fn print_events() -> ExitCode {
-    let options = match AppOptions::from_env() {
+    let options = match claudebench::app::options_from_env() {
         Ok(o) => o,
         Err(e) => return fail(&e.message),
     };

@@ -193,6 +193,11 @@ impl Keys {
     pub fn audit(&self) -> String {
         format!("{}:audit", self.slot)
     }
+    /// Cluster-wide counters every instance adds its own to once a second (`system.metrics`).
+    /// Touched alone, so outside the hash tag.
+    pub fn counters(&self) -> String {
+        format!("{}:metrics:counters", self.prefix)
+    }
 
     /// Pub/sub channel of one event type: `cb:events:task.created` (pattern `cb:events:task.*`).
     pub fn channel(&self, event: &str) -> String {

@@ -8,6 +8,7 @@ pub mod context;
 pub mod coordination;
 pub mod keys;
 pub mod metrics;
+pub mod node;
 pub mod persist;
 pub mod pipeline;
 pub mod redis;

@@ -5,15 +5,15 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use claudebench::app::AppOptions;
 use claudebench_runtime::coordination::CoordinationConfig;
+use claudebench_runtime::node::NodeOptions;
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, options};
 use crate::system_handlers::{claim, complete, create_task, stream, task};
 
 /// `n` servers sharing `base`'s prefix, with ids `<base id>-0`, `-1`, …
-async fn cluster(n: usize, base: AppOptions) -> Vec<TestApp> {
+async fn cluster(n: usize, base: NodeOptions) -> Vec<TestApp> {
     let mut apps = Vec::with_capacity(n);
     for i in 0..n {
         let mut o = base.clone();

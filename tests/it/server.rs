@@ -5,8 +5,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use claudebench::app::{App, AppOptions};
+use claudebench::app::App;
 use claudebench_runtime::backend::Backend;
+use claudebench_runtime::node::NodeOptions;
 use claudebench_runtime::transport::{self, TransportConfig};
 
 use crate::support;
@@ -26,7 +27,7 @@ impl TestServer {
         Self::start_with(support::options(), TransportConfig::default()).await
     }
 
-    pub async fn start_with(options: AppOptions, mut config: TransportConfig) -> Self {
+    pub async fn start_with(options: NodeOptions, mut config: TransportConfig) -> Self {
         let app = App::start(options).await.expect("the app starts (is Redis running? scripts/test.sh starts it)");
         config.openapi = Some(Arc::from(OPENAPI));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("an ephemeral port");

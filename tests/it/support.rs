@@ -5,12 +5,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use claudebench::app::{App, AppOptions};
+use claudebench::app::App;
 use claudebench_generated::error::Error;
 use claudebench_runtime::backend::Payload;
 use claudebench_runtime::config::RuntimeConfig;
 use claudebench_runtime::context::{RequestMeta, Services, Transport};
 use claudebench_runtime::coordination::CoordinationConfig;
+use claudebench_runtime::node::NodeOptions;
 use serde_json::Value;
 
 static N: AtomicU64 = AtomicU64::new(0);
@@ -22,7 +23,7 @@ pub fn unique_prefix() -> String {
 }
 
 /// Options for a test app: the machine's Redis, a fresh prefix, no SQL, no jobs.
-pub fn options() -> AppOptions {
+pub fn options() -> NodeOptions {
     let runtime = RuntimeConfig {
         redis_url: Some(std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())),
         key_prefix: unique_prefix(),
@@ -30,7 +31,7 @@ pub fn options() -> AppOptions {
         test_events: true,
         ..RuntimeConfig::default()
     };
-    AppOptions {
+    NodeOptions {
         instance_id: format!("server-{}", runtime.key_prefix),
         runtime,
         coordination: CoordinationConfig::default(),
@@ -42,7 +43,7 @@ pub fn options() -> AppOptions {
 }
 
 /// Options as a production server has them: the spec's test-only events are not served.
-pub fn production_options() -> AppOptions {
+pub fn production_options() -> NodeOptions {
     let mut options = options();
     options.runtime.test_events = false;
     options
@@ -57,7 +58,7 @@ impl TestApp {
         Self::start_with(options()).await
     }
 
-    pub async fn start_with(options: AppOptions) -> Self {
+    pub async fn start_with(options: NodeOptions) -> Self {
         let app = App::start(options).await.expect("the test app starts (is Redis running? scripts/test.sh starts it)");
         TestApp { app: Some(app) }
     }

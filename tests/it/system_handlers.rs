@@ -90,7 +90,7 @@ pub async fn stream(t: &TestApp, event: &str) -> Vec<Value> {
     entries.into_iter().map(|(_, f)| serde_json::from_str(&f["payload"]).unwrap()).collect()
 }
 
-fn with_failure_timeout(ms: u64) -> claudebench::app::AppOptions {
+fn with_failure_timeout(ms: u64) -> claudebench_runtime::node::NodeOptions {
     let mut o = options();
     o.coordination = CoordinationConfig { failure_timeout_ms: ms, ..CoordinationConfig::default() };
     o
@@ -499,7 +499,7 @@ async fn metrics_count_the_events_served_and_their_mean_latency() {
 
     // The shared counters are what is reported: another process's counts show up too.
     let mut con = t.redis();
-    let key = claudebench::app::counters_key(&t.services().keys);
+    let key = t.services().keys.counters();
     let _: () = redis::pipe()
         .hincr(&key, "eventsProcessed", 4)
         .hincr(&key, "latencyMicros", 0)

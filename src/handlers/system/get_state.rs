@@ -16,9 +16,9 @@ use claudebench_runtime::redis::redis_error;
 use serde_json::Value;
 
 use super::health_of;
-use crate::app::PERSISTED_STREAMS;
 use crate::handlers::convert::retype;
 use crate::handlers::{Ctx, Handlers};
+use claudebench_runtime::coordination::tasks::TASK_STREAMS;
 
 const MAX_TASKS: usize = 10;
 const MAX_INSTANCES: isize = 100;
@@ -202,7 +202,7 @@ async fn instances(ctx: &Ctx) -> Result<Vec<Instance>, Error> {
 
 impl SystemGetState<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, _input: SystemGetStateInput) -> Result<SystemGetStateOutput, Error> {
-        let mut streams: Vec<(&str, usize)> = PERSISTED_STREAMS.iter().map(|s| (*s, TASK_ENTRIES_PER_STREAM)).collect();
+        let mut streams: Vec<(&str, usize)> = TASK_STREAMS.iter().map(|s| (*s, TASK_ENTRIES_PER_STREAM)).collect();
         for name in CORE_EVENTS.into_iter().chain(described_events(ctx)) {
             if !streams.iter().any(|(s, _)| *s == name) {
                 streams.push((name, MAX_EVENTS));

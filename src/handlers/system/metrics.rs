@@ -7,7 +7,6 @@ use claudebench_generated::handlers::SystemMetrics;
 use claudebench_generated::types::{SystemMetricsInput, SystemMetricsOutput};
 use claudebench_runtime::redis::redis_error;
 
-use crate::app::counters_key;
 use crate::handlers::{Ctx, Handlers};
 
 /// Mean latency in milliseconds from the summed microseconds, rounded to 3 decimals (a
@@ -36,7 +35,7 @@ fn counter(h: &HashMap<String, i64>, name: &str) -> u64 {
 impl SystemMetrics<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, _input: SystemMetricsInput) -> Result<SystemMetricsOutput, Error> {
         let services = &ctx.services;
-        let key = counters_key(&services.keys);
+        let key = services.keys.counters();
         // Every process adds its counts to the shared hash once a second. Adding this
         // process's pending counts in the same transaction as the read makes the answer
         // include everything this process has served so far (no one-second lag for the
