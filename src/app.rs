@@ -12,7 +12,7 @@ use claudebench_runtime::bus::EventBus;
 use claudebench_runtime::bus::consumer::group_backlog;
 use claudebench_runtime::config::{ConfigFile, RuntimeConfig};
 use claudebench_runtime::context::{Ctx, Services};
-use claudebench_runtime::coordination::hook_rules::HookRules;
+use claudebench_runtime::coordination::guard::HookRules;
 use claudebench_runtime::coordination::leader::LeaderElector;
 use claudebench_runtime::coordination::{Coordination, CoordinationConfig};
 use claudebench_runtime::keys::Keys;
@@ -158,7 +158,7 @@ impl App {
         let hook_rules = match &options.hook_rules {
             // YAML or JSON, by the file's extension.
             Some(path) => HookRules::from_file(path)?,
-            None => HookRules::default(),
+            None => HookRules::builtin()?,
         }
         .compile()?;
         let services = Arc::new(Services {
