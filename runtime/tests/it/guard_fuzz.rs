@@ -94,7 +94,7 @@ fn mutate(base: &str, edits: &[(usize, usize, usize)]) -> String {
 fn mutated_corpus_commands_never_panic_and_dangerous_text_is_never_silently_mutated_into_allow_by_a_crash() {
     let guard = Guard::default();
     let commands = corpus_commands();
-    let mut runner = TestRunner::new(Config { cases: 1500, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config { cases: 4000, failure_persistence: None, ..Config::default() });
     let strategy = (0..commands.len(), proptest::collection::vec((0usize..3, 0usize..4096, 0usize..64), 1..8));
     let started = Instant::now();
     runner
@@ -105,13 +105,13 @@ fn mutated_corpus_commands_never_panic_and_dangerous_text_is_never_silently_muta
             Ok(())
         })
         .unwrap();
-    println!("guard fuzz: 1500 mutated corpus commands in {:?}", started.elapsed());
+    println!("guard fuzz: 4000 mutated corpus commands in {:?}", started.elapsed());
 }
 
 #[test]
 fn random_shell_soup_never_panics() {
     let guard = Guard::default();
-    let mut runner = TestRunner::new(Config { cases: 800, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config { cases: 2000, failure_persistence: None, ..Config::default() });
     let token = (0..TOKENS.len()).prop_map(|i| TOKENS[i].to_string());
     let soup = prop_oneof![proptest::collection::vec(token, 0..200).prop_map(|t| t.concat()), ".{0,400}"];
     runner
@@ -152,30 +152,4 @@ fn adversarial_inputs_up_to_the_cap_cost_linear_time() {
     assert_eq!((d.decision, d.rule.as_deref()), (Decision::Ask, Some("size_cap")));
 }
 
-/// Shapes that stress a backtracking parser, each about `n` bytes.
-pub fn adversarial(n: usize) -> Vec<String> {
-    let fill = |unit: &str| unit.repeat((n / unit.len()).max(1));
-    vec![
-        fill("("),
-        format!("{}{}", "(".repeat(12), "a ".repeat(n / 2)),
-        fill("( a ) "),
-        fill("$(a "),
-        fill("\"$("),
-        fill("{ "),
-        fill("if a; then "),
-        fill("a | "),
-        fill("a && "),
-        fill("x=$(echo $(echo $(echo a))); "),
-        fill("rm -rf ./build; "),
-        fill("'"),
-        fill("\\"),
-        fill("${a:-"),
-        fill("cat <<E\n"),
-        fill("bash -c 'bash -c \"ls\"'; "),
-        fill("echo $'\\x41'; "),
-        fill("f() { f | f & }; "),
-        format!("echo {}", "a,".repeat(n / 2)),
-        format!("echo {}", "{a,b}".repeat(n / 5)),
-        format!("python3 -c '{}'", "os.system(\"ls\"); ".repeat(n / 19)),
-    ]
-}
+include!("../fixtures/guard-adversarial.rs");

@@ -59,6 +59,12 @@ static CODE_EXEC: LazyLock<Regex> = LazyLock::new(|| {
 });
 static LITERAL_LIST: LazyLock<Regex> =
     LazyLock::new(|| re(r#"[\[(]\s*(?:(?:'[^'\n]*'|"[^"\n]*")\s*,\s*)+(?:'[^'\n]*'|"[^"\n]*")\s*,?\s*[\])]"#));
+/// A command line assembled from pieces (`'r' + 'm'`, `.join`, `chr(…)`): not a literal.
+static ASSEMBLED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"['"`]\s*(\+|%|\.\.?|\*)|(\+|\.\.?)\s*['"`]|\.format\s*\(|\.join\s*\(|\b(join|sprintf|concat|implode|reverse)\s*\(|\bchr\s*\(|fromCharCode|\.replace\s*\(|\[::-1\]|\.reverse\s*\(|\bpack\s*\(|\.concat\s*\("#,
+    )
+});
 static PLACEHOLDER: LazyLock<Regex> =
     LazyLock::new(|| re(r"\$\{[^}]*\}|#\{[^}]*\}|\{[^}{]*\}|%[sdrif]|\$[A-Za-z_]\w*"));
 
@@ -79,7 +85,7 @@ fn scan_into(code: &str, found: &mut Findings, depth: usize) {
         }
         // Backtick literals (Perl, Ruby, PHP) and every other literal may be a command line.
         found.shell.extend(literals.iter().map(|l| l.text.clone()));
-        if found.shell.len() == before {
+        if found.shell.len() == before || ASSEMBLED.is_match(code) {
             found.dynamic_exec = true;
         }
         for command in &mut found.shell[before..] {
@@ -171,6 +177,9 @@ mod tests {
         assert!(f.shell.contains(&"curl x | sh".to_string()));
         assert!(scan("import os; os.system(cmd)").dynamic_exec);
         assert_eq!(scan("os.system(f'rm -rf {p}')").shell, ["rm -rf $CODE"]);
+        assert!(scan("import os; os.system('r' + 'm -rf /')").dynamic_exec);
+        assert!(scan("system(join(' ', 'rm', '-rf', '/'))").dynamic_exec);
+        assert!(!scan("import os; os.system('ls -la')").dynamic_exec);
     }
 
     #[test]

@@ -147,6 +147,46 @@ impl Judge<'_> {
                 self.code_word(&word, Lang::Shell, cmd, script, "eval");
             }
             "source" | "." => self.run_file(inv, Lang::Shell, cmd, script),
+            "at" | "batch" => {
+                if let Some(text) = self.stdin_text(cmd, script, p, Lang::Shell) {
+                    self.text(&text, &cmd.cwd, cmd.depth + 1);
+                }
+            }
+            // Code that runs later or elsewhere: `trap 'cmd' EXIT`, `alias ls='cmd'`.
+            "trap" => {
+                if let Some(code) = inv.args.iter().find(|w| !w.text.starts_with('-')) {
+                    self.code_word(code, Lang::Shell, cmd, script, "trap");
+                }
+            }
+            "alias" => {
+                for arg in inv.args {
+                    if let Some((_, value)) = arg.text.split_once('=') {
+                        let code = Word { text: value.to_string(), ..arg.clone() };
+                        self.code_word(&code, Lang::Shell, cmd, script, "alias");
+                    }
+                }
+            }
+            "awk" | "gawk" | "mawk" | "nawk" | "busybox-awk" => {
+                // The program is the first operand unless `-f` names a file.
+                let parsed = Args::parse(inv.args, "Ffv", &["field-separator", "file", "assign"]);
+                if !parsed.has('f')
+                    && !parsed.has_long("file")
+                    && let Some(program) = parsed.operands.first()
+                {
+                    self.code_word(program, Lang::Interpreter, cmd, script, p);
+                }
+            }
+            "cmd" => {
+                // `cmd /c rd /s /q C:\`: the rest of the line is a command.
+                if let Some(k) =
+                    inv.args.iter().position(|w| w.text.eq_ignore_ascii_case("/c") || w.text.eq_ignore_ascii_case("/k"))
+                {
+                    // cmd's syntax, not bash's: backslashes separate paths there.
+                    let mut code = joined(&inv.args[k + 1..]);
+                    code.text = code.text.replace('\\', "/");
+                    self.code_word(&code, Lang::Shell, cmd, script, "cmd");
+                }
+            }
             _ if named(&rules.shells, p) => self.shell(inv, cmd, script),
             _ if rules.interpreters.iter().any(|i| named(&i.programs, p)) => self.interpreter(inv, cmd, script),
             _ if named(&rules.data_clients, p) => {
@@ -445,6 +485,7 @@ impl Judge<'_> {
             match t {
                 "-delete" => {
                     for start in &starts {
+                        self.found_under(start, &cmd.cwd, "`find -delete` deletes");
                         if filtered {
                             let found = Word { text: format!("{}/*", start.text), glob: true, ..(*start).clone() };
                             self.remove(&found, &cmd.cwd, false, "`find -delete` deletes");
@@ -473,6 +514,9 @@ impl Judge<'_> {
                             .collect();
                         let sub = resolve(&words);
                         self.invocation(&sub, cmd, script);
+                        if DESTRUCTIVE.contains(&sub.program.as_str()) {
+                            self.found_under(start, &cmd.cwd, &format!("`find` runs `{}` on", sub.program));
+                        }
                     }
                     i = end;
                 }
@@ -484,6 +528,19 @@ impl Judge<'_> {
                 _ => {}
             }
             i += 1;
+        }
+    }
+
+    /// Files found under `start` get deleted or changed: asked when protected paths are
+    /// among them (`find / -name '*.log' -delete`).
+    fn found_under(&mut self, start: &Word, cwd: &Loc, what: &str) {
+        if start.dynamic {
+            return;
+        }
+        let loc = cwd.join(&start.text).canonical(&self.g.homes);
+        if let Some(p) = self.g.protected_inside(&loc) {
+            self.out
+                .ask("find_delete", format!("{what} files found anywhere under `{}`, `{p}` included", loc.display()));
         }
     }
 
@@ -748,6 +805,9 @@ impl Judge<'_> {
     }
 }
 
+/// Programs that destroy or change the files `find -exec` hands them.
+const DESTRUCTIVE: [&str; 9] = ["rm", "unlink", "shred", "rmdir", "truncate", "mv", "chmod", "chown", "dd"];
+
 /// What `echo`/`printf` with literal arguments (or `cat` of a here-doc) prints, when the last
 /// command of `upstream` is one.
 fn literal_output(upstream: &[usize], script: &Script) -> Option<String> {
@@ -823,7 +883,7 @@ impl<'a> Args<'a> {
         loop {
             let (next, seen) = options(args, i, short_value, long_value);
             opts.extend(seen);
-            if next > i && args[next - 1].text == "--" {
+            if next > i && args.get(next - 1).is_some_and(|w| w.text == "--") {
                 operands.extend(&args[next..]);
                 break;
             }

@@ -193,30 +193,42 @@ impl Guard {
         let mut command = None;
         if self.rules.shell_tools.iter().any(|t| t == tool) {
             command = command_of(params);
-            if let Some(text) = &command {
+            if let Some(text) = command {
                 self.judge_command(text, &cwd, &mut out);
             }
-        } else if self.rules.file_tools.iter().any(|t| t == tool) {
-            if let Some(path) = path_of(params) {
-                self.judge_file(&path, &cwd, &mut out);
-            }
+        } else if self.rules.file_tools.iter().any(|t| t == tool)
+            && let Some(path) = path_of(params)
+        {
+            self.judge_file(&path, &cwd, &mut out);
         }
         let decision = out.decision.unwrap_or(Decision::Allow);
         let mut result =
             HookDecision { decision, reason: out.reason, rule: out.rule, warnings: out.warnings, modified: None };
-        if decision == Decision::Allow && !out.strip.is_empty() {
-            if let Some(text) = command {
-                result.modified = Some(with_command(params, strip_spans(&text, &out.strip)));
-                result.reason = Some("Privileges stripped: leading sudo removed".into());
-                result.rule = Some("privileges".into());
-            }
+        if decision == Decision::Allow
+            && !out.strip.is_empty()
+            && let Some(text) = command
+        {
+            result.modified = Some(with_command(params, strip_spans(text, &out.strip)));
+            result.reason = Some("Privileges stripped: leading sudo removed".into());
+            result.rule = Some("privileges".into());
         }
         result
     }
 
     /// Judge a Bash command (no tool input around it): for tests, benchmarks and tools.
     pub fn check_command(&self, command: &str, cwd: Option<&str>) -> HookDecision {
-        self.evaluate_in(self.rules.shell_tools.first().map_or("Bash", String::as_str), &Value::from(command), cwd)
+        let mut out = Outcome::default();
+        match &self.broken {
+            Some(problem) => out.deny("broken", format!("hook rules unavailable: {problem}")),
+            None => self.judge_command(command, &working_dir(cwd), &mut out),
+        }
+        HookDecision {
+            decision: out.decision.unwrap_or(Decision::Allow),
+            reason: out.reason,
+            rule: out.rule,
+            warnings: out.warnings,
+            modified: None,
+        }
     }
 
     fn judge_command(&self, text: &str, cwd: &Loc, out: &mut Outcome) {
@@ -226,8 +238,13 @@ impl Guard {
                 .ask("size_cap", format!("the command is {} bytes, over the {cap} bytes the guard reads", text.len()));
         }
         let mut judge = judge::Judge { g: self, out: std::mem::take(out) };
-        judge.text(text, cwd, 0);
+        // Last resort: a bug in the guard (or the parser) must not take the request down with
+        // it, nor let the command through.
+        let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge.text(text, cwd, 0)));
         *out = judge.out;
+        if judged.is_err() {
+            out.ask("internal", "the guard failed on this command: it cannot be checked".into());
+        }
     }
 
     fn judge_file(&self, path: &str, cwd: &Loc, out: &mut Outcome) {
@@ -281,10 +298,10 @@ fn strip_spans(text: &str, spans: &[(usize, usize)]) -> String {
 
 /// The command string of a tool input: the input itself when it is a string, else its
 /// `command` / `cmd` / `script` field.
-fn command_of(params: &Value) -> Option<String> {
+fn command_of(params: &Value) -> Option<&str> {
     match params {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(m) => COMMAND_FIELDS.iter().find_map(|f| m.get(*f).and_then(Value::as_str)).map(str::to_string),
+        Value::String(s) => Some(s),
+        Value::Object(m) => COMMAND_FIELDS.iter().find_map(|f| m.get(*f).and_then(Value::as_str)),
         _ => None,
     }
 }

@@ -148,8 +148,11 @@ impl Pattern {
         })
     }
 
+    /// Whether `parts` start with what the pattern names; a glob in `parts` (`/e?c/passwd`)
+    /// counts as naming what it may match.
     fn matches_prefix_of(&self, parts: &[String]) -> bool {
-        parts.len() >= self.parts.len() && self.parts.iter().zip(parts).all(|(pat, p)| glob_match(pat, p))
+        parts.len() >= self.parts.len()
+            && self.parts.iter().zip(parts).all(|(pat, p)| glob_match(pat, p) || has_glob(p) && glob_match(p, pat))
     }
 }
 

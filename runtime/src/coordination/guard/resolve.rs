@@ -161,6 +161,47 @@ pub fn resolve(words: &[Word]) -> Invocation<'_> {
                 j + 1 // the priority or mask
             }
             "setsid" | "chronic" | "ifne" => options(words, i + 1, "", &[]).0,
+            "nsenter" | "unshare" | "systemd-run" | "firejail" | "prlimit" | "sandbox-exec" => {
+                let short = match name.as_str() {
+                    "nsenter" => "tSG",
+                    "systemd-run" => "puEMH",
+                    "prlimit" => "p",
+                    "sandbox-exec" => "fpD",
+                    _ => "",
+                };
+                options(words, i + 1, short, &["target", "setuid", "setgid", "unit", "property", "uid", "gid", "pid"]).0
+            }
+            "runuser" | "sg" | "script" | "flock" | "watch" | "at" | "batch" => {
+                // These run shell code: `runuser -u bob -- cmd`, `script -c cmd`, `flock f -c cmd`,
+                // `watch cmd …` (joined and given to `sh -c`).
+                let short = match name.as_str() {
+                    "runuser" => "ugGcs",
+                    "script" => "cEIOoBT",
+                    "flock" => "cwE",
+                    "watch" => "n",
+                    "at" | "batch" => "qft",
+                    _ => "c",
+                };
+                let (j, opts) = options(words, i + 1, short, &["command", "user", "group", "interval", "timeout"]);
+                if let Some((_, Some(code))) = opts.iter().find(|(o, _)| o == "c" || o == "command") {
+                    let dynamic = words[i + 1..].iter().any(|w| w.dynamic && w.text.contains(code.as_str()));
+                    inv.code.push(Word { text: code.clone(), dynamic, ..Word::default() });
+                } else if name == "watch" && j < words.len() {
+                    let rest = &words[j..];
+                    let text = rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+                    inv.code.push(Word { text, dynamic: rest.iter().any(|w| w.dynamic), ..Word::default() });
+                } else if name == "runuser" || name == "flock" && j + 1 < words.len() {
+                    // `runuser -u bob -- cmd`, `flock FILE cmd`.
+                    if name == "runuser" {
+                        inv.elevation.push(Elevation { how: "runuser".into(), plain: false, span: None });
+                    }
+                    inv.via.push(name.clone());
+                    i = if name == "flock" { j + 1 } else { j };
+                    continue;
+                }
+                inv.program = name;
+                return inv;
+            }
             "chroot" => {
                 let (j, _) = options(words, i + 1, "", &["userspec", "groups"]);
                 if j + 1 >= words.len() {
@@ -239,12 +280,12 @@ const SUDO_LONG: [&str; 10] =
 const PLAIN_SUDO: [&str; 10] = ["n", "E", "H", "S", "k", "A", "P", "preserve-env", "non-interactive", "stdin"];
 
 /// The basename of a program word: `/usr/bin/rm`, `C:\bin\rm.exe` → `rm`.
+/// Lower-cased: `RM` runs `rm` on case-insensitive file systems (macOS, Windows).
 pub fn basename(text: &str) -> String {
-    let base = text.rsplit(['/', '\\']).next().unwrap_or(text);
-    let lower = base.to_ascii_lowercase();
-    match lower.strip_suffix(".exe") {
+    let base = text.rsplit(['/', '\\']).next().unwrap_or(text).to_ascii_lowercase();
+    match base.strip_suffix(".exe") {
         Some(stem) if !stem.is_empty() => stem.to_string(),
-        _ => base.to_string(),
+        _ => base,
     }
 }
 
@@ -297,6 +338,7 @@ pub fn options(words: &[Word], mut i: usize, short_value: &str, long_value: &[&s
             continue;
         }
         for (k, c) in t[1..].char_indices() {
+            // (A value-taking option at the end leaves `i` one past the words: capped below.)
             if short_value.contains(c) {
                 let rest = &t[1 + k + c.len_utf8()..];
                 let value = if rest.is_empty() {
@@ -311,7 +353,7 @@ pub fn options(words: &[Word], mut i: usize, short_value: &str, long_value: &[&s
             seen.push((c.to_string(), None));
         }
     }
-    (i, seen)
+    (i.min(words.len()), seen)
 }
 
 #[cfg(test)]
