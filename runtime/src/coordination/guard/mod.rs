@@ -237,7 +237,7 @@ impl Guard {
             return out
                 .ask("size_cap", format!("the command is {} bytes, over the {cap} bytes the guard reads", text.len()));
         }
-        let mut judge = judge::Judge { g: self, out: std::mem::take(out) };
+        let mut judge = judge::Judge { g: self, out: std::mem::take(out), downloaded: Vec::new() };
         // Last resort: a bug in the guard (or the parser) must not take the request down with
         // it, nor let the command through.
         let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge.text(text, cwd, 0)));
