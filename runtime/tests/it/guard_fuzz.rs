@@ -91,7 +91,7 @@ fn mutate(base: &str, edits: &[(usize, usize, usize)]) -> String {
 }
 
 #[test]
-fn mutated_corpus_commands_never_panic_and_dangerous_text_is_never_silently_mutated_into_allow_by_a_crash() {
+fn mutated_corpus_commands_never_panic_and_every_refusal_has_a_reason() {
     let guard = Guard::default();
     let commands = corpus_commands();
     let mut runner = TestRunner::new(Config { cases: 4000, failure_persistence: None, ..Config::default() });
