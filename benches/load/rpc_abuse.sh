@@ -46,14 +46,19 @@ def batch(n):
     return json.dumps([{"jsonrpc": "2.0", "id": i, "method": "system.discover", "params": {}} for i in range(n)]).encode()
 
 def post(body):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    c.request("POST", "/rpc", body, {"Content-Type": "application/json"})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, data
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        c.request("POST", "/rpc", body, {"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+    except Exception as e:  # a timeout or a dropped connection is a result here
+        return None, type(e).__name__.encode()
 
 def summary(status, data):
+    if status is None:
+        return f"no answer ({data.decode()})"
     try:
         answer = json.loads(data)
     except ValueError:

@@ -96,8 +96,8 @@ pub struct Services {
     pub bus: crate::bus::EventBus,
     pub coord: crate::coordination::Coordination,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// The compiled `hook.pre_tool` rules.
-    pub hook_rules: crate::coordination::hook_rules::HookEngine,
+    /// The compiled `hook.pre_tool` guard.
+    pub hook_rules: crate::coordination::guard::Guard,
     /// The SQL store (for health checks); `None` when persistence is disabled.
     pub store: Option<crate::persist::SqlStore>,
     /// The event table, for `system.discover`.

@@ -1,7 +1,7 @@
 //! The server's answer (or its absence) → Claude Code's hook output.
 //!
 //! Everything is answered with exit 0 and stdout JSON, Claude Code's structured path: a deny
-//! carries its reason to Claude, a block carries it to the user. Hooks with nothing to say
+//! carries its reason to Claude, an ask shows it to the user, a block carries it to the user. Hooks with nothing to say
 //! print nothing. Errors that must not block are noted on stderr only (Claude Code shows
 //! stderr of a successful hook in its transcript/debug view, not to the model).
 
@@ -59,19 +59,24 @@ fn fails_closed(policy: OnError, tool: &str) -> bool {
 }
 
 fn pre_tool(call: &HookCall, result: &Value, config: &BridgeConfig) -> BridgeOutcome {
-    let Some(allow) = result.get("allow").and_then(Value::as_bool) else {
-        // A result without a decision is no decision: treat it like no answer.
-        return on_failure(call, &CallError::Unreachable("the answer has no `allow` decision".into()), config);
+    // `decision` (allow | ask | deny); servers before it answered only `allow`.
+    let decision = match (result.get("decision").and_then(Value::as_str), result.get("allow").and_then(Value::as_bool))
+    {
+        (Some(d @ ("allow" | "ask" | "deny")), _) => d,
+        (None, Some(true)) => "allow",
+        (None, Some(false)) => "deny",
+        _ => {
+            // A result without a decision is no decision: treat it like no answer.
+            return on_failure(call, &CallError::Unreachable("the answer has no decision".into()), config);
+        }
     };
     let reason = result.get("reason").and_then(Value::as_str).filter(|r| !r.is_empty());
-    if !allow {
-        return deny(reason.unwrap_or("Blocked by ClaudeBench"));
+    match decision {
+        "deny" => return deny(reason.unwrap_or("Blocked by ClaudeBench")),
+        "ask" => return ask(reason.unwrap_or("ClaudeBench cannot check this call"), &warnings_of(result)),
+        _ => {}
     }
-    let warnings: Vec<&str> = result
-        .get("warnings")
-        .and_then(Value::as_array)
-        .map(|w| w.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let warnings = warnings_of(result);
     let notes: Vec<&str> = reason.into_iter().chain(warnings.iter().copied()).collect();
     let mut specific = Map::new();
     specific.insert("hookEventName".into(), json!("PreToolUse"));
@@ -100,6 +105,26 @@ fn pre_tool(call: &HookCall, result: &Value, config: &BridgeConfig) -> BridgeOut
     let mut output = json!({ "hookSpecificOutput": specific });
     if !warnings.is_empty() {
         // Warnings are for the user too, not only for Claude.
+        output["systemMessage"] = json!(warnings.join("\n"));
+    }
+    BridgeOutcome { stdout: output.to_string(), ..BridgeOutcome::silent() }
+}
+
+fn warnings_of(result: &Value) -> Vec<&str> {
+    result
+        .get("warnings")
+        .and_then(Value::as_array)
+        .map(|w| w.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// PreToolUse ask: the user confirms the call, shown the reason; never approved by the bridge
+/// (not even with `--approve`), since the server could not vouch for it.
+fn ask(reason: &str, warnings: &[&str]) -> BridgeOutcome {
+    let mut output = json!({
+        "hookSpecificOutput": { "hookEventName": "PreToolUse", "permissionDecision": "ask", "permissionDecisionReason": reason }
+    });
+    if !warnings.is_empty() {
         output["systemMessage"] = json!(warnings.join("\n"));
     }
     BridgeOutcome { stdout: output.to_string(), ..BridgeOutcome::silent() }

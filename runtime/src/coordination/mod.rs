@@ -1,5 +1,5 @@
 //! The coordination core: tasks, instances, leadership, gossip, quorum, batches, global state and
-//! the pre-tool hook rules, as a typed Rust API over atomic Lua scripts.
+//! the pre-tool guard, as a typed Rust API over atomic Lua scripts.
 //!
 //! Every state transition is one script that changes the state *and* appends its event to the
 //! event's stream (and publishes it) through the shared prelude `lua/lib/publish.lua`, so the two
@@ -13,9 +13,10 @@
 
 pub mod batch;
 pub mod gossip;
-pub mod hook_rules;
+pub mod guard;
 pub mod instances;
 pub mod leader;
+pub mod prompt;
 pub mod quorum;
 pub mod service_status;
 pub mod state;

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use crate::bus::EventBus;
 use crate::config::{EventOverride, RuntimeConfig};
 use crate::context::Services;
-use crate::coordination::hook_rules::HookRules;
+use crate::coordination::guard::HookRules;
 use crate::coordination::leader::LeaderElector;
 use crate::coordination::tasks::TASK_STREAMS;
 use crate::coordination::{Coordination, CoordinationConfig};
@@ -76,7 +76,7 @@ impl Node {
         let hook_rules = match &options.hook_rules {
             // YAML or JSON, by the file's extension.
             Some(path) => HookRules::from_file(path)?,
-            None => HookRules::default(),
+            None => HookRules::builtin()?,
         }
         .compile()?;
         let services = Arc::new(Services {

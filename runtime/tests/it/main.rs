@@ -12,6 +12,8 @@ mod coordination_hooks;
 mod coordination_instances;
 mod coordination_leader;
 mod coordination_tasks;
+mod guard_corpus;
+mod guard_fuzz;
 mod lua_scripts;
 mod persist;
 mod rate_limit;

@@ -1,11 +1,12 @@
-//! `hook.pre_tool`: judges a tool call with the configured rule engine (shell commands split into
-//! every part that runs, exact tool names, paths normalised against the session's working
-//! directory), returns warnings and the rewritten input, and audits every decision.
+//! `hook.pre_tool`: judges a tool call with the configured guard (shell commands parsed into every
+//! command that runs, exact tool names, paths normalised against the session's working
+//! directory), answers allow / ask / deny with the reason, warnings and a rewritten input, and
+//! audits every decision.
 
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::HookPreTool;
-use claudebench_generated::types::{HookPreToolInput, HookPreToolOutput};
-use claudebench_runtime::coordination::hook_rules::HookDecision;
+use claudebench_generated::types::{HookPreToolInput, HookPreToolOutput, ToolDecision as HookDecisionKind};
+use claudebench_runtime::coordination::guard::{Decision, HookDecision};
 
 use super::common::{Session, now, redis_error};
 use crate::handlers::{Ctx, Handlers};
@@ -20,21 +21,28 @@ impl HookPreTool<Ctx> for Handlers {
             tracing::warn!(tool = %input.tool, error = %e.message, "hook decision not audited");
         }
         Ok(HookPreToolOutput {
-            allow: decision.allow,
+            allow: decision.allow(),
+            decision: match decision.decision {
+                Decision::Allow => HookDecisionKind::Allow,
+                Decision::Ask => HookDecisionKind::Ask,
+                Decision::Deny => HookDecisionKind::Deny,
+            },
             reason: decision.reason,
+            rule: decision.rule,
             warnings: decision.warnings,
             modified: decision.modified,
         })
     }
 }
 
-/// `block`, `modify` (allowed with a rewritten input), `warn` (allowed with warnings) or `allow`.
+/// `deny`, `ask`, `modify` (allowed with a rewritten input), `warn` (allowed with warnings) or
+/// `allow`.
 fn decision_name(d: &HookDecision) -> &'static str {
-    match (d.allow, d.modified.is_some(), d.warnings.is_empty()) {
-        (false, _, _) => "block",
-        (true, true, _) => "modify",
-        (true, false, false) => "warn",
-        (true, false, true) => "allow",
+    match (d.decision, d.modified.is_some(), d.warnings.is_empty()) {
+        (Decision::Deny | Decision::Ask, _, _) => d.decision.as_str(),
+        (Decision::Allow, true, _) => "modify",
+        (Decision::Allow, false, false) => "warn",
+        (Decision::Allow, false, true) => "allow",
     }
 }
 

@@ -4,7 +4,7 @@
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::HookUserPrompt;
 use claudebench_generated::types::{HookUserPromptInput, HookUserPromptOutput};
-use claudebench_runtime::coordination::hook_rules::inspect_prompt;
+use claudebench_runtime::coordination::prompt::inspect_prompt;
 use serde_json::json;
 
 use super::common::{HISTORY_CAP, HISTORY_TTL_SECS, Session, now, redis_error, touch_session, truncate_chars};

@@ -1,0 +1,91 @@
+//! The guard's table test: `tests/fixtures/guard-corpus.tsv`, dangerous and routine commands of
+//! every class. It prints the numbers and fails on any dangerous command allowed, any routine
+//! command denied or asked, and any expected `deny` that is only asked.
+
+use claudebench_runtime::coordination::guard::{Decision, Guard};
+
+struct Case {
+    line: usize,
+    expected: Decision,
+    class: String,
+    cwd: Option<String>,
+    command: String,
+}
+
+fn corpus() -> Vec<Case> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/guard-corpus.tsv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut cases = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut cols = line.splitn(4, '\t');
+        let (Some(expected), Some(class), Some(cwd), Some(command)) =
+            (cols.next(), cols.next(), cols.next(), cols.next())
+        else {
+            panic!("guard-corpus.tsv:{}: expected 4 tab-separated columns", i + 1);
+        };
+        let expected = match expected {
+            "allow" => Decision::Allow,
+            "ask" => Decision::Ask,
+            "deny" => Decision::Deny,
+            other => panic!("guard-corpus.tsv:{}: unknown decision `{other}`", i + 1),
+        };
+        cases.push(Case {
+            line: i + 1,
+            expected,
+            class: class.to_string(),
+            cwd: (cwd != "-").then(|| cwd.to_string()),
+            command: command.replace('⏎', "\n"),
+        });
+    }
+    cases
+}
+
+#[test]
+fn the_corpus_is_decided_as_expected_with_no_dangerous_command_allowed_and_no_routine_one_blocked() {
+    let guard = Guard::default();
+    let cases = corpus();
+    assert!(cases.len() >= 250, "the corpus has {} commands", cases.len());
+    let (mut dangerous, mut dangerous_allowed, mut deny_only_asked) = (0, 0, 0);
+    let (mut benign, mut benign_denied, mut benign_asked) = (0, 0, 0);
+    let mut failures = Vec::new();
+    for case in &cases {
+        let d = guard.check_command(&case.command, case.cwd.as_deref());
+        let got = d.decision;
+        let bad = match case.expected {
+            Decision::Allow => {
+                benign += 1;
+                benign_denied += usize::from(got == Decision::Deny);
+                benign_asked += usize::from(got == Decision::Ask);
+                got != Decision::Allow
+            }
+            expected => {
+                dangerous += 1;
+                dangerous_allowed += usize::from(got == Decision::Allow);
+                let weaker = expected == Decision::Deny && got == Decision::Ask;
+                deny_only_asked += usize::from(weaker);
+                got == Decision::Allow || weaker
+            }
+        };
+        if bad {
+            failures.push(format!(
+                "  line {} [{}] expected {:?}, got {:?} ({}: {}): {:?}",
+                case.line,
+                case.class,
+                case.expected,
+                got,
+                d.rule.unwrap_or_default(),
+                d.reason.unwrap_or_default(),
+                case.command
+            ));
+        }
+    }
+    println!(
+        "guard corpus: {} commands; dangerous {dangerous}: allowed {dangerous_allowed}, deny only asked {deny_only_asked}; \
+         benign {benign}: denied {benign_denied}, asked {benign_asked}",
+        cases.len()
+    );
+    assert!(failures.is_empty(), "{} cases decided wrongly:\n{}", failures.len(), failures.join("\n"));
+}
