@@ -12,7 +12,7 @@
 
 mod formats;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
@@ -46,6 +46,8 @@ pub enum Seg {
 pub struct Cx {
     path: Vec<Seg>,
     issues: Vec<Issue>,
+    /// A key appeared twice in one object (see [`read_slice`]).
+    repeated_key: bool,
 }
 
 impl Cx {
@@ -198,11 +200,21 @@ pub fn from_value<T: Object>(value: &Value) -> Result<T, ValidationError> {
 }
 
 /// Parse and validate JSON bytes with any reader.
+///
+/// A key repeated in one object means what its last occurrence says, as `serde_json::Value`
+/// (the JSON-RPC and MCP paths) and `JSON.parse` read it. One pass gets that right whenever the
+/// input is valid (the last value replaces the earlier one), but an earlier occurrence's issues
+/// would outlive it; so a refused input with a repeated key is validated again as a `Value`.
+/// Only such inputs pay for the second pass.
 pub fn read_slice<R: Reader>(bytes: &[u8], reader: &R) -> Result<R::Out, ValidationError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let mut cx = Cx::new();
     let out = reader.read(&mut de, &mut cx).map_err(|e| ValidationError::malformed(&e))?;
     de.end().map_err(|e| ValidationError::malformed(&e))?;
+    if cx.repeated_key && !cx.issues.is_empty() {
+        let value = serde_json::from_slice::<Value>(bytes).map_err(|e| ValidationError::malformed(&e))?;
+        return read_value(&value, reader);
+    }
     finish(out, cx)
 }
 
@@ -229,7 +241,9 @@ fn finish<T>(out: Option<T>, cx: Cx) -> Result<T, ValidationError> {
 }
 
 /// `Deserialize` for a generated object type: validation errors become one serde error listing
-/// every issue, so `serde_json::from_slice::<T>` validates exactly like [`from_slice`].
+/// every issue, so `serde_json::from_slice::<T>` validates like [`from_slice`]. The one difference:
+/// the input cannot be read twice here, so an invalid earlier occurrence of a repeated key is
+/// still reported (the input is refused rather than read by its last occurrence).
 pub fn deserialize<'de, D: Deserializer<'de>, T: Object>(d: D) -> Result<T, D::Error> {
     deserialize_with(d, &Obj::<T>::new())
 }
@@ -943,14 +957,25 @@ impl<'de, R: Reader> Visitor<'de> for RecordVisitor<'_, '_, R> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mark = self.cx.mark();
         let mut out = BTreeMap::new();
+        // Keys whose value was refused: only needed to notice one of them repeated.
+        let mut refused = BTreeSet::new();
         while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) || refused.contains(&key) {
+                self.cx.repeated_key = true;
+            }
             self.cx.path.push(Seg::Owned(key));
             let value = map.next_value_seed(Seed { reader: self.values, cx: self.cx });
             let Some(Seg::Owned(key)) = self.cx.path.pop() else {
                 continue;
             };
-            if let Some(v) = value? {
-                out.insert(key, v);
+            match value? {
+                Some(v) => {
+                    out.insert(key, v);
+                }
+                None => {
+                    out.remove(&key);
+                    refused.insert(key);
+                }
             }
         }
         Ok((!self.cx.failed_since(mark)).then_some(out))
@@ -1111,20 +1136,26 @@ impl<T> Slot<T> {
     }
 }
 
-/// Read the value of the current entry of `map` as the declared field `key`.
+/// Read the value of the current entry of `map` into the declared field `key`'s slot. A key seen
+/// before replaces the earlier value (see [`read_slice`] for its issues).
 pub fn field<'de, A: MapAccess<'de>, R: Reader>(
     map: &mut A,
     cx: &mut Cx,
     key: &'static str,
     reader: &R,
-) -> Result<Slot<R::Out>, A::Error> {
+    slot: &mut Slot<R::Out>,
+) -> Result<(), A::Error> {
+    if slot.is_present() {
+        cx.repeated_key = true;
+    }
     cx.path.push(Seg::Key(key));
     let value = map.next_value_seed(Seed { reader, cx });
     cx.path.pop();
-    Ok(match value? {
+    *slot = match value? {
         Some(v) => Slot::Valid(v),
         None => Slot::Invalid,
-    })
+    };
+    Ok(())
 }
 
 /// Keys an object does not declare, gathered so `reject` reports them in one issue.

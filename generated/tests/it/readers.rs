@@ -204,3 +204,30 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_repeated_key_means_its_last_occurrence_on_the_bytes_and_the_value_path() {
+    use claudebench_generated::events::{EventId, Input};
+    // Found by the `validators` fuzz target: the bytes path kept the first occurrence's issue
+    // while `serde_json::Value` (JSON-RPC, MCP) keeps only the last occurrence.
+    for (body, valid) in [
+        (r#"{"text": 5, "text": "write tests"}"#, true),
+        (r#"{"text": "write tests", "text": 5}"#, false),
+        (r#"{"text": "a", "priority": 500, "priority": 7, "text": "b"}"#, true),
+        (r#"{"text": "a", "metadata": {"k": 1}, "metadata": 3}"#, false),
+    ] {
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        let from_bytes = Input::parse(EventId::TaskCreate, body.as_bytes());
+        let from_value = Input::from_value(EventId::TaskCreate, &value);
+        assert_eq!(from_bytes.is_ok(), valid, "{body}: {from_bytes:?}");
+        assert_eq!(from_bytes.ok(), from_value.ok(), "{body}");
+    }
+}
+
+#[test]
+fn a_repeated_record_key_means_its_last_occurrence() {
+    let r = Record(Int::new().min(0));
+    assert!(ok(&r, r#"{"a": -1, "a": 2}"#));
+    assert_eq!(read_slice(br#"{"a": -1, "a": 2, "b": 1}"#, &r).unwrap(), [("a".into(), 2), ("b".into(), 1)].into());
+    assert_eq!(codes(&r, r#"{"a": 2, "a": -1}"#), vec![("a".into(), IssueCode::TooSmall)]);
+}

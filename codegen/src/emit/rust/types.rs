@@ -355,7 +355,7 @@ impl<'s> Types<'s> {
             let rust = &ty.rust;
             let local = slot(fname);
             let reader = &ty.reader;
-            arms.push(quote!(#wire => #local = v::field(&mut map, cx, #wire, &#reader)?,));
+            arms.push(quote!(#wire => v::field(&mut map, cx, #wire, &#reader, &mut #local)?,));
             if f.may_be_absent() {
                 decls.push(quote! {
                     #fdoc
