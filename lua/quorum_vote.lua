@@ -8,6 +8,9 @@
 --       7 maxlen, 8 channel, 9 decision name
 -- Returns {'ok', reached (1/0), decision, vote count, quorum, votes for the decision,
 --          recorded (1/0: 0 when the decision was already final before this vote)}
+-- Numbers leave the script through `int`: Lua prints large ones as `4.5035996273705e+15`, which
+-- neither the caller nor a later vote could read back as the exact integer.
+local function int(x) return string.format('%d', x) end
 local q = KEYS[1]
 local decided = redis.call('HGET', q, 'decision')
 local recorded = '0'
@@ -41,14 +44,14 @@ if not decided then
   end
   if best then
     decided = best
-    redis.call('HSET', q, 'decision', best, 'decidedAt', ARGV[5], 'quorum', quorum, 'total', total)
+    redis.call('HSET', q, 'decision', best, 'decidedAt', ARGV[5], 'quorum', int(quorum), 'total', int(total))
     cb_publish(KEYS[3], ARGV[8], ARGV[7], 'quorum.decision.made',
-      '{"decision":' .. cjson.encode(ARGV[9]) .. ',"value":' .. cjson.encode(best) .. ',"voteCount":' .. best_n ..
-      ',"quorum":' .. quorum .. ',"total":' .. total .. '}', ARGV[4])
+      '{"decision":' .. cjson.encode(ARGV[9]) .. ',"value":' .. cjson.encode(best) .. ',"voteCount":' .. int(best_n) ..
+      ',"quorum":' .. int(quorum) .. ',"total":' .. int(total) .. '}', ARGV[4])
   end
 end
 redis.call('PEXPIRE', q, ARGV[6])
 if decided then
-  return { 'ok', '1', decided, tostring(votes), tostring(quorum), tostring(tally[decided] or 0), recorded }
+  return { 'ok', '1', decided, int(votes), int(quorum), int(tally[decided] or 0), recorded }
 end
-return { 'ok', '0', '', tostring(votes), tostring(quorum), '0', recorded }
+return { 'ok', '0', '', int(votes), int(quorum), '0', recorded }

@@ -85,6 +85,21 @@ async fn a_duplicate_vote_replaces_the_earlier_one_and_never_double_counts() {
 }
 
 #[tokio::test]
+async fn a_quorum_of_a_huge_electorate_is_counted_exactly() {
+    // Found by schemathesis: Lua printed this quorum as `4.5035996273705e+15` and the vote failed.
+    let (c, keys) = coordination();
+    let mut con = redis().await;
+    let total = (1u64 << 53) - 1;
+    let r = c.quorum.vote(&mut con, "huge", "i1", "yes", Some(total)).await.unwrap();
+    assert_eq!((r.reached, r.vote_count, r.quorum), (false, 1, 1 << 52));
+    let r = c.quorum.vote(&mut con, "small", "i1", "yes", Some(1)).await.unwrap();
+    assert!(r.reached);
+    let stored: Vec<String> =
+        redis::cmd("HMGET").arg(keys.quorum("small")).arg("quorum").arg("total").query_async(&mut con).await.unwrap();
+    assert_eq!(stored, ["1", "1"]);
+}
+
+#[tokio::test]
 async fn without_a_total_the_quorum_is_a_majority_of_registered_instances() {
     let (c, _) = coordination();
     let mut con = redis().await;
