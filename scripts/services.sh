@@ -61,7 +61,8 @@ ensure_postgres() {
   fi
 }
 
-# A Python venv with the OpenAPI tools the tests run against generated/openapi.json.
+# A Python venv with the OpenAPI tools the tests run against generated/openapi.json, and
+# schemathesis, which tests/it/schemathesis.rs runs against the live server.
 ensure_python_tools() {
   local venv=".venv"
   if [ ! -x "$venv/bin/python" ]; then
@@ -69,10 +70,19 @@ ensure_python_tools() {
     log "creating $venv for the OpenAPI validator and client generator"
     python3 -m venv "$venv" || { apt_install python3-venv && python3 -m venv "$venv"; } || return 1
   fi
-  if ! "$venv/bin/python" -c 'import openapi_spec_validator, openapi_python_client' >/dev/null 2>&1; then
-    log "installing openapi-spec-validator and openapi-python-client into $venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator openapi-python-client || return 1
+  if ! "$venv/bin/python" -c 'import openapi_spec_validator, openapi_python_client, schemathesis' >/dev/null 2>&1; then
+    log "installing openapi-spec-validator, openapi-python-client and schemathesis into $venv"
+    # schemathesis' command line changed with 4.0; the test uses its 4.x options.
+    "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator openapi-python-client \
+      'schemathesis>=4,<5' || return 1
   fi
   export CB_PYTHON="$PWD/$venv/bin/python"
   export PATH="$PWD/$venv/bin:$PATH"
+}
+
+# cargo-fuzz (from crates.io) for scripts/fuzz.sh, installed once per machine.
+ensure_cargo_fuzz() {
+  command -v cargo-fuzz >/dev/null 2>&1 && return 0
+  log "installing cargo-fuzz (cargo install)"
+  cargo install --locked --quiet cargo-fuzz --version '^0.13'
 }
