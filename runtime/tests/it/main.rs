@@ -22,6 +22,7 @@ mod redis_conn;
 mod transport_connections;
 mod transport_generated;
 mod transport_jsonrpc;
+mod transport_jsonrpc_properties;
 mod transport_mcp;
 mod transport_origin;
 mod transport_rest;
