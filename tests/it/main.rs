@@ -11,6 +11,7 @@ mod hook_handlers;
 mod load;
 mod pipeline;
 mod processes;
+mod schemathesis;
 mod server;
 mod spawned;
 mod system_handlers;
