@@ -43,6 +43,16 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
             );
             continue;
         }
+        let route = event.name.http_path();
+        if claudebench_contract::routes::is_reserved(&route) {
+            diags.push(
+                loc.diag(
+                    Diagnostic::new("reserved-name", format!("event `{name}` would take the route `{route}`"))
+                        .help("the server itself serves that path; rename the event"),
+                ),
+            );
+            continue;
+        }
         let tool = event.name.mcp_tool();
         if let Some(other) = tools.get(&tool) {
             diags.push(

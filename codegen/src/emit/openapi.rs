@@ -4,11 +4,11 @@
 //! Every definition and every event input/output is a named component, referenced with `$ref`,
 //! so generated clients get one type per spec type.
 //!
-//! The error model is not in the spec: it is the hand-written `ErrorCode`/`Error`/`Issue` of
-//! `claudebench-generated`, which this crate cannot depend on (it builds that crate). It is
-//! mirrored in [`ERROR_CODES`] and [`ISSUE_CODES`]; a test parses `generated/src/error.rs` and
-//! `generated/src/issue.rs` and fails on any drift.
+//! The error model is not in the spec: its codes come from the wire contract
+//! (`claudebench-contract`), the same constants the server answers with ([`ERROR_CODES`],
+//! [`ISSUE_CODES`], [`JSONRPC_PROTOCOL_ERRORS`]).
 
+use claudebench_contract::{ErrorCode, IssueCode};
 use serde_json::{Map, Value, json};
 
 use super::GENERATED_NOTE;
@@ -37,100 +37,36 @@ pub struct ErrorCodeInfo {
     pub meaning: &'static str,
 }
 
-/// Mirror of `claudebench_generated::error::ErrorCode::ALL`, in the same (documentation) order.
-/// Kept in step by the `error_model_mirror_matches_generated_sources` test.
-pub const ERROR_CODES: [ErrorCodeInfo; 11] = [
-    ErrorCodeInfo {
-        code: "validation",
-        http_status: 400,
-        jsonrpc_code: -32602,
-        meaning: "The request failed validation; `issues` lists every problem.",
-    },
-    ErrorCodeInfo {
-        code: "unauthorized",
-        http_status: 401,
-        jsonrpc_code: -32002,
-        meaning: "No or a wrong bearer token.",
-    },
-    ErrorCodeInfo {
-        code: "forbidden",
-        http_status: 403,
-        jsonrpc_code: -32003,
-        meaning: "The caller's role may not invoke this event.",
-    },
-    ErrorCodeInfo {
-        code: "not_found",
-        http_status: 404,
-        jsonrpc_code: -32005,
-        meaning: "The entity the request names does not exist.",
-    },
-    ErrorCodeInfo {
-        code: "conflict",
-        http_status: 409,
-        jsonrpc_code: -32006,
-        meaning: "The request conflicts with current state.",
-    },
-    ErrorCodeInfo {
-        code: "rate_limited",
-        http_status: 429,
-        jsonrpc_code: -32000,
-        meaning: "Too many calls for this event and caller in the current window.",
-    },
-    ErrorCodeInfo {
-        code: "circuit_open",
-        http_status: 503,
-        jsonrpc_code: -32001,
-        meaning: "The event's circuit breaker is open and it has no fallback.",
-    },
-    ErrorCodeInfo {
-        code: "timeout",
-        http_status: 504,
-        jsonrpc_code: -32004,
-        meaning: "The handler did not finish within its deadline (and was cancelled).",
-    },
-    ErrorCodeInfo {
-        code: "unavailable",
-        http_status: 503,
-        jsonrpc_code: -32007,
-        meaning: "A dependency (Redis, SQL) is unreachable; retry later.",
-    },
-    ErrorCodeInfo {
-        code: "not_implemented",
-        http_status: 501,
-        jsonrpc_code: -32008,
-        meaning: "The event has no implementation yet.",
-    },
-    ErrorCodeInfo {
-        code: "internal",
-        http_status: 500,
-        jsonrpc_code: -32603,
-        meaning: "A bug or an unexpected failure.",
-    },
-];
+/// Every error code of the contract, in documentation order.
+pub const ERROR_CODES: [ErrorCodeInfo; ErrorCode::ALL.len()] = {
+    let mut out = [ErrorCodeInfo { code: "", http_status: 0, jsonrpc_code: 0, meaning: "" }; ErrorCode::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        let c = ErrorCode::ALL[i];
+        out[i] = ErrorCodeInfo {
+            code: c.as_str(),
+            http_status: c.http_status(),
+            jsonrpc_code: c.jsonrpc_code(),
+            meaning: c.meaning(),
+        };
+        i += 1;
+    }
+    out
+};
 
-/// Mirror of `claudebench_generated::issue::IssueCode` wire strings, in declaration order.
-pub const ISSUE_CODES: [&str; 8] = [
-    "invalid_type",
-    "too_small",
-    "too_big",
-    "invalid_enum_value",
-    "unrecognized_keys",
-    "required",
-    "invalid_string",
-    "custom",
-];
+/// The wire strings of every issue code of the contract, in declaration order.
+pub const ISSUE_CODES: [&str; IssueCode::ALL.len()] = {
+    let mut out = [""; IssueCode::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = IssueCode::ALL[i].as_str();
+        i += 1;
+    }
+    out
+};
 
 /// JSON-RPC 2.0 protocol errors the `/rpc` endpoint answers before any event runs.
-pub const JSONRPC_PROTOCOL_ERRORS: [(i64, &str); 5] = [
-    (-32700, "Parse error: the body is not JSON."),
-    (-32600, "Invalid request: not a JSON-RPC 2.0 envelope (or an empty batch)."),
-    (-32601, "Method not found: no event has this name or alias."),
-    (
-        -32010,
-        "Not run, too large: the batch is longer than the server takes, or the batch's answer reached the response limit before this request started.",
-    ),
-    (-32011, "Answer too large: the request ran, but its answer does not fit in the response limit."),
-];
+pub use claudebench_contract::jsonrpc::PROTOCOL_ERRORS as JSONRPC_PROTOCOL_ERRORS;
 
 /// Every HTTP error status an event operation can answer, with its shared response component.
 /// Derived from [`ERROR_CODES`]; listed here so the order and names are stable.

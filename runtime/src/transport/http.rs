@@ -10,6 +10,7 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use claudebench_contract::routes;
 use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::event::EventDef;
 
@@ -19,19 +20,16 @@ use super::wire::{error_response, error_response_with_status, json_ok, malformed
 use crate::backend::Payload;
 use crate::context::Transport;
 
-/// Paths the router itself uses; an event whose route would collide is not mounted over them.
-const RESERVED: [&str; 6] = ["/health", "/metrics", "/openapi.json", "/rpc", "/ws", "/rpc/batch"];
-
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     let mut router = Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi));
-    let mut mounted: HashSet<&str> = RESERVED.into_iter().collect();
+    let mut mounted: HashSet<&str> = HashSet::new();
     for event in state.backend.events() {
-        // A bad or duplicate path must not take the server down (axum panics on those), and
-        // the spec checker already rejects them, so skipping with a warning is enough.
-        if !is_plain_path(event.http_path) || event.http_path.starts_with("/mcp/") || !mounted.insert(event.http_path) {
+        // A bad, reserved or duplicate path must not take the server down (axum panics on
+        // those), and the spec checker already rejects them, so skipping with a warning is enough.
+        if !is_plain_path(event.http_path) || routes::is_reserved(event.http_path) || !mounted.insert(event.http_path) {
             tracing::warn!(
                 event = event.name,
                 path = event.http_path,

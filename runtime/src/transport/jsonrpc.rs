@@ -31,15 +31,10 @@ use super::wire::{error_response, json_text, too_large};
 use crate::backend::{Backend, Payload};
 use crate::context::{RequestMeta, Transport};
 
-/// Standard JSON-RPC 2.0 error codes the transport itself produces.
-pub const PARSE_ERROR: i64 = -32700;
-pub const INVALID_REQUEST: i64 = -32600;
-pub const METHOD_NOT_FOUND: i64 = -32601;
-/// Server-defined: not run, because the batch is longer than the server takes or its answer is
-/// already full.
-pub const NOT_RUN_TOO_LARGE: i64 = -32010;
-/// Server-defined: the request ran, but its answer does not fit in the response limit.
-pub const ANSWER_TOO_LARGE: i64 = -32011;
+/// The protocol errors this transport answers (their one definition is the wire contract).
+pub use claudebench_contract::jsonrpc::{
+    ANSWER_TOO_LARGE, INVALID_REQUEST, METHOD_NOT_FOUND, NOT_RUN_TOO_LARGE, PARSE_ERROR,
+};
 
 /// Largest integer id answered as sent: beyond ±(2^53 − 1) JSON numbers lose precision in most
 /// clients, so such an id could not be matched to its request.

@@ -1,0 +1,29 @@
+//! Paths the server itself serves. An event's REST route (`/<domain>/<action>`) may not be one of
+//! them or lie under `/mcp`: the spec checker refuses such an event, and the router would not
+//! mount it.
+
+/// Exact paths of the server's own endpoints.
+pub const RESERVED: [&str; 6] = ["/health", "/metrics", "/openapi.json", "/rpc", "/ws", "/rpc/batch"];
+
+/// The MCP endpoint; every path under it belongs to MCP.
+pub const MCP: &str = "/mcp";
+
+/// Whether an event may not use `path` as its route.
+pub fn is_reserved(path: &str) -> bool {
+    RESERVED.contains(&path) || path == MCP || path.strip_prefix(MCP).is_some_and(|rest| rest.starts_with('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_paths_and_everything_under_mcp_are_reserved() {
+        for path in ["/rpc", "/rpc/batch", "/health", "/mcp", "/mcp/x"] {
+            assert!(is_reserved(path), "{path}");
+        }
+        for path in ["/task/create", "/mcpx/a", "/rpc/call"] {
+            assert!(!is_reserved(path), "{path}");
+        }
+    }
+}
