@@ -1,7 +1,7 @@
 -- Exactly-once processing per consumer group: records a processed id in the group's bounded
 -- dedup window and acknowledges the stream entry in the same atomic step, so "processed" and
--- "acked" can never disagree. The window is trimmed by age and by count (the original's set
--- grew forever).
+-- "acked" can never disagree. The window is trimmed by age and by count, so its memory stays
+-- bounded.
 --
 -- KEYS[1]  sorted set of processed ids (score = time processed, µs: ids recorded within
 --          the same millisecond must still be evicted in the order they were recorded)

@@ -1,6 +1,6 @@
 -- Sliding-window log rate limit: the check and the record are one atomic step, so concurrent
--- callers can never both take the last slot (the original checked, ran the handler, then
--- recorded).
+-- callers can never both take the last slot (as they could if the call were recorded only
+-- after the handler ran).
 --
 -- KEYS[1]  sorted set of admitted calls in the window (score = admission time, ms)
 -- ARGV[1]  limit: calls allowed per window

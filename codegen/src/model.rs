@@ -133,7 +133,7 @@ pub struct Example {
     pub output: Value,
 }
 
-/// Runtime policy for one event (the original's decorator arguments, now data).
+/// Runtime policy for one event: declared in the spec, applied by the runtime around the handler.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HandlerConfig {
     /// Durable: the runtime writes the state change through the outbox into SQL.

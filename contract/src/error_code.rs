@@ -80,8 +80,8 @@ impl ErrorCode {
     }
 
     /// The JSON-RPC 2.0 error code. Validation is the standard -32602 (invalid params) and
-    /// internal the standard -32603; the rest use the implementation range -32000..-32099, the
-    /// first four numbered as the original ClaudeBench documented them.
+    /// internal the standard -32603; the rest use the implementation range -32000..-32099. The
+    /// first four (-32000..-32003) keep the numbers ClaudeBench clients already handle.
     pub const fn jsonrpc_code(self) -> i64 {
         match self {
             ErrorCode::Validation => -32602,

@@ -28,7 +28,8 @@ impl PromptInspection {
     }
 }
 
-/// (pattern, text) pairs, compiled once. Case-insensitive, as in the original.
+/// (pattern, text) pairs, compiled once. Case-insensitive, so `DROP DATABASE` warns like
+/// `drop database`.
 struct PromptRule {
     re: Regex,
     text: &'static str,

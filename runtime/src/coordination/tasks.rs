@@ -37,7 +37,8 @@ static COMPLETE: LazyLock<Script> = script!(publish + tasks: "task_complete.lua"
 static DELETE: LazyLock<Script> = script!(publish + tasks: "task_delete.lua");
 static RESTORE: LazyLock<Script> = script!(publish + tasks: "task_restore.lua");
 
-/// Longest task text, in characters (as the original schema).
+/// Longest task text, in characters (the spec's `TaskText` bound, re-checked here for internal
+/// callers that bypass input validation).
 pub const MAX_TEXT_CHARS: usize = 500;
 /// Most metadata keys one call may set (keeps script argument lists bounded).
 pub const MAX_METADATA_KEYS: usize = 256;
@@ -109,7 +110,7 @@ pub struct Task {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewTask {
     pub text: String,
-    /// 0..=100; the original's default is 50 (see [`NewTask::new`]).
+    /// 0..=100; the default is 50 (see [`NewTask::new`]).
     pub priority: u8,
     pub metadata: Option<Map<String, Value>>,
 }

@@ -1,6 +1,6 @@
 //! Handler deadlines. Dropping a future cancels it in Rust, so when the deadline passes the
-//! handler really stops at its next await point (the original raced a promise and let the
-//! timed-out body keep running).
+//! handler really stops at its next await point instead of running on after its caller got the
+//! `timeout` error.
 
 use std::future::Future;
 use std::time::Duration;

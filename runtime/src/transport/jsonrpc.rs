@@ -1,8 +1,7 @@
-//! JSON-RPC 2.0 at `POST /rpc` (and `/rpc/batch`, the original's batch route), also spoken on
-//! the WebSocket.
+//! JSON-RPC 2.0 at `POST /rpc` (and `/rpc/batch`, kept for clients that send batches there), also
+//! spoken on the WebSocket.
 //!
-//! Differences from the original, on purpose: every error code in [`ErrorCode::jsonrpc_code`] is
-//! really emitted (with the serialized [`Error`] as `data`), and errors answer HTTP 200 like every
+//! Every error code in [`ErrorCode::jsonrpc_code`] is really emitted (with the serialized [`Error`] as `data`), and errors answer HTTP 200 like every
 //! JSON-RPC response, while a body above the size limit is still an HTTP-level 413.
 //!
 //! Bounded work per message ([`RpcLimits`]): a batch has at most `max_batch` requests (a longer

@@ -1,7 +1,7 @@
 //! Per-session todo state: the last TodoWrite list of each Claude Code session, the mapping from
 //! todo content to the task created for it, the status-change history, and the pre-compaction
-//! snapshot. Everything is keyed by session (the original keyed it by server, so concurrent
-//! sessions overwrote each other's lists and shared one mapping).
+//! snapshot. Everything is keyed by session, so concurrent sessions on one server never
+//! overwrite each other's lists or share a mapping.
 
 use std::collections::{HashMap, HashSet};
 

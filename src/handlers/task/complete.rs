@@ -20,7 +20,7 @@ impl TaskComplete<Ctx> for Handlers {
             (Some(_), Some(_)) => {
                 return Err(Error::new(ErrorCode::Validation, "Send either 'result' or 'error', not both"));
             }
-            // Failure is explicit: the original treated a missing or falsy result as failure.
+            // Failure is explicit (`error`); any result, missing or null included, completes the task.
             (None, Some(error)) => Outcome::Failed(error),
             (result, None) => Outcome::Completed(result),
         };

@@ -16,7 +16,7 @@ impl TaskCreate<Ctx> for Handlers {
         let new =
             NewTask { text: input.text, priority: priority(input.priority)?, metadata: input.metadata.map(metadata) };
         // The id comes from a cluster-wide Redis counter inside the create script, so two
-        // instances creating in the same millisecond never collide (the original's `t-<ms>`).
+        // instances creating in the same millisecond never collide (a time-based id could).
         let task = ctx.coord().tasks.create(&mut ctx.redis(), new).await?;
         wire_task(task)
     }
