@@ -14,6 +14,7 @@ mod coordination_leader;
 mod coordination_tasks;
 mod guard_corpus;
 mod guard_fuzz;
+mod guard_redteam;
 mod lua_scripts;
 mod persist;
 mod rate_limit;

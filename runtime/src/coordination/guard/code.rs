@@ -17,6 +17,9 @@ pub struct Findings {
     pub recursive_delete: bool,
     /// Path-like literals of code that deletes recursively.
     pub deleted: Vec<String>,
+    /// Every recursive delete call takes a literal path (`shutil.rmtree('build')`), and
+    /// [`Findings::deleted`] holds exactly those: they can be judged like `rm -rf`.
+    pub deletes_literal: bool,
     /// Path-like literals of code that writes, removes or changes files.
     pub written: Vec<String>,
     /// Runs a shell command that is not a literal.
@@ -34,21 +37,22 @@ fn re(pattern: &str) -> Regex {
 
 static SHELL_EXEC: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|commands\.getoutput|pty\.spawn|system|popen|Popen|check_output|check_call|getoutput|execSync|execFileSync|execFile|spawnSync|spawn|exec|shell_exec|passthru|proc_open|pcntl_exec|IO\.popen|Open3\.\w+|Runtime\.getRuntime\(\)\.exec|Start-Process|Invoke-Expression|iex)\s*\(|%x\{|\bqx\s*[{(/'!]|`",
+        r#"\b(os\.system|os\.popen|os\.exec\w*|os\.spawn\w*|subprocess\.\w+|commands\.getoutput|pty\.spawn|system|popen|Popen|check_output|check_call|getoutput|execSync|execFileSync|execFile|spawnSync|spawn|exec|shell_exec|passthru|proc_open|pcntl_exec|IO\.popen|Open3\.\w+|Runtime\.getRuntime\(\)\.exec|Start-Process|Invoke-Expression|iex)(\s*\(|\s+['"`$@]|\s+q[qwx]?\s*[{(/'!|])|%x\{|\bqx\s*[{(/'!]|`"#,
     )
 });
 static RECURSIVE_DELETE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)\b(rmtree|rm_rf|rm_r|remove_tree|remove_dir_all|rmdir_p|rimraf|emptyDirSync|emptydir|removeSync|deltree)\b|\b(rmSync|rm|rmdirSync|rmdir)\s*\([^)]*recursive|Remove-Item\b.*-Recurse",
+        r"(?i)\b(rmtree|rm_rf|rm_r|remove_tree|remove_dir_all|rmdir_p|rimraf|emptyDirSync|emptydir|removeSync|deltree)\b|\b(rmSync|rm|rmdirSync|rmdir)\s*\([^;\n]*recursive|Remove-Item\b.*-Recurse",
     )
 });
 static WRITES: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"\b(unlink|unlinkSync|remove|rmdir|rename|renameSync|replace|writeFile|writeFileSync|appendFile|appendFileSync|write_text|write_bytes|file_put_contents|chmod|chmodSync|chown|chownSync|lchown|truncate|symlink|symlinkSync|copyfile|copyFile|copyFileSync|copy|copy2|copytree|move|makedirs|mkdir|mkdirSync|Set-Content|Out-File|Remove-Item)\s*\(|\bFile\.(write|open|delete)|\bIO\.write",
+        r#"\b(unlink|unlinkSync|remove|rmdir|rename|renameSync|replace|writeFile|writeFileSync|appendFile|appendFileSync|write_text|write_bytes|file_put_contents|chmod|chmodSync|chown|chownSync|lchown|truncate|symlink|symlinkSync|copyfile|copyFile|copyFileSync|copy|copy2|copytree|move|makedirs|mkdir|mkdirSync|Set-Content|Out-File|Remove-Item)(\s*\(|\s+['"$@]|\s+glob\b)|\bFile\.(write|open|delete)|\bIO\.write"#,
     )
 });
-static OPEN_FOR_WRITE: LazyLock<Regex> =
-    LazyLock::new(|| re(r#"\bopen\s*\([^)]*['"][rbt]*[wax+][rwxabt+]*['"]|\bopen\s*\(\s*[^,)]*,\s*['"]?(>|>>|\+<)"#));
+static OPEN_FOR_WRITE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"\bopen\s*\([^;\n]*,\s*['"][rbt]*[wax+][rwxabt+]*['"]|\bopen\s*\(\s*[^,)]*,\s*['"]?(>|>>|\+<)"#)
+});
 static DECODE: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"(?i)b64decode|base64|fromCharCode|unhexlify|codecs\.decode|decompress|marshal\.loads|pickle\.loads|atob\s*\(|\.decode\s*\(|pack\s*\(",
@@ -77,6 +81,15 @@ static ASSEMBLED: LazyLock<Regex> = LazyLock::new(|| {
         r#"['"`]\s*(\+|%|\.\.?|\*)|(\+|\.\.?)\s*['"`]|\.format\s*\(|\.join\s*\(|\b(join|sprintf|concat|implode|reverse)\s*\(|\bchr\s*\(|fromCharCode|\.replace\s*\(|\[::-1\]|\.reverse\s*\(|\bpack\s*\(|\.concat\s*\("#,
     )
 });
+/// The call at the start of a recursive delete match, with its first argument when that is a
+/// string literal (`rmtree('build'`, `FileUtils.rm_rf("tmp")`).
+static LITERAL_CALL: LazyLock<Regex> = LazyLock::new(|| re(r#"^\w+\s*\(\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*[,)]"#));
+/// The user's home, as code spells it: path literals next to it are below `~`.
+static HOME_REF: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)process\.env\.HOME|\bhomedir\s*\(|expanduser\s*\(|Path\.home\s*\(|ENV\s*\[\s*['"]HOME|\$ENV\{\s*['"]?HOME|getenv\s*\(\s*['"]HOME|environ(\.get\s*\(|\s*\[)\s*['"]HOME|Dir\.home|\$HOME\b|\$env:USERPROFILE|File::HomeDir"#,
+    )
+});
 static PLACEHOLDER: LazyLock<Regex> =
     LazyLock::new(|| re(r"\$\{[^}]*\}|#\{[^}]*\}|\{[^}{]*\}|%[sdrif]|\$[A-Za-z_]\w*"));
 
@@ -84,6 +97,10 @@ static PLACEHOLDER: LazyLock<Regex> =
 pub fn scan(code: &str) -> Findings {
     let mut found = Findings::default();
     scan_into(code, &mut found, 0);
+    for list in [&mut found.deleted, &mut found.written] {
+        let mut seen = std::collections::HashSet::new();
+        list.retain(|p| seen.insert(p.clone()));
+    }
     found
 }
 
@@ -112,12 +129,41 @@ fn scan_into(code: &str, found: &mut Findings, depth: usize) {
         found.downloaded_exec = true;
     }
     let paths = || literals.iter().filter(|l| path_like(&l.text)).map(|l| l.text.clone());
+    let home = HOME_REF.is_match(code);
+    // Next to a home reference (`os.homedir() + '/.bashrc'`), a literal is a path below `~`.
+    let below_home = || {
+        literals
+            .iter()
+            .filter(|l| {
+                home && !l.text.contains(char::is_whitespace) && l.text.trim_start_matches('/').starts_with('.')
+            })
+            .map(|l| format!("~/{}", l.text.trim_start_matches('/')))
+    };
     if RECURSIVE_DELETE.is_match(code) {
+        let first = !found.recursive_delete;
         found.recursive_delete = true;
-        found.deleted.extend(paths());
+        // Every recursive delete call, and the literal it is given when it is one.
+        let calls: Vec<Option<String>> = RECURSIVE_DELETE
+            .find_iter(code)
+            .map(|m| {
+                let at = &code[m.start()..];
+                let at = at.find(|c: char| c.is_alphabetic()).map_or(at, |i| &at[i..]);
+                LITERAL_CALL.captures(at).and_then(|c| c.get(1).or_else(|| c.get(2))).map(|m| m.as_str().to_string())
+            })
+            .collect();
+        let literal: Vec<String> = calls.iter().flatten().cloned().collect();
+        if first && !home && !calls.is_empty() && literal.len() == calls.len() {
+            found.deletes_literal = true;
+            found.deleted.extend(literal);
+        } else {
+            found.deletes_literal = false;
+            found.deleted.extend(paths());
+            found.deleted.extend(below_home());
+        }
     }
     if WRITES.is_match(code) || OPEN_FOR_WRITE.is_match(code) {
         found.written.extend(paths());
+        found.written.extend(below_home());
     }
     if depth < 2 {
         // Code inside a string (`exec("shutil.rmtree('/')")`).

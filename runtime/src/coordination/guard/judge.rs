@@ -3,7 +3,9 @@
 //! place per rule; the rules' data (protected paths, program lists, per-program rules) comes
 //! from [`super::rules`].
 
-use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use super::code;
 use super::paths::{Anchor, Loc};
@@ -79,6 +81,9 @@ impl Judge<'_> {
                 self.downloaded.push(cmd.cwd.join(&target.text));
             }
         }
+        if named(&self.g.rules.fetchers, &inv.program) {
+            self.sent_away(cmd, script, &inv.program);
+        }
         if inv.unknown_args && inv.via.iter().any(|w| w == "xargs") {
             // `echo / | xargs rm -rf`: the arguments are known after all.
             let input = cmd.stdin.iter().find_map(|s| match s {
@@ -96,7 +101,40 @@ impl Judge<'_> {
         self.invocation(&inv, cmd, script);
     }
 
+    /// A network program fed the output of a command that reads a protected file
+    /// (`cat ~/.ssh/id_rsa | curl -d @- …`).
+    fn sent_away(&mut self, cmd: &Cmd, script: &Script, program: &str) {
+        for input in &cmd.stdin {
+            let Stdin::Pipe(up) = input else { continue };
+            for source in up.iter().filter_map(|&i| script.cmds.get(i)) {
+                for w in source.words.iter().skip(1).filter(|w| !w.dynamic && !w.text.starts_with('-')) {
+                    let loc = source.cwd.join(&w.text).canonical(&self.g.homes);
+                    if let Some(at) = self.g.protected_hit(&loc) {
+                        self.out.ask(
+                            "exfiltration",
+                            format!("`{program}` sends what `{}` reads from the protected `{at}`", loc.display()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     fn invocation(&mut self, inv: &Invocation, cmd: &Cmd, script: &Script) {
+        // `env -C / rm -rf *`: the program runs in another directory.
+        let moved;
+        let cmd = match &inv.chdir {
+            Some(dir) => {
+                let cwd = if dir.dynamic {
+                    Loc { anchor: Anchor::Unknown, parts: Vec::new(), climbs: 0 }
+                } else {
+                    cmd.cwd.join(&dir.text)
+                };
+                moved = Cmd { cwd, ..cmd.clone() };
+                &moved
+            }
+            None => cmd,
+        };
         for why in &inv.asks {
             self.out.ask("interactive_shell", why.clone());
         }
@@ -121,7 +159,8 @@ impl Judge<'_> {
             "rm" | "unlink" | "rmdir" | "del" | "erase" | "rd" | "remove-item" | "rimraf" | "trash" | "srm" => {
                 self.delete(inv, cmd)
             }
-            "cp" | "mv" | "install" | "ln" | "rsync" | "link" | "gcp" | "gmv" => self.copy(inv, cmd),
+            "cp" | "mv" | "install" | "ln" | "rsync" | "link" | "gcp" | "gmv" | "scp" => self.copy(inv, cmd),
+            "make" | "gmake" | "bmake" | "remake" => self.make(inv, cmd, script),
             "tee" => {
                 let parsed = Args::parse(inv.args, "", &["output-error"]);
                 for target in parsed.operands {
@@ -167,7 +206,7 @@ impl Judge<'_> {
             "chmod" | "chown" | "chgrp" | "chattr" | "setfacl" => self.permissions(inv, cmd),
             "tar" | "bsdtar" | "unzip" | "7z" | "cpio" => self.extract(inv, cmd),
             "find" => self.find(inv, cmd, script),
-            "git" => self.git(inv, cmd),
+            "git" => self.git(inv, cmd, script),
             "curl" | "wget" => self.download(inv, cmd),
             "eval" => {
                 let word = joined(inv.args);
@@ -217,12 +256,24 @@ impl Judge<'_> {
             _ if named(&rules.shells, p) => self.shell(inv, cmd, script),
             _ if rules.interpreters.iter().any(|i| named(&i.programs, p)) => self.interpreter(inv, cmd, script),
             _ if named(&rules.data_clients, p) => {
-                let mut statements = joined(inv.args).text;
+                // `psql -c"DROP …"`: an option's value glued to it is a statement of its own.
+                let mut statements = inv
+                    .args
+                    .iter()
+                    .map(|w| match w.text.get(..2) {
+                        Some(flag) if flag.starts_with('-') && flag != "--" && w.text.len() > 2 => {
+                            format!("{flag} {}", &w.text[2..])
+                        }
+                        _ => w.text.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 if let Some(text) = self.stdin_text(cmd, script, p, Lang::Data) {
                     statements.push('\n');
                     statements.push_str(&text);
                 }
-                self.data(&statements);
+                let sql = SQL_CLIENTS.contains(&p);
+                self.data(&statements, sql);
             }
             _ => {}
         }
@@ -334,6 +385,16 @@ impl Judge<'_> {
                 self.out.ask("recursive_delete", format!("{what} everything in `{shown}`"));
             } else if loc.anchor == Anchor::Project && loc.climbs > 0 {
                 self.out.ask("outside_project", format!("{what} `{value}` recursively, outside the working directory"));
+            } else if loc.parts.last().is_some_and(|p| p == ".git") {
+                self.out.ask("recursive_delete", format!("{what} `{shown}`: the repository's whole history"));
+            } else if loc.anchor == Anchor::Root
+                && !TEMP_DIRS.iter().any(|t| {
+                    let t: Vec<&str> = t.split('/').collect();
+                    loc.parts.len() > t.len() && loc.parts.iter().zip(&t).all(|(p, t)| p == t)
+                })
+                && !(here.anchor == Anchor::Root && loc.parts.starts_with(&here.parts) && !here.parts.is_empty())
+            {
+                self.out.ask("system_directory", format!("{what} `{shown}` recursively, a system directory"));
             } else if what.contains("delete")
                 && loc.anchor == here.anchor
                 && loc.climbs == here.climbs
@@ -347,8 +408,9 @@ impl Judge<'_> {
     /// A glob whose directory is a broad one (`/tmp/*`).
     fn glob_of_broad(&self, loc: &Loc) -> bool {
         let mut parent = loc.clone();
-        parent.parts.pop();
-        self.g.is_broad(&parent)
+        // Everything in it (`/tmp/*`, `~/.*`), not a name pattern (`/tmp/cb-*`).
+        let everything = parent.parts.pop().is_some_and(|last| last.chars().all(|c| matches!(c, '*' | '?' | '.')));
+        everything && self.g.is_broad(&parent)
     }
 
     /// A write to `target` (`by` says what writes, for the reason).
@@ -368,6 +430,9 @@ impl Judge<'_> {
                 self.out.deny("protected_path", format!("{by} writes `{}`, inside the protected `{p}`", loc.display()));
             } else if loc.anchor == Anchor::Project && loc.climbs > 0 {
                 self.out.ask("outside_project", format!("{by} writes `{value}`, outside the working directory"));
+            } else if git_internals(&loc) {
+                self.out
+                    .ask("git_hooks", format!("{by} writes `{value}`: git runs what it says on later git commands"));
             }
         }
     }
@@ -376,6 +441,7 @@ impl Judge<'_> {
         let p = inv.program.as_str();
         let (short, long): (&str, &[&str]) = match p {
             "install" => ("gmoStT", &["group", "mode", "owner", "suffix", "target-directory"]),
+            "scp" => ("cFiJlLoPS", &[]),
             "rsync" => (
                 "eBfTM",
                 &[
@@ -422,7 +488,20 @@ impl Judge<'_> {
             }
         }
         let Some(dest) = dest else { return };
-        if p == "rsync" && remote(&dest.text) || p == "ln" && operands.len() < 2 {
+        if matches!(p, "rsync" | "scp") && remote(&dest.text) {
+            // Copying a protected file to another machine (`scp ~/.ssh/id_rsa host:`).
+            for source in sources.iter().filter(|w| !w.dynamic) {
+                let loc = cmd.cwd.join(&source.text).canonical(&self.g.homes);
+                if let Some(at) = self.g.protected_hit(&loc) {
+                    self.out.deny(
+                        "exfiltration",
+                        format!("`{p}` sends `{}` (under the protected `{at}`) away", loc.display()),
+                    );
+                }
+            }
+            return;
+        }
+        if p == "ln" && operands.len() < 2 {
             return;
         }
         self.write(&dest, &cmd.cwd, &format!("`{p}`"));
@@ -584,8 +663,32 @@ impl Judge<'_> {
         }
     }
 
-    fn git(&mut self, inv: &Invocation, cmd: &Cmd) {
+    fn git(&mut self, inv: &Invocation, cmd: &Cmd, script: &Script) {
         let parsed = Args::parse(inv.args, "Cc", &["git-dir", "work-tree"]);
+        // Settings whose value git runs: `-c core.pager=…`, `git config alias.x '!…'`.
+        for (o, v) in &parsed.opts {
+            if let (Some(value), true) = (v, o == "c")
+                && let Some((key, value)) = value.split_once('=')
+            {
+                self.git_setting(key, value, cmd, script);
+            }
+        }
+        if let Some(k) = inv.args.iter().position(|w| w.text == "config")
+            && parsed.operands.first().is_some_and(|w| w.text == "config")
+        {
+            let config = Args::parse(&inv.args[k + 1..], "f", &["file", "blob", "type", "default", "comment"]);
+            let reads = config.opts.iter().any(|(o, _)| {
+                o.starts_with("get") || o.starts_with("unset") || o.contains("section") || o == "list" || o == "l"
+            });
+            let mut ops: Vec<&Word> = config.operands.clone();
+            if ops.first().is_some_and(|w| w.text == "set") {
+                ops.remove(0);
+            }
+            if !reads && ops.len() >= 2 {
+                let value = ops[1..].iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+                self.git_setting(&ops[0].text, &value, cmd, script);
+            }
+        }
         if parsed.operands.first().is_some_and(|w| w.text == "clean") && (parsed.has('f') || parsed.has_long("force")) {
             let cwd = cmd.cwd.canonical(&self.g.homes);
             if self.g.is_broad(&cwd) || self.g.protected_inside(&cwd).is_some() {
@@ -596,6 +699,82 @@ impl Judge<'_> {
             } else if parsed.has('x') {
                 self.out.warn("Warning: `git clean -x` also deletes ignored files (builds, .env)".into());
             }
+        }
+    }
+
+    /// A git setting `key = value`: a value git runs as a command is judged as one; hooks
+    /// taken from outside the working directory are asked.
+    fn git_setting(&mut self, key: &str, value: &str, cmd: &Cmd, script: &Script) {
+        let key = key.to_ascii_lowercase();
+        let dynamic = value.contains(shell::UNKNOWN);
+        if key == "core.hookspath" {
+            let loc = cmd.cwd.join(value).canonical(&self.g.homes);
+            let here = cmd.cwd.canonical(&self.g.homes);
+            let inside = loc.anchor == here.anchor && loc.climbs == here.climbs && loc.parts.starts_with(&here.parts);
+            if dynamic || !inside {
+                self.out.ask("git_hooks", format!("git would run hooks from `{value}`, outside the working directory"));
+            }
+            return;
+        }
+        let code = if key.starts_with("alias.") {
+            value.strip_prefix('!')
+        } else if GIT_COMMAND_KEYS.contains(&key.as_str())
+            || key.starts_with("pager.")
+            || [".command", ".cmd", ".textconv", ".clean", ".smudge", ".process", ".helper", ".program", ".tool"]
+                .iter()
+                .any(|s| key.ends_with(s))
+        {
+            Some(value.strip_prefix('!').unwrap_or(value))
+        } else {
+            None
+        };
+        if let Some(code) = code {
+            let word = Word { text: code.to_string(), dynamic, ..Word::default() };
+            self.code_word(&word, Lang::Shell, cmd, script, "git");
+        }
+    }
+
+    /// `make -f -`: a makefile read from the input runs its recipes (and `--eval` text).
+    fn make(&mut self, inv: &Invocation, cmd: &Cmd, script: &Script) {
+        let parsed = Args::parse(
+            inv.args,
+            "fCIjlowWE",
+            &["file", "makefile", "directory", "include-dir", "jobs", "load-average", "old-file", "eval"],
+        );
+        for (o, v) in &parsed.opts {
+            let Some(v) = v else { continue };
+            match o.as_str() {
+                "f" | "file" | "makefile" if matches!(v.as_str(), "-" | "/dev/stdin" | "/dev/fd/0") => {
+                    match self.stdin_text(cmd, script, &inv.program, Lang::Shell) {
+                        Some(text) => self.recipes(&text, cmd),
+                        None => self
+                            .out
+                            .ask("dynamic_code", format!("`{}` runs a makefile read from its input", inv.program)),
+                    }
+                }
+                "f" | "file" | "makefile" => {
+                    let word = Word { text: v.clone(), dynamic: v.contains(shell::UNKNOWN), ..Word::default() };
+                    self.script_file(&word, &inv.program, cmd, script);
+                }
+                "E" | "eval" => self.recipes(v, cmd),
+                _ => {}
+            }
+        }
+    }
+
+    /// The recipes of makefile text, judged as shell commands.
+    fn recipes(&mut self, text: &str, cmd: &Cmd) {
+        for line in text.lines() {
+            let recipe = match line.strip_prefix('\t') {
+                Some(r) => r,
+                // `target: prerequisites ; recipe`
+                None => match (line.find(':'), line.find(';')) {
+                    (Some(colon), Some(semi)) if colon < semi => &line[semi + 1..],
+                    _ => continue,
+                },
+            };
+            let recipe = recipe.trim_start_matches(['@', '-', '+', ' ']).replace("$(shell ", "$(").replace("$$", "$");
+            self.text(&recipe, &cmd.cwd, cmd.depth + 1);
         }
     }
 
@@ -755,7 +934,7 @@ impl Judge<'_> {
         match lang {
             Lang::Shell => self.text(&word.text, &cmd.cwd, cmd.depth + 1),
             Lang::Interpreter => self.interpreter_code(&word.text, cmd, script),
-            Lang::Data => self.data(&word.text),
+            Lang::Data => self.data(&word.text, false),
         }
     }
 
@@ -813,11 +992,22 @@ impl Judge<'_> {
             for path in &found.deleted {
                 self.remove(&Word { text: path.clone(), ..Word::default() }, &cmd.cwd, true, "the code deletes");
             }
-            self.out.ask("interpreter_code", "the code deletes files recursively".into());
+            if !found.deletes_literal {
+                self.out.ask("interpreter_code", "the code deletes files recursively".into());
+            }
         }
     }
 
-    fn data(&mut self, statements: &str) {
+    fn data(&mut self, statements: &str, sql: bool) {
+        // SQL string literals are data (`… LIKE '%DROP TABLE%'`), unless the statements run
+        // strings as statements (`EXECUTE 'DROP …'`).
+        let stripped;
+        let statements = if sql && !SQL_DYNAMIC.is_match(statements) {
+            stripped = SQL_STRING.replace_all(statements, "''");
+            stripped.as_ref()
+        } else {
+            statements
+        };
         for re in &self.g.data_wipes {
             if let Some(m) = re.find(statements) {
                 self.out.deny("data_wipe", format!("destroys data: `{}`", shorten(m.as_str().trim())));
@@ -858,30 +1048,80 @@ impl Judge<'_> {
 
     /// Whether any of `cmds`, or what feeds them, fetches or decodes data.
     fn fetched(&self, cmds: &[usize], script: &Script) -> bool {
-        let mut seen = HashSet::new();
-        let mut todo: Vec<usize> = cmds.to_vec();
-        while let Some(i) = todo.pop() {
-            if !seen.insert(i) {
-                continue;
-            }
-            let Some(cmd) = script.cmds.get(i) else { continue };
+        let fed = script.fed.get_or_init(|| self.feeds(script));
+        cmds.iter().any(|&i| fed.get(i).copied().unwrap_or(false))
+    }
+
+    /// For every command of `script`: whether it fetches or decodes data, or is fed by one
+    /// that does (through pipes, here-docs or substitutions). Linear: each command once.
+    fn feeds(&self, script: &Script) -> Vec<bool> {
+        let n = script.cmds.len();
+        let rules = &self.g.rules;
+        // Who each command feeds (the reverse of "is fed by").
+        let mut feeds: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut fed = vec![false; n];
+        let mut todo = Vec::new();
+        for (i, cmd) in script.cmds.iter().enumerate() {
             let inv = resolve(&cmd.words);
-            let rules = &self.g.rules;
             if named(&rules.fetchers, &inv.program) || named(&rules.decoders, &inv.program) {
-                return true;
+                fed[i] = true;
+                todo.push(i);
             }
-            for input in &cmd.stdin {
-                match input {
-                    Stdin::Pipe(up) => todo.extend(up),
-                    Stdin::Text(w) => todo.extend(&w.subs),
+            let inputs = cmd.stdin.iter().flat_map(|s| match s {
+                Stdin::Pipe(up) => up.iter(),
+                Stdin::Text(w) => w.subs.iter(),
+            });
+            for &j in inputs.chain(cmd.words.iter().flat_map(|w| w.subs.iter())) {
+                if let Some(list) = feeds.get_mut(j) {
+                    list.push(i);
                 }
             }
-            for w in &cmd.words {
-                todo.extend(&w.subs);
+        }
+        while let Some(j) = todo.pop() {
+            for &i in &feeds[j] {
+                if !fed[i] {
+                    fed[i] = true;
+                    todo.push(i);
+                }
             }
         }
-        false
+        fed
     }
+}
+
+/// Database clients that speak SQL (string literals in their statements are data).
+const SQL_CLIENTS: [&str; 8] =
+    ["psql", "mysql", "mariadb", "sqlite3", "duckdb", "clickhouse-client", "cockroach", "cqlsh"];
+
+static SQL_STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new("'(?:[^']|'')*'").expect("a constant pattern"));
+static SQL_DYNAMIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(execute|exec|prepare|sp_executesql|dblink_exec|query_to_xml)\b|\$\$|\$\w+\$")
+        .expect("a constant pattern")
+});
+
+/// Git settings whose value git runs as a command.
+const GIT_COMMAND_KEYS: [&str; 12] = [
+    "core.sshcommand",
+    "core.pager",
+    "core.editor",
+    "core.askpass",
+    "core.fsmonitor",
+    "core.gitproxy",
+    "sequence.editor",
+    "diff.external",
+    "gpg.program",
+    "credential.helper",
+    "ssh.variant",
+    "uploadpack.packobjectshook",
+];
+
+/// Top-level directories whose contents are temporary.
+const TEMP_DIRS: [&str; 7] =
+    ["tmp", "var/tmp", "dev/shm", "private/tmp", "private/var/folders", "var/folders", "run/user"];
+
+/// A path git itself runs or reads as configuration: `.git/hooks/*`, `.git/config`.
+fn git_internals(loc: &Loc) -> bool {
+    loc.parts.windows(2).any(|w| w[0] == ".git" && (w[1] == "hooks" || w[1] == "config"))
 }
 
 /// Programs that destroy or change the files `find -exec` hands them.

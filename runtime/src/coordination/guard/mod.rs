@@ -237,6 +237,16 @@ impl Guard {
             return out
                 .ask("size_cap", format!("the command is {} bytes, over the {cap} bytes the guard reads", text.len()));
         }
+        // A shell reading the command from its input drops NUL bytes (`\0rm -rf /` runs `rm`):
+        // judge what it would run, and ask, since how the command reaches a shell is not known.
+        let cleaned;
+        let text = if text.contains('\0') {
+            out.ask("control_characters", "the command contains NUL bytes: it cannot be checked".into());
+            cleaned = text.replace('\0', "");
+            cleaned.as_str()
+        } else {
+            text
+        };
         let mut judge = judge::Judge { g: self, out: std::mem::take(out), downloaded: Vec::new() };
         // Last resort: a bug in the guard (or the parser) must not take the request down with
         // it, nor let the command through.

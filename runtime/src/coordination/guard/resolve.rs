@@ -36,6 +36,8 @@ pub struct Invocation<'a> {
     pub code: Vec<Word>,
     /// What the wrapper does that needs a person to confirm (an interactive root shell).
     pub asks: Vec<String>,
+    /// The directory the program runs in, when a wrapper changes it (`env -C /`, `sudo -D /`).
+    pub chdir: Option<Word>,
 }
 
 /// Resolve `words` (argv, program first).
@@ -50,11 +52,13 @@ pub fn resolve(words: &[Word]) -> Invocation<'_> {
         unknown_args: false,
         code: Vec::new(),
         asks: Vec::new(),
+        chdir: None,
     };
     let mut i = 0;
     // Each wrapper consumes at least its own word, so this ends.
     while let Some(word) = words.get(i) {
-        if word.dynamic {
+        if word.dynamic || program_glob(word) {
+            // `$X -rf /`, `/bin/r? -rf /`: which program runs is only known at run time.
             inv.dynamic = true;
             inv.word = Some(word);
             inv.program = basename(&word.text);
@@ -65,6 +69,8 @@ pub fn resolve(words: &[Word]) -> Invocation<'_> {
         let next = match name.as_str() {
             "sudo" | "doas" => {
                 let (j, opts) = options(words, i + 1, if name == "sudo" { "ugCDhprtTUR" } else { "uC" }, &SUDO_LONG);
+                // Removing `sudo` keeps its `VAR=value` words: they stay the command's environment.
+                let program_at = j;
                 let j = skip_assignments(words, j);
                 let plain = opts.iter().all(|(o, _)| PLAIN_SUDO.contains(&o.as_str()));
                 let user = opts.iter().find(|(o, _)| o == "u" || o == "user").and_then(|(_, v)| v.clone());
@@ -72,7 +78,10 @@ pub fn resolve(words: &[Word]) -> Invocation<'_> {
                     Some(u) => format!("{name} -u {u}"),
                     None => name.clone(),
                 };
-                let span = word.start.zip(words.get(j).and_then(|w| w.start));
+                let span = word.start.zip(words.get(program_at).and_then(|w| w.start));
+                if let Some((_, Some(dir))) = opts.iter().find(|(o, _)| o == "D" || o == "chdir") {
+                    inv.chdir = Some(option_word(dir));
+                }
                 inv.elevation.push(Elevation { how, plain, span });
                 if opts.iter().any(|(o, _)| o == "e" || o == "edit") {
                     // `sudo -e FILE` edits files as root: judged like `sudoedit`.
@@ -121,6 +130,9 @@ pub fn resolve(words: &[Word]) -> Invocation<'_> {
                         inv.program = "env".into();
                         return inv;
                     }
+                    if o == "C" || o == "chdir" {
+                        inv.chdir = Some(option_word(v.as_deref().unwrap_or_default()));
+                    }
                 }
                 skip_assignments(words, j)
             }
@@ -161,6 +173,31 @@ pub fn resolve(words: &[Word]) -> Invocation<'_> {
                 j + 1 // the priority or mask
             }
             "setsid" | "chronic" | "ifne" => options(words, i + 1, "", &[]).0,
+            // Tracers run the command they are given.
+            "strace" | "ltrace" => options(words, i + 1, "abeEIoOpPsSuUX", &["output", "signal", "trace", "user"]).0,
+            "pkexec" | "run0" => {
+                let (j, opts) = options(words, i + 1, "uDgM", &["user", "chdir", "group", "machine", "unit"]);
+                let user = opts.iter().find(|(o, _)| o == "u" || o == "user").and_then(|(_, v)| v.clone());
+                let how = match user {
+                    Some(u) => format!("{name} --user {u}"),
+                    None => name.clone(),
+                };
+                inv.elevation.push(Elevation { how, plain: false, span: None });
+                if j >= words.len() {
+                    inv.asks.push(format!("`{name}` opens an interactive root shell"));
+                }
+                j
+            }
+            // `gosu USER cmd`, `su-exec USER cmd`.
+            "gosu" | "su-exec" => {
+                inv.elevation.push(Elevation { how: name.clone(), plain: false, span: None });
+                i + 2
+            }
+            // `parallel cmd ::: args`: the arguments come after the command.
+            "parallel" | "rush" => {
+                inv.unknown_args = true;
+                options(words, i + 1, "jSaIdEX", &["jobs", "sshlogin", "arg-file", "delimiter", "joblog"]).0
+            }
             "nsenter" | "unshare" | "systemd-run" | "firejail" | "prlimit" | "sandbox-exec" => {
                 let short = match name.as_str() {
                     "nsenter" => "tSG",
@@ -276,8 +313,21 @@ const SUDO_LONG: [&str; 10] =
     ["user", "group", "close-from", "chdir", "host", "prompt", "role", "type", "command-timeout", "chroot"];
 
 /// sudo/doas options that keep the command and the user: removing `sudo` with them only
-/// removes the privilege.
-const PLAIN_SUDO: [&str; 10] = ["n", "E", "H", "S", "k", "A", "P", "preserve-env", "non-interactive", "stdin"];
+/// removes the privilege. (Not `-S`: sudo reads the password from the input, so the command
+/// would read it instead.)
+const PLAIN_SUDO: [&str; 8] = ["n", "E", "H", "k", "A", "P", "preserve-env", "non-interactive"];
+
+/// An option's value as a word (dynamic when part of it is only known at run time).
+fn option_word(text: &str) -> Word {
+    Word { text: text.to_string(), dynamic: text.contains(super::shell::UNKNOWN), ..Word::default() }
+}
+
+/// A program word with unquoted glob characters (`/bin/r?`, `/???/rm`): the file it names is
+/// only known at run time. (`[` alone is the test command.)
+fn program_glob(word: &Word) -> bool {
+    word.glob
+        && (word.text.contains(['*', '?']) || word.text.find('[').is_some_and(|i| word.text[i + 1..].contains(']')))
+}
 
 /// The basename of a program word: `/usr/bin/rm`, `C:\bin\rm.exe` → `rm`.
 /// Lower-cased: `RM` runs `rm` on case-insensitive file systems (macOS, Windows).

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
 
 use brush_parser::ast;
 use brush_parser::word::{Parameter, ParameterExpr, TildeExpr, WordPiece, WordPieceWithSource};
@@ -99,13 +100,16 @@ pub struct Script {
     pub functions: Vec<Function>,
     /// Why some part could not be understood (each one makes the decision `ask`).
     pub unknowns: Vec<String>,
+    /// Per command: whether it, or what feeds it, fetches or decodes data (computed once, by
+    /// the judge, so long pipelines stay linear).
+    pub fed: std::cell::OnceCell<Vec<bool>>,
 }
 
 /// Parse `text`, run from `cwd`, nested `depth` levels deep (0 for the hook's own command).
 pub fn parse(text: &str, cwd: &Loc, depth: usize, max_depth: usize) -> Script {
     let mut script = Script::default();
     let mut builder = Builder { out: &mut script, max_depth, options: brush_parser::ParserOptions::default() };
-    let mut scope = Scope { cwd: cwd.clone(), vars: HashMap::new() };
+    let mut scope = Scope { cwd: cwd.clone(), vars: Rc::new(HashMap::new()) };
     builder.text(text, &mut scope, Ctx { depth, top: depth == 0, upstream: None, background: false, piped: false });
     script
 }
@@ -261,7 +265,28 @@ pub fn prescan(text: &str) -> Result<(), &'static str> {
 struct Scope {
     cwd: Loc,
     /// Variables assigned a literal value earlier in the script.
-    vars: HashMap<String, String>,
+    /// Shared until written: every subshell and substitution copies the scope, which must
+    /// not cost the number of variables each time.
+    vars: Rc<HashMap<String, String>>,
+}
+
+/// Most variables followed: past this, a new variable is only known at run time (and a copy
+/// of the scope, written in a subshell, stays cheap).
+const MAX_VARS: usize = 128;
+
+impl Scope {
+    fn set(&mut self, name: &str, value: &str) {
+        if self.vars.len() >= MAX_VARS && !self.vars.contains_key(name) {
+            return;
+        }
+        Rc::make_mut(&mut self.vars).insert(name.to_string(), value.to_string());
+    }
+
+    fn forget(&mut self, name: &str) {
+        if self.vars.contains_key(name) {
+            Rc::make_mut(&mut self.vars).remove(name);
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -476,7 +501,12 @@ impl Builder<'_> {
                 }
                 Item::Part(P::AssignmentWord(assignment, _)) => {
                     let name = match &assignment.name {
-                        ast::AssignmentName::VariableName(n) | ast::AssignmentName::ArrayElementName(n, _) => n.clone(),
+                        ast::AssignmentName::VariableName(n) => n.clone(),
+                        ast::AssignmentName::ArrayElementName(n, index) => {
+                            // `a[$(cmd)]=1`: the subscript is evaluated, its substitutions run.
+                            self.arithmetic(index, scope, ctx);
+                            n.clone()
+                        }
                     };
                     let value = match &assignment.value {
                         ast::AssignmentValue::Scalar(w) => self.word(w, scope, ctx),
@@ -498,6 +528,10 @@ impl Builder<'_> {
                 }
             }
         }
+        if cmd.words.iter().any(|w| !w.alternatives.is_empty()) {
+            // Brace expansion makes several words (`{rm,-rf,/}`, `r{m,} -rf /`).
+            cmd.words = cmd.words.into_iter().flat_map(split_alternatives).collect();
+        }
         self.track(&cmd, scope);
         self.out.cmds.push(cmd);
     }
@@ -508,12 +542,24 @@ impl Builder<'_> {
             for (name, value) in &cmd.assigns {
                 // Only values that stay one word once unquoted are substituted later.
                 if value.dynamic || value.glob || value.text.contains(char::is_whitespace) {
-                    scope.vars.remove(name);
+                    scope.forget(name);
                 } else {
-                    scope.vars.insert(name.clone(), value.text.clone());
+                    scope.set(name, &value.text);
                 }
             }
             return;
+        }
+        if matches!(cmd.words[0].text.as_str(), "export" | "declare" | "typeset" | "local" | "readonly") {
+            // `export X=/`: an assignment like `X=/`.
+            for w in cmd.words[1..].iter().filter(|w| !w.text.starts_with('-')) {
+                let Some((name, value)) = w.text.split_once('=') else { continue };
+                let name = name.trim_end_matches('+');
+                if w.dynamic || w.glob || value.contains(char::is_whitespace) || w.text.contains("+=") {
+                    scope.forget(name);
+                } else {
+                    scope.set(name, value);
+                }
+            }
         }
         if matches!(cmd.words[0].text.as_str(), "cd" | "pushd") {
             let target = cmd.words[1..].iter().find(|w| !w.text.starts_with('-') || w.text == "-");
@@ -658,8 +704,16 @@ impl Builder<'_> {
                 WordPiece::ParameterExpansion(expr) => {
                     let source = raw.get(piece.start_index..piece.end_index).unwrap_or(raw);
                     if source.contains("$(") || source.contains('`') || source.contains("<(") {
-                        // `${x:-$(cmd)}` runs `cmd`; the grammar keeps it as text.
-                        self.unknown(format!("a command inside `{}`", shorten(source)));
+                        // `${x:-$(cmd)}` runs `cmd`; the grammar keeps it as text: the operand is
+                        // parsed again as a word, so its commands are judged like any other.
+                        let inner = source.strip_prefix("${").and_then(|t| t.strip_suffix('}'));
+                        match inner {
+                            Some(inner) if inner.len() < source.len() => {
+                                let operand = self.word_text(inner, None, scope, ctx);
+                                word.subs.extend(operand.subs);
+                            }
+                            _ => self.unknown(format!("a command inside `{}`", shorten(source))),
+                        }
                     }
                     self.parameter(expr, word, scope);
                 }
@@ -697,8 +751,13 @@ impl Builder<'_> {
             if let Some(value) = scope.vars.get(name) {
                 return word.text.push_str(value);
             }
-            if name == "HOME" && word.text.is_empty() {
+            // At the start of a word or of an option's value (`--key=$HOME/.ssh/id`, `f=@$HOME/x`).
+            let value_start = word.text.is_empty() || word.text.ends_with(['=', '@', ':']);
+            if name == "HOME" && value_start {
                 return word.text.push('~');
+            }
+            if name == "TMPDIR" && value_start {
+                return word.text.push_str("/tmp");
             }
             if name == "PWD" && word.text.is_empty() && scope.cwd.anchor != Anchor::Unknown {
                 return word.text.push('.');
@@ -706,6 +765,26 @@ impl Builder<'_> {
         }
         unknown_part(word);
     }
+}
+
+/// The words a brace-expanded word becomes.
+fn split_alternatives(w: Word) -> Vec<Word> {
+    if w.alternatives.is_empty() || w.process {
+        return vec![w];
+    }
+    w.alternatives
+        .iter()
+        .enumerate()
+        .map(|(k, alt)| Word {
+            text: alt.clone(),
+            dynamic: w.dynamic,
+            glob: w.glob && has_glob(alt),
+            alternatives: Vec::new(),
+            start: if k == 0 { w.start } else { None },
+            subs: if k == 0 { w.subs.clone() } else { Vec::new() },
+            process: false,
+        })
+        .collect()
 }
 
 enum Item<'a> {
@@ -804,7 +883,8 @@ fn brace_expand(text: &str, dynamic: &mut bool) -> Vec<String> {
         }
         match split_braces(&t) {
             Some((prefix, alternatives, suffix)) => {
-                todo.extend(alternatives.into_iter().map(|a| format!("{prefix}{a}{suffix}")));
+                // In the shell's order: the stack pops the first alternative first.
+                todo.extend(alternatives.into_iter().rev().map(|a| format!("{prefix}{a}{suffix}")));
             }
             None => {
                 if t.contains("..") && t.contains('{') {
@@ -817,36 +897,39 @@ fn brace_expand(text: &str, dynamic: &mut bool) -> Vec<String> {
     if done.len() == 1 && done[0] == text { Vec::new() } else { done }
 }
 
-/// The first `{…,…}` of `text`: prefix, alternatives, suffix.
+/// The first `{…,…}` of `text`: prefix, alternatives, suffix. One pass: the leftmost `{` whose
+/// matching `}` closes a group with a comma of its own (as the shell picks it).
 fn split_braces(text: &str) -> Option<(&str, Vec<&str>, &str)> {
-    let bytes = text.as_bytes();
-    for open in bytes.iter().enumerate().filter(|(_, c)| **c == b'{').map(|(i, _)| i) {
-        let (mut depth, mut commas) = (0usize, Vec::new());
-        for (j, &c) in bytes.iter().enumerate().skip(open) {
-            match c {
-                b'{' => depth += 1,
-                b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        if commas.is_empty() {
-                            break;
-                        }
-                        let mut parts = Vec::new();
-                        let mut from = open + 1;
-                        for &comma in &commas {
-                            parts.push(&text[from..comma]);
-                            from = comma + 1;
-                        }
-                        parts.push(&text[from..j]);
-                        return Some((&text[..open], parts, &text[j + 1..]));
-                    }
+    let mut open: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut best: Option<(usize, Vec<usize>, usize)> = None;
+    for (j, &c) in text.as_bytes().iter().enumerate() {
+        match c {
+            b'{' => open.push((j, Vec::new())),
+            b',' => {
+                if let Some((_, commas)) = open.last_mut() {
+                    commas.push(j);
                 }
-                b',' if depth == 1 => commas.push(j),
-                _ => {}
             }
+            b'}' => {
+                if let Some((at, commas)) = open.pop()
+                    && !commas.is_empty()
+                    && best.as_ref().is_none_or(|(b, _, _)| at < *b)
+                {
+                    best = Some((at, commas, j));
+                }
+            }
+            _ => {}
         }
     }
-    None
+    let (at, commas, close) = best?;
+    let mut parts = Vec::new();
+    let mut from = at + 1;
+    for comma in commas {
+        parts.push(&text[from..comma]);
+        from = comma + 1;
+    }
+    parts.push(&text[from..close]);
+    Some((&text[..at], parts, &text[close + 1..]))
 }
 
 #[cfg(test)]
@@ -900,10 +983,11 @@ mod tests {
     #[test]
     fn braces_expand_into_alternatives() {
         let s = script("rm -rf /{etc,usr/{bin,lib}} x{1..3}");
-        let mut values: Vec<&str> = s.cmds[0].words[2].values().collect();
-        values.sort();
+        // Like the shell, one word per alternative, in its order.
+        let values: Vec<&str> = s.cmds[0].words[2..5].iter().flat_map(Word::values).collect();
         assert_eq!(values, ["/etc", "/usr/bin", "/usr/lib"]);
-        assert!(s.cmds[0].words[3].dynamic);
+        assert!(s.cmds[0].words[5].dynamic);
+        assert_eq!(argv(&script("r{m,} -rf /"), 0), ["rm", "r", "-rf", "/"]);
     }
 
     #[test]
