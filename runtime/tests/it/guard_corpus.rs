@@ -1,6 +1,6 @@
-//! The guard's table test: `tests/fixtures/guard-corpus.tsv`, dangerous and routine commands of
-//! every class. It prints the numbers and fails on any dangerous command allowed, any routine
-//! command denied or asked, and any expected `deny` that is only asked.
+//! The guard's table tests: `check_table` judges a table of `tests/fixtures/` (dangerous and
+//! routine commands of every class) and fails on any dangerous command allowed, any routine command
+//! denied or asked, and any expected `deny` that is only asked. This file runs the main corpus.
 
 use claudebench_runtime::coordination::guard::{Decision, Guard};
 
@@ -12,9 +12,11 @@ struct Case {
     command: String,
 }
 
-fn corpus() -> Vec<Case> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/guard-corpus.tsv");
-    let text = std::fs::read_to_string(path).unwrap();
+/// The cases of `tests/fixtures/<file>`: decision, class, cwd (`-` for none), command (`⏎` for a
+/// newline), tab-separated; `#` lines are comments.
+fn table(file: &str) -> Vec<Case> {
+    let path = format!("{}/tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
     let mut cases = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
@@ -24,13 +26,13 @@ fn corpus() -> Vec<Case> {
         let (Some(expected), Some(class), Some(cwd), Some(command)) =
             (cols.next(), cols.next(), cols.next(), cols.next())
         else {
-            panic!("guard-corpus.tsv:{}: expected 4 tab-separated columns", i + 1);
+            panic!("{file}:{}: expected 4 tab-separated columns", i + 1);
         };
         let expected = match expected {
             "allow" => Decision::Allow,
             "ask" => Decision::Ask,
             "deny" => Decision::Deny,
-            other => panic!("guard-corpus.tsv:{}: unknown decision `{other}`", i + 1),
+            other => panic!("{file}:{}: unknown decision `{other}`", i + 1),
         };
         cases.push(Case {
             line: i + 1,
@@ -43,11 +45,12 @@ fn corpus() -> Vec<Case> {
     cases
 }
 
-#[test]
-fn the_corpus_is_decided_as_expected_with_no_dangerous_command_allowed_and_no_routine_one_blocked() {
+/// Judge every case of a table; print the numbers and fail on any dangerous command allowed, any
+/// routine command denied or asked, and any expected `deny` that is only asked.
+pub(crate) fn check_table(file: &str, at_least: usize) {
     let guard = Guard::default();
-    let cases = corpus();
-    assert!(cases.len() >= 250, "the corpus has {} commands", cases.len());
+    let cases = table(file);
+    assert!(cases.len() >= at_least, "{file} has {} commands", cases.len());
     let (mut dangerous, mut dangerous_allowed, mut deny_only_asked) = (0, 0, 0);
     let (mut benign, mut benign_denied, mut benign_asked) = (0, 0, 0);
     let mut failures = Vec::new();
@@ -83,9 +86,14 @@ fn the_corpus_is_decided_as_expected_with_no_dangerous_command_allowed_and_no_ro
         }
     }
     println!(
-        "guard corpus: {} commands; dangerous {dangerous}: allowed {dangerous_allowed}, deny only asked {deny_only_asked}; \
+        "{file}: {} commands; dangerous {dangerous}: allowed {dangerous_allowed}, deny only asked {deny_only_asked}; \
          benign {benign}: denied {benign_denied}, asked {benign_asked}",
         cases.len()
     );
     assert!(failures.is_empty(), "{} cases decided wrongly:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn the_corpus_is_decided_as_expected_with_no_dangerous_command_allowed_and_no_routine_one_blocked() {
+    check_table("guard-corpus.tsv", 250);
 }

@@ -6,59 +6,7 @@ use claudebench_runtime::coordination::guard::{Decision, Guard};
 
 #[test]
 fn the_red_team_table_is_decided_as_expected() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/guard-redteam.tsv");
-    let text = std::fs::read_to_string(path).unwrap();
-    let guard = Guard::default();
-    let (mut total, mut dangerous_allowed, mut deny_only_asked, mut benign_denied, mut benign_asked) = (0, 0, 0, 0, 0);
-    let mut failures = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let cols: Vec<&str> = line.splitn(4, '\t').collect();
-        assert_eq!(cols.len(), 4, "guard-redteam.tsv:{}: expected 4 tab-separated columns", i + 1);
-        let expected = match cols[0] {
-            "allow" => Decision::Allow,
-            "ask" => Decision::Ask,
-            "deny" => Decision::Deny,
-            other => panic!("guard-redteam.tsv:{}: unknown decision `{other}`", i + 1),
-        };
-        let cwd = (cols[2] != "-").then_some(cols[2]);
-        let command = cols[3].replace('⏎', "\n");
-        total += 1;
-        let d = guard.check_command(&command, cwd);
-        let got = d.decision;
-        let bad = match expected {
-            Decision::Allow => {
-                benign_denied += usize::from(got == Decision::Deny);
-                benign_asked += usize::from(got == Decision::Ask);
-                got != Decision::Allow
-            }
-            _ => {
-                dangerous_allowed += usize::from(got == Decision::Allow);
-                let weaker = expected == Decision::Deny && got == Decision::Ask;
-                deny_only_asked += usize::from(weaker);
-                got == Decision::Allow || weaker
-            }
-        };
-        if bad {
-            failures.push(format!(
-                "  line {} [{}] expected {:?}, got {:?} ({}: {}): {:?}",
-                i + 1,
-                cols[1],
-                expected,
-                got,
-                d.rule.unwrap_or_default(),
-                d.reason.unwrap_or_default(),
-                command
-            ));
-        }
-    }
-    println!(
-        "guard red team: {total} commands; dangerous allowed {dangerous_allowed}, deny only asked {deny_only_asked}; \
-         benign denied {benign_denied}, asked {benign_asked}"
-    );
-    assert!(failures.is_empty(), "{} cases decided wrongly:\n{}", failures.len(), failures.join("\n"));
+    crate::guard_corpus::check_table("guard-redteam.tsv", 800);
 }
 
 /// Pathological inputs of the red team, at 15 KiB and 60 KiB: every one answers, and 4× the
