@@ -64,13 +64,12 @@ async fn send(config: &BridgeConfig, hook: &HookCall) -> Result<Value, CallError
 
 /// Who is calling (`X-Client-Id`), for the server's per-caller rate limits: each Claude Code
 /// session is its own caller, so one busy session cannot exhaust the limits of every other (a
-/// hook without a usable session shares one bucket). The server takes at most 128 printable
-/// ASCII characters; a longer or odd session id falls back to the shared name.
+/// hook without a usable session shares one bucket). An id the server would ignore (see
+/// `transport::client_id`) falls back to the shared name.
 fn client_id(hook: &HookCall) -> String {
     hook.session_id
         .as_deref()
-        .map(|session| format!("claude-code:{session}"))
-        .filter(|id| id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .and_then(|session| claudebench_runtime::transport::client_id(&format!("claude-code:{session}")))
         .unwrap_or_else(|| "claude-code-hook".into())
 }
 

@@ -54,8 +54,9 @@ pub(crate) fn peer(extensions: &Extensions) -> Option<String> {
     extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.to_string())
 }
 
-/// A usable identity string: trimmed, non-empty, printable ASCII, bounded.
-pub(crate) fn clean_id(raw: &str) -> Option<String> {
+/// A usable identity string (`X-Client-Id`, a session id): trimmed, non-empty, printable ASCII,
+/// bounded; `None` when unusable. Clients that build one (the hook bridge) check with this too.
+pub fn clean_id(raw: &str) -> Option<String> {
     let id = raw.trim();
     let usable = !id.is_empty() && id.len() <= MAX_CLIENT_ID && id.bytes().all(|b| b.is_ascii_graphic());
     usable.then(|| id.to_string())

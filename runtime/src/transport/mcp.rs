@@ -163,13 +163,11 @@ fn tool_result(outcome: Result<Value, Error>) -> Result<CallToolResult, McpError
 
 /// Identity from the HTTP request behind this MCP call (none over stdio).
 fn caller_meta(context: &RequestContext<RoleServer>) -> RequestMeta {
-    let mut meta = RequestMeta::new(Transport::Mcp);
-    if let Some(parts) = context.extensions.get::<Parts>() {
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).and_then(clean_id);
-        meta.session_id = header("mcp-session-id");
-        meta.client_id = header("x-client-id");
-        meta.peer = identity::peer(&parts.extensions);
-    }
+    let Some(parts) = context.extensions.get::<Parts>() else {
+        return RequestMeta::new(Transport::Mcp);
+    };
+    let mut meta = identity::request_meta(Transport::Mcp, &parts.headers, &parts.extensions);
+    meta.session_id = parts.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).and_then(clean_id);
     meta
 }
 

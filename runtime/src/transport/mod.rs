@@ -28,6 +28,7 @@ use axum::extract::DefaultBodyLimit;
 use crate::backend::Backend;
 
 pub use conn::{ConnectionLimits, serve};
+pub use identity::clean_id as client_id;
 pub use mcp::{serve_io as serve_mcp_io, serve_stdio};
 
 /// How the HTTP server behaves; everything has a safe default.

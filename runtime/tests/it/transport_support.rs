@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use claudebench_generated::error::{Error, ErrorCode};
@@ -80,6 +80,9 @@ pub struct TestBackend {
     pub calls: Mutex<Vec<(String, Value, RequestMeta)>>,
     subscribers: Mutex<Vec<(Vec<String>, mpsc::Sender<BusEvent>)>>,
     pub not_ready: AtomicBool,
+    /// Calls running now, and the most that ever ran at once.
+    running: AtomicUsize,
+    pub most_running: AtomicUsize,
 }
 
 impl TestBackend {
@@ -94,6 +97,8 @@ impl TestBackend {
             calls: Mutex::default(),
             subscribers: Mutex::default(),
             not_ready: AtomicBool::new(false),
+            running: AtomicUsize::new(0),
+            most_running: AtomicUsize::new(0),
         })
     }
 
@@ -178,7 +183,10 @@ impl Backend for TestBackend {
                 return Err(scripted_error(code));
             }
             if let Some(ms) = input.get("sleepMs").and_then(Value::as_u64) {
+                let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most_running.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                self.running.fetch_sub(1, Ordering::SeqCst);
             }
             // Over another table (the generated one) every event just echoes.
             let scripted = std::ptr::eq(self.events, &EVENTS[..]);

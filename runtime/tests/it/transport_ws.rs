@@ -116,3 +116,24 @@ async fn a_client_that_does_not_read_is_disconnected_with_a_policy_close() {
     let frame = close.expect("a close frame with a reason");
     assert_eq!(frame.code, CloseCode::Policy);
 }
+
+/// A client that sends calls faster than they finish never has more than 32 running: the socket
+/// stops reading until one ends, so the work (and the answers) stay bounded. Every call is still
+/// answered.
+#[tokio::test]
+async fn one_socket_runs_at_most_32_calls_at_once_and_answers_them_all() {
+    let server = start_default().await;
+    let mut socket = open(&server).await;
+    let calls = 200;
+    for id in 0..calls {
+        send(&mut socket, json!({"jsonrpc": "2.0", "method": "test.echo", "params": {"sleepMs": 100}, "id": id})).await;
+    }
+    let mut answered = std::collections::BTreeSet::new();
+    while answered.len() < calls {
+        let answer = next_json(&mut socket).await;
+        assert!(answer.get("result").is_some(), "{answer}");
+        answered.insert(answer["id"].as_u64().unwrap());
+    }
+    let most = server.backend.most_running.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=32).contains(&most), "calls of one socket running at once: {most}");
+}
