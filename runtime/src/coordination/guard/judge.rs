@@ -272,7 +272,7 @@ impl Judge<'_> {
                     statements.push('\n');
                     statements.push_str(&text);
                 }
-                let sql = SQL_CLIENTS.contains(&p);
+                let sql = named(&rules.sql_clients, p);
                 self.data(&statements, sql);
             }
             _ => {}
@@ -1088,10 +1088,6 @@ impl Judge<'_> {
         fed
     }
 }
-
-/// Database clients that speak SQL (string literals in their statements are data).
-const SQL_CLIENTS: [&str; 8] =
-    ["psql", "mysql", "mariadb", "sqlite3", "duckdb", "clickhouse-client", "cockroach", "cqlsh"];
 
 static SQL_STRING: LazyLock<Regex> = LazyLock::new(|| Regex::new("'(?:[^']|'')*'").expect("a constant pattern"));
 static SQL_DYNAMIC: LazyLock<Regex> = LazyLock::new(|| {

@@ -160,6 +160,7 @@ fn empty_rules() -> HookRules {
         fetchers: Vec::new(),
         decoders: Vec::new(),
         data_clients: Vec::new(),
+        sql_clients: Vec::new(),
         data_wipes: Vec::new(),
         rules: Vec::new(),
     }

@@ -94,6 +94,11 @@ pub struct HookRules {
     pub decoders: Vec<String>,
     /// Database clients: their arguments and input are checked against `dataWipes`.
     pub data_clients: Vec<String>,
+    /// Those of `dataClients` whose statements are SQL: a wipe inside a quoted string literal is
+    /// data there (unless the statements build and run code: `EXECUTE`, `$$`). Not for clients
+    /// like `redis-cli`, where `eval "redis.call('flushall')"` runs its quoted text.
+    #[serde(default)]
+    pub sql_clients: Vec<String>,
     /// Regexes (case-insensitive) of statements that destroy data.
     pub data_wipes: Vec<String>,
     pub rules: Vec<ProgramRule>,
