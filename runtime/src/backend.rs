@@ -8,8 +8,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use claudebench_generated::error::Error;
-use claudebench_generated::event::EventDef;
+use claudebench_contract::error::Error;
+use claudebench_contract::event::EventDef;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -101,7 +101,7 @@ pub struct Services {
     /// The SQL store (for health checks); `None` when persistence is disabled.
     pub store: Option<crate::persist::SqlStore>,
     /// The event table, for `system.discover`.
-    pub events: &'static [claudebench_generated::event::EventDef],
+    pub events: &'static [claudebench_contract::event::EventDef],
     pub started: std::time::Instant,
 }
 
@@ -109,7 +109,7 @@ pub struct Services {
 #[derive(Clone)]
 pub struct Ctx {
     pub meta: RequestMeta,
-    pub event: &'static claudebench_generated::event::EventDef,
+    pub event: &'static claudebench_contract::event::EventDef,
     pub services: std::sync::Arc<Services>,
 }
 

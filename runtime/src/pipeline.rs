@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use claudebench_generated::error::{Error, ErrorCode};
-use claudebench_generated::event::EventDef;
+use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::event::EventDef;
 use serde_json::Value;
 
 use crate::backend::{Backend, BoxFuture, BusEvent, EventStream, Payload, Readiness};

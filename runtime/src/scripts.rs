@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use ::redis::aio::ConnectionLike;
 use ::redis::{FromRedisValue, Script, ScriptInvocation};
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 
 use crate::redis::redis_error;
 

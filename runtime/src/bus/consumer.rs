@@ -13,7 +13,7 @@ use std::time::Duration;
 use ::redis::aio::{ConnectionManager, MultiplexedConnection};
 use ::redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use ::redis::{ErrorKind, ServerErrorKind, Value as RedisValue};
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use serde_json::Value;
 
 use super::check_event_name;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ::redis::AsyncCommands;
 use ::redis::aio::ConnectionManager;
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 
 use crate::keys::Keys;
 use crate::redis::{RedisHandle, redis_error};

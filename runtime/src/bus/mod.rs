@@ -13,7 +13,7 @@ pub mod subscribe;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use serde_json::Value;
 
 use crate::keys::Keys;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ::redis::AsyncCommands;
 use ::redis::aio::ConnectionManager;
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;

@@ -20,8 +20,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use claudebench_generated::error::Error;
-use claudebench_generated::event::{CircuitBreakerDef, EventDef, RateLimit};
+use claudebench_contract::error::Error;
+use claudebench_contract::event::{CircuitBreakerDef, EventDef, RateLimit};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -309,7 +309,7 @@ impl EventOverride {
 }
 
 fn invalid(message: String) -> Error {
-    Error::new(claudebench_generated::error::ErrorCode::Validation, message)
+    Error::new(claudebench_contract::error::ErrorCode::Validation, message)
 }
 
 /// The known name closest to `name` (edit distance at most a third of its length), for

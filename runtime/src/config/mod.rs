@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use claudebench_generated::error::Error;
-use claudebench_generated::event::EventDef;
+use claudebench_contract::error::Error;
+use claudebench_contract::event::EventDef;
 
 pub use file::{ConfigFile, EventOverride, SETTINGS, Setting};
 

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_contract::error::{Error, ErrorCode};
 use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};

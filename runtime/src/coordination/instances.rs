@@ -5,7 +5,7 @@
 //! and always later than the failure timeout. So a dead worker is always found by
 //! [`Instances::sweep_failed`], which re-queues its tasks exactly once.
 
-use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_contract::error::{Error, ErrorCode};
 use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};

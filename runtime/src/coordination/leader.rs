@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use redis::Script;
 use redis::aio::ConnectionLike;
 use std::sync::LazyLock;

@@ -24,7 +24,7 @@ pub mod tasks;
 
 mod script;
 
-pub use claudebench_generated::error::{Error, ErrorCode};
+pub use claudebench_contract::error::{Error, ErrorCode};
 
 use crate::keys::Keys;
 

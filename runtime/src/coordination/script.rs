@@ -2,7 +2,7 @@
 //! the reply convention every script follows:
 //! `{'ok', …values}` | `{'err', <error code>, <message>}` | `{'retry'}`.
 
-use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_contract::error::{Error, ErrorCode};
 use redis::Script;
 use redis::aio::ConnectionLike;
 

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};

@@ -10,7 +10,7 @@
 //! A task is in exactly one place: the pending queue (unowned, pending), one worker's queue
 //! (owned: pending = reserved by assign, in_progress = claimed), or neither (finished).
 
-use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_contract::error::{Error, ErrorCode};
 use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};

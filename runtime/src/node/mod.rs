@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claudebench_generated::error::Error;
-use claudebench_generated::event::EventDef;
+use claudebench_contract::error::Error;
+use claudebench_contract::event::EventDef;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

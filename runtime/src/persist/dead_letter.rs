@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_contract::error::{Error, ErrorCode};
 use redis::streams::StreamRangeReply;
 use serde::Serialize;
 

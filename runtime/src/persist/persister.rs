@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use serde_json::Value;
 
 use super::dead_letter::DeadLetters;

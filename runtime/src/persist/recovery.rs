@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use redis::aio::ConnectionManager;
 

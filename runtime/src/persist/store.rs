@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use serde_json::Value;
 use sqlx::any::{AnyArguments, AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, AssertSqlSafe, Row};
@@ -549,7 +549,7 @@ fn sql_error(e: sqlx::Error) -> Error {
 /// Whether an error from [`SqlStore::apply`] means the database refused some row's data (find
 /// the row and dead-letter it) rather than an outage or a retryable failure (retry the batch).
 pub fn refused_data(e: &Error) -> bool {
-    e.code != claudebench_generated::error::ErrorCode::Unavailable
+    e.code != claudebench_contract::error::ErrorCode::Unavailable
 }
 
 #[cfg(test)]

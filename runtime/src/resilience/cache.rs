@@ -6,7 +6,7 @@
 
 use ::redis::AsyncCommands;
 use ::redis::aio::ConnectionManager;
-use claudebench_generated::error::Error;
+use claudebench_contract::error::Error;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

@@ -20,8 +20,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use ::redis::aio::ConnectionManager;
-use claudebench_generated::error::{Error, ErrorCode};
-use claudebench_generated::event::CircuitBreakerDef;
+use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::event::CircuitBreakerDef;
 use serde::Deserialize;
 
 use crate::bus::subscribe::{Flow, Listener, listen};

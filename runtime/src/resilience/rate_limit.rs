@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ::redis::aio::ConnectionManager;
-use claudebench_generated::error::{Error, ErrorCode};
-use claudebench_generated::event::RateLimit;
+use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::event::RateLimit;
 
 use crate::keys::Keys;
 use crate::redis::RedisHandle;

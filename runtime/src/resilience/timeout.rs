@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_contract::error::{Error, ErrorCode};
 
 /// Runs `fut` for at most `timeout_ms`; on expiry the future is dropped (cancelled) and the
 /// `timeout` error returned. `timeout_ms == 0` means no deadline.

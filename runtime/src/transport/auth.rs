@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_contract::error::{Error, ErrorCode};
 
 use super::AppState;
 use super::wire::error_response;

@@ -11,8 +11,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use claudebench_contract::routes;
-use claudebench_generated::error::{Error, ErrorCode};
-use claudebench_generated::event::EventDef;
+use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::event::EventDef;
 
 use super::AppState;
 use super::identity::Caller;

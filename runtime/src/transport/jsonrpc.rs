@@ -20,7 +20,7 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_contract::error::{Error, ErrorCode};
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 

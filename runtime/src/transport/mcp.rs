@@ -13,8 +13,8 @@ use axum::http::request::Parts;
 use axum::http::{Method, Request, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, any};
-use claudebench_generated::error::{Error, ErrorCode};
-use claudebench_generated::event::{EventDef, McpDef};
+use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::event::{EventDef, McpDef};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ClientJsonRpcMessage, ContentBlock, Implementation,
     JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,

@@ -3,7 +3,7 @@
 //!
 //! Transports only translate: they decode a request, fill in the caller's identity
 //! ([`RequestMeta`](crate::context::RequestMeta)), call [`Backend::dispatch`] and map the one
-//! [`Error`](claudebench_generated::error::Error) type to their wire format. They never validate
+//! [`Error`](claudebench_contract::error::Error) type to their wire format. They never validate
 //! event inputs themselves.
 
 mod auth;

@@ -2,8 +2,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use claudebench_generated::error::{Error, ErrorCode};
-use claudebench_generated::issue::{Issue, IssueCode};
+use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::issue::{Issue, IssueCode};
 use serde_json::{Value, json};
 
 /// `{"error": {code, message, issues?, retryAfterMs?}}` with the code's HTTP status, plus

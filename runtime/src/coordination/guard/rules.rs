@@ -6,7 +6,7 @@
 //! How commands are parsed and wrappers resolved is code (`shell.rs`, `resolve.rs`): that is
 //! the shell's syntax, not policy. What is dangerous is here.
 
-use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_contract::error::{Error, ErrorCode};
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 

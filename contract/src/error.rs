@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::issue::Issue;
 
-pub use claudebench_contract::ErrorCode;
+pub use crate::ErrorCode;
 
 /// An error as every transport sends it (`{"error": {…}}` over HTTP, `data` over JSON-RPC).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use claudebench_contract::IssueCode;
+pub use crate::IssueCode;
 
 /// One validation problem: `{path, code, message}` exactly as every transport sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
