@@ -10,13 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use claudebench::app::App;
-use claudebench::handlers::Handlers;
+use claudebench::app::{App, Dispatch};
+use claudebench_domain::coordination::CoordinationConfig;
+use claudebench_domain::node::NodeOptions;
 use claudebench_runtime::backend::{Backend, Payload};
 use claudebench_runtime::config::RuntimeConfig;
 use claudebench_runtime::context::{Ctx, RequestMeta, Transport};
-use claudebench_runtime::coordination::CoordinationConfig;
-use claudebench_runtime::node::NodeOptions;
 use claudebench_runtime::pipeline::EventHandlers;
 use serde_json::json;
 
@@ -70,10 +69,11 @@ async fn main() {
     let through_pipeline = micros(start.elapsed(), n);
 
     let ctx = Ctx { meta: meta(), event: circuit, services: app.services.clone() };
+    let dispatch = Dispatch::new(app.domain.clone());
     let start = Instant::now();
     for _ in 0..n {
-        let input = Handlers.parse(circuit, Payload::Value(json!({}))).expect("valid");
-        let r = Handlers.call(&ctx, input).await;
+        let input = dispatch.parse(circuit, Payload::Value(json!({}))).expect("valid");
+        let r = dispatch.call(&ctx, input).await;
         assert!(r.is_ok());
     }
     let direct = micros(start.elapsed(), n);

@@ -3,20 +3,33 @@
 
 use std::sync::Arc;
 
+use claudebench_domain::coordination::CoordinationConfig;
+use claudebench_domain::node::{Node, NodeOptions};
+use claudebench_domain::{Ctx, Domain};
 use claudebench_generated::error::Error;
 use claudebench_generated::event::EventDef;
 use claudebench_generated::events::{self, EventId, Input, Output};
 use claudebench_runtime::backend::{BoxFuture, Payload};
 use claudebench_runtime::config::{ConfigFile, RuntimeConfig};
-use claudebench_runtime::context::{Ctx, Services};
-use claudebench_runtime::coordination::CoordinationConfig;
-use claudebench_runtime::node::{Node, NodeOptions};
+use claudebench_runtime::context::{self, Services};
 use claudebench_runtime::pipeline::{EventHandlers, Pipeline};
 use serde_json::Value;
 
 use crate::handlers::Handlers;
 
-impl EventHandlers for Handlers {
+/// The pipeline's typed half: the generated dispatch over [`Handlers`], each call given the
+/// instance's domain.
+pub struct Dispatch {
+    domain: Arc<Domain>,
+}
+
+impl Dispatch {
+    pub fn new(domain: Arc<Domain>) -> Self {
+        Dispatch { domain }
+    }
+}
+
+impl EventHandlers for Dispatch {
     type Input = Input;
 
     fn parse(&self, event: &'static EventDef, payload: Payload<'_>) -> Result<Input, Error> {
@@ -33,9 +46,10 @@ impl EventHandlers for Handlers {
         input.to_value()
     }
 
-    fn call<'a>(&'a self, ctx: &'a Ctx, input: Input) -> BoxFuture<'a, Result<Value, Error>> {
+    fn call<'a>(&'a self, request: &'a context::Ctx, input: Input) -> BoxFuture<'a, Result<Value, Error>> {
         Box::pin(async move {
-            let output = claudebench_generated::handlers::call(self, ctx, input).await?;
+            let ctx = Ctx { meta: request.meta.clone(), event: request.event, domain: self.domain.clone() };
+            let output = claudebench_generated::handlers::call(&Handlers, &ctx, input).await?;
             let value = output.to_value();
             // The output is published to clients as the event's schema says; a handler that
             // breaks it is a bug, reported as such rather than sent on.
@@ -101,8 +115,9 @@ fn default_instance_id() -> String {
 /// One running server process (without its transports): the node and the pipeline over this
 /// crate's handlers.
 pub struct App {
-    pub pipeline: Arc<Pipeline<Handlers>>,
+    pub pipeline: Arc<Pipeline<Dispatch>>,
     pub services: Arc<Services>,
+    pub domain: Arc<Domain>,
     node: Node,
 }
 
@@ -110,15 +125,16 @@ impl App {
     /// Start the node (connect, recover, register, background work) and build the pipeline.
     pub async fn start(options: NodeOptions) -> Result<App, Error> {
         let node = Node::start(&options, &events::EVENTS).await?;
-        let services = node.services.clone();
-        let pipeline = match Pipeline::new(Handlers, services.clone()).await {
+        let domain = node.domain.clone();
+        let services = domain.runtime.clone();
+        let pipeline = match Pipeline::new(Dispatch::new(domain.clone()), services.clone()).await {
             Ok(pipeline) => Arc::new(pipeline),
             Err(e) => {
                 node.shutdown().await;
                 return Err(e);
             }
         };
-        Ok(App { pipeline, services, node })
+        Ok(App { pipeline, services, domain, node })
     }
 
     /// Stop the node: its jobs, its registration (its tasks go back to the queue), leadership.

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use claudebench::app::App;
+use claudebench_domain::node::rehydrate_tasks;
 use claudebench_generated::events::EVENTS;
 use claudebench_runtime::backend::Backend;
-use claudebench_runtime::node::rehydrate_tasks;
 use claudebench_runtime::transport::{self, TransportConfig};
 
 /// The OpenAPI document served at `GET /openapi.json` (committed, checked for staleness by tests).
@@ -376,7 +376,7 @@ async fn rehydrate() -> ExitCode {
         Err(e) => return fail(&e.message),
     };
     let result = match &app.services.store {
-        Some(store) => rehydrate_tasks(&app.services, store).await,
+        Some(store) => rehydrate_tasks(&app.domain, store).await,
         None => Ok(Default::default()),
     };
     app.shutdown().await;

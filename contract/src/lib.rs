@@ -8,7 +8,8 @@
 //!   string formats ([`validation::Format`]) the spec checker also uses for defaults and examples;
 //! - [`event`]: the row type of the generated event table, all the runtime knows of an event;
 //! - [`jsonrpc`]: the JSON-RPC protocol errors `/rpc` answers before any event runs;
-//! - [`routes`]: the paths the server itself uses, which no event may take.
+//! - [`routes`]: the paths the server itself uses, which no event may take;
+//! - [`time`]: epoch milliseconds and their one text form.
 //!
 //! Nothing here depends on `spec/`: editing the spec regenerates `claudebench-generated` and
 //! recompiles what uses its types, never this crate or the runtime built on it.
@@ -21,6 +22,7 @@ pub mod event;
 pub mod issue;
 pub mod jsonrpc;
 pub mod routes;
+pub mod time;
 pub mod validation;
 
 pub use error_code::ErrorCode;

@@ -94,10 +94,7 @@ pub struct Services {
     pub keys: crate::keys::Keys,
     pub redis: crate::redis::RedisHandle,
     pub bus: crate::bus::EventBus,
-    pub coord: crate::coordination::Coordination,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// The compiled `hook.pre_tool` guard.
-    pub hook_rules: crate::coordination::guard::Guard,
     /// The SQL store (for health checks); `None` when persistence is disabled.
     pub store: Option<crate::persist::SqlStore>,
     /// The event table, for `system.discover`.
@@ -117,10 +114,6 @@ impl Ctx {
     /// A connection to the shared Redis (cheap: a handle to the one multiplexed connection).
     pub fn redis(&self) -> ::redis::aio::ConnectionManager {
         self.services.redis.conn()
-    }
-    /// The coordination core (tasks, instances, leader, gossip, quorum, batches, state).
-    pub fn coord(&self) -> &crate::coordination::Coordination {
-        &self.services.coord
     }
     /// The session the request belongs to, if the transport knows one.
     pub fn session_id(&self) -> Option<&str> {

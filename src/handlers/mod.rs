@@ -7,7 +7,7 @@
 pub mod convert;
 
 /// The request context every handler receives (identity, event, shared services).
-pub type Ctx = claudebench_runtime::context::Ctx;
+pub type Ctx = claudebench_domain::Ctx;
 
 /// The one type that implements every event's handler trait.
 #[derive(Debug, Clone, Copy, Default)]

@@ -211,7 +211,7 @@ async fn an_open_circuit_without_a_fallback_answers_circuit_open_with_a_retry_de
 #[tokio::test]
 async fn an_open_task_claim_circuit_answers_nothing_claimed_and_takes_no_task() {
     let t = TestApp::start().await;
-    t.services().coord.instances.register(&mut t.redis(), "w1", &["worker".to_string()]).await.unwrap();
+    t.domain().coord.instances.register(&mut t.redis(), "w1", &["worker".to_string()]).await.unwrap();
     let task = t.ok("task.create", json!({"text": "wait for me"})).await;
     force_open(&t, "task.claim").await;
     assert_eq!(t.ok("task.claim", json!({"workerId": "w1"})).await, json!({"claimed": false, "tasks": []}));

@@ -5,8 +5,8 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use claudebench_runtime::coordination::CoordinationConfig;
-use claudebench_runtime::node::NodeOptions;
+use claudebench_domain::coordination::CoordinationConfig;
+use claudebench_domain::node::NodeOptions;
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, options};
@@ -148,7 +148,7 @@ async fn a_batch_held_through_one_server_is_refused_through_another_and_free_onc
     let (a, b) = (&apps[0], &apps[1]);
     let items: Vec<Value> = (0..40).map(Value::from).collect();
     // A processor working through server A is 12 items in.
-    let batches = &a.services().coord.batches;
+    let batches = &a.domain().coord.batches;
     let mut con = a.redis();
     assert!(batches.acquire(&mut con, "nightly", "proc-a", 40, 10_000).await.unwrap().acquired);
     batches.progress(&mut con, "nightly", "proc-a", 12, 10_000).await.unwrap();
@@ -216,7 +216,7 @@ async fn when_the_leader_stops_another_server_leads_within_one_lease_with_a_high
     let lease = Duration::from_millis(1_000);
     let mut apps = cluster(3, base).await;
     let mut con = apps[0].redis();
-    let leader = apps[0].services().coord.leader.clone();
+    let leader = apps[0].domain().coord.leader.clone();
 
     let wait_for_leader = |not: Option<String>| {
         let leader = leader.clone();

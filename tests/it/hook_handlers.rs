@@ -2,8 +2,8 @@
 //! (including the original validator's bypasses), auditing, tool statistics and alerts, prompt
 //! warnings, todo→task mirroring per session, and the session lifecycle.
 
+use claudebench_domain::coordination::tasks::TaskStatus;
 use claudebench_runtime::context::{RequestMeta, Transport};
-use claudebench_runtime::coordination::tasks::TaskStatus;
 use redis::AsyncCommands;
 use serde_json::{Value, json};
 
@@ -40,9 +40,9 @@ async fn todo_write(t: &TestApp, session: Option<&str>, todos: Value) -> Value {
     t.ok("hook.todo_write", input).await
 }
 
-async fn task(t: &TestApp, id: &str) -> claudebench_runtime::coordination::tasks::Task {
+async fn task(t: &TestApp, id: &str) -> claudebench_domain::coordination::tasks::Task {
     let mut con = t.redis();
-    t.services().coord.tasks.get(&mut con, id).await.unwrap()
+    t.domain().coord.tasks.get(&mut con, id).await.unwrap()
 }
 
 fn ids(v: &Value) -> Vec<String> {
@@ -464,7 +464,7 @@ async fn completing_a_todo_completes_its_task_whether_or_not_a_worker_claimed_it
     let created = ids(&out);
     // A worker claims the higher-priority (in-progress) one.
     let mut con = t.redis();
-    let coord = &t.services().coord;
+    let coord = &t.domain().coord;
     coord.instances.register(&mut con, "worker-1", &["worker".to_string()]).await.unwrap();
     let claimed = coord.tasks.claim(&mut con, "worker-1", 1).await.unwrap();
     assert_eq!(claimed[0].id, created[1]);
@@ -510,7 +510,7 @@ async fn concurrent_todo_writes_of_one_session_create_each_task_once() {
     all.dedup();
     assert_eq!(all.len(), 20, "each todo mapped to exactly one task");
     let mut con = t.redis();
-    let page = t.services().coord.tasks.list(&mut con, &Default::default()).await.unwrap();
+    let page = t.domain().coord.tasks.list(&mut con, &Default::default()).await.unwrap();
     assert_eq!(page.total, 20, "duplicates created by racing calls were removed");
     let mapping: std::collections::HashMap<String, String> =
         con.hgetall(t.services().keys.todo_tasks(SESSION)).await.unwrap();
@@ -529,7 +529,7 @@ async fn session_start_registers_the_instance_and_session_end_unregisters_it_rel
     assert_eq!(t.ok("hook.session_start", json!({"sessionId": SESSION, "source": "clear"})).await["registered"], true);
 
     let mut con = t.redis();
-    let coord = &t.services().coord;
+    let coord = &t.domain().coord;
     let instance = coord.instances.get(&mut con, INSTANCE).await.unwrap().expect("registered");
     assert_eq!(instance.roles, ["claude-code"]);
 
@@ -571,7 +571,7 @@ async fn session_start_after_compaction_or_resume_summarises_open_work() {
     )
     .await;
     let mut con = t.redis();
-    let claimed = t.services().coord.tasks.claim(&mut con, INSTANCE, 1).await.unwrap();
+    let claimed = t.domain().coord.tasks.claim(&mut con, INSTANCE, 1).await.unwrap();
     assert_eq!(
         t.ok("hook.pre_compact", json!({"sessionId": SESSION, "trigger": "auto"})).await,
         json!({"acknowledged": true})
@@ -604,7 +604,7 @@ async fn stop_reports_the_sessions_in_progress_tasks_and_is_recorded() {
     t.ok("hook.session_start", json!({"sessionId": SESSION})).await;
     todo_write(&t, Some(SESSION), json!([{"content": "Refactor", "status": "pending"}])).await;
     let mut con = t.redis();
-    t.services().coord.tasks.claim(&mut con, INSTANCE, 1).await.unwrap();
+    t.domain().coord.tasks.claim(&mut con, INSTANCE, 1).await.unwrap();
 
     let out = t.ok("hook.stop", json!({"sessionId": SESSION, "stopHookActive": false})).await;
     assert_eq!(out, json!({"acknowledged": true, "inProgressTasks": 1}));
@@ -643,7 +643,7 @@ async fn hooks_of_a_registered_session_keep_its_instance_alive() {
     let t = TestApp::start().await;
     t.ok("hook.session_start", json!({"sessionId": SESSION})).await;
     let mut con = t.redis();
-    let coord = &t.services().coord;
+    let coord = &t.domain().coord;
     let before = coord.instances.get(&mut con, INSTANCE).await.unwrap().unwrap().last_seen;
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     t.ok("hook.post_tool", json!({"tool": "Read", "result": {"ok": true}, "sessionId": SESSION})).await;

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use claudebench::app::App;
+use claudebench_domain::node::NodeOptions;
 use claudebench_runtime::backend::Backend;
-use claudebench_runtime::node::NodeOptions;
 use claudebench_runtime::transport::{self, TransportConfig};
 
 use crate::support;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use claudebench::app::App;
+use claudebench_domain::coordination::CoordinationConfig;
+use claudebench_domain::node::NodeOptions;
 use claudebench_generated::error::Error;
 use claudebench_runtime::backend::Payload;
 use claudebench_runtime::config::RuntimeConfig;
 use claudebench_runtime::context::{RequestMeta, Services, Transport};
-use claudebench_runtime::coordination::CoordinationConfig;
-use claudebench_runtime::node::NodeOptions;
 use serde_json::Value;
 
 static N: AtomicU64 = AtomicU64::new(0);
@@ -65,6 +65,10 @@ impl TestApp {
 
     pub fn services(&self) -> &Arc<Services> {
         &self.app.as_ref().expect("running").services
+    }
+
+    pub fn domain(&self) -> &Arc<claudebench_domain::Domain> {
+        &self.app.as_ref().expect("running").domain
     }
 
     /// Call an event as a fresh caller (so per-caller rate limits never interfere).

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use claudebench_domain::coordination::CoordinationConfig;
+use claudebench_domain::coordination::tasks::{NewTask, Outcome};
 use claudebench_generated::error::ErrorCode;
-use claudebench_runtime::coordination::CoordinationConfig;
-use claudebench_runtime::coordination::tasks::{NewTask, Outcome};
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, options};
@@ -25,7 +25,7 @@ pub async fn create_task(t: &TestApp, text: &str, priority: u8) -> String {
         Ok(v) => v["id"].as_str().expect("task id").to_string(),
         Err(e) if not_implemented(&e) => {
             let mut con = t.redis();
-            t.services().coord.tasks.create(&mut con, NewTask::new(text).priority(priority)).await.unwrap().id
+            t.domain().coord.tasks.create(&mut con, NewTask::new(text).priority(priority)).await.unwrap().id
         }
         Err(e) => panic!("task.create failed: {e:?}"),
     }
@@ -37,7 +37,7 @@ pub async fn claim(t: &TestApp, worker: &str, max: usize) -> Vec<String> {
         Ok(v) => v["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect(),
         Err(e) if not_implemented(&e) => {
             let mut con = t.redis();
-            t.services().coord.tasks.claim(&mut con, worker, max).await.unwrap().into_iter().map(|t| t.id).collect()
+            t.domain().coord.tasks.claim(&mut con, worker, max).await.unwrap().into_iter().map(|t| t.id).collect()
         }
         Err(e) => panic!("task.claim failed: {e:?}"),
     }
@@ -48,7 +48,7 @@ pub async fn assign(t: &TestApp, task: &str, instance: &str) {
         Ok(_) => {}
         Err(e) if not_implemented(&e) => {
             let mut con = t.redis();
-            t.services().coord.tasks.assign(&mut con, task, instance).await.unwrap();
+            t.domain().coord.tasks.assign(&mut con, task, instance).await.unwrap();
         }
         Err(e) => panic!("task.assign failed: {e:?}"),
     }
@@ -60,7 +60,7 @@ pub async fn complete(t: &TestApp, task: &str, worker: &str) {
         Err(e) if not_implemented(&e) => {
             let mut con = t.redis();
             let c = t
-                .services()
+                .domain()
                 .coord
                 .tasks
                 .complete(&mut con, task, worker, Outcome::Completed(Some(json!({"ok": true}))))
@@ -74,7 +74,7 @@ pub async fn complete(t: &TestApp, task: &str, worker: &str) {
 /// The task as stored (status, assignee), read from the coordination core.
 pub async fn task(t: &TestApp, id: &str) -> Value {
     let mut con = t.redis();
-    serde_json::to_value(t.services().coord.tasks.get(&mut con, id).await.unwrap()).unwrap()
+    serde_json::to_value(t.domain().coord.tasks.get(&mut con, id).await.unwrap()).unwrap()
 }
 
 /// Every entry of one event stream, oldest first, as (event, payload).
@@ -90,7 +90,7 @@ pub async fn stream(t: &TestApp, event: &str) -> Vec<Value> {
     entries.into_iter().map(|(_, f)| serde_json::from_str(&f["payload"]).unwrap()).collect()
 }
 
-fn with_failure_timeout(ms: u64) -> claudebench_runtime::node::NodeOptions {
+fn with_failure_timeout(ms: u64) -> claudebench_domain::node::NodeOptions {
     let mut o = options();
     o.coordination = CoordinationConfig { failure_timeout_ms: ms, ..CoordinationConfig::default() };
     o
@@ -105,13 +105,13 @@ async fn register_answers_exactly_registered_and_records_roles_liveness_and_an_e
     assert_eq!(out, json!({"registered": true}));
 
     let mut con = t.redis();
-    let rec = t.services().coord.instances.get(&mut con, "worker-1").await.unwrap().expect("record");
+    let rec = t.domain().coord.instances.get(&mut con, "worker-1").await.unwrap().expect("record");
     assert_eq!(rec.roles, ["worker", "supervisor"]);
     assert_eq!(rec.status, "ACTIVE");
-    assert_eq!(t.services().coord.instances.with_role(&mut con, "worker").await.unwrap(), ["worker-1"]);
+    assert_eq!(t.domain().coord.instances.with_role(&mut con, "worker").await.unwrap(), ["worker-1"]);
     // The record outlives the failure timeout, so a dead instance is detected before it vanishes.
     let pttl: i64 = redis::cmd("PTTL").arg(t.services().keys.instance("worker-1")).query_async(&mut con).await.unwrap();
-    let config = t.services().coord.instances.config().clone();
+    let config = t.domain().coord.instances.config().clone();
     assert!(pttl > config.failure_timeout_ms as i64 && pttl <= config.effective_record_ttl_ms() as i64, "{pttl}");
 
     let events = stream(&t, "instance.registered").await;
@@ -126,7 +126,7 @@ async fn re_registering_replaces_the_roles_and_is_never_answered_from_a_cache() 
     t.ok("system.register", json!({"id": "w", "roles": ["worker"]})).await;
     t.ok("system.register", json!({"id": "w", "roles": ["supervisor"]})).await;
     let mut con = t.redis();
-    let i = &t.services().coord.instances;
+    let i = &t.domain().coord.instances;
     assert_eq!(i.get(&mut con, "w").await.unwrap().unwrap().roles, ["supervisor"]);
     assert!(i.with_role(&mut con, "worker").await.unwrap().is_empty(), "the dropped role no longer lists it");
     // Roles default to none.
@@ -161,12 +161,12 @@ async fn heartbeat_refreshes_last_seen_every_time_and_refuses_unknown_instances(
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(15)).await;
         assert_eq!(t.ok("system.heartbeat", json!({"instanceId": "w"})).await, json!({"alive": true}));
-        let seen = t.services().coord.instances.get(&mut con, "w").await.unwrap().unwrap().last_seen;
+        let seen = t.domain().coord.instances.get(&mut con, "w").await.unwrap().unwrap().last_seen;
         assert!(seen > last, "every beat moves lastSeen (never a cached answer)");
         last = seen;
     }
     let pttl: i64 = redis::cmd("PTTL").arg(t.services().keys.instance("w")).query_async(&mut con).await.unwrap();
-    assert!(pttl > t.services().coord.instances.config().failure_timeout_ms as i64);
+    assert!(pttl > t.domain().coord.instances.config().failure_timeout_ms as i64);
     t.stop().await;
 }
 
@@ -188,7 +188,7 @@ async fn the_first_instance_to_register_without_a_leader_leads_until_it_unregist
     // No background jobs: the server itself is not campaigning.
     let t = TestApp::start().await;
     let mut con = t.redis();
-    let leader = &t.services().coord.leader;
+    let leader = &t.domain().coord.leader;
     assert!(leader.current(&mut con).await.unwrap().is_none());
     t.ok("system.register", json!({"id": "first", "roles": []})).await;
     t.ok("system.register", json!({"id": "second", "roles": []})).await;
@@ -309,7 +309,7 @@ async fn cache_keys(t: &TestApp, event: &str) -> Vec<String> {
 #[tokio::test]
 async fn health_reports_the_mcp_endpoint_while_it_serves() {
     let t = TestApp::start().await;
-    let guard = claudebench_runtime::coordination::service_status::McpServing::start();
+    let guard = claudebench_runtime::transport::serving::McpServing::start();
     let out = t.ok("system.health", json!({})).await;
     drop(guard);
     assert_eq!(out["services"]["mcp"], true);
@@ -471,7 +471,7 @@ async fn get_state_forgets_deleted_tasks() {
     let keep = create_task(&t, "keep", 50).await;
     let gone = create_task(&t, "gone", 50).await;
     let mut con = t.redis();
-    t.services().coord.tasks.delete(&mut con, &gone).await.unwrap();
+    t.domain().coord.tasks.delete(&mut con, &gone).await.unwrap();
     let out = t.ok("system.get_state", json!({})).await;
     let shown: Vec<&str> = out["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
     assert_eq!(shown, [keep.as_str()]);
@@ -568,7 +568,7 @@ async fn a_batch_is_processed_once_and_its_lock_released() {
     let out = t.ok("system.batch_process", json!({"batchId": "b-1", "instanceId": "w1", "items": items})).await;
     assert_eq!(out, json!({"processed": true, "processorId": "w1", "itemsProcessed": 25}));
     let mut con = t.redis();
-    let (status, progress) = t.services().coord.batches.status(&mut con, "b-1").await.unwrap().unwrap();
+    let (status, progress) = t.domain().coord.batches.status(&mut con, "b-1").await.unwrap().unwrap();
     assert_eq!((status.as_str(), progress.processed, progress.total), ("completed", 25, 25));
     let owner: String =
         redis::cmd("HGET").arg(t.services().keys.batch("b-1")).arg("owner").query_async(&mut con).await.unwrap();
@@ -588,7 +588,7 @@ async fn a_batch_is_processed_once_and_its_lock_released() {
 #[tokio::test]
 async fn a_batch_held_by_another_processor_is_refused_with_its_holder_and_progress_then_resumed() {
     let t = TestApp::start().await;
-    let batches = &t.services().coord.batches;
+    let batches = &t.domain().coord.batches;
     let mut con = t.redis();
     // Another processor is mid-way through.
     batches.acquire(&mut con, "b", "other", 20, 10_000).await.unwrap();

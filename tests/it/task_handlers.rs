@@ -15,7 +15,7 @@ use crate::support::{TestApp, options};
 /// another domain; the task events only need the instance to exist and be alive).
 async fn register(t: &TestApp, id: &str) {
     let roles = vec!["worker".to_string()];
-    t.services().coord.instances.register(&mut t.redis(), id, &roles).await.expect("register a worker");
+    t.domain().coord.instances.register(&mut t.redis(), id, &roles).await.expect("register a worker");
 }
 
 /// The entries of one event stream, oldest first: (`event` field, parsed `payload`).
@@ -230,7 +230,7 @@ async fn assign_reserves_a_pending_task_for_a_live_instance_and_publishes_task_a
     let t = TestApp::start().await;
     register(&t, "worker-test-1").await;
     let id = create(&t, "assign me", 50).await;
-    let before = claudebench_runtime::coordination::iso_millis(claudebench_runtime::coordination::now_ms());
+    let before = claudebench_domain::coordination::iso_millis(claudebench_domain::coordination::now_ms());
     let out = t.ok("task.assign", json!({"taskId": id, "instanceId": "worker-test-1"})).await;
     assert_eq!(out["taskId"], id.as_str());
     assert_eq!(out["instanceId"], "worker-test-1");

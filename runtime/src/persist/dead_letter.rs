@@ -51,7 +51,7 @@ impl DeadLetters {
     pub async fn add(&self, entry: &Delivery, reason: &str) -> Result<String, Error> {
         let fields: BTreeMap<&str, &str> = entry.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let fields = serde_json::to_string(&fields).map_err(|e| Error::internal(format!("dead letter: {e}")))?;
-        let now = crate::coordination::now_ms().to_string();
+        let now = claudebench_contract::time::now_ms().to_string();
         let mut conn = self.redis.conn();
         redis::cmd("XADD")
             .arg(self.keys.dead_letters())

@@ -5,8 +5,8 @@
 //! streams into SQL with idempotent, order-guarded, batched upserts and acknowledges entries only
 //! after the SQL commit. A crash anywhere in between re-delivers, never loses; the streams are
 //! trimmed only behind the persister group (`lua/outbox_trim.lua`). Entries SQL can never take
-//! go to the [`DeadLetters`]. [`recovery`] detects a Redis that lost its data and brings the SQL
-//! copy back, with task ids that never repeat.
+//! go to the [`DeadLetters`]. The domain's `recovery` detects a Redis that lost its data and brings
+//! the SQL copy back, with task ids that never repeat.
 //!
 //! One set of portable migrations (`runtime/migrations`) serves PostgreSQL (`DATABASE_URL =
 //! postgres://…`) and SQLite (the default: a file under `CLAUDEBENCH_DATA_DIR`), through sqlx's
@@ -14,10 +14,8 @@
 
 mod dead_letter;
 mod persister;
-pub mod recovery;
 mod store;
 
 pub use dead_letter::{DeadLetter, DeadLetters};
-pub use persister::{PERSISTER_GROUP, Persister, StepStats};
-pub use recovery::{EpochCheck, RecoveryStats, ensure_epoch, rehydrate, top_up_ids};
+pub use persister::{PERSISTER_GROUP, Persister, StepStats, change_of};
 pub use store::{ApplyStats, ChangeOrder, ID_BLOCK, SqlStore, StoredTask, TaskChange, seq_of};

@@ -205,7 +205,7 @@ async fn timed<T>(f: impl Future<Output = T>) -> (T, Duration) {
 /// The SQL change an entry carries: `Ok(None)` for entries without an entity change (plain
 /// events) or of an entity without a table, `Err(reason)` for an entry that claims to carry a
 /// task change but cannot be read as one.
-pub(super) fn change_of(d: &Delivery) -> Result<Option<TaskChange>, String> {
+pub fn change_of(d: &Delivery) -> Result<Option<TaskChange>, String> {
     let Some(entity) = d.field("entity") else { return Ok(None) };
     if entity != "task" {
         tracing::debug!(entity, event = %d.event, "no table for this entity; entry skipped");

@@ -10,9 +10,9 @@ use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use claudebench_contract::routes;
 use claudebench_contract::error::{Error, ErrorCode};
 use claudebench_contract::event::EventDef;
+use claudebench_contract::routes;
 
 use super::AppState;
 use super::identity::Caller;

@@ -221,7 +221,7 @@ fn not_a_message(body: &[u8]) -> Option<Value> {
 
 /// Serve MCP over this process's stdin/stdout until the client disconnects.
 pub async fn serve_stdio(backend: Arc<dyn Backend>) -> std::io::Result<()> {
-    let _serving = crate::coordination::service_status::McpServing::start();
+    let _serving = crate::transport::serving::McpServing::start();
     let (stdin, stdout) = rmcp::transport::stdio();
     serve_io(backend, stdin, stdout).await
 }

@@ -16,6 +16,7 @@ mod wire;
 pub mod http;
 pub mod jsonrpc;
 pub mod mcp;
+pub mod serving;
 pub mod ws;
 
 use std::net::SocketAddr;

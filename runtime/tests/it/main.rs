@@ -7,16 +7,7 @@ mod support;
 mod bus;
 mod cache;
 mod circuit;
-mod coordination_cluster;
-mod coordination_hooks;
-mod coordination_instances;
-mod coordination_leader;
-mod coordination_tasks;
-mod guard_corpus;
-mod guard_fuzz;
-mod guard_redteam;
 mod lua_scripts;
-mod persist;
 mod rate_limit;
 mod redis_conn;
 

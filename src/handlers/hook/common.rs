@@ -1,7 +1,7 @@
 //! What the hook handlers share: session identity, the session's instance, Redis helpers.
 
+use claudebench_domain::coordination::tasks::{Task, TaskQuery, TaskStatus};
 use claudebench_generated::error::Error;
-use claudebench_runtime::coordination::tasks::{Task, TaskQuery, TaskStatus};
 use redis::aio::ConnectionLike;
 
 use crate::handlers::Ctx;
@@ -87,8 +87,8 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
 
 /// The current time as epoch milliseconds and as the wire's RFC 3339 string.
 pub fn now() -> (i64, String) {
-    let ms = claudebench_runtime::coordination::now_ms();
-    (ms, claudebench_runtime::coordination::iso_millis(ms))
+    let ms = claudebench_domain::coordination::now_ms();
+    (ms, claudebench_domain::coordination::iso_millis(ms))
 }
 
 /// Refresh the liveness of the session's instance, if it is registered. Claude Code sends no

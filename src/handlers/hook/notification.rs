@@ -13,7 +13,7 @@ impl HookNotification<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: HookNotificationInput) -> Result<Acknowledgement, Error> {
         let session = Session::resolve(input.session_id.as_deref(), ctx);
         let (_, iso) = now();
-        let key = ctx.services.keys.hook_session(&session.key);
+        let key = ctx.domain.runtime.keys.hook_session(&session.key);
         let mut pipe = redis::pipe();
         pipe.atomic();
         pipe.cmd("HINCRBY").arg(&key).arg("notifications").arg(1).ignore();
@@ -29,7 +29,7 @@ impl HookNotification<Ctx> for Handlers {
             "notificationType": input.notification_type,
             "timestamp": iso,
         });
-        ctx.services.bus.publish("hook.notification.received", &payload).await?;
+        ctx.domain.runtime.bus.publish("hook.notification.received", &payload).await?;
         touch_session(ctx, &session).await;
         Ok(Acknowledgement { acknowledged: true })
     }

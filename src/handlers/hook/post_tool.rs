@@ -21,7 +21,7 @@ const ERROR_WINDOW_MS: i64 = 5 * 60 * 1000;
 impl HookPostTool<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: HookPostToolInput) -> Result<HookPostToolOutput, Error> {
         let session = Session::resolve(input.session_id.as_deref(), ctx);
-        let keys = &ctx.services.keys;
+        let keys = &ctx.domain.runtime.keys;
         let tool_key = key_part(&input.tool);
         let failed = is_error(&input.result);
         let (now_ms, iso) = now();
@@ -57,7 +57,7 @@ impl HookPostTool<Ctx> for Handlers {
             // A sliding window, not a counter that resets every 5 minutes: "more than 5 errors
             // within 5 minutes" must hold for any 5 minutes, not only for aligned ones. The
             // member is unique per error (time, server instance, a local sequence).
-            let member = format!("{now_ms}-{}-{}", ctx.services.instance_id, unique_suffix());
+            let member = format!("{now_ms}-{}-{}", ctx.domain.runtime.instance_id, unique_suffix());
             pipe.cmd("ZADD").arg(&errors).arg(now_ms).arg(member).ignore();
             pipe.cmd("ZREMRANGEBYSCORE")
                 .arg(&errors)
@@ -82,7 +82,7 @@ impl HookPostTool<Ctx> for Handlers {
                 "threshold": ERROR_THRESHOLD,
                 "timestamp": iso,
             });
-            if let Err(e) = ctx.services.bus.publish("alert.tool_errors", &alert).await {
+            if let Err(e) = ctx.domain.runtime.bus.publish("alert.tool_errors", &alert).await {
                 tracing::warn!(tool = %input.tool, error = %e.message, "tool error alert not published");
             }
         }
@@ -95,7 +95,7 @@ impl HookPostTool<Ctx> for Handlers {
             "durationMs": input.duration_ms,
             "timestamp": iso,
         });
-        ctx.services.bus.publish("hook.post_tool.executed", &executed).await?;
+        ctx.domain.runtime.bus.publish("hook.post_tool.executed", &executed).await?;
         touch_session(ctx, &session).await;
         Ok(HookPostToolOutput { processed: Value::Bool(true) })
     }

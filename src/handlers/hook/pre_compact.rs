@@ -13,7 +13,7 @@ use crate::handlers::{Ctx, Handlers};
 impl HookPreCompact<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: HookPreCompactInput) -> Result<Acknowledgement, Error> {
         let session = Session::resolve(input.session_id.as_deref(), ctx);
-        let keys = &ctx.services.keys;
+        let keys = &ctx.domain.runtime.keys;
         let mut con = ctx.redis();
         let todos = todos::load(&mut con, keys, &session).await?;
         // The shared `default` session has no instance, hence no tasks of its own.

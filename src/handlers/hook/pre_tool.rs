@@ -3,17 +3,17 @@
 //! directory), answers allow / ask / deny with the reason, warnings and a rewritten input, and
 //! audits every decision.
 
+use claudebench_domain::policy::{Decision, HookDecision};
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::HookPreTool;
 use claudebench_generated::types::{HookPreToolInput, HookPreToolOutput, ToolDecision as HookDecisionKind};
-use claudebench_runtime::coordination::guard::{Decision, HookDecision};
 
 use super::common::{Session, now, redis_error};
 use crate::handlers::{Ctx, Handlers};
 
 impl HookPreTool<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: HookPreToolInput) -> Result<HookPreToolOutput, Error> {
-        let decision = ctx.services.hook_rules.evaluate_in(&input.tool, &input.params, input.cwd.as_deref());
+        let decision = ctx.domain.guard.evaluate_in(&input.tool, &input.params, input.cwd.as_deref());
         let session = Session::resolve(input.session_id.as_deref(), ctx);
         // The audit trail must not decide whether Claude may run a tool: a failed write is
         // logged, and the decision stands.
@@ -52,10 +52,10 @@ async fn audit(ctx: &Ctx, input: &HookPreToolInput, session: &Session, d: &HookD
     let (_, ts) = now();
     let mut con = ctx.redis();
     let mut cmd = redis::cmd("XADD");
-    cmd.arg(ctx.services.keys.audit())
+    cmd.arg(ctx.domain.runtime.keys.audit())
         .arg("MAXLEN")
         .arg("~")
-        .arg(ctx.services.config.stream_maxlen.max(1))
+        .arg(ctx.domain.runtime.config.stream_maxlen.max(1))
         .arg("*")
         .arg("hook")
         .arg("pre_tool")

@@ -21,7 +21,7 @@ impl HookSessionEnd<Ctx> for Handlers {
             Err(e) if e.code == ErrorCode::NotFound => (false, 0),
             Err(e) => return Err(e),
         };
-        todos::forget(&mut con, &ctx.services.keys, &session).await?;
+        todos::forget(&mut con, &ctx.domain.runtime.keys, &session).await?;
         Ok(HookSessionEndOutput { instance_id: instance, unregistered, tasks_released: count(released) })
     }
 }

@@ -24,7 +24,7 @@ impl HookSessionStart<Ctx> for Handlers {
 
         let additional_context = match input.source.as_deref() {
             Some("resume") | Some("compact") => {
-                let mut open: Vec<StoredTodo> = todos::load(&mut con, &ctx.services.keys, &session)
+                let mut open: Vec<StoredTodo> = todos::load(&mut con, &ctx.domain.runtime.keys, &session)
                     .await?
                     .into_iter()
                     .filter(StoredTodo::is_open)
@@ -35,7 +35,7 @@ impl HookSessionStart<Ctx> for Handlers {
                 // The live list wins; the snapshot taken before compaction fills in when the
                 // live state is gone (e.g. it expired while the session was away).
                 if (open.is_empty() || task_ids.is_empty())
-                    && let Some(snap) = todos::load_snapshot(&mut con, &ctx.services.keys, &session).await?
+                    && let Some(snap) = todos::load_snapshot(&mut con, &ctx.domain.runtime.keys, &session).await?
                 {
                     if open.is_empty() {
                         open = snap.todos.into_iter().filter(StoredTodo::is_open).collect();

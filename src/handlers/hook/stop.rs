@@ -13,7 +13,7 @@ impl HookStop<Ctx> for Handlers {
         let named = Session::named(input.session_id.as_deref(), ctx);
         let session = named.clone().unwrap_or_else(|| Session::resolve(None, ctx));
         let (_, iso) = now();
-        let key = ctx.services.keys.hook_session(&session.key);
+        let key = ctx.domain.runtime.keys.hook_session(&session.key);
         let mut pipe = redis::pipe();
         pipe.atomic();
         pipe.cmd("HINCRBY").arg(&key).arg(if input.subagent { "subagentStops" } else { "stops" }).arg(1).ignore();

@@ -32,7 +32,7 @@ impl HookTodoWrite<Ctx> for Handlers {
             "completedTasks": outcome.completed,
             "timestamp": iso,
         });
-        ctx.services.bus.publish("hook.todo_write.executed", &executed).await?;
+        ctx.domain.runtime.bus.publish("hook.todo_write.executed", &executed).await?;
         touch_session(ctx, &session).await;
         Ok(HookTodoWriteOutput { processed: true, changes: Some(changes), created_tasks: Some(outcome.created) })
     }

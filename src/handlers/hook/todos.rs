@@ -5,9 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use claudebench_domain::coordination::tasks::{NewTask, Outcome, TaskStatus, TaskUpdate};
 use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::types::{TodoItem, TodoStatus};
-use claudebench_runtime::coordination::tasks::{NewTask, Outcome, TaskStatus, TaskUpdate};
 use claudebench_runtime::keys::Keys;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
@@ -85,7 +85,7 @@ pub struct SyncOutcome {
 /// TodoWrite sees the old list again and retries, and the content→task mapping keeps it from
 /// creating a task twice.
 pub async fn sync(ctx: &Ctx, session: &Session, todos: &[TodoItem]) -> Result<SyncOutcome, Error> {
-    let keys = &ctx.services.keys;
+    let keys = &ctx.domain.runtime.keys;
     let mut con = ctx.redis();
     let previous = load(&mut con, keys, session).await?;
 

@@ -1,10 +1,10 @@
 //! `hook.user_prompt`: warns about destructive commands, database destruction and secrets in a
 //! prompt, adds guidance hints on request, and keeps the prompt in the session's history (24 h).
 
+use claudebench_domain::policy::prompt::inspect_prompt;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::HookUserPrompt;
 use claudebench_generated::types::{HookUserPromptInput, HookUserPromptOutput};
-use claudebench_runtime::coordination::prompt::inspect_prompt;
 use serde_json::json;
 
 use super::common::{HISTORY_CAP, HISTORY_TTL_SECS, Session, now, redis_error, touch_session, truncate_chars};
@@ -26,7 +26,7 @@ impl HookUserPrompt<Ctx> for Handlers {
             "hints": inspection.hints,
             "at": iso,
         });
-        let key = ctx.services.keys.hook_prompts(&session.key);
+        let key = ctx.domain.runtime.keys.hook_prompts(&session.key);
         let mut pipe = redis::pipe();
         pipe.atomic();
         pipe.cmd("LPUSH").arg(&key).arg(entry.to_string()).ignore();
@@ -45,7 +45,7 @@ impl HookUserPrompt<Ctx> for Handlers {
             "promptLength": input.prompt.chars().count(),
             "timestamp": iso,
         });
-        ctx.services.bus.publish("hook.user_prompt.executed", &executed).await?;
+        ctx.domain.runtime.bus.publish("hook.user_prompt.executed", &executed).await?;
         touch_session(ctx, &session).await;
         Ok(HookUserPromptOutput { modified })
     }

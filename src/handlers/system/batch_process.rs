@@ -1,9 +1,9 @@
 //! `system.batch_process`: Processes a batch of items on exactly one instance. The first caller for a `batchId` takes that batch's lock and processes every item; a concurrent caller gets `processed: false` with the current holder in `processorId` and its progress in `itemsProcessed`. Locks are per batch (different batches run in parallel) and are released when processing ends. Publishes `batch.completed`.
 
+use claudebench_domain::coordination::batch::LockState;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::SystemBatchProcess;
 use claudebench_generated::types::{SystemBatchProcessInput, SystemBatchProcessOutput};
-use claudebench_runtime::coordination::batch::LockState;
 use claudebench_runtime::redis::redis_error;
 
 use crate::handlers::{Ctx, Handlers};
@@ -41,7 +41,7 @@ impl SystemBatchProcess<Ctx> for Handlers {
                 // Already done (within the batch record's retention): report who did it
                 // rather than processing the same batch twice.
                 let by: Option<String> = redis::cmd("HGET")
-                    .arg(ctx.services.keys.batch(batch))
+                    .arg(ctx.domain.runtime.keys.batch(batch))
                     .arg("completedBy")
                     .query_async(&mut con)
                     .await

@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use claudebench_domain::coordination::now_ms;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::SystemCheckHealth;
 use claudebench_generated::types::{SystemCheckHealthInput, SystemCheckHealthOutput};
-use claudebench_runtime::coordination::now_ms;
 
 use crate::handlers::{Ctx, Handlers};
 

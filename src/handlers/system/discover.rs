@@ -62,7 +62,8 @@ fn selected(e: &EventDef, domain: Option<&str>, name: Option<&str>) -> bool {
 impl SystemDiscover<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: SystemDiscoverInput) -> Result<SystemDiscoverOutput, Error> {
         let mut defs: Vec<&EventDef> = ctx
-            .services
+            .domain
+            .runtime
             .events
             .iter()
             .filter(|e| selected(e, input.domain.as_deref(), input.name.as_deref()))

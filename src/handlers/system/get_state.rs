@@ -7,18 +7,18 @@
 
 use std::collections::{HashMap, HashSet};
 
+use claudebench_domain::coordination::tasks::TaskQuery;
+use claudebench_domain::coordination::{iso_millis, now_ms};
 use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::handlers::SystemGetState;
 use claudebench_generated::types::{EventRecord, Instance, SystemGetStateInput, SystemGetStateOutput, Task};
-use claudebench_runtime::coordination::tasks::TaskQuery;
-use claudebench_runtime::coordination::{iso_millis, now_ms};
 use claudebench_runtime::redis::redis_error;
 use serde_json::Value;
 
 use super::health_of;
 use crate::handlers::convert::retype;
 use crate::handlers::{Ctx, Handlers};
-use claudebench_runtime::coordination::tasks::TASK_STREAMS;
+use claudebench_domain::coordination::tasks::TASK_STREAMS;
 
 const MAX_TASKS: usize = 10;
 const MAX_INSTANCES: isize = 100;
@@ -62,7 +62,7 @@ fn entry_order(id: &str) -> (u64, u64) {
 /// published by handlers show up without a list to maintain here.
 fn described_events(ctx: &Ctx) -> Vec<&'static str> {
     let mut names = Vec::new();
-    for def in ctx.services.events {
+    for def in ctx.domain.runtime.events {
         let mut rest = def.description;
         while let Some(at) = rest.find("Publishes") {
             let sentence = &rest[at..];
@@ -85,7 +85,7 @@ fn described_events(ctx: &Ctx) -> Vec<&'static str> {
 async fn newest_entries(ctx: &Ctx, streams: &[(&str, usize)]) -> Result<Vec<Entry>, Error> {
     let mut pipe = redis::pipe();
     for (event, count) in streams {
-        pipe.cmd("XREVRANGE").arg(ctx.services.keys.stream(event)).arg("+").arg("-").arg("COUNT").arg(*count);
+        pipe.cmd("XREVRANGE").arg(ctx.domain.runtime.keys.stream(event)).arg("+").arg("-").arg("COUNT").arg(*count);
     }
     let mut con = ctx.redis();
     let replies: Vec<Vec<(String, HashMap<String, String>)>> = pipe.query_async(&mut con).await.map_err(redis_error)?;
@@ -165,7 +165,7 @@ async fn instances(ctx: &Ctx) -> Result<Vec<Instance>, Error> {
     let mut con = ctx.redis();
     // The most recently seen first: past the cap, those are the ones a dashboard cares about.
     let live: Vec<(String, f64)> = redis::cmd("ZREVRANGE")
-        .arg(ctx.services.keys.instances())
+        .arg(ctx.domain.runtime.keys.instances())
         .arg(0)
         .arg(MAX_INSTANCES - 1)
         .arg("WITHSCORES")
@@ -177,7 +177,7 @@ async fn instances(ctx: &Ctx) -> Result<Vec<Instance>, Error> {
     }
     let mut pipe = redis::pipe();
     for (id, _) in &live {
-        pipe.hget(ctx.services.keys.instance(id), "roles");
+        pipe.hget(ctx.domain.runtime.keys.instance(id), "roles");
     }
     let roles: Vec<Option<String>> = pipe.query_async(&mut con).await.map_err(redis_error)?;
     let leader = coord.leader.current(&mut con).await?.map(|l| l.id);

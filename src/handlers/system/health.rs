@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
+use claudebench_domain::coordination::now_ms;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::SystemHealth;
 use claudebench_generated::types::{HealthStatus, SystemHealthInput, SystemHealthOutput, SystemHealthOutputServices};
 use claudebench_runtime::backend::{HealthVerdict, Readiness};
-use claudebench_runtime::coordination::now_ms;
-use claudebench_runtime::coordination::service_status::mcp_serving;
 use claudebench_runtime::redis::redis_error;
+use claudebench_runtime::transport::serving::mcp_serving;
 
 use crate::handlers::{Ctx, Handlers};
 
@@ -59,7 +59,7 @@ fn overall(instances: HealthStatus, redis: bool, sql_configured: bool, sql: bool
 async fn count_instances(ctx: &Ctx) -> Result<InstanceCounts, Error> {
     let timeout = i64::try_from(ctx.coord().instances.config().failure_timeout_ms).unwrap_or(i64::MAX);
     let now = now_ms();
-    let key = ctx.services.keys.instances();
+    let key = ctx.domain.runtime.keys.instances();
     let healthy_from = now.saturating_sub(timeout);
     let degraded_from = now.saturating_sub(timeout.saturating_mul(2));
     let mut con = ctx.redis();
@@ -82,7 +82,7 @@ async fn count_instances(ctx: &Ctx) -> Result<InstanceCounts, Error> {
 
 impl SystemHealth<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, _input: SystemHealthInput) -> Result<SystemHealthOutput, Error> {
-        let services = &ctx.services;
+        let services = &ctx.domain.runtime;
         let redis_probe =
             async { matches!(tokio::time::timeout(PROBE_TIMEOUT, services.redis.ping()).await, Ok(Ok(()))) };
         let sql_probe = async {

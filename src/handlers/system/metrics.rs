@@ -34,7 +34,7 @@ fn counter(h: &HashMap<String, i64>, name: &str) -> u64 {
 
 impl SystemMetrics<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, _input: SystemMetricsInput) -> Result<SystemMetricsOutput, Error> {
-        let services = &ctx.services;
+        let services = &ctx.domain.runtime;
         let key = services.keys.counters();
         // Every process adds its counts to the shared hash once a second. Adding this
         // process's pending counts in the same transaction as the read makes the answer

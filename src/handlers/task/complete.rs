@@ -2,10 +2,10 @@
 //! or an error (`failed`). Retrying the same completion answers the same; anyone but the
 //! assignee gets `conflict`.
 
+use claudebench_domain::coordination::tasks::{Outcome, TaskStatus};
 use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::handlers::TaskComplete;
 use claudebench_generated::types::{TaskCompleteInput, TaskCompleteOutput, TaskCompleteOutputStatus};
-use claudebench_runtime::coordination::tasks::{Outcome, TaskStatus};
 
 use crate::handlers::{Ctx, Handlers};
 
@@ -38,7 +38,7 @@ impl TaskComplete<Ctx> for Handlers {
             .ok_or_else(|| Error::internal(format!("task {id} has no completedAt right after completing it")))?;
         // `system.metrics.tasksCompleted` counts tasks that reached `completed`, not failures.
         if status == TaskCompleteOutputStatus::Completed {
-            ctx.services.metrics.task_completed();
+            ctx.domain.runtime.metrics.task_completed();
         }
         Ok(TaskCompleteOutput { id: done.task.id, status, completed_at, duration_ms: done.duration_ms.max(0) })
     }

@@ -3,10 +3,10 @@
 //! `task.claim`, or an instance is chosen explicitly with `task.assign`. Publishes
 //! `task.created`.
 
+use claudebench_domain::coordination::tasks::NewTask;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskCreate;
 use claudebench_generated::types::{TaskCreateInput, TaskCreateOutput};
-use claudebench_runtime::coordination::tasks::NewTask;
 
 use super::{metadata, priority, wire_task};
 use crate::handlers::{Ctx, Handlers};

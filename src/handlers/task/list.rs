@@ -3,10 +3,10 @@
 //! task matching the filters and `nextOffset` is the offset of the next page, or `null` on the
 //! last page. Send `assignedTo: null` to list only unassigned tasks.
 
+use claudebench_domain::coordination::tasks::TaskQuery;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskList;
 use claudebench_generated::types::{TaskListInput, TaskListOutput};
-use claudebench_runtime::coordination::tasks::TaskQuery;
 
 use super::{count, status, wire_task};
 use crate::handlers::{Ctx, Handlers};

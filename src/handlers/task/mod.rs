@@ -13,9 +13,9 @@ mod get;
 mod list;
 mod update;
 
+use claudebench_domain::coordination::tasks;
 use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::types;
-use claudebench_runtime::coordination::tasks;
 use serde_json::{Map, Value};
 
 use crate::handlers::convert::retype;

@@ -4,10 +4,10 @@
 //! re-orders a pending task in the queue. Fails with `not_found` when the task does not exist.
 //! Publishes `task.updated`.
 
+use claudebench_domain::coordination::tasks;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskUpdate;
 use claudebench_generated::types::{TaskUpdateInput, TaskUpdateOutput};
-use claudebench_runtime::coordination::tasks;
 
 use super::{metadata, priority, status, wire_task};
 use crate::handlers::{Ctx, Handlers};

@@ -1,0 +1,108 @@
+//! The coordination core: tasks, instances, leadership, gossip, quorum, batches and global state,
+//! as a typed Rust API over atomic Lua scripts.
+//!
+//! Every state transition is one script that changes the state *and* appends its event to the
+//! event's stream (and publishes it) through the shared prelude `lua/lib/publish.lua`, so the two
+//! can never be separated. Every key a script touches is declared in `KEYS` and carries the
+//! `{prefix}` hash tag (see [`claudebench_runtime::keys`]), so the scripts are Redis-Cluster-legal;
+//! where a script would otherwise have to discover a per-instance key inside Lua, the Rust side reads it
+//! first and the script re-checks it, answering "retry" if it changed in between.
+//!
+//! The APIs are generic over [`redis::aio::ConnectionLike`], so they work with a
+//! `ConnectionManager` as well as a `MultiplexedConnection`.
+
+pub mod batch;
+pub mod gossip;
+pub mod instances;
+pub mod leader;
+pub mod quorum;
+pub mod state;
+pub mod tasks;
+
+mod script;
+
+pub use claudebench_contract::error::{Error, ErrorCode};
+
+use claudebench_runtime::keys::Keys;
+
+/// Tunables shared by the coordination modules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoordinationConfig {
+    /// Approximate cap (`MAXLEN ~`) of every event stream the scripts append to.
+    pub stream_maxlen: u64,
+    /// An instance without a heartbeat for this long is not alive (may not claim or receive
+    /// tasks) and is declared failed by the next sweep.
+    pub failure_timeout_ms: u64,
+    /// Expiry of an instance record, refreshed by every heartbeat. Must be longer than
+    /// `failure_timeout_ms`, so a dead instance is detected while its record still exists.
+    pub instance_record_ttl_ms: u64,
+    /// Most tasks auto-assignment puts in one worker's queue.
+    pub worker_capacity: u32,
+    /// How long quorum votes and decisions are kept after the last vote.
+    pub quorum_ttl_ms: u64,
+    /// Gossip entries older than this are removed.
+    pub gossip_stale_ms: u64,
+    /// How long a finished batch's record is kept.
+    pub batch_retention_ms: u64,
+}
+
+impl Default for CoordinationConfig {
+    fn default() -> Self {
+        CoordinationConfig {
+            stream_maxlen: 10_000,
+            failure_timeout_ms: 30_000,
+            instance_record_ttl_ms: 90_000,
+            worker_capacity: 10,
+            quorum_ttl_ms: 3_600_000,
+            gossip_stale_ms: 60_000,
+            batch_retention_ms: 3_600_000,
+        }
+    }
+}
+
+impl CoordinationConfig {
+    /// The record TTL actually used: never shorter than twice the failure timeout, whatever was
+    /// configured, so the liveness guarantee above cannot be configured away.
+    pub fn effective_record_ttl_ms(&self) -> u64 {
+        self.instance_record_ttl_ms.max(self.failure_timeout_ms.saturating_mul(2))
+    }
+}
+
+/// Every coordination service under one key prefix and configuration.
+#[derive(Debug, Clone)]
+pub struct Coordination {
+    pub tasks: tasks::Tasks,
+    pub instances: instances::Instances,
+    pub leader: leader::LeaderLease,
+    pub gossip: gossip::Gossip,
+    pub quorum: quorum::Quorum,
+    pub batches: batch::Batches,
+    pub state: state::GlobalState,
+}
+
+impl Coordination {
+    pub fn new(keys: Keys, config: CoordinationConfig) -> Self {
+        Coordination {
+            tasks: tasks::Tasks::new(keys.clone(), config.clone()),
+            instances: instances::Instances::new(keys.clone(), config.clone()),
+            leader: leader::LeaderLease::new(keys.clone()),
+            gossip: gossip::Gossip::new(keys.clone(), config.clone()),
+            quorum: quorum::Quorum::new(keys.clone(), config.clone()),
+            batches: batch::Batches::new(keys.clone(), config.clone()),
+            state: state::GlobalState::new(keys, config),
+        }
+    }
+}
+
+pub use claudebench_contract::time::{iso_millis, now_ms, parse_iso_millis};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_ttl_always_outlives_the_failure_timeout() {
+        let c = CoordinationConfig { failure_timeout_ms: 60_000, instance_record_ttl_ms: 30_000, ..Default::default() };
+        assert!(c.effective_record_ttl_ms() > c.failure_timeout_ms);
+    }
+}

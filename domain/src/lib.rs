@@ -1,0 +1,19 @@
+//! The coordination domain of ClaudeBench, built on the spec's types: what the server *does*.
+//!
+//! - [`coordination`]: tasks, instances, leadership, gossip, quorum, batches and global state, as
+//!   typed APIs over atomic Lua scripts (each state change appends its event in the same step);
+//! - [`policy`]: the hook policy — the pre-tool guard (shell parsing, wrappers, paths, rules) and
+//!   prompt inspection. Pure Rust, no Redis;
+//! - [`recovery`]: surviving Redis data loss (epoch marker, id reservations, task rehydration);
+//! - [`node`]: one instance's life — connect, recover, register, persist, periodic jobs, leave.
+//!
+//! The generic machinery it stands on (Redis, scripts, bus, pipeline, persistence, transports)
+//! is `claudebench-runtime`, which knows nothing of tasks or hooks.
+
+pub mod coordination;
+pub mod node;
+pub mod policy;
+pub mod recovery;
+pub mod services;
+
+pub use services::{Ctx, Domain};

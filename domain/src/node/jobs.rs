@@ -1,0 +1,198 @@
+//! The periodic work of an instance, each job on its own timer until the node stops:
+//!
+//! | job | who | period |
+//! |---|---|---|
+//! | heartbeat + gossip (re-register when declared failed) | every instance | failure timeout / 3 |
+//! | failure sweep + outbox retention | the leader | failure timeout / 2 |
+//! | epoch check (recover task state after a Redis loss) | every instance | 250 ms |
+//! | task-id reservation in SQL | every instance with SQL | 1 s |
+//! | counter flush + gauges | every instance | 1 s |
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{EPOCH_CHECK_PERIOD, NodeOptions, check_epoch};
+use crate::coordination::gossip::HealthStatus;
+use crate::coordination::leader::LeaderElector;
+use crate::coordination::tasks::TASK_STREAMS;
+use crate::recovery::top_up_ids;
+use crate::services::Domain;
+use claudebench_runtime::bus::consumer::group_backlog;
+use claudebench_runtime::persist::{DeadLetters, PERSISTER_GROUP};
+
+/// Start every job (and the leader election the leader-only ones follow).
+pub(super) fn start(
+    services: &Arc<Domain>,
+    options: &NodeOptions,
+    stop: watch::Receiver<bool>,
+) -> (Vec<JoinHandle<()>>, LeaderElector) {
+    let failure_timeout = Duration::from_millis(options.coordination.failure_timeout_ms);
+    let lease_ms = options.coordination.failure_timeout_ms.clamp(1_000, 30_000);
+    let elector = LeaderElector::spawn(
+        services.coord.leader.clone(),
+        services.runtime.redis.conn(),
+        services.runtime.instance_id.clone(),
+        lease_ms,
+    );
+    let term = elector.watch();
+    let mut jobs = Vec::new();
+
+    // Heartbeat and gossip: every instance, three times per failure timeout.
+    let s = services.clone();
+    jobs.push(every(failure_timeout / 3, stop.clone(), move || {
+        let s = s.clone();
+        async move {
+            let mut con = s.runtime.redis.conn();
+            match s.coord.instances.heartbeat(&mut con, &s.runtime.instance_id).await {
+                Ok(true) => {}
+                // Declared failed (e.g. a long pause) or expired: come back as a new member.
+                Ok(false) => {
+                    tracing::warn!(instance = %s.runtime.instance_id, "this instance was no longer registered; registering again");
+                    if let Err(e) = s.coord.instances.register(&mut con, &s.runtime.instance_id, &["server".to_string()]).await {
+                        tracing::warn!(error = %e, "re-registration failed");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+            }
+            let _ = s.coord.gossip.report(&mut con, &s.runtime.instance_id, HealthStatus::Healthy).await;
+        }
+    }));
+
+    // Failure sweep and retention: only the current leader (the sweep is safe anywhere, but one
+    // sweeper per cluster is enough and keeps the log readable).
+    let s = services.clone();
+    let retention = options.runtime.stream_retention;
+    jobs.push(every(failure_timeout / 2, stop.clone(), move || {
+        let (s, term) = (s.clone(), term.clone());
+        async move {
+            if term.borrow().is_none() {
+                return;
+            }
+            let mut con = s.runtime.redis.conn();
+            match s.coord.instances.sweep(&mut con).await {
+                Ok(failed) => {
+                    for f in failed {
+                        tracing::warn!(instance = %f.id, requeued = f.tasks_reassigned, "instance failed; its tasks were re-queued");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "failure sweep failed"),
+            }
+            // Outbox streams keep every entry the persister has not acknowledged.
+            let group = s.runtime.store.as_ref().map(|_| PERSISTER_GROUP);
+            if let Err(e) = s.runtime.bus.trim(&TASK_STREAMS, group, retention).await {
+                tracing::warn!(error = %e, "stream retention failed; retrying next period");
+            }
+        }
+    }));
+
+    // Redis data loss: every instance looks for the epoch marker a few times a second and
+    // recovers (one at a time) when it is gone. Task scripts refuse to run meanwhile.
+    let s = services.clone();
+    jobs.push(every(EPOCH_CHECK_PERIOD, stop.clone(), move || {
+        let s = s.clone();
+        async move {
+            if let Err(e) = check_epoch(&s).await {
+                tracing::warn!(error = %e, "epoch check failed; retrying");
+            }
+        }
+    }));
+
+    // Task ids: keep a reservation in SQL well ahead of the Redis counter.
+    if services.runtime.store.is_some() {
+        let s = services.clone();
+        jobs.push(every(Duration::from_secs(1), stop.clone(), move || {
+            let s = s.clone();
+            async move {
+                if let Some(store) = &s.runtime.store
+                    && let Err(e) = top_up_ids(&s.runtime.redis, &s.runtime.keys, store).await
+                {
+                    tracing::warn!(error = %e, "task id reservation failed; creates continue until the reserved ids run out");
+                }
+            }
+        }));
+    }
+
+    // Cluster-wide counters: add what this process counted to the shared hash; refresh the
+    // queue-depth and outbox-lag gauges of `/metrics`.
+    let s = services.clone();
+    jobs.push(every(Duration::from_secs(1), stop, move || {
+        let s = s.clone();
+        async move {
+            flush_counters(&s).await;
+            refresh_gauges(&s).await;
+        }
+    }));
+    (jobs, elector)
+}
+
+/// Add what this process counted since the last flush to the cluster-wide counters; on failure
+/// the totals are kept for the next flush.
+pub(super) async fn flush_counters(s: &Domain) {
+    let totals = s.runtime.metrics.take_totals();
+    if totals == Default::default() {
+        return;
+    }
+    let mut con = s.runtime.redis.conn();
+    let key = s.runtime.keys.counters();
+    let result: Result<(), redis::RedisError> = redis::pipe()
+        .atomic()
+        .hincr(&key, "eventsProcessed", totals.events)
+        .hincr(&key, "latencyMicros", totals.latency_us)
+        .hincr(&key, "tasksCompleted", totals.tasks_completed)
+        .query_async(&mut con)
+        .await;
+    if result.is_err() {
+        s.runtime.metrics.restore_totals(totals);
+    }
+}
+
+async fn refresh_gauges(s: &Domain) {
+    let mut con = s.runtime.redis.conn();
+    if let Ok(depth) = redis::cmd("ZCARD").arg(s.runtime.keys.tasks_pending()).query_async::<i64>(&mut con).await {
+        s.runtime.metrics.set_queue_depth("pending", depth);
+    }
+    if s.runtime.store.is_some() {
+        let (mut lag, mut oldest) = (0i64, None::<u64>);
+        for event in TASK_STREAMS {
+            let key = s.runtime.keys.stream(event);
+            let Ok(backlog) = group_backlog(&mut con, &key, PERSISTER_GROUP).await else { return };
+            s.runtime.metrics.set_stream_lag(event, PERSISTER_GROUP, backlog.entries as i64);
+            lag += backlog.entries as i64;
+            oldest = match (oldest, backlog.oldest_ms) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        let age = oldest.map(|ms| (crate::coordination::now_ms() - ms as i64).max(0)).unwrap_or(0);
+        s.runtime.metrics.set_outbox(lag, age);
+        if let Ok(n) = DeadLetters::new(&s.runtime.redis, &s.runtime.keys).count().await {
+            s.runtime.metrics.set_dead_letters(n as i64);
+        }
+    }
+}
+
+/// The scheduler: run `job` every `period` (a late tick waits, never bursts) until `stop` turns
+/// true.
+fn every<F, Fut>(period: Duration, mut stop: watch::Receiver<bool>, job: F) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period.max(Duration::from_millis(10)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => job().await,
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}

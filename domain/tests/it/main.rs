@@ -1,0 +1,19 @@
+//! Domain integration tests, against the real Redis (and PostgreSQL) of this machine: the
+//! coordination scripts, the hook policy tables and the outbox loop from a task script to SQL.
+//! Each test works under its own key prefix, so tests run in parallel without interfering.
+
+// The runtime's connection helpers and per-test isolation, shared rather than copied.
+#[path = "../../../runtime/tests/it/fixtures.rs"]
+mod fixtures;
+#[path = "../../../runtime/tests/it/support.rs"]
+mod support;
+
+mod coordination_cluster;
+mod coordination_hooks;
+mod coordination_instances;
+mod coordination_leader;
+mod coordination_tasks;
+mod guard_corpus;
+mod guard_fuzz;
+mod guard_redteam;
+mod persist;
