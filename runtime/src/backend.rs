@@ -153,4 +153,9 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Prometheus text exposition of the runtime's metrics.
     fn metrics_text(&self) -> String;
+
+    /// Where transports announce the endpoints they serve (`None`: nobody asks).
+    fn serving(&self) -> Option<&crate::transport::serving::Serving> {
+        None
+    }
 }

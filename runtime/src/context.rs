@@ -100,6 +100,8 @@ pub struct Services {
     /// The event table, for `system.discover`.
     pub events: &'static [claudebench_contract::event::EventDef],
     pub started: std::time::Instant,
+    /// The endpoints transports serve for this node (`system.health` reports MCP from it).
+    pub serving: crate::transport::serving::Serving,
 }
 
 /// What a handler receives: the request's identity, the event, and the shared services.

@@ -232,4 +232,8 @@ impl<H: EventHandlers> Backend for Pipeline<H> {
     fn metrics_text(&self) -> String {
         self.services.metrics.render()
     }
+
+    fn serving(&self) -> Option<&crate::transport::serving::Serving> {
+        Some(&self.services.serving)
+    }
 }

@@ -67,6 +67,11 @@ impl TestApp {
         &self.app.as_ref().expect("running").services
     }
 
+    /// The pipeline as transports see it.
+    pub fn pipeline(&self) -> Arc<dyn claudebench_runtime::backend::Backend> {
+        self.app.as_ref().expect("running").pipeline.clone()
+    }
+
     pub fn domain(&self) -> &Arc<claudebench_domain::Domain> {
         &self.app.as_ref().expect("running").domain
     }

@@ -308,11 +308,28 @@ async fn cache_keys(t: &TestApp, event: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn health_reports_the_mcp_endpoint_while_it_serves() {
-    let t = TestApp::start().await;
-    let guard = claudebench_runtime::transport::serving::McpServing::start();
-    let out = t.ok("system.health", json!({})).await;
-    drop(guard);
+    // Served over HTTP: up while the router that mounts `/mcp` is served.
+    let server = crate::server::TestServer::start().await;
+    let (status, out) = crate::server::post(&format!("{}/system/health", server.url), "{}").await;
+    assert_eq!(status, 200, "{out}");
     assert_eq!(out["services"]["mcp"], true);
+    server.stop().await;
+
+    // A node nobody serves over MCP says so, whatever other servers of this process do.
+    let t = TestApp::start().await;
+    assert_eq!(t.ok("system.health", json!({})).await["services"]["mcp"], false);
+    t.stop().await;
+
+    // Served over a byte stream, as over stdio. (Health answers are cached for 5 s, so each
+    // node is asked once; that the flag drops with the last guard is the runtime's unit test.)
+    let t = TestApp::start().await;
+    let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    let (read, write) = tokio::io::split(server_io);
+    let serving = tokio::spawn(claudebench_runtime::transport::serve_mcp_io(t.pipeline(), read, write));
+    let client = rmcp::ServiceExt::serve((), tokio::io::split(client_io)).await.expect("MCP handshake");
+    assert_eq!(t.ok("system.health", json!({})).await["services"]["mcp"], true);
+    client.cancel().await.expect("the client leaves");
+    tokio::time::timeout(std::time::Duration::from_secs(5), serving).await.expect("the server stops").ok();
     t.stop().await;
 }
 

@@ -30,6 +30,7 @@ use claudebench_runtime::metrics::Metrics;
 use claudebench_runtime::persist::{Persister, SqlStore};
 use claudebench_runtime::redis::server::{RedisServer, ensure_server};
 use claudebench_runtime::redis::{RedisHandle, RedisOptions};
+use claudebench_runtime::transport::serving::Serving;
 
 /// How to run one instance.
 #[derive(Debug, Clone)]
@@ -91,6 +92,7 @@ impl Node {
             // The table lives as long as the process: leaked once per started node.
             events: Vec::leak(options.runtime.served_events(all_events, &options.event_overrides)),
             started: Instant::now(),
+            serving: Serving::default(),
             config: options.runtime.clone(),
             keys,
             redis,

@@ -221,7 +221,6 @@ fn not_a_message(body: &[u8]) -> Option<Value> {
 
 /// Serve MCP over this process's stdin/stdout until the client disconnects.
 pub async fn serve_stdio(backend: Arc<dyn Backend>) -> std::io::Result<()> {
-    let _serving = crate::transport::serving::McpServing::start();
     let (stdin, stdout) = rmcp::transport::stdio();
     serve_io(backend, stdin, stdout).await
 }
@@ -232,6 +231,8 @@ where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
+    // `system.health` reports MCP as up while this client is served.
+    let _serving = backend.serving().map(|s| s.mcp());
     let running = McpHandler::new(backend).serve((read, write)).await.map_err(std::io::Error::other)?;
     running.waiting().await.map_err(std::io::Error::other)?;
     Ok(())

@@ -105,6 +105,8 @@ pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
     let policy = Arc::new(origin::Policy::new(&config));
     let ws_slots = Arc::new(tokio::sync::Semaphore::new(config.max_websockets));
     let state = AppState { backend: backend.clone(), config: Arc::new(config), ws_slots };
+    // `system.health` reports MCP as up for as long as this router, which mounts `/mcp`, lives.
+    let mcp_serving = backend.serving().map(|s| Arc::new(s.mcp()));
     let mcp = mcp::endpoint(backend, &state.config);
 
     let api = http::routes(&state)
@@ -121,4 +123,5 @@ pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(limits::cors_layer(policy.clone()))
         .layer(axum::middleware::from_fn_with_state(policy, origin::enforce))
+        .layer(axum::Extension(mcp_serving))
 }

@@ -10,7 +10,6 @@ use claudebench_generated::handlers::SystemHealth;
 use claudebench_generated::types::{HealthStatus, SystemHealthInput, SystemHealthOutput, SystemHealthOutputServices};
 use claudebench_runtime::backend::{HealthVerdict, Readiness};
 use claudebench_runtime::redis::redis_error;
-use claudebench_runtime::transport::serving::mcp_serving;
 
 use crate::handlers::{Ctx, Handlers};
 
@@ -122,7 +121,7 @@ impl SystemHealth<Ctx> for Handlers {
         };
         Ok(SystemHealthOutput {
             status,
-            services: SystemHealthOutputServices { redis: redis_up, postgres: sql_up, mcp: mcp_serving() },
+            services: SystemHealthOutputServices { redis: redis_up, postgres: sql_up, mcp: services.serving.mcp_up() },
         })
     }
 }
