@@ -7,7 +7,7 @@
 -- ARGV[2]  half_open_probes
 -- ARGV[3]  announcement channel
 -- ARGV[4]  event name
--- Returns  {admitted 0|1, probe 0|1, state, failures, opened_at, now, version, retry_after_ms}
+-- Returns  {'ok', admitted 0|1, probe 0|1, state, failures, opened_at, now, version, retry_after_ms}
 local key = KEYS[1]
 local open_ms = tonumber(ARGV[1])
 local max_probes = tonumber(ARGV[2])
@@ -18,7 +18,7 @@ local c = circuit_load(key)
 local now = cb_now()
 
 local function reply(admitted, probe, retry)
-  return {admitted, probe, c.state, c.failures, c.opened_at, now, c.version, retry}
+  return {'ok', admitted, probe, c.state, c.failures, c.opened_at, now, c.version, retry}
 end
 
 if c.state == 'closed' then

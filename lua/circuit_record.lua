@@ -10,7 +10,7 @@
 -- ARGV[4]  1 when the call was admitted as a probe, else 0
 -- ARGV[5]  announcement channel
 -- ARGV[6]  event name
--- Returns  {state, failures, opened_at, now, version}
+-- Returns  {'ok', state, failures, opened_at, now, version}
 local key = KEYS[1]
 local success = ARGV[1] == 'success'
 local threshold = tonumber(ARGV[2])
@@ -62,4 +62,4 @@ end
 if changed then
   circuit_save(key, c, channel, event, now)
 end
-return {c.state, c.failures, c.opened_at, now, c.version}
+return {'ok', c.state, c.failures, c.opened_at, now, c.version}

@@ -11,7 +11,7 @@
 -- ARGV[3]  max number of remembered ids
 -- ARGV[4]  consumer group to ack in (only with KEYS[2])
 -- ARGV[5]  stream entry id to ack (only with KEYS[2])
--- Returns  1 when the id had already been processed, else 0
+-- Returns  {'ok', 1} when the id had already been processed, else {'ok', 0}
 local window = KEYS[1]
 local id = ARGV[1]
 local max_age = tonumber(ARGV[2])
@@ -33,6 +33,6 @@ if KEYS[2] then
 end
 
 if fresh == 1 then
-  return 0
+  return {'ok', 0}
 end
-return 1
+return {'ok', 1}

@@ -8,7 +8,7 @@
 -- ARGV[2] the cap (entries); trimming to it starts once the stream is half as long again, so
 --         the scan for the cap's boundary is paid once per maxlen/2 new entries
 -- ARGV[3] the retention boundary, an entry id (`<ms>-0`): older entries may go
--- Returns the number of entries removed.
+-- Returns {'ok', number of entries removed}.
 local key, group, maxlen = KEYS[1], ARGV[1], tonumber(ARGV[2])
 
 local function parse(id)
@@ -22,7 +22,7 @@ local function less(a, b)
 end
 
 local len = redis.call('XLEN', key)
-if len == 0 then return 0 end
+if len == 0 then return {'ok', 0} end
 local target = ARGV[3]
 if len > maxlen + math.floor(maxlen / 2) then
   local kept = redis.call('XREVRANGE', key, '+', '-', 'COUNT', maxlen)
@@ -45,7 +45,7 @@ if group ~= '' then
     end
   end
   -- No group (yet, e.g. right after Redis lost its data): nobody has read anything, keep all.
-  if not safe then return 0 end
+  if not safe then return {'ok', 0} end
   if less(safe, target) then target = safe end
 end
-return redis.call('XTRIM', key, 'MINID', '~', target)
+return {'ok', redis.call('XTRIM', key, 'MINID', '~', target)}

@@ -6,7 +6,7 @@
 -- ARGV[2]  data (JSON)
 -- ARGV[3]  max entries kept
 -- ARGV[4]  idle expiry, ms
--- Returns  {length after append, timestamp ms}
+-- Returns  {'ok', length after append, timestamp ms}
 local key = KEYS[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -17,4 +17,4 @@ local entry = '{"id":' .. cjson.encode(ARGV[1]) .. ',"ts":' .. now .. ',"data":'
 redis.call('RPUSH', key, entry)
 redis.call('LTRIM', key, -tonumber(ARGV[3]), -1)
 redis.call('PEXPIRE', key, tonumber(ARGV[4]))
-return {redis.call('LLEN', key), now}
+return {'ok', redis.call('LLEN', key), now}

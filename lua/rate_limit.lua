@@ -6,7 +6,7 @@
 -- ARGV[1]  limit: calls allowed per window
 -- ARGV[2]  window length in ms
 -- ARGV[3]  token unique to this call (member uniqueness under concurrency and within one ms)
--- Returns  {allowed 0|1, remaining, retry_after_ms}
+-- Returns  {'ok', allowed 0|1, remaining, retry_after_ms}
 local key = KEYS[1]
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -21,7 +21,7 @@ local count = redis.call('ZCARD', key)
 
 if count >= limit then
   if limit <= 0 then
-    return {0, 0, window}
+    return {'ok', 0, 0, window}
   end
   -- The call that must leave the window before one more fits: the (count - limit + 1)-th oldest.
   local entry = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
@@ -30,9 +30,9 @@ if count >= limit then
     retry = tonumber(entry[2]) + window - now
   end
   if retry < 1 then retry = 1 end
-  return {0, 0, retry}
+  return {'ok', 0, 0, retry}
 end
 
 redis.call('ZADD', key, now, now .. '-' .. token)
 redis.call('PEXPIRE', key, window)
-return {1, limit - count - 1, 0}
+return {'ok', 1, limit - count - 1, 0}

@@ -116,17 +116,16 @@ impl RecoveryLock {
     /// Runs `action` if the lock is still ours; an error when it is not (Redis lost its data
     /// again, or the lock expired): the recovery must stop and start over.
     async fn step(&self, con: &mut ConnectionManager, action: &str, arg: &str) -> Result<(), Error> {
-        let ours: i64 = scripts::run(
-            scripts::RECOVERY_LOCK
-                .key(self.keys.recovery_lock())
-                .key(self.keys.epoch())
-                .arg(&self.token)
-                .arg(action)
-                .arg(arg),
-            con,
-        )
-        .await?;
-        if ours == 1 {
+        let values = scripts::RECOVERY_LOCK
+            .call()
+            .key(self.keys.recovery_lock())
+            .key(self.keys.epoch())
+            .arg(&self.token)
+            .arg(action)
+            .arg(arg)
+            .run_ok(con)
+            .await?;
+        if scripts::field(&values, 0, "recovery_lock")? == "1" {
             Ok(())
         } else {
             Err(Error::unavailable("the recovery lost its lock (Redis lost its data again?); recovery starts over"))
@@ -301,14 +300,13 @@ pub async fn top_up_ids(redis: &RedisHandle, keys: &Keys, store: &SqlStore) -> R
 
 /// Raises the counter to `floor` (when given) and the limit to `limit`; never lowers either.
 async fn raise_ids(con: &mut ConnectionManager, keys: &Keys, floor: Option<i64>, limit: i64) -> Result<(), Error> {
-    let _: Vec<i64> = scripts::run(
-        scripts::ID_RANGE_RAISE
-            .key(keys.task_seq())
-            .key(keys.task_seq_limit())
-            .arg(floor.map(|f| f.to_string()).unwrap_or_default())
-            .arg(limit),
-        con,
-    )
-    .await?;
+    scripts::ID_RANGE_RAISE
+        .call()
+        .key(keys.task_seq())
+        .key(keys.task_seq_limit())
+        .arg(floor.map(|f| f.to_string()).unwrap_or_default())
+        .arg(limit)
+        .run_ok(con)
+        .await?;
     Ok(())
 }

@@ -2,20 +2,19 @@
 //! the owner really advances, and release on completion (or on giving up, keeping the progress
 //! for whoever resumes).
 
-use std::sync::LazyLock;
-
 use claudebench_contract::error::{Error, ErrorCode};
-use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
-use super::script::{eval_ok, field, redis_error, script};
+use super::script::{Lua, eval_ok, field, lua, redis_error};
 use super::{CoordinationConfig, iso_millis, now_ms};
 use claudebench_runtime::keys::Keys;
 
-static ACQUIRE: LazyLock<Script> = script!("batch_acquire.lua");
-static PROGRESS: LazyLock<Script> = script!("batch_progress.lua");
-static FINISH: LazyLock<Script> = script!(publish: "batch_finish.lua");
+static ACQUIRE: Lua = lua!("batch_acquire");
+static PROGRESS: Lua = lua!("batch_progress");
+static FINISH: Lua = lua!("batch_finish", "publish");
+/// The scripts of this module, for the registry ([`super::scripts`]).
+pub(super) static SCRIPTS: [&Lua; 3] = [&ACQUIRE, &PROGRESS, &FINISH];
 
 /// Why [`Batches::acquire`] answered as it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,18 +7,18 @@
 //! (`partition.detected`, `partition.recovered`) in the same script.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use claudebench_contract::error::{Error, ErrorCode};
-use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
-use super::script::{eval_ok, field, parse_json, redis_error, script};
+use super::script::{Lua, eval_ok, field, lua, parse_json, redis_error};
 use super::{CoordinationConfig, iso_millis, now_ms};
 use claudebench_runtime::keys::Keys;
 
-static GOSSIP: LazyLock<Script> = script!(publish: "gossip_health.lua");
+static GOSSIP: Lua = lua!("gossip_health", "publish");
+/// The scripts of this module, for the registry ([`super::scripts`]).
+pub(super) static SCRIPTS: [&Lua; 1] = [&GOSSIP];
 
 /// Health an instance reports about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -6,20 +6,20 @@
 //! [`Instances::sweep_failed`], which re-queues its tasks exactly once.
 
 use claudebench_contract::error::{Error, ErrorCode};
-use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
-use std::sync::LazyLock;
 
-use super::script::{MAX_RETRIES, Reply, contention, eval, eval_ok, field, parse_json, redis_error, script};
+use super::script::{Lua, MAX_RETRIES, Reply, contention, eval, eval_ok, field, lua, parse_json, redis_error};
 use super::tasks::task_layout;
 use super::{CoordinationConfig, iso_millis, now_ms};
 use claudebench_runtime::keys::Keys;
 
-static REGISTER: LazyLock<Script> = script!(publish: "instance_register.lua");
-static HEARTBEAT: LazyLock<Script> = script!("instance_heartbeat.lua");
-static UNREGISTER: LazyLock<Script> = script!(publish + tasks: "instance_unregister.lua");
-static SWEEP: LazyLock<Script> = script!(publish + tasks: "instance_sweep.lua");
+static REGISTER: Lua = lua!("instance_register", "publish");
+static HEARTBEAT: Lua = lua!("instance_heartbeat");
+static UNREGISTER: Lua = lua!("instance_unregister", "publish", "task_record");
+static SWEEP: Lua = lua!("instance_sweep", "publish", "task_record");
+/// The scripts of this module, for the registry ([`super::scripts`]).
+pub(super) static SCRIPTS: [&Lua; 4] = [&REGISTER, &HEARTBEAT, &UNREGISTER, &SWEEP];
 
 /// Most instances one sweep script handles (the rest are picked up by the next sweep call).
 const SWEEP_BATCH: usize = 64;

@@ -12,19 +12,19 @@
 use std::time::Duration;
 
 use claudebench_contract::error::Error;
-use redis::Script;
 use redis::aio::ConnectionLike;
-use std::sync::LazyLock;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::script::{eval_ok, field, script};
+use super::script::{Lua, eval_ok, field, lua};
 use claudebench_runtime::keys::Keys;
 
-static ACQUIRE: LazyLock<Script> = script!(publish: "leader_acquire.lua");
-static RENEW: LazyLock<Script> = script!("leader_renew.lua");
-static RELEASE: LazyLock<Script> = script!("leader_release.lua");
-static CURRENT: LazyLock<Script> = script!("leader_current.lua");
+static ACQUIRE: Lua = lua!("leader_acquire", "publish");
+static RENEW: Lua = lua!("leader_renew");
+static RELEASE: Lua = lua!("leader_release");
+static CURRENT: Lua = lua!("leader_current");
+/// The scripts of this module, for the registry ([`super::scripts`]).
+pub(super) static SCRIPTS: [&Lua; 4] = [&ACQUIRE, &RENEW, &RELEASE, &CURRENT];
 
 /// The outcome of [`LeaderLease::acquire`].
 #[derive(Debug, Clone, PartialEq, Eq)]

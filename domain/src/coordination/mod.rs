@@ -22,6 +22,7 @@ pub mod tasks;
 mod script;
 
 pub use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_runtime::scripts::Lua;
 
 use claudebench_runtime::keys::Keys;
 
@@ -92,6 +93,23 @@ impl Coordination {
             state: state::GlobalState::new(keys, config),
         }
     }
+}
+
+/// Every coordination script, for loading them at start (the runtime's own are
+/// `claudebench_runtime::scripts::ALL`).
+pub fn scripts() -> impl Iterator<Item = &'static Lua> {
+    [
+        &batch::SCRIPTS[..],
+        &gossip::SCRIPTS[..],
+        &instances::SCRIPTS[..],
+        &leader::SCRIPTS[..],
+        &quorum::SCRIPTS[..],
+        &state::SCRIPTS[..],
+        &tasks::SCRIPTS[..],
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
 }
 
 pub use claudebench_contract::time::{iso_millis, now_ms, parse_iso_millis};

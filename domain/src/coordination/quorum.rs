@@ -1,18 +1,17 @@
 //! Quorum votes: one vote per instance per decision, a strict majority wins, and the decision is
 //! fixed once reached (votes arriving after that are not recorded).
 
-use std::sync::LazyLock;
-
 use claudebench_contract::error::{Error, ErrorCode};
-use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
-use super::script::{eval_ok, field, script};
+use super::script::{Lua, eval_ok, field, lua};
 use super::{CoordinationConfig, iso_millis, now_ms};
 use claudebench_runtime::keys::Keys;
 
-static VOTE: LazyLock<Script> = script!(publish: "quorum_vote.lua");
+static VOTE: Lua = lua!("quorum_vote", "publish");
+/// The scripts of this module, for the registry ([`super::scripts`]).
+pub(super) static SCRIPTS: [&Lua; 1] = [&VOTE];
 
 /// The state of a decision after a vote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,19 +1,18 @@
 //! Versioned global state and global metrics aggregation.
 
-use std::sync::LazyLock;
-
 use claudebench_contract::error::Error;
-use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::script::{eval_ok, field, parse_json, redis_error, script};
+use super::script::{Lua, eval_ok, field, lua, parse_json, redis_error};
 use super::{CoordinationConfig, iso_millis, now_ms};
 use claudebench_runtime::keys::Keys;
 
-static SYNC: LazyLock<Script> = script!("state_sync.lua");
-static METRICS: LazyLock<Script> = script!("metrics_aggregate.lua");
+static SYNC: Lua = lua!("state_sync");
+static METRICS: Lua = lua!("metrics_aggregate");
+/// The scripts of this module, for the registry ([`super::scripts`]).
+pub(super) static SCRIPTS: [&Lua; 2] = [&SYNC, &METRICS];
 
 /// The shared state document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

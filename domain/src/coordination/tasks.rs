@@ -11,13 +11,11 @@
 //! (owned: pending = reserved by assign, in_progress = claimed), or neither (finished).
 
 use claudebench_contract::error::{Error, ErrorCode};
-use redis::Script;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::sync::LazyLock;
 
-use super::script::{MAX_RETRIES, Reply, contention, eval, eval_ok, field, parse_json, script};
+use super::script::{Lua, MAX_RETRIES, Reply, contention, eval, eval_ok, field, lua, parse_json};
 use super::{CoordinationConfig, iso_millis, now_ms};
 use claudebench_runtime::keys::Keys;
 
@@ -26,16 +24,19 @@ use claudebench_runtime::keys::Keys;
 pub const TASK_STREAMS: [&str; 6] =
     ["task.created", "task.updated", "task.claimed", "task.assigned", "task.completed", "task.deleted"];
 
-static CREATE: LazyLock<Script> = script!(publish + tasks: "task_create.lua");
-static GET: LazyLock<Script> = script!(publish + tasks: "task_get.lua");
-static LIST: LazyLock<Script> = script!(publish + tasks: "task_list.lua");
-static UPDATE: LazyLock<Script> = script!(publish + tasks: "task_update.lua");
-static CLAIM: LazyLock<Script> = script!(publish + tasks: "task_claim.lua");
-static ASSIGN: LazyLock<Script> = script!(publish + tasks: "task_assign.lua");
-static AUTO_ASSIGN: LazyLock<Script> = script!(publish + tasks: "task_auto_assign.lua");
-static COMPLETE: LazyLock<Script> = script!(publish + tasks: "task_complete.lua");
-static DELETE: LazyLock<Script> = script!(publish + tasks: "task_delete.lua");
-static RESTORE: LazyLock<Script> = script!(publish + tasks: "task_restore.lua");
+static CREATE: Lua = lua!("task_create", "publish", "task_record");
+static GET: Lua = lua!("task_get", "publish", "task_record");
+static LIST: Lua = lua!("task_list", "publish", "task_record");
+static UPDATE: Lua = lua!("task_update", "publish", "task_record");
+static CLAIM: Lua = lua!("task_claim", "publish", "task_record");
+static ASSIGN: Lua = lua!("task_assign", "publish", "task_record");
+static AUTO_ASSIGN: Lua = lua!("task_auto_assign", "publish", "task_record");
+static COMPLETE: Lua = lua!("task_complete", "publish", "task_record");
+static DELETE: Lua = lua!("task_delete", "publish", "task_record");
+static RESTORE: Lua = lua!("task_restore", "publish", "task_record");
+/// The scripts of this module, for the registry ([`super::scripts`]).
+pub(super) static SCRIPTS: [&Lua; 10] =
+    [&CREATE, &GET, &LIST, &UPDATE, &CLAIM, &ASSIGN, &AUTO_ASSIGN, &COMPLETE, &DELETE, &RESTORE];
 
 /// Longest task text, in characters (the spec's `TaskText` bound, re-checked here for internal
 /// callers that bypass input validation).

@@ -30,6 +30,7 @@ use claudebench_runtime::metrics::Metrics;
 use claudebench_runtime::persist::{Persister, SqlStore};
 use claudebench_runtime::redis::server::{RedisServer, ensure_server};
 use claudebench_runtime::redis::{RedisHandle, RedisOptions};
+use claudebench_runtime::scripts::{self, Lua};
 use claudebench_runtime::transport::serving::Serving;
 
 /// How to run one instance.
@@ -98,6 +99,10 @@ impl Node {
             redis,
         });
         let domain = Arc::new(Domain { runtime, coord, guard: hook_rules });
+
+        // Every script in Redis' cache before the first request, so none pays for NOSCRIPT.
+        let scripts: Vec<&Lua> = scripts::ALL.iter().copied().chain(crate::coordination::scripts()).collect();
+        scripts::preload(&mut domain.runtime.redis.conn(), &scripts).await?;
 
         // A Redis without the epoch marker never held this deployment's task state, or lost it:
         // recover what SQL kept (or wait while another instance does) before serving.

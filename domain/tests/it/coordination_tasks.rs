@@ -530,3 +530,26 @@ async fn auto_assign_picks_the_least_loaded_live_worker_within_capacity() {
     assert!(again.iter().all(|a| a.instance_id == "w1"));
     assert_eq!(c.instances.with_role(&mut con, "worker").await.unwrap(), vec!["w1".to_string()]);
 }
+
+/// One registry: every file of `lua/` is declared exactly once, by the runtime or the domain, and
+/// the node loads them all.
+#[test]
+fn every_lua_file_is_declared_once() {
+    let mut declared: Vec<&str> = claudebench_runtime::scripts::ALL
+        .iter()
+        .copied()
+        .chain(claudebench_domain::coordination::scripts())
+        .map(|lua| lua.name())
+        .collect();
+    declared.sort_unstable();
+    let before = declared.len();
+    declared.dedup();
+    assert_eq!(declared.len(), before, "a script declared twice");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../lua");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".lua").map(String::from))
+        .collect();
+    files.sort_unstable();
+    assert_eq!(declared, files, "lua/ and the registries disagree");
+}

@@ -51,15 +51,16 @@ impl DedupWindow {
     /// atomic step. Returns whether the id had already been processed (a duplicate).
     pub async fn record(&self, id: &str, ack: Option<AckTarget<'_>>) -> Result<bool, Error> {
         let mut conn = self.conn.clone();
-        let mut invocation = scripts::EXACTLY_ONCE.key(&self.key);
+        let mut call = scripts::EXACTLY_ONCE.call();
+        call.key(&self.key);
         if let Some(target) = ack {
-            invocation.key(target.stream_key);
+            call.key(target.stream_key);
         }
-        invocation.arg(id).arg(self.max_age.as_millis().max(1) as u64).arg(self.max_count);
+        call.arg(id).arg(self.max_age.as_millis().max(1) as u64).arg(self.max_count);
         if let Some(target) = ack {
-            invocation.arg(target.group).arg(target.entry_id);
+            call.arg(target.group).arg(target.entry_id);
         }
-        let duplicate: i64 = scripts::run(&invocation, &mut conn).await?;
-        Ok(duplicate == 1)
+        let values = call.run_ok(&mut conn).await?;
+        Ok(scripts::field(&values, 0, "exactly_once")? == "1")
     }
 }

@@ -86,19 +86,19 @@ impl EventBus {
             Some(EntityChange::Deleted { entity, id }) => (entity.to_string(), String::new(), id.to_string()),
         };
         let mut conn = self.redis.conn();
-        scripts::run(
-            scripts::PUBLISH
-                .key(self.keys.stream(event))
-                .arg(self.keys.channel(event))
-                .arg(self.maxlen)
-                .arg(event)
-                .arg(payload.to_string())
-                .arg(entity)
-                .arg(state)
-                .arg(deleted),
-            &mut conn,
-        )
-        .await
+        let values = scripts::PUBLISH
+            .call()
+            .key(self.keys.stream(event))
+            .arg(self.keys.channel(event))
+            .arg(self.maxlen)
+            .arg(event)
+            .arg(payload.to_string())
+            .arg(entity)
+            .arg(state)
+            .arg(deleted)
+            .run_ok(&mut conn)
+            .await?;
+        Ok(scripts::field(&values, 0, "publish")?.to_string())
     }
 
     /// Trims the streams of `events` (`lua/outbox_trim.lua`): entries older than `retention`,
@@ -111,15 +111,15 @@ impl EventBus {
         let mut conn = self.redis.conn();
         let mut removed = 0u64;
         for event in events {
-            let n: u64 = scripts::run(
-                scripts::OUTBOX_TRIM
-                    .key(self.keys.stream(event))
-                    .arg(unread_by.unwrap_or(""))
-                    .arg(self.maxlen)
-                    .arg(&min_id),
-                &mut conn,
-            )
-            .await?;
+            let values = scripts::OUTBOX_TRIM
+                .call()
+                .key(self.keys.stream(event))
+                .arg(unread_by.unwrap_or(""))
+                .arg(self.maxlen)
+                .arg(&min_id)
+                .run_ok(&mut conn)
+                .await?;
+            let n: u64 = scripts::int(&values, 0, "outbox_trim")?;
             removed += n;
         }
         Ok(removed)

@@ -40,17 +40,16 @@ impl PartitionLog {
     /// Appends one event; returns the partition's length afterwards.
     pub async fn append(&self, partition_key: &str, id: &str, data: &Value) -> Result<u64, Error> {
         let mut conn = self.conn.clone();
-        let (len, _ts): (u64, u64) = scripts::run(
-            scripts::PARTITION_APPEND
-                .key(self.keys.partition_events(partition_key))
-                .arg(id)
-                .arg(data.to_string())
-                .arg(self.max_entries)
-                .arg(self.idle_expiry.as_millis().max(1) as u64),
-            &mut conn,
-        )
-        .await?;
-        Ok(len)
+        let values = scripts::PARTITION_APPEND
+            .call()
+            .key(self.keys.partition_events(partition_key))
+            .arg(id)
+            .arg(data.to_string())
+            .arg(self.max_entries)
+            .arg(self.idle_expiry.as_millis().max(1) as u64)
+            .run_ok(&mut conn)
+            .await?;
+        scripts::int(&values, 0, "partition_append")
     }
 
     /// The entries of one partition, oldest first.

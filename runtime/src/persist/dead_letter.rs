@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::error::Error;
 use redis::streams::StreamRangeReply;
 use serde::Serialize;
 
@@ -96,19 +96,14 @@ impl DeadLetters {
     pub async fn replay(&self, id: &str) -> Result<String, Error> {
         let letter = self.get(id).await?;
         let mut conn = self.redis.conn();
-        let reply: Vec<String> = scripts::run(
-            scripts::DEAD_LETTER_REPLAY.key(self.keys.dead_letters()).key(&letter.stream).arg(id),
-            &mut conn,
-        )
-        .await?;
-        match reply.as_slice() {
-            [ok, new_id] if ok == "ok" => Ok(new_id.clone()),
-            [_, code, message] => Err(Error::new(
-                if code == "not_found" { ErrorCode::NotFound } else { ErrorCode::Conflict },
-                message.clone(),
-            )),
-            _ => Err(Error::internal("dead_letter_replay: unexpected reply")),
-        }
+        let values = scripts::DEAD_LETTER_REPLAY
+            .call()
+            .key(self.keys.dead_letters())
+            .key(&letter.stream)
+            .arg(id)
+            .run_ok(&mut conn)
+            .await?;
+        Ok(scripts::field(&values, 0, "dead_letter_replay")?.to_string())
     }
 
     /// Removes a dead letter without replaying it (reviewed and given up). `false` when there

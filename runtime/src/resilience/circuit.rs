@@ -120,6 +120,18 @@ struct Snapshot {
 }
 
 impl Snapshot {
+    /// The state part of a circuit script's values: `state, failures, opened_at, now, version`.
+    fn from_reply(event: &str, v: &[String], script: &str) -> Result<Self, Error> {
+        Ok(Snapshot {
+            event: event.to_string(),
+            state: scripts::field(v, 0, script)?.to_string(),
+            failures: scripts::int(v, 1, script)?,
+            opened_at: scripts::int(v, 2, script)?,
+            now: scripts::int(v, 3, script)?,
+            version: scripts::int(v, 4, script)?,
+        })
+    }
+
     fn to_local(&self, received: Instant) -> Local {
         let age = Duration::from_millis(self.now.saturating_sub(self.opened_at));
         Local {
@@ -204,18 +216,19 @@ impl CircuitBreakers {
             CircuitState::HalfOpen => {}
         }
         let mut conn = self.conn.clone();
-        let reply: (i64, i64, String, u64, u64, u64, u64, u64) = scripts::run(
-            scripts::CIRCUIT_ACQUIRE
-                .key(self.keys.circuit(event))
-                .arg(def.open_ms)
-                .arg(def.half_open_probes.max(1))
-                .arg(self.keys.circuit_channel())
-                .arg(event),
-            &mut conn,
-        )
-        .await?;
-        let (admitted, probe, state, failures, opened_at, now, version, retry_after_ms) = reply;
-        let snapshot = Snapshot { event: event.to_string(), state, failures, opened_at, now, version };
+        let v = scripts::CIRCUIT_ACQUIRE
+            .call()
+            .key(self.keys.circuit(event))
+            .arg(def.open_ms)
+            .arg(def.half_open_probes.max(1))
+            .arg(self.keys.circuit_channel())
+            .arg(event)
+            .run_ok(&mut conn)
+            .await?;
+        let (admitted, probe): (i64, i64) =
+            (scripts::int(&v, 0, "circuit_acquire")?, scripts::int(&v, 1, "circuit_acquire")?);
+        let retry_after_ms: u64 = scripts::int(&v, 7, "circuit_acquire")?;
+        let snapshot = Snapshot::from_reply(event, &v[2..], "circuit_acquire")?;
         apply(&self.local, event, &snapshot, Instant::now());
         Ok(match (admitted, probe) {
             (1, 1) => Admission::Allowed(Permit::Probe),
@@ -246,19 +259,18 @@ impl CircuitBreakers {
             }
         }
         let mut conn = self.conn.clone();
-        let (state, failures, opened_at, now, version): (String, u64, u64, u64, u64) = scripts::run(
-            scripts::CIRCUIT_RECORD
-                .key(self.keys.circuit(event))
-                .arg(if success { "success" } else { "failure" })
-                .arg(def.threshold.max(1))
-                .arg(def.half_open_probes.max(1))
-                .arg(if permit == Permit::Probe { "1" } else { "0" })
-                .arg(self.keys.circuit_channel())
-                .arg(event),
-            &mut conn,
-        )
-        .await?;
-        let snapshot = Snapshot { event: event.to_string(), state, failures, opened_at, now, version };
+        let v = scripts::CIRCUIT_RECORD
+            .call()
+            .key(self.keys.circuit(event))
+            .arg(if success { "success" } else { "failure" })
+            .arg(def.threshold.max(1))
+            .arg(def.half_open_probes.max(1))
+            .arg(if permit == Permit::Probe { "1" } else { "0" })
+            .arg(self.keys.circuit_channel())
+            .arg(event)
+            .run_ok(&mut conn)
+            .await?;
+        let snapshot = Snapshot::from_reply(event, &v, "circuit_record")?;
         apply(&self.local, event, &snapshot, Instant::now());
         Ok(CircuitState::parse(&snapshot.state))
     }

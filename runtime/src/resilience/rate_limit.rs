@@ -41,15 +41,16 @@ impl RateLimiter {
     pub async fn check(&self, event: &str, caller: &str, limit: &RateLimit) -> Result<RateDecision, Error> {
         let token = format!("{}-{}", self.nonce, self.seq.fetch_add(1, Ordering::Relaxed));
         let mut conn = self.conn.clone();
-        let (allowed, remaining, retry_after_ms): (i64, i64, i64) = scripts::run(
-            scripts::RATE_LIMIT
-                .key(self.keys.rate_limit(event, caller))
-                .arg(limit.count)
-                .arg(limit.window_ms.max(1))
-                .arg(token),
-            &mut conn,
-        )
-        .await?;
+        let values = scripts::RATE_LIMIT
+            .call()
+            .key(self.keys.rate_limit(event, caller))
+            .arg(limit.count)
+            .arg(limit.window_ms.max(1))
+            .arg(token)
+            .run_ok(&mut conn)
+            .await?;
+        let number = |n| scripts::int::<i64>(&values, n, "rate_limit");
+        let (allowed, remaining, retry_after_ms) = (number(0)?, number(1)?, number(2)?);
         Ok(RateDecision {
             allowed: allowed == 1,
             remaining: remaining.max(0) as u64,

@@ -228,5 +228,14 @@ async fn scripts_are_reloaded_after_the_server_forgets_them() {
     let mut conn = redis.conn();
     let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut conn).await.unwrap();
     bus.publish("a.b", &json!(2)).await.expect("NOSCRIPT falls back to loading the script");
-    claudebench_runtime::scripts::preload(&mut conn).await.unwrap();
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut conn).await.unwrap();
+    let all = &claudebench_runtime::scripts::ALL;
+    claudebench_runtime::scripts::preload(&mut conn, all).await.unwrap();
+    let mut exists = redis::cmd("SCRIPT");
+    exists.arg("EXISTS");
+    for lua in all {
+        exists.arg(lua.hash());
+    }
+    let loaded: Vec<i64> = exists.query_async(&mut conn).await.unwrap();
+    assert_eq!(loaded, vec![1; all.len()], "preload puts every runtime script in the cache");
 }
