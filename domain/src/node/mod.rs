@@ -22,6 +22,7 @@ use crate::coordination::{Coordination, CoordinationConfig};
 use crate::policy::HookRules;
 use crate::recovery::{EpochCheck, RecoveryStats, ensure_epoch, rehydrate, top_up_ids};
 use crate::services::Domain;
+use crate::sessions::Sessions;
 use claudebench_runtime::bus::EventBus;
 use claudebench_runtime::config::{EventOverride, RuntimeConfig};
 use claudebench_runtime::context::Services;
@@ -95,7 +96,8 @@ impl Node {
             keys,
             redis,
         });
-        let domain = Arc::new(Domain { runtime, coord, guard: hook_rules });
+        let sessions = Sessions::new(&runtime.bus, &coord, &runtime.instance_id, runtime.config.stream_maxlen);
+        let domain = Arc::new(Domain { runtime, coord, guard: hook_rules, sessions });
 
         // A Redis without the epoch marker never held this deployment's task state, or lost it:
         // recover what SQL kept (or wait while another instance does) before serving.
