@@ -2,6 +2,8 @@
 //!
 //! - [`coordination`]: tasks, instances, leadership, gossip, quorum, batches and global state, as
 //!   typed APIs over atomic Lua scripts (each state change appends its event in the same step);
+//! - [`sessions`]: Claude Code sessions as the hooks report them — session records, todo lists
+//!   mirrored into tasks, compaction snapshots, tool statistics and error alerts, prompt history;
 //! - [`policy`]: the hook policy — the pre-tool guard (shell parsing, wrappers, paths, rules) and
 //!   prompt inspection. Pure Rust, no Redis;
 //! - [`recovery`]: surviving Redis data loss (epoch marker, id reservations, task rehydration);
@@ -15,5 +17,6 @@ pub mod node;
 pub mod policy;
 pub mod recovery;
 pub mod services;
+pub mod sessions;
 
 pub use services::{Ctx, Domain};

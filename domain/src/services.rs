@@ -8,6 +8,7 @@ use claudebench_runtime::context::{RequestMeta, Services};
 
 use crate::coordination::Coordination;
 use crate::policy::Guard;
+use crate::sessions::Sessions;
 
 /// Everything the domain owns for one instance, over the runtime's shared services.
 pub struct Domain {
@@ -17,6 +18,8 @@ pub struct Domain {
     pub coord: Coordination,
     /// The compiled `hook.pre_tool` guard.
     pub guard: Guard,
+    /// Claude Code sessions: todos, snapshots, tool records, prompts, lifecycle.
+    pub sessions: Sessions,
 }
 
 /// What a handler receives: the request being served (identity, event) and the instance's domain.

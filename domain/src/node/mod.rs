@@ -22,6 +22,7 @@ use crate::coordination::{Coordination, CoordinationConfig};
 use crate::policy::HookRules;
 use crate::recovery::{EpochCheck, RecoveryStats, ensure_epoch, rehydrate, top_up_ids};
 use crate::services::Domain;
+use crate::sessions::Sessions;
 use claudebench_runtime::bus::EventBus;
 use claudebench_runtime::config::{EventOverride, RuntimeConfig};
 use claudebench_runtime::context::Services;
@@ -98,7 +99,8 @@ impl Node {
             keys,
             redis,
         });
-        let domain = Arc::new(Domain { runtime, coord, guard: hook_rules });
+        let sessions = Sessions::new(&runtime.bus, &coord, &runtime.instance_id, runtime.config.stream_maxlen);
+        let domain = Arc::new(Domain { runtime, coord, guard: hook_rules, sessions });
 
         // Every script in Redis' cache before the first request, so none pays for NOSCRIPT.
         let scripts: Vec<&Lua> = scripts::ALL.iter().copied().chain(crate::coordination::scripts()).collect();

@@ -1,5 +1,6 @@
 //! Domain integration tests, against the real Redis (and PostgreSQL) of this machine: the
-//! coordination scripts, the hook policy tables and the outbox loop from a task script to SQL.
+//! coordination scripts, Claude Code sessions, the hook policy tables and the outbox loop from a
+//! task script to SQL.
 //! Each test works under its own key prefix, so tests run in parallel without interfering.
 
 // The runtime's connection helpers and per-test isolation, shared rather than copied.
@@ -17,3 +18,4 @@ mod guard_corpus;
 mod guard_fuzz;
 mod guard_redteam;
 mod persist;
+mod sessions;

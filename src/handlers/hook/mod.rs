@@ -1,7 +1,7 @@
-//! Handlers of the `hook` domain, one file per event, plus what they share: how a hook finds
-//! its Claude Code session, the session's instance, and the per-session todo state.
+//! Handlers of the `hook` domain, one file per event. Each reads its input, finds the Claude
+//! Code session it belongs to, calls the domain's [`claudebench_domain::sessions::Sessions`]
+//! (or the guard) and maps the answer to its output.
 mod common;
-mod todos;
 
 mod notification;
 mod post_tool;

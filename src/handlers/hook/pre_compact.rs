@@ -4,32 +4,14 @@
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::HookPreCompact;
 use claudebench_generated::types::{Acknowledgement, HookPreCompactInput};
-use serde_json::json;
 
-use super::common::{Session, in_progress_tasks, now};
-use super::todos::{self, Snapshot};
+use super::common::session;
 use crate::handlers::{Ctx, Handlers};
 
 impl HookPreCompact<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: HookPreCompactInput) -> Result<Acknowledgement, Error> {
-        let session = Session::resolve(input.session_id.as_deref(), ctx);
-        let keys = &ctx.domain.runtime.keys;
-        let mut con = ctx.redis();
-        let todos = todos::load(&mut con, keys, &session).await?;
-        // The shared `default` session has no instance, hence no tasks of its own.
-        let tasks = if session.explicit {
-            in_progress_tasks(ctx, &mut con, &session.instance_id()).await?.0
-        } else {
-            Vec::new()
-        };
-        let snapshot = Snapshot {
-            trigger: input.trigger.as_str().to_string(),
-            custom_instructions: input.custom_instructions.filter(|s| !s.is_empty()),
-            todos,
-            in_progress_tasks: tasks.into_iter().map(|t| json!({"id": t.id, "text": t.text})).collect(),
-            taken_at: now().1,
-        };
-        todos::save_snapshot(&mut con, keys, &session, &snapshot).await?;
+        let session = session(input.session_id.as_deref(), ctx);
+        ctx.domain.sessions.save_snapshot(&session, input.trigger.as_str(), input.custom_instructions).await?;
         Ok(Acknowledgement { acknowledged: true })
     }
 }
