@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
+use crate::diagnostics::{Diagnostic, DiagnosticKind, Diagnostics, did_you_mean};
 use crate::model::*;
 use crate::parse::{Loc, Parsed};
 
@@ -20,8 +20,11 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
         if let Some(first) = def_locs.get(&def.name) {
             diags.push(
                 loc.diag(
-                    Diagnostic::new("duplicate-definition", format!("definition `{}` is declared twice", def.name))
-                        .help(format!("first declared at {}; rename or remove one", first.short())),
+                    Diagnostic::new(
+                        DiagnosticKind::DuplicateDefinition,
+                        format!("definition `{}` is declared twice", def.name),
+                    )
+                    .help(format!("first declared at {}; rename or remove one", first.short())),
                 ),
             );
         } else {
@@ -37,7 +40,7 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
         if let Some(first) = names.get(&name) {
             diags.push(
                 loc.diag(
-                    Diagnostic::new("duplicate-event", format!("event `{name}` is declared twice"))
+                    Diagnostic::new(DiagnosticKind::DuplicateEvent, format!("event `{name}` is declared twice"))
                         .help(format!("first declared at {}; each event is declared once", first.short())),
                 ),
             );
@@ -47,8 +50,11 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
         if claudebench_contract::routes::is_reserved(&route) {
             diags.push(
                 loc.diag(
-                    Diagnostic::new("reserved-name", format!("event `{name}` would take the route `{route}`"))
-                        .help("the server itself serves that path; rename the event"),
+                    Diagnostic::new(
+                        DiagnosticKind::ReservedName,
+                        format!("event `{name}` would take the route `{route}`"),
+                    )
+                    .help("the server itself serves that path; rename the event"),
                 ),
             );
             continue;
@@ -58,7 +64,7 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
             diags.push(
                 loc.diag(
                     Diagnostic::new(
-                        "duplicate-tool-name",
+                        DiagnosticKind::DuplicateToolName,
                         format!("events `{other}` and `{name}` both become the MCP tool `{tool}`"),
                     )
                     .help("rename one event"),
@@ -85,8 +91,11 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
         if let Some(what) = clash {
             diags.push(
                 def_locs[&def.name].diag(
-                    Diagnostic::new("reserved-name", format!("definition name `{}` is reserved", def.name))
-                        .help(format!("it is already {what}; choose another name")),
+                    Diagnostic::new(
+                        DiagnosticKind::ReservedName,
+                        format!("definition name `{}` is reserved", def.name),
+                    )
+                    .help(format!("it is already {what}; choose another name")),
                 ),
             );
         }
@@ -98,14 +107,14 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
         if names.contains_key(alias) {
             diags.push(
                 loc.diag(
-                    Diagnostic::new("duplicate-alias", format!("alias `{alias}` is the name of an event"))
+                    Diagnostic::new(DiagnosticKind::DuplicateAlias, format!("alias `{alias}` is the name of an event"))
                         .help("an alias may only name an event that no longer exists"),
                 ),
             );
         } else if let Some(first) = seen_aliases.get(alias.as_str()) {
             diags.push(
                 loc.diag(
-                    Diagnostic::new("duplicate-alias", format!("alias `{alias}` is used twice"))
+                    Diagnostic::new(DiagnosticKind::DuplicateAlias, format!("alias `{alias}` is used twice"))
                         .help(format!("first used at {}", first.short())),
                 ),
             );
@@ -125,25 +134,25 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
                 None if def_names.is_empty() => "declare it under `definitions:` in any spec file".to_string(),
                 None => format!("declare it under `definitions:`; known definitions: {}", def_names.join(", ")),
             };
-            diags.push(
-                loc.diag(Diagnostic::new("dangling-ref", format!("`ref: {name}` names no definition")).help(help)),
-            );
+            diags.push(loc.diag(
+                Diagnostic::new(DiagnosticKind::DanglingRef, format!("`ref: {name}` names no definition")).help(help),
+            ));
         }
     }
     for (from, to, loc) in &replaced_by {
         if from == to {
             diags.push(
                 loc.diag(
-                    Diagnostic::new("dangling-ref", format!("event `{from}` is replaced by itself"))
+                    Diagnostic::new(DiagnosticKind::DanglingRef, format!("event `{from}` is replaced by itself"))
                         .help("name the event that supersedes this one"),
                 ),
             );
         } else if !names.contains_key(to) {
             let help = did_you_mean(to, names.keys().map(String::as_str))
                 .map_or("name an event declared in the spec".to_string(), |s| format!("did you mean `{s}`?"));
-            diags.push(
-                loc.diag(Diagnostic::new("dangling-ref", format!("`replaced_by: {to}` names no event")).help(help)),
-            );
+            diags.push(loc.diag(
+                Diagnostic::new(DiagnosticKind::DanglingRef, format!("`replaced_by: {to}` names no event")).help(help),
+            ));
         }
     }
 
@@ -156,7 +165,7 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
                 diags.push(
                     loc.diag(
                         Diagnostic::new(
-                            "root-not-object",
+                            DiagnosticKind::RootNotObject,
                             format!("`{name}` is not an object, so it cannot be an event input or output"),
                         )
                         .help("refer to an object definition, or wrap the value in an object"),
@@ -170,7 +179,7 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
                     SchemaKind::Object(o) if o.fields.iter().any(|f| &f.wire_name == tag) => diags.push(
                         loc.diag(
                             Diagnostic::new(
-                                "bad-variant",
+                                DiagnosticKind::BadVariant,
                                 format!("variant `{name}` declares the tag property `{tag}` itself"),
                             )
                             .help("remove it from the definition: the union adds the tag"),
@@ -179,7 +188,7 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
                     SchemaKind::Object(_) if !d.schema.nullable => {}
                     _ => diags.push(
                         loc.diag(
-                            Diagnostic::new("bad-variant", format!("variant `{name}` is not an object"))
+                            Diagnostic::new(DiagnosticKind::BadVariant, format!("variant `{name}` is not an object"))
                                 .help("each variant is an object schema or a `ref` to one"),
                         ),
                     ),
@@ -190,8 +199,11 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
             let loc = &def_locs[&cycle];
             diags.push(
                 loc.diag(
-                    Diagnostic::new("recursive-definition", format!("definition `{cycle}` refers to itself"))
-                        .help("recursive schemas are not supported; break the cycle with `type: any`"),
+                    Diagnostic::new(
+                        DiagnosticKind::RecursiveDefinition,
+                        format!("definition `{cycle}` refers to itself"),
+                    )
+                    .help("recursive schemas are not supported; break the cycle with `type: any`"),
                 ),
             );
         }
@@ -205,10 +217,12 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
                     diags.push(vc.loc.diag(
                         Diagnostic::new(vc.kind, format!("{} does not match its schema: {first}{more}", vc.what)).help(
                             match vc.kind {
-                                "fallback-mismatch" => {
+                                DiagnosticKind::FallbackMismatch => {
                                     "a fallback is returned as the event's output, so it must validate against `output`"
                                 }
-                                "invalid-default" => "a default must satisfy the property's own constraints",
+                                DiagnosticKind::InvalidDefault => {
+                                    "a default must satisfy the property's own constraints"
+                                }
                                 _ => "fix the example so it is a value the schema accepts",
                             },
                         ),

@@ -17,7 +17,7 @@ mod yaml;
 
 use std::path::{Path, PathBuf};
 
-pub use diagnostics::{Diagnostic, Diagnostics};
+pub use diagnostics::{Diagnostic, DiagnosticKind, Diagnostics};
 pub use model::Spec;
 
 /// One spec file's text and the path it is reported under (e.g. `spec/task.yaml`).

@@ -9,7 +9,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::SpecSource;
-use crate::diagnostics::{Diagnostic, Diagnostics, Location, did_you_mean};
+use crate::diagnostics::{Diagnostic, DiagnosticKind, Diagnostics, Location, did_you_mean};
 use crate::model::*;
 use crate::yaml::{self, Key, Node, NodeValue, Pos};
 
@@ -35,8 +35,9 @@ impl Loc {
 /// A value that must validate against a schema once references can be resolved.
 #[derive(Debug, Clone)]
 pub(crate) struct ValueCheck {
-    /// Diagnostic kind: `invalid-default`, `invalid-example`, `fallback-mismatch`.
-    pub kind: &'static str,
+    /// [`DiagnosticKind::InvalidDefault`], [`DiagnosticKind::InvalidExample`] or
+    /// [`DiagnosticKind::FallbackMismatch`].
+    pub kind: DiagnosticKind,
     /// e.g. "default", "example `basic` input", "circuit breaker fallback"
     pub what: String,
     pub schema: Schema,
@@ -74,7 +75,7 @@ pub(crate) fn parse_sources(sources: &[SpecSource]) -> (Parsed, Diagnostics) {
                 let loc = r.loc(e.pos, "");
                 r.diags.push(
                     loc.diag(
-                        Diagnostic::new("yaml-syntax", format!("invalid YAML: {}", e.message))
+                        Diagnostic::new(DiagnosticKind::YamlSyntax, format!("invalid YAML: {}", e.message))
                             .help("fix the YAML syntax; `spec/README.md` shows the expected layout"),
                     ),
                 );
@@ -156,7 +157,7 @@ impl Reader<'_> {
         Origin { file: self.file.to_string(), line: pos.line, column: pos.column }
     }
 
-    fn error(&mut self, kind: &'static str, message: impl Into<String>, pos: Pos, path: &str, help: Option<String>) {
+    fn error(&mut self, kind: DiagnosticKind, message: impl Into<String>, pos: Pos, path: &str, help: Option<String>) {
         let mut d = Diagnostic::new(kind, message);
         if let Some(h) = help {
             d = d.help(h);
@@ -167,7 +168,7 @@ impl Reader<'_> {
 
     fn wrong_type(&mut self, node: &Node, path: &str, expected: &str) {
         self.error(
-            "wrong-type",
+            DiagnosticKind::WrongType,
             format!("expected {expected}, found {}", node.kind_name()),
             node.pos,
             path,
@@ -202,7 +203,7 @@ impl Reader<'_> {
                     ),
                 };
                 self.error(
-                    "unknown-key",
+                    DiagnosticKind::UnknownKey,
                     format!("unknown key `{}` in {what}", key.name),
                     key.pos,
                     &join(path, &key.name),
@@ -239,7 +240,7 @@ impl Reader<'_> {
             NodeValue::Int(i) if i >= 0 && i as u64 >= min => Some(i as u64),
             NodeValue::Int(i) => {
                 self.error(
-                    "out-of-range",
+                    DiagnosticKind::OutOfRange,
                     format!("`{i}` is too small here"),
                     node.pos,
                     path,
@@ -283,7 +284,7 @@ impl Reader<'_> {
         match node.to_json() {
             Ok(v) => Some(v),
             Err(pos) => {
-                self.error("wrong-type", "infinite and NaN numbers have no JSON form", pos, path, None);
+                self.error(DiagnosticKind::WrongType, "infinite and NaN numbers have no JSON form", pos, path, None);
                 None
             }
         }
@@ -316,7 +317,7 @@ impl Reader<'_> {
             let path = format!("definitions.{}", key.name);
             if !name_re.is_match(&key.name) {
                 self.error(
-                    "bad-definition-name",
+                    DiagnosticKind::BadDefinitionName,
                     format!("definition name `{}` is not PascalCase", key.name),
                     key.pos,
                     &path,
@@ -359,7 +360,7 @@ impl Reader<'_> {
                             let tool = name.mcp_tool();
                             if tool.len() > 64 {
                                 self.error(
-                                    "bad-tool-name",
+                                    DiagnosticKind::BadToolName,
                                     format!("MCP tool name `{tool}` is longer than 64 characters"),
                                     n.pos,
                                     &p,
@@ -371,7 +372,7 @@ impl Reader<'_> {
                         }
                         None => {
                             self.error(
-                                "bad-event-name",
+                                DiagnosticKind::BadEventName,
                                 format!("`{s}` is not a valid event name"),
                                 n.pos,
                                 &p,
@@ -388,7 +389,7 @@ impl Reader<'_> {
             }
             None => {
                 self.error(
-                    "missing-key",
+                    DiagnosticKind::MissingKey,
                     "event has no `name`",
                     node.pos,
                     path,
@@ -406,7 +407,7 @@ impl Reader<'_> {
             Some(n) => self.string(n, &join(path, "description")),
             None => {
                 self.error(
-                    "missing-key",
+                    DiagnosticKind::MissingKey,
                     "event has no `description`",
                     node.pos,
                     path,
@@ -421,7 +422,7 @@ impl Reader<'_> {
             let p = join(path, key);
             let Some(n) = get(key) else {
                 this.error(
-                    "missing-key",
+                    DiagnosticKind::MissingKey,
                     format!("event has no `{key}` schema"),
                     node.pos,
                     path,
@@ -435,7 +436,7 @@ impl Reader<'_> {
                 SchemaKind::Ref(r) => this.out.root_refs.push((r.clone(), this.loc(n.pos, &p))),
                 _ => {
                     this.error(
-                        "root-not-object",
+                        DiagnosticKind::RootNotObject,
                         format!("event `{key}` must be an object schema"),
                         n.pos,
                         &p,
@@ -449,7 +450,7 @@ impl Reader<'_> {
             }
             if schema.nullable {
                 this.error(
-                    "root-not-object",
+                    DiagnosticKind::RootNotObject,
                     format!("event `{key}` cannot be nullable"),
                     n.pos,
                     &p,
@@ -470,7 +471,7 @@ impl Reader<'_> {
         if persist && mutates_given == Some(false) {
             let n = get("mutates").map(|n| n.pos).unwrap_or(node.pos);
             self.error(
-                "persist-without-mutates",
+                DiagnosticKind::PersistWithoutMutates,
                 "`persist: true` on an event with `mutates: false`",
                 n,
                 &join(path, "mutates"),
@@ -487,7 +488,7 @@ impl Reader<'_> {
         if let (Some(_), true) = (cache_ttl_s, mutates) {
             let n = get("cache_ttl_s").map(|n| n.pos).unwrap_or(node.pos);
             self.error(
-                "cache-on-mutating-event",
+                DiagnosticKind::CacheOnMutatingEvent,
                 "`cache_ttl_s` on an event that changes state",
                 n,
                 &join(path, "cache_ttl_s"),
@@ -518,7 +519,7 @@ impl Reader<'_> {
                         out.push(alias);
                     } else {
                         self.error(
-                            "bad-event-name",
+                            DiagnosticKind::BadEventName,
                             format!("`{alias}` is not a valid alias"),
                             pos,
                             &ap,
@@ -594,7 +595,7 @@ impl Reader<'_> {
         }
         if count.is_none() && node.get("count").is_none() {
             self.error(
-                "missing-key",
+                DiagnosticKind::MissingKey,
                 "rate limit has no `count`",
                 node.pos,
                 path,
@@ -621,7 +622,7 @@ impl Reader<'_> {
                             let v = self.json(value, &p)?;
                             if let Some(schema) = output {
                                 self.out.value_checks.push(ValueCheck {
-                                    kind: "fallback-mismatch",
+                                    kind: DiagnosticKind::FallbackMismatch,
                                     what: "circuit breaker fallback".into(),
                                     schema: schema.clone(),
                                     value: v.clone(),
@@ -632,7 +633,7 @@ impl Reader<'_> {
                         }
                         _ => {
                             self.error(
-                                "wrong-type",
+                                DiagnosticKind::WrongType,
                                 format!(
                                     "expected `error` or a mapping (the fallback output), found {}",
                                     value.kind_name()
@@ -653,7 +654,7 @@ impl Reader<'_> {
         for (key, v) in [("threshold", threshold.is_some()), ("open_ms", open_ms.is_some())] {
             if !v && node.get(key).is_none() {
                 self.error(
-                    "missing-key",
+                    DiagnosticKind::MissingKey,
                     format!("circuit breaker has no `{key}`"),
                     node.pos,
                     path,
@@ -705,7 +706,7 @@ impl Reader<'_> {
         }
         if cfg.read_only && mutates {
             self.error(
-                "read-only-mutates",
+                DiagnosticKind::ReadOnlyMutates,
                 "`read_only: true` on an event that changes state",
                 node.pos,
                 path,
@@ -745,7 +746,7 @@ impl Reader<'_> {
                         let schema = if side == "input" { input } else { output };
                         if let Some(schema) = schema {
                             self.out.value_checks.push(ValueCheck {
-                                kind: "invalid-example",
+                                kind: DiagnosticKind::InvalidExample,
                                 what: format!("example {side}"),
                                 schema: schema.clone(),
                                 value: v.clone(),
@@ -762,7 +763,7 @@ impl Reader<'_> {
                     out.push(Example { name: name.unwrap_or_else(|| format!("example {}", i + 1)), input, output })
                 }
                 _ => self.error(
-                    "missing-key",
+                    DiagnosticKind::MissingKey,
                     "an example needs both `input` and `output`",
                     item.pos,
                     &p,
@@ -786,7 +787,7 @@ impl Reader<'_> {
         let ty: Option<String> = match (ty_node, ref_node) {
             (Some(_), Some(r)) => {
                 self.error(
-                    "type-and-ref",
+                    DiagnosticKind::TypeAndRef,
                     "a schema has both `type` and `ref`",
                     r.pos,
                     &join(path, "ref"),
@@ -802,7 +803,7 @@ impl Reader<'_> {
                         Some(m) => format!("did you mean `{m}`?"),
                         None => format!("types: {}", TYPES.join(", ")),
                     };
-                    self.error("unknown-type", format!("unknown type `{s}`"), t.pos, &p, Some(help));
+                    self.error(DiagnosticKind::UnknownType, format!("unknown type `{s}`"), t.pos, &p, Some(help));
                     return None;
                 }
                 Some(s)
@@ -810,7 +811,7 @@ impl Reader<'_> {
             (None, Some(_)) => None,
             (None, None) => {
                 self.error(
-                    "missing-key",
+                    DiagnosticKind::MissingKey,
                     "schema has no `type` (or `ref`)",
                     node.pos,
                     path,
@@ -853,7 +854,7 @@ impl Reader<'_> {
                     )
                 }
             };
-            self.error("unknown-key", msg, key.pos, &join(path, k), Some(help));
+            self.error(DiagnosticKind::UnknownKey, msg, key.pos, &join(path, k), Some(help));
         }
 
         let description = node.get("description").and_then(|n| self.string(n, &join(path, "description")));
@@ -862,7 +863,7 @@ impl Reader<'_> {
             Some(n) if place == Place::Property => self.boolean(n, &join(path, "optional")).unwrap_or(false),
             Some(n) => {
                 self.error(
-                    "misplaced-key",
+                    DiagnosticKind::MisplacedKey,
                     "`optional` only applies to object properties",
                     n.pos,
                     &join(path, "optional"),
@@ -894,7 +895,7 @@ impl Reader<'_> {
                     Some(v) => self.schema(v, &p, Place::Other).map(|(s, _)| SchemaKind::Record(Box::new(s))),
                     None => {
                         self.error(
-                            "missing-key",
+                            DiagnosticKind::MissingKey,
                             "record has no `values` schema",
                             node.pos,
                             path,
@@ -919,7 +920,7 @@ impl Reader<'_> {
             let p = join(path, "default");
             if place != Place::Property {
                 self.error(
-                    "misplaced-key",
+                    DiagnosticKind::MisplacedKey,
                     "`default` only applies to object properties",
                     n.pos,
                     &p,
@@ -929,7 +930,7 @@ impl Reader<'_> {
             }
             let v = self.json(n, &p)?;
             self.out.value_checks.push(ValueCheck {
-                kind: "invalid-default",
+                kind: DiagnosticKind::InvalidDefault,
                 what: "default".into(),
                 schema: schema.clone(),
                 value: v.clone(),
@@ -944,7 +945,7 @@ impl Reader<'_> {
                     let ip = format!("{p}[{i}]");
                     if let Some(v) = self.json(item, &ip) {
                         self.out.value_checks.push(ValueCheck {
-                            kind: "invalid-example",
+                            kind: DiagnosticKind::InvalidExample,
                             what: "example".into(),
                             schema: schema.clone(),
                             value: v.clone(),
@@ -977,7 +978,7 @@ impl Reader<'_> {
             && lo > hi
         {
             self.error(
-                "min-greater-than-max",
+                DiagnosticKind::MinGreaterThanMax,
                 format!("`min_length` ({lo}) is greater than `max_length` ({hi})"),
                 n.pos,
                 &join(path, "min_length"),
@@ -993,7 +994,7 @@ impl Reader<'_> {
                     Err(e) => {
                         let detail = e.to_string().lines().last().unwrap_or("").trim().to_string();
                         self.error(
-                            "invalid-regex",
+                            DiagnosticKind::InvalidRegex,
                             format!("invalid regex `{pat}`: {detail}"),
                             n.pos,
                             &p,
@@ -1018,7 +1019,13 @@ impl Reader<'_> {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => "formats: date-time, uuid, uri".into(),
                     };
-                    self.error("unknown-format", format!("unknown string format `{other}`"), n.pos, &p, Some(help));
+                    self.error(
+                        DiagnosticKind::UnknownFormat,
+                        format!("unknown string format `{other}`"),
+                        n.pos,
+                        &p,
+                        Some(help),
+                    );
                     ok = false;
                 }
                 None => ok = false,
@@ -1035,7 +1042,7 @@ impl Reader<'_> {
             let (n, exclusive) = match (inc, exc) {
                 (Some(_), Some(e)) => {
                     this.error(
-                        "conflicting-bounds",
+                        DiagnosticKind::ConflictingBounds,
                         format!("both `{key}` and `{excl_key}` are set"),
                         e.pos,
                         &join(path, excl_key),
@@ -1055,7 +1062,7 @@ impl Reader<'_> {
             };
             if integer && value.fract() != 0.0 {
                 this.error(
-                    "wrong-type",
+                    DiagnosticKind::WrongType,
                     format!("integer bound `{value}` is not a whole number"),
                     n.pos,
                     &p,
@@ -1073,7 +1080,7 @@ impl Reader<'_> {
             if empty {
                 let n = node.get("min").or(node.get("exclusive_min")).map(|n| n.pos).unwrap_or(node.pos);
                 self.error(
-                    "min-greater-than-max",
+                    DiagnosticKind::MinGreaterThanMax,
                     format!("the lower bound ({}) is not below the upper bound ({})", lo.value, hi.value),
                     n,
                     &join(path, "min"),
@@ -1088,12 +1095,24 @@ impl Reader<'_> {
     fn enum_values(&mut self, node: &Node, path: &str) -> Option<Vec<String>> {
         let p = join(path, "values");
         let Some(n) = node.get("values") else {
-            self.error("missing-key", "enum has no `values`", node.pos, path, Some("add `values: [a, b, …]`".into()));
+            self.error(
+                DiagnosticKind::MissingKey,
+                "enum has no `values`",
+                node.pos,
+                path,
+                Some("add `values: [a, b, …]`".into()),
+            );
             return None;
         };
         let list = self.string_list(n, &p)?;
         if list.is_empty() {
-            self.error("empty-enum", "enum has no values", n.pos, &p, Some("list at least one value".into()));
+            self.error(
+                DiagnosticKind::EmptyEnum,
+                "enum has no values",
+                n.pos,
+                &p,
+                Some("list at least one value".into()),
+            );
             return None;
         }
         let mut seen: Vec<String> = Vec::new();
@@ -1101,7 +1120,7 @@ impl Reader<'_> {
         for (i, (v, pos)) in list.into_iter().enumerate() {
             if seen.contains(&v) {
                 self.error(
-                    "duplicate-enum-value",
+                    DiagnosticKind::DuplicateEnumValue,
                     format!("enum value `{v}` is listed twice"),
                     pos,
                     &format!("{p}[{i}]"),
@@ -1110,7 +1129,7 @@ impl Reader<'_> {
                 ok = false;
             } else if pascal_case(&v).is_empty() || !pascal_case(&v).chars().all(|c| c.is_alphanumeric() || c == '_') {
                 self.error(
-                    "bad-enum-value",
+                    DiagnosticKind::BadEnumValue,
                     format!("enum value `{v}` cannot name a Rust variant"),
                     pos,
                     &format!("{p}[{i}]"),
@@ -1130,7 +1149,7 @@ impl Reader<'_> {
             Some(n) => self.schema(n, &p, Place::Other).map(|(s, _)| s),
             None => {
                 self.error(
-                    "missing-key",
+                    DiagnosticKind::MissingKey,
                     "array has no `items` schema",
                     node.pos,
                     path,
@@ -1146,7 +1165,7 @@ impl Reader<'_> {
         {
             let pos = node.get("min_items").map(|n| n.pos).unwrap_or(node.pos);
             self.error(
-                "min-greater-than-max",
+                DiagnosticKind::MinGreaterThanMax,
                 format!("`min_items` ({lo}) is greater than `max_items` ({hi})"),
                 pos,
                 &join(path, "min_items"),
@@ -1170,7 +1189,7 @@ impl Reader<'_> {
                         let help = did_you_mean(other, ["reject", "strip", "allow"])
                             .map_or("use `reject`, `strip` or `allow`".to_string(), |s| format!("did you mean `{s}`?"));
                         self.error(
-                            "wrong-value",
+                            DiagnosticKind::WrongValue,
                             format!("unknown `unknown_keys` policy `{other}`"),
                             n.pos,
                             &p,
@@ -1191,14 +1210,14 @@ impl Reader<'_> {
                     for (key, value) in entries {
                         let fp = join(&pp, &key.name);
                         if !wire_name_regex().is_match(&key.name) {
-                            self.error("bad-property-name", format!("property name `{}` cannot become a Rust field", key.name), key.pos, &fp, Some("use letters, digits and `_`, starting with a letter (camelCase on the wire is fine)".into()));
+                            self.error(DiagnosticKind::BadPropertyName, format!("property name `{}` cannot become a Rust field", key.name), key.pos, &fp, Some("use letters, digits and `_`, starting with a letter (camelCase on the wire is fine)".into()));
                             ok = false;
                             continue;
                         }
                         let rust_name = snake_case(&key.name);
                         if let Some(other) = fields.iter().find(|f| f.rust_name == rust_name) {
                             self.error(
-                                "duplicate-field",
+                                DiagnosticKind::DuplicateField,
                                 format!(
                                     "properties `{}` and `{}` both become the Rust field `{rust_name}`",
                                     other.wire_name, key.name
@@ -1212,7 +1231,7 @@ impl Reader<'_> {
                         }
                         if unknown_keys == UnknownKeys::Allow && rust_name == "extra" {
                             self.error(
-                                "duplicate-field",
+                                DiagnosticKind::DuplicateField,
                                 "property `extra` clashes with the map that keeps unknown keys (`unknown_keys: allow`)",
                                 key.pos,
                                 &fp,
@@ -1265,7 +1284,7 @@ impl Reader<'_> {
                 entries.iter().filter(|(k, _)| k.name == "at_least_one_of" || k.name == "mutually_exclusive").collect();
             let [(kind_key, list_node)] = kinds.as_slice().iter().map(|e| (&e.0, &e.1)).collect::<Vec<_>>()[..] else {
                 self.error(
-                    "bad-rule",
+                    DiagnosticKind::BadRule,
                     "a rule needs exactly one of `at_least_one_of` or `mutually_exclusive`",
                     item.pos,
                     &p,
@@ -1281,7 +1300,7 @@ impl Reader<'_> {
             };
             if names.len() < 2 {
                 self.error(
-                    "bad-rule",
+                    DiagnosticKind::BadRule,
                     "a rule relates at least two fields",
                     list_node.pos,
                     &lp,
@@ -1298,7 +1317,7 @@ impl Reader<'_> {
                                 format!("did you mean `{s}`?")
                             });
                         self.error(
-                            "bad-rule",
+                            DiagnosticKind::BadRule,
                             format!("rule names unknown property `{name}`"),
                             *pos,
                             &format!("{lp}[{j}]"),
@@ -1308,7 +1327,7 @@ impl Reader<'_> {
                     }
                     Some(f) if f.required() => {
                         self.error(
-                            "bad-rule",
+                            DiagnosticKind::BadRule,
                             format!("rule names `{name}`, which is required anyway"),
                             *pos,
                             &format!("{lp}[{j}]"),
@@ -1331,7 +1350,7 @@ impl Reader<'_> {
                         && !fields.iter().any(|f| &f.wire_name == s)
                     {
                         self.error(
-                            "bad-rule",
+                            DiagnosticKind::BadRule,
                             format!("rule path `{s}` is not a property of this object"),
                             m.pos,
                             &pp,
@@ -1368,7 +1387,7 @@ impl Reader<'_> {
             Some(n) => self.string(n, &tp),
             None => {
                 self.error(
-                    "missing-key",
+                    DiagnosticKind::MissingKey,
                     "`one_of` has no `tag`",
                     node.pos,
                     path,
@@ -1380,7 +1399,7 @@ impl Reader<'_> {
         let vp = join(path, "variants");
         let Some(vnode) = node.get("variants") else {
             self.error(
-                "missing-key",
+                DiagnosticKind::MissingKey,
                 "`one_of` has no `variants`",
                 node.pos,
                 path,
@@ -1403,7 +1422,7 @@ impl Reader<'_> {
                 || rust_name.starts_with(|c: char| c.is_ascii_digit())
             {
                 self.error(
-                    "bad-variant",
+                    DiagnosticKind::BadVariant,
                     format!("tag value `{}` cannot name a Rust variant", key.name),
                     key.pos,
                     &p,
@@ -1414,7 +1433,7 @@ impl Reader<'_> {
             }
             if variants.iter().any(|v| v.rust_name == rust_name) {
                 self.error(
-                    "bad-variant",
+                    DiagnosticKind::BadVariant,
                     format!("tag value `{}` repeats another variant's Rust name `{rust_name}`", key.name),
                     key.pos,
                     &p,
@@ -1431,7 +1450,7 @@ impl Reader<'_> {
                 SchemaKind::Object(obj) => {
                     if obj.fields.iter().any(|f| f.wire_name == tag) {
                         self.error(
-                            "bad-variant",
+                            DiagnosticKind::BadVariant,
                             format!("variant `{}` declares the tag property `{tag}` itself", key.name),
                             value.pos,
                             &p,
@@ -1444,7 +1463,7 @@ impl Reader<'_> {
                 SchemaKind::Ref(r) => self.out.variant_refs.push((r.clone(), tag.clone(), self.loc(value.pos, &p))),
                 _ => {
                     self.error(
-                        "bad-variant",
+                        DiagnosticKind::BadVariant,
                         format!("variant `{}` is not an object", key.name),
                         value.pos,
                         &p,
@@ -1456,7 +1475,7 @@ impl Reader<'_> {
             }
             if schema.nullable {
                 self.error(
-                    "bad-variant",
+                    DiagnosticKind::BadVariant,
                     format!("variant `{}` cannot be nullable", key.name),
                     value.pos,
                     &p,
@@ -1469,7 +1488,7 @@ impl Reader<'_> {
         }
         if variants.is_empty() && ok {
             self.error(
-                "bad-variant",
+                DiagnosticKind::BadVariant,
                 "`one_of` has no variants",
                 vnode.pos,
                 &vp,

@@ -11,7 +11,7 @@ fn diagnose(case: &str) -> (Vec<&'static str>, String) {
     let source = SpecSource { path: format!("spec/{case}.yaml"), text };
     match load_sources(&[source]) {
         Ok(_) => panic!("fixture `{case}` unexpectedly loaded without errors"),
-        Err(diags) => (diags.iter().map(|d| d.kind).collect(), diags.to_string()),
+        Err(diags) => (diags.iter().map(|d| d.kind.as_str()).collect(), diags.to_string()),
     }
 }
 
