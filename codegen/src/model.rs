@@ -100,7 +100,28 @@ impl EventName {
     pub fn operation_id(&self) -> String {
         format!("{}_{}", self.domain, self.action)
     }
+    /// Names of the generated input and output types, which are also their OpenAPI components:
+    /// `TaskCreateInput`, `TaskCreateOutput`. No definition may take one (checked).
+    pub fn io_type_names(&self) -> (String, String) {
+        let stem = self.pascal();
+        (format!("{stem}Input"), format!("{stem}Output"))
+    }
 }
+
+/// Schema names every generated API document defines besides the spec's definitions and the
+/// events' input/output types: the error model and the JSON-RPC envelope. A definition with one
+/// of these names would be overwritten in the document, so the checker refuses it and the OpenAPI
+/// emitter defines no other.
+pub const RESERVED_COMPONENTS: [&str; 8] = [
+    "Error",
+    "ErrorDetail",
+    "Issue",
+    "JsonRpcRequest",
+    "JsonRpcSuccess",
+    "JsonRpcFailure",
+    "JsonRpcError",
+    "JsonRpcResponse",
+];
 
 /// One event of the spec: its schemas and how the runtime must treat it.
 #[derive(Debug, Clone, PartialEq)]

@@ -112,13 +112,14 @@ fn reserved_definition_names(
     diags: &mut Diagnostics,
 ) {
     for def in defs {
-        let clash = if crate::emit::openapi::RESERVED_COMPONENTS.contains(&def.name.as_str()) {
+        let clash = if RESERVED_COMPONENTS.contains(&def.name.as_str()) {
             Some("a shared schema of the generated API documents".to_string())
         } else {
             events
                 .iter()
                 .find(|e| {
-                    [format!("{}Input", e.name.pascal()), format!("{}Output", e.name.pascal())].contains(&def.name)
+                    let (input, output) = e.name.io_type_names();
+                    def.name == input || def.name == output
                 })
                 .map(|e| format!("the generated type of event `{}`", e.name.full))
         };

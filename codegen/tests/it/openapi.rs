@@ -4,10 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use claudebench_codegen::emit::openapi::{
-    self, ERROR_CODES, ERROR_RESPONSES, ISSUE_CODES, OpenApiOptions, RESERVED_COMPONENTS,
-};
+use claudebench_codegen::emit::openapi::{self, ERROR_CODES, ERROR_RESPONSES, ISSUE_CODES, OpenApiOptions};
 use claudebench_codegen::emit::to_pretty_json;
+use claudebench_codegen::model::RESERVED_COMPONENTS;
 use serde_json::{Value, json};
 
 use super::json_schema::{fixture_spec, sample_spec};
