@@ -283,27 +283,9 @@ pub struct StringRules {
     pub format: Option<Format>,
 }
 
-/// String formats the validators enforce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// RFC 3339 date-time, e.g. `2025-09-15T10:00:00Z`.
-    DateTime,
-    /// RFC 4122 textual UUID (any version).
-    Uuid,
-    /// RFC 3986 absolute URI.
-    Uri,
-}
-
-impl Format {
-    /// The JSON Schema `format` keyword value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::DateTime => "date-time",
-            Format::Uuid => "uuid",
-            Format::Uri => "uri",
-        }
-    }
-}
+/// String formats the validators enforce: the wire contract's own, so the checker judges a
+/// default or an example with the very function the server runs on a request.
+pub use claudebench_contract::validation::Format;
 
 /// Bounds of an integer or number. For integers the bounds are whole numbers (checked).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -1,5 +1,7 @@
 //! The reference semantics of a schema on a JSON value: what the generated validators and the
 //! emitted JSON Schema both implement, used by the checker on defaults, examples and fallbacks.
+//! String formats are judged by the wire contract's [`Format::is_valid`], the check the server
+//! runs, so the spec cannot hold a value its own server would refuse.
 
 use serde_json::Value;
 
@@ -100,7 +102,7 @@ fn validate_string(rules: &StringRules, s: &str, path: &str, out: &mut Vec<Strin
         out.push(format!("string does not match `{p}`{}", at(path)));
     }
     if let Some(f) = rules.format
-        && !format_ok(f, s)
+        && !f.is_valid(s)
     {
         out.push(format!("string is not a valid {}{}", f.as_str(), at(path)));
     }
@@ -213,32 +215,6 @@ fn validate_object(
                 out.push(format!("{message}{}", at(path)))
             }
             _ => {}
-        }
-    }
-}
-
-/// The string formats, as the generated validators implement them (kept simple and strict).
-fn format_ok(format: Format, s: &str) -> bool {
-    match format {
-        Format::Uuid => {
-            let b = s.as_bytes();
-            b.len() == 36
-                && b.iter()
-                    .enumerate()
-                    .all(|(i, c)| if matches!(i, 8 | 13 | 18 | 23) { *c == b'-' } else { c.is_ascii_hexdigit() })
-        }
-        Format::DateTime => {
-            static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-                regex::Regex::new(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-                    .expect("static regex")
-            });
-            RE.is_match(s)
-        }
-        Format::Uri => {
-            static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-                regex::Regex::new(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]*$").expect("static regex")
-            });
-            RE.is_match(s)
         }
     }
 }

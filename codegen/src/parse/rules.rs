@@ -66,27 +66,19 @@ impl Reader<'_> {
         Some(pat)
     }
 
+    /// A `format`: one of those the validators check ([`Format::ALL`]).
     fn string_format(&mut self, n: &Node, path: &str) -> Option<Format> {
-        let formats = ["date-time", "uuid", "uri"];
-        match self.string(n, path)?.as_str() {
-            "date-time" => Some(Format::DateTime),
-            "uuid" => Some(Format::Uuid),
-            "uri" => Some(Format::Uri),
-            other => {
-                let help = match did_you_mean(other, formats) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "formats: date-time, uuid, uri".into(),
-                };
-                self.error(
-                    DiagnosticKind::UnknownFormat,
-                    format!("unknown string format `{other}`"),
-                    n.pos,
-                    path,
-                    Some(help),
-                );
-                None
-            }
+        let name = self.string(n, path)?;
+        if let Some(format) = Format::ALL.into_iter().find(|f| f.as_str() == name) {
+            return Some(format);
         }
+        let names = Format::ALL.map(Format::as_str);
+        let help = match did_you_mean(&name, names) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("formats: {}", names.join(", ")),
+        };
+        self.error(DiagnosticKind::UnknownFormat, format!("unknown string format `{name}`"), n.pos, path, Some(help));
+        None
     }
 
     pub(super) fn number_rules(&mut self, node: &Node, path: &str, integer: bool) -> Option<NumberRules> {
