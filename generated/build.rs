@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     ] {
         match load(&dir, display) {
             Ok(spec) => {
-                let source = emit(&spec, &RustOptions { support: "crate".into() });
+                let source = emit(&spec, &RustOptions { support: "crate".into(), handlers_dir: "src/handlers".into() });
                 if let Err(e) = write_if_changed(&out_dir.join(file), &source) {
                     println!("cargo::error=cannot write {file} to OUT_DIR: {e}");
                     ok = false;
@@ -45,7 +45,10 @@ fn main() -> ExitCode {
     }
     // A model using every feature of the spec language, for the integration tests (which
     // `include!` it with the support crate named by its external path).
-    let kitchen_sink = emit(&kitchen_sink::spec(), &RustOptions { support: "::claudebench_generated".into() });
+    let kitchen_sink = emit(
+        &kitchen_sink::spec(),
+        &RustOptions { support: "::claudebench_generated".into(), handlers_dir: "src/handlers".into() },
+    );
     if let Err(e) = write_if_changed(&out_dir.join("kitchen_sink.rs"), &kitchen_sink) {
         println!("cargo::error=cannot write kitchen_sink.rs to OUT_DIR: {e}");
         ok = false;

@@ -40,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
             let _ = diags.to_string();
         }
         Ok(spec) => {
-            let source = rust::emit(&spec, &RustOptions { support: "crate".into() });
+            let source =
+                rust::emit(&spec, &RustOptions { support: "crate".into(), handlers_dir: "src/handlers".into() });
             assert!(!source.contains("compile_error!"), "a checked spec emits valid Rust:\n{source}");
             let options = OpenApiOptions { version: "0.0.0".into(), server_url: "http://127.0.0.1:3000".into() };
             let _ = to_pretty_json(&openapi::emit(&spec, &options));

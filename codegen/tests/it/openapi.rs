@@ -279,7 +279,7 @@ fn test_only_events_are_left_out_of_every_published_document() {
     // The server's own table keeps it, marked, so tests can still serve it.
     let rust = claudebench_codegen::emit::rust::emit(
         &spec,
-        &claudebench_codegen::emit::rust::RustOptions { support: "crate".into() },
+        &claudebench_codegen::emit::rust::RustOptions { support: "crate".into(), handlers_dir: "src/handlers".into() },
     );
     assert!(rust.contains("test_only: true"), "the event table marks the fixture");
 }

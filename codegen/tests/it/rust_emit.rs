@@ -10,7 +10,7 @@ use claudebench_codegen::model::*;
 mod kitchen_sink;
 
 fn opts() -> RustOptions {
-    RustOptions { support: "crate".into() }
+    RustOptions { support: "crate".into(), handlers_dir: "src/handlers".into() }
 }
 
 fn fixture() -> Spec {
@@ -26,6 +26,13 @@ fn the_fixture_spec_generates_this_rust() {
 #[test]
 fn the_kitchen_sink_model_generates_this_rust() {
     insta::assert_snapshot!("kitchen_sink_rust", emit(&kitchen_sink::spec(), &opts()));
+}
+
+#[test]
+fn a_missing_handler_names_its_file_in_the_handlers_dir_given() {
+    let out = emit(&fixture(), &RustOptions { handlers_dir: "app/src/events/".into(), ..opts() });
+    assert!(out.contains("create `app/src/events/note/create.rs` with"), "{out}");
+    assert!(!out.contains("src/handlers"), "{out}");
 }
 
 #[test]
@@ -59,7 +66,10 @@ fn an_empty_spec_still_has_every_module() {
 
 #[test]
 fn the_support_path_is_used_for_every_support_item() {
-    let out = emit(&kitchen_sink::spec(), &RustOptions { support: "::claudebench_generated".into() });
+    let out = emit(
+        &kitchen_sink::spec(),
+        &RustOptions { support: "::claudebench_generated".into(), handlers_dir: "src/handlers".into() },
+    );
     assert!(out.contains("use ::claudebench_generated::validation as v;"));
     assert!(out.contains("use ::claudebench_generated::error::Error;"));
     assert!(!out.contains("crate::"));
