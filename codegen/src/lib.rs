@@ -5,6 +5,7 @@
 //! `check` (semantic rules over the model) → [`model::Spec`] → `emit::{rust, json_schema, openapi, mcp, docs}`.
 //! Emitters only ever see a valid model and never re-read YAML.
 
+pub mod build;
 pub mod cli;
 pub mod diagnostics;
 pub mod emit;

@@ -1,12 +1,13 @@
-//! The Rust emitter: a snapshot of the fixture spec's output (which `claudebench-generated`
-//! also compiles, as `mod fixture`), and properties of the output on hand-built models.
+//! The Rust emitter: a snapshot of the fixture spec's output (which the test crate
+//! `claudebench-generated-fixtures` also compiles, as `fixture`), and properties of the output on
+//! hand-built models.
 
 use std::path::Path;
 
 use claudebench_codegen::emit::rust::{RustOptions, emit};
 use claudebench_codegen::model::*;
 
-#[path = "../../../generated/tests/fixtures/kitchen_sink.rs"]
+#[path = "../../../generated/fixtures/kitchen_sink.rs"]
 mod kitchen_sink;
 
 fn opts() -> RustOptions {
