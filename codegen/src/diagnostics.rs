@@ -80,6 +80,10 @@ diagnostic_kinds! {
     DuplicateAlias => "duplicate-alias",
     /// Two events that become the same MCP tool name.
     DuplicateToolName => "duplicate-tool-name",
+    /// A name listed twice in one event's `publishes`.
+    DuplicatePublishedName => "duplicate-published-name",
+    /// A `publishes` entry that is an event of the spec (a request) rather than a notification.
+    PublishesSpecEvent => "publishes-spec-event",
     /// Two properties that become the same Rust field.
     DuplicateField => "duplicate-field",
     /// An enum value listed twice.

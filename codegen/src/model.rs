@@ -140,6 +140,11 @@ pub struct Event {
     pub deprecated: bool,
     /// The event that replaces this one (forward-only evolution); exists in the spec.
     pub replaced_by: Option<String>,
+    /// Notifications the event publishes on the event bus (`task.created`, `hook.post_tool.executed`):
+    /// what happened, in their own namespace — each is a stream that subscribers and
+    /// `system.get_state` read, never the name (or alias) of an event of the spec (checked).
+    /// Dotted lowercase, unique within the list.
+    pub publishes: Vec<String>,
     /// Example request/response pairs; each input validates against `input` and each output
     /// against `output` (checked).
     pub examples: Vec<Example>,

@@ -15,11 +15,13 @@ pub(crate) use values::validate;
 
 /// Finish the model: report what needs the whole spec, then sort.
 pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
-    let Parsed { definitions, events, refs, variant_refs, root_refs, replaced_by, aliases, value_checks } = parsed;
+    let Parsed { definitions, events, refs, variant_refs, root_refs, replaced_by, aliases, published, value_checks } =
+        parsed;
     let (definitions, def_locs) = unique_definitions(definitions, diags);
     let (events, event_locs) = unique_events(events, diags);
     reserved_definition_names(&definitions, &def_locs, &events, diags);
     unique_aliases(&aliases, &event_locs, diags);
+    published_names_are_not_events(&published, &event_locs, &aliases, diags);
     let dangling = dangling_refs(&refs, &definitions, &def_locs, diags);
     dangling_replacements(&replaced_by, &event_locs, diags);
 
@@ -149,6 +151,24 @@ fn unique_aliases(aliases: &[(String, Loc)], event_locs: &HashMap<String, Loc>, 
             report(diags, loc, DiagnosticKind::DuplicateAlias, format!("alias `{alias}` is used twice"), help);
         } else {
             seen.insert(alias, loc);
+        }
+    }
+}
+
+/// A published name says what happened (`task.created`) and names a stream of the bus; an event
+/// of the spec (or an alias) is a request (`task.create`). One name for both would mix a request
+/// with its outcome wherever the bus is read (subscribers, `system.get_state`).
+fn published_names_are_not_events(
+    published: &[(String, Loc)],
+    event_locs: &HashMap<String, Loc>,
+    aliases: &[(String, Loc)],
+    diags: &mut Diagnostics,
+) {
+    for (name, loc) in published {
+        if event_locs.contains_key(name) || aliases.iter().any(|(alias, _)| alias == name) {
+            let message = format!("`publishes` names `{name}`, an event of the spec");
+            let help = "list the notifications the event puts on the bus (what happened, e.g. `task.created`)";
+            report(diags, loc, DiagnosticKind::PublishesSpecEvent, message, help);
         }
     }
 }

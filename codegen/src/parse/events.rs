@@ -29,6 +29,7 @@ const EVENT_KEYS: &[&str] = &[
     "aliases",
     "deprecated",
     "replaced_by",
+    "publishes",
     "examples",
 ];
 
@@ -84,6 +85,7 @@ impl Reader<'_> {
             node.get("deprecated").and_then(|n| self.boolean(n, &join(path, "deprecated"))).unwrap_or(false);
         let aliases = self.aliases(node.get("aliases"), path);
         let replaced_by = self.replaced_by(node.get("replaced_by"), path, name.as_ref().map(|(n, _)| n));
+        let publishes = self.publishes(node.get("publishes"), path);
         let examples = match node.get("examples") {
             Some(n) => self.event_examples(n, &join(path, "examples"), input.as_ref(), output.as_ref()),
             None => Vec::new(),
@@ -108,6 +110,7 @@ impl Reader<'_> {
             aliases,
             deprecated,
             replaced_by,
+            publishes,
             examples,
         };
         Some((event, loc))
@@ -280,7 +283,7 @@ impl Reader<'_> {
         let mut out = Vec::new();
         for (i, (alias, pos)) in list.into_iter().enumerate() {
             let ap = format!("{p}[{i}]");
-            if alias_regex().is_match(&alias) {
+            if dotted_name_regex().is_match(&alias) {
                 let loc = self.loc(pos, &ap);
                 self.out.aliases.push((alias.clone(), loc));
                 out.push(alias);
@@ -307,6 +310,42 @@ impl Reader<'_> {
             self.out.replaced_by.push((ev.full.clone(), s.clone(), loc));
         }
         s
+    }
+
+    /// The notifications the event publishes on the bus; that none is an event of the spec is
+    /// decided in `check`.
+    fn publishes(&mut self, node: Option<&Node>, path: &str) -> Vec<String> {
+        let Some(n) = node else {
+            return Vec::new();
+        };
+        let p = join(path, "publishes");
+        let list = self.string_list(n, &p).unwrap_or_default();
+        let mut out: Vec<String> = Vec::new();
+        for (i, (name, pos)) in list.into_iter().enumerate() {
+            let np = format!("{p}[{i}]");
+            if !dotted_name_regex().is_match(&name) {
+                self.error(
+                    DiagnosticKind::BadEventName,
+                    format!("`{name}` is not a valid published event name"),
+                    pos,
+                    &np,
+                    Some("published names are dotted lowercase names of what happened, e.g. `task.created`".into()),
+                );
+            } else if out.contains(&name) {
+                self.error(
+                    DiagnosticKind::DuplicatePublishedName,
+                    format!("`{name}` is listed twice in `publishes`"),
+                    pos,
+                    &np,
+                    Some("remove the repeat".into()),
+                );
+            } else {
+                let loc = self.loc(pos, &np);
+                self.out.published.push((name.clone(), loc));
+                out.push(name);
+            }
+        }
+        out
     }
 
     fn rate_limit(&mut self, node: &Node, path: &str) -> Option<RateLimit> {
@@ -522,7 +561,8 @@ fn default_title(name: &EventName) -> String {
     format!("{domain}: {action}")
 }
 
-fn alias_regex() -> &'static Regex {
+/// Aliases and published notifications: two or more dotted lowercase parts.
+fn dotted_name_regex() -> &'static Regex {
     static RE: std::sync::LazyLock<Regex> =
         std::sync::LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$").expect("static regex"));
     &RE

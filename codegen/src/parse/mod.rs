@@ -69,6 +69,8 @@ pub(crate) struct Parsed {
     pub root_refs: Vec<(String, Loc)>,
     pub replaced_by: Vec<(String, String, Loc)>,
     pub aliases: Vec<(String, Loc)>,
+    /// Every name an event `publishes`: none may be an event of the spec.
+    pub published: Vec<(String, Loc)>,
     pub value_checks: Vec<ValueCheck>,
 }
 

@@ -92,3 +92,8 @@ fn diagnostics_never_panic_on_arbitrary_yaml_shapes() {
 
 case!(definition_names_cannot_shadow_generated_names, "reserved-name", ["reserved-name"]);
 case!(events_cannot_take_the_servers_own_routes, "reserved-route", ["reserved-name"]);
+case!(
+    published_names_are_notifications_never_events_of_the_spec,
+    "publishes",
+    ["publishes-spec-event", "duplicate-published-name", "bad-event-name"]
+);
