@@ -81,6 +81,8 @@ enum Command {
     /// Print the event table this binary was built with.
     Events,
     /// Write a stub handler for every spec event that has none (never overwrites).
+    ///
+    /// Runs `claudebench-codegen scaffold` (found beside this binary, else on PATH).
     Scaffold {
         #[arg(long, default_value = "spec")]
         spec: PathBuf,
@@ -136,10 +138,30 @@ enum DeadletterCommand {
 #[derive(Subcommand)]
 enum SpecCommand {
     /// Check a spec folder and print every error.
+    ///
+    /// Runs `claudebench-codegen check` (found beside this binary, else on PATH).
     Check {
         #[arg(default_value = "spec")]
         dir: PathBuf,
     },
+}
+
+/// Run the spec tool `claudebench-codegen` with `args`, answering with its exit code. The server
+/// does not link the generator: it only builds from a valid spec, so the tool that checks or
+/// scaffolds a spec in progress is a separate binary (`cargo build -p claudebench-codegen`).
+fn run_codegen(args: &[&std::ffi::OsStr]) -> ExitCode {
+    let name = format!("claudebench-codegen{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe().ok().map(|exe| exe.with_file_name(&name)).filter(|p| p.is_file());
+    let program = beside.unwrap_or_else(|| PathBuf::from(&name));
+    match std::process::Command::new(&program).args(args).status() {
+        Ok(status) => status.code().map_or(ExitCode::FAILURE, |c| ExitCode::from(c.clamp(0, 255) as u8)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fail(&format!(
+            "`{name}` is neither beside this binary nor on PATH: build it with `cargo build -p claudebench-codegen` \
+             (or run `cargo run -p claudebench-codegen -- {}`)",
+            args.first().map(|a| a.to_string_lossy()).unwrap_or_default()
+        )),
+        Err(e) => fail(&format!("cannot run `{}`: {e}", program.display())),
+    }
 }
 
 fn main() -> ExitCode {
@@ -151,8 +173,10 @@ fn main() -> ExitCode {
         // The bridge must answer fast and never print logs on stdout: no runtime set-up.
         Command::Hook { args } => ExitCode::from(claudebench::bridge::run_cli(args).clamp(0, 255) as u8),
         Command::Events => print_events(),
-        Command::Scaffold { spec, handlers } => claudebench_codegen::cli::scaffold(&spec, &handlers),
-        Command::Spec { command: SpecCommand::Check { dir } } => claudebench_codegen::cli::check(&dir),
+        Command::Scaffold { spec, handlers } => {
+            run_codegen(&["scaffold".as_ref(), spec.as_os_str(), handlers.as_os_str()])
+        }
+        Command::Spec { command: SpecCommand::Check { dir } } => run_codegen(&["check".as_ref(), dir.as_os_str()]),
         command => {
             init_logging();
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -8,7 +8,7 @@ use claudebench_codegen::emit::rust::{RustOptions, emit};
 use claudebench_codegen::model::{EventName, Spec};
 
 fn opts() -> RustOptions {
-    RustOptions { support: "crate".into() }
+    RustOptions { support: "crate".into(), handlers_dir: "src/handlers".into() }
 }
 
 /// 1,000 events made by renaming copies of the real ones into fresh domains.

@@ -1,5 +1,6 @@
-//! The `check` and `scaffold` commands, shared by `claudebench-codegen` and `claudebench spec
-//! check` / `claudebench scaffold`: they print and return the process exit code.
+//! The `check` and `scaffold` commands of `claudebench-codegen` (which `claudebench spec check` and
+//! `claudebench scaffold` run, so the server binary does not link the generator): they print and
+//! return the process exit code.
 
 use std::path::Path;
 use std::process::ExitCode;

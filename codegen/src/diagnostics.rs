@@ -14,11 +14,127 @@ pub struct Location {
     pub yaml_path: String,
 }
 
+/// Declares [`DiagnosticKind`] from one list, so a variant, its doc line and its kebab-case name
+/// are written once and `ALL` cannot miss a variant.
+macro_rules! diagnostic_kinds {
+    ($($(#[doc = $doc:literal])+ $variant:ident => $name:literal,)+) => {
+        /// What is wrong with the spec. Its [`as_str`](DiagnosticKind::as_str) name is shown as
+        /// `error[unknown-key]` and is stable: tests, snapshots and tools match on it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum DiagnosticKind {
+            $($(#[doc = $doc])+ $variant,)+
+        }
+
+        impl DiagnosticKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [DiagnosticKind] = &[$(DiagnosticKind::$variant,)+];
+
+            /// The stable kebab-case name, e.g. `unknown-key`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(DiagnosticKind::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+diagnostic_kinds! {
+    /// A spec file or folder could not be read.
+    Io => "io",
+    /// The spec folder holds no `*.yaml` file.
+    NoSpecFiles => "no-spec-files",
+    /// The file is not valid YAML.
+    YamlSyntax => "yaml-syntax",
+    /// A key the spec language does not know at this place.
+    UnknownKey => "unknown-key",
+    /// A required key is absent.
+    MissingKey => "missing-key",
+    /// A value of the wrong YAML type, or a number with no JSON form.
+    WrongType => "wrong-type",
+    /// A string outside the key's fixed set of choices (e.g. `unknown_keys`).
+    WrongValue => "wrong-value",
+    /// A whole number below the key's minimum.
+    OutOfRange => "out-of-range",
+    /// A key that is only valid elsewhere (`optional` or `default` outside an object property).
+    MisplacedKey => "misplaced-key",
+    /// An event name or alias that is not dotted lowercase.
+    BadEventName => "bad-event-name",
+    /// An event whose MCP tool name would be longer than clients accept.
+    BadToolName => "bad-tool-name",
+    /// A definition name that is not PascalCase.
+    BadDefinitionName => "bad-definition-name",
+    /// A property name that cannot become a Rust field.
+    BadPropertyName => "bad-property-name",
+    /// An enum value that cannot name a Rust variant.
+    BadEnumValue => "bad-enum-value",
+    /// A `one_of` variant that is not a usable object, or whose tag value cannot name a variant.
+    BadVariant => "bad-variant",
+    /// A cross-field rule that is malformed or names unknown or required properties.
+    BadRule => "bad-rule",
+    /// An event declared twice.
+    DuplicateEvent => "duplicate-event",
+    /// A definition declared twice.
+    DuplicateDefinition => "duplicate-definition",
+    /// An alias used twice, or naming an existing event.
+    DuplicateAlias => "duplicate-alias",
+    /// Two events that become the same MCP tool name.
+    DuplicateToolName => "duplicate-tool-name",
+    /// A name listed twice in one event's `publishes`.
+    DuplicatePublishedName => "duplicate-published-name",
+    /// A `publishes` entry that is an event of the spec (a request) rather than a notification.
+    PublishesSpecEvent => "publishes-spec-event",
+    /// Two properties that become the same Rust field.
+    DuplicateField => "duplicate-field",
+    /// An enum value listed twice.
+    DuplicateEnumValue => "duplicate-enum-value",
+    /// An enum with no values.
+    EmptyEnum => "empty-enum",
+    /// A name the generated code or the server already uses.
+    ReservedName => "reserved-name",
+    /// A `ref` or `replaced_by` that names nothing.
+    DanglingRef => "dangling-ref",
+    /// A definition that refers to itself.
+    RecursiveDefinition => "recursive-definition",
+    /// An event `input` or `output` that is not a non-nullable object.
+    RootNotObject => "root-not-object",
+    /// A schema with both `type` and `ref`.
+    TypeAndRef => "type-and-ref",
+    /// A `type` the spec language does not have.
+    UnknownType => "unknown-type",
+    /// A string `format` the validators do not check.
+    UnknownFormat => "unknown-format",
+    /// A `pattern` that is not a valid regex.
+    InvalidRegex => "invalid-regex",
+    /// A lower bound above its upper bound, so no value fits.
+    MinGreaterThanMax => "min-greater-than-max",
+    /// Both the inclusive and the exclusive form of one bound.
+    ConflictingBounds => "conflicting-bounds",
+    /// `persist: true` on an event declared `mutates: false`.
+    PersistWithoutMutates => "persist-without-mutates",
+    /// `cache_ttl_s` on an event that changes state.
+    CacheOnMutatingEvent => "cache-on-mutating-event",
+    /// `mcp.read_only: true` on an event that changes state.
+    ReadOnlyMutates => "read-only-mutates",
+    /// A `default` that its own schema refuses.
+    InvalidDefault => "invalid-default",
+    /// An example value or example request/response that its schema refuses.
+    InvalidExample => "invalid-example",
+    /// A circuit breaker fallback that the event's output schema refuses.
+    FallbackMismatch => "fallback-mismatch",
+}
+
+impl fmt::Display for DiagnosticKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One error in the spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// A stable kebab-case kind, e.g. `unknown-key`, `dangling-ref` (tests match on it).
-    pub kind: &'static str,
+    /// What is wrong (tests match on its name).
+    pub kind: DiagnosticKind,
     pub message: String,
     pub location: Option<Location>,
     /// The source line at `location`, for the excerpt.
@@ -30,7 +146,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic with no location yet.
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: DiagnosticKind, message: impl Into<String>) -> Self {
         Diagnostic { kind, message: message.into(), location: None, source_line: None, span_len: 1, help: None }
     }
 
@@ -50,13 +166,13 @@ impl Diagnostic {
 
     /// A file or folder could not be read.
     pub fn io(path: &Path, err: &std::io::Error) -> Self {
-        Diagnostic::new("io", format!("cannot read `{}`: {err}", path.display()))
+        Diagnostic::new(DiagnosticKind::Io, format!("cannot read `{}`: {err}", path.display()))
             .help("check that the spec folder exists and is readable")
     }
 
     /// The spec folder has no YAML files.
     pub fn no_spec_files(dir: &Path) -> Self {
-        Diagnostic::new("no-spec-files", format!("no `*.yaml` files in `{}`", dir.display()))
+        Diagnostic::new(DiagnosticKind::NoSpecFiles, format!("no `*.yaml` files in `{}`", dir.display()))
             .help("add at least one spec file, e.g. `spec/task.yaml` with an `events:` list")
     }
 
@@ -181,6 +297,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_kind_has_its_own_kebab_case_name() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in DiagnosticKind::ALL {
+            let name = kind.as_str();
+            assert!(seen.insert(name), "`{name}` names two kinds");
+            let kebab = name.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase()));
+            assert!(kebab, "`{name}` is not kebab-case");
+        }
+    }
+
+    #[test]
     fn suggests_the_nearest_key_only_when_close() {
         let keys = ["rate_limit", "roles", "persist", "timeout_ms"];
         assert_eq!(did_you_mean("rate_limt", keys), Some("rate_limit"));
@@ -190,7 +317,7 @@ mod tests {
 
     #[test]
     fn renders_like_rustc() {
-        let d = Diagnostic::new("unknown-key", "unknown key `rate_limt`")
+        let d = Diagnostic::new(DiagnosticKind::UnknownKey, "unknown key `rate_limt`")
             .at(
                 Location {
                     file: "spec/task.yaml".into(),

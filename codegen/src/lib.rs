@@ -5,6 +5,7 @@
 //! `check` (semantic rules over the model) → [`model::Spec`] → `emit::{rust, json_schema, openapi, mcp, docs}`.
 //! Emitters only ever see a valid model and never re-read YAML.
 
+pub mod build;
 pub mod cli;
 pub mod diagnostics;
 pub mod emit;
@@ -17,7 +18,7 @@ mod yaml;
 
 use std::path::{Path, PathBuf};
 
-pub use diagnostics::{Diagnostic, Diagnostics};
+pub use diagnostics::{Diagnostic, DiagnosticKind, Diagnostics};
 pub use model::Spec;
 
 /// One spec file's text and the path it is reported under (e.g. `spec/task.yaml`).

@@ -100,7 +100,28 @@ impl EventName {
     pub fn operation_id(&self) -> String {
         format!("{}_{}", self.domain, self.action)
     }
+    /// Names of the generated input and output types, which are also their OpenAPI components:
+    /// `TaskCreateInput`, `TaskCreateOutput`. No definition may take one (checked).
+    pub fn io_type_names(&self) -> (String, String) {
+        let stem = self.pascal();
+        (format!("{stem}Input"), format!("{stem}Output"))
+    }
 }
+
+/// Schema names every generated API document defines besides the spec's definitions and the
+/// events' input/output types: the error model and the JSON-RPC envelope. A definition with one
+/// of these names would be overwritten in the document, so the checker refuses it and the OpenAPI
+/// emitter defines no other.
+pub const RESERVED_COMPONENTS: [&str; 8] = [
+    "Error",
+    "ErrorDetail",
+    "Issue",
+    "JsonRpcRequest",
+    "JsonRpcSuccess",
+    "JsonRpcFailure",
+    "JsonRpcError",
+    "JsonRpcResponse",
+];
 
 /// One event of the spec: its schemas and how the runtime must treat it.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +140,11 @@ pub struct Event {
     pub deprecated: bool,
     /// The event that replaces this one (forward-only evolution); exists in the spec.
     pub replaced_by: Option<String>,
+    /// Notifications the event publishes on the event bus (`task.created`, `hook.post_tool.executed`):
+    /// what happened, in their own namespace — each is a stream that subscribers and
+    /// `system.get_state` read, never the name (or alias) of an event of the spec (checked).
+    /// Dotted lowercase, unique within the list.
+    pub publishes: Vec<String>,
     /// Example request/response pairs; each input validates against `input` and each output
     /// against `output` (checked).
     pub examples: Vec<Example>,
@@ -262,27 +288,9 @@ pub struct StringRules {
     pub format: Option<Format>,
 }
 
-/// String formats the validators enforce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// RFC 3339 date-time, e.g. `2025-09-15T10:00:00Z`.
-    DateTime,
-    /// RFC 4122 textual UUID (any version).
-    Uuid,
-    /// RFC 3986 absolute URI.
-    Uri,
-}
-
-impl Format {
-    /// The JSON Schema `format` keyword value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::DateTime => "date-time",
-            Format::Uuid => "uuid",
-            Format::Uri => "uri",
-        }
-    }
-}
+/// String formats the validators enforce: the wire contract's own, so the checker judges a
+/// default or an example with the very function the server runs on a request.
+pub use claudebench_contract::validation::Format;
 
 /// Bounds of an integer or number. For integers the bounds are whole numbers (checked).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

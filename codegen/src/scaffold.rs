@@ -1,8 +1,10 @@
 //! `claudebench-codegen scaffold` (also `claudebench scaffold`): write a stub handler file for every spec event that has none.
 //!
-//! Layout: `src/handlers/<domain>/<action>.rs`, declared by `src/handlers/<domain>/mod.rs`, which
-//! `src/handlers/mod.rs` declares. Existing files are never overwritten; a missing `mod` line is
-//! appended to an existing `mod.rs`, nothing else in it is touched.
+//! Layout: `<handlers_dir>/<domain>/<action>.rs`, declared by `<handlers_dir>/<domain>/mod.rs`,
+//! which `<handlers_dir>/mod.rs` declares; the caller passes the folder (the `claudebench` crate's
+//! is `src/handlers`, the CLI's default), and stubs name its module `crate::handlers`. Existing
+//! files are never overwritten; a missing `mod` line is appended to an existing `mod.rs`, nothing
+//! else in it is touched.
 //!
 //! It lives in the generator, not in the server binary, because the server cannot build while an
 //! event has no handler: that is exactly when scaffolding is needed.
@@ -28,10 +30,14 @@ pub struct Report {
 pub fn scaffold(spec: &Spec, handlers_dir: &Path) -> io::Result<Report> {
     let mut report = Report::default();
     fs::create_dir_all(handlers_dir)?;
+    let root_header = format!(
+        "//! Handler implementations, one file per event: `{}/<domain>/<action>.rs`.\n",
+        handlers_dir.display().to_string().trim_end_matches('/')
+    );
     for domain in spec.domains() {
         let dir = handlers_dir.join(domain);
         fs::create_dir_all(&dir)?;
-        if ensure_mod_line(&handlers_dir.join("mod.rs"), domain, ROOT_MOD_HEADER)? {
+        if ensure_mod_line(&handlers_dir.join("mod.rs"), domain, &root_header)? {
             report.updated.push(handlers_dir.join("mod.rs"));
         }
         for event in spec.events.iter().filter(|e| e.name.domain == domain) {
@@ -52,8 +58,6 @@ pub fn scaffold(spec: &Spec, handlers_dir: &Path) -> io::Result<Report> {
     }
     Ok(report)
 }
-
-const ROOT_MOD_HEADER: &str = "//! Handler implementations, one file per event: `src/handlers/<domain>/<action>.rs`.\n";
 
 /// Make sure `mod.rs` declares `mod <name>;`, creating the file with `header` when missing.
 /// Returns whether the file changed.

@@ -30,6 +30,9 @@ pub struct EventDef {
     pub aliases: &'static [&'static str],
     pub deprecated: bool,
     pub replaced_by: Option<&'static str>,
+    /// Notifications the event puts on the event bus, e.g. `task.created`: each the name of a
+    /// stream (`<prefix>:stream:<name>`), never the name of an event.
+    pub publishes: &'static [&'static str],
     /// `POST` route of the REST transport, e.g. `/task/create`.
     pub http_path: &'static str,
     /// JSON Schema (2020-12, references inlined) of the input.

@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         Err(diags) => {
             assert!(!diags.is_empty(), "an error result carries at least one diagnostic");
             for d in diags.iter() {
-                assert!(!d.kind.is_empty() && !d.message.is_empty(), "a diagnostic says what is wrong: {d:?}");
+                assert!(!d.kind.as_str().is_empty() && !d.message.is_empty(), "a diagnostic says what is wrong: {d:?}");
                 let loc = d.location.as_ref().unwrap_or_else(|| panic!("a spec error points at its place: {d:?}"));
                 assert!(loc.line >= 1 && loc.column >= 1, "positions are 1-based: {d:?}");
                 let _ = d.one_line();
@@ -40,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
             let _ = diags.to_string();
         }
         Ok(spec) => {
-            let source = rust::emit(&spec, &RustOptions { support: "crate".into() });
+            let source =
+                rust::emit(&spec, &RustOptions { support: "crate".into(), handlers_dir: "src/handlers".into() });
             assert!(!source.contains("compile_error!"), "a checked spec emits valid Rust:\n{source}");
             let options = OpenApiOptions { version: "0.0.0".into(), server_url: "http://127.0.0.1:3000".into() };
             let _ = to_pretty_json(&openapi::emit(&spec, &options));

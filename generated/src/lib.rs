@@ -12,11 +12,3 @@ mod spec {
 }
 
 pub use spec::{events, handlers, types};
-
-/// The code generated from the small fixture spec of the codegen tests: compiled here so the
-/// snapshot of the emitter's output is proven to be valid Rust.
-#[cfg(test)]
-#[allow(dead_code)]
-mod fixture {
-    include!(concat!(env!("OUT_DIR"), "/fixture.rs"));
-}

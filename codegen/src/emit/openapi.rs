@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::GENERATED_NOTE;
 use super::json_schema::{self, Refs};
-use crate::model::{Event, Fallback, Spec};
+use crate::model::{Event, Fallback, RESERVED_COMPONENTS, Spec};
 
 /// Document-level settings that do not come from the spec.
 #[derive(Debug, Clone)]
@@ -83,20 +83,6 @@ pub const ERROR_RESPONSES: [(u16, &str); 10] = [
     (504, "Timeout"),
 ];
 
-/// Component schemas the document always defines besides the spec's definitions and the
-/// `<Event>Input`/`<Event>Output` pairs. A spec definition with one of these names (or an event's
-/// input/output name) would be overwritten, so the front end should refuse such names.
-pub const RESERVED_COMPONENTS: [&str; 8] = [
-    "Error",
-    "ErrorDetail",
-    "Issue",
-    "JsonRpcRequest",
-    "JsonRpcSuccess",
-    "JsonRpcFailure",
-    "JsonRpcError",
-    "JsonRpcResponse",
-];
-
 const JSON: &str = "application/json";
 
 /// The whole OpenAPI document.
@@ -138,8 +124,7 @@ pub fn emit(spec: &Spec, opts: &OpenApiOptions) -> Value {
 
 /// Component names of an event's input and output (`TaskCreateInput`, `TaskCreateOutput`).
 pub fn io_component_names(event: &Event) -> (String, String) {
-    let stem = event.name.pascal();
-    (format!("{stem}Input"), format!("{stem}Output"))
+    event.name.io_type_names()
 }
 
 fn tags(spec: &Spec) -> Value {

@@ -11,7 +11,7 @@ fn diagnose(case: &str) -> (Vec<&'static str>, String) {
     let source = SpecSource { path: format!("spec/{case}.yaml"), text };
     match load_sources(&[source]) {
         Ok(_) => panic!("fixture `{case}` unexpectedly loaded without errors"),
-        Err(diags) => (diags.iter().map(|d| d.kind).collect(), diags.to_string()),
+        Err(diags) => (diags.iter().map(|d| d.kind.as_str()).collect(), diags.to_string()),
     }
 }
 
@@ -34,6 +34,11 @@ case!(malformed_event_names_get_a_suggested_name, "bad-event-name", ["bad-event-
 case!(a_repeated_event_points_at_the_first_declaration, "duplicate-event", ["duplicate-event"]);
 case!(a_dangling_ref_suggests_the_closest_definition, "dangling-ref", ["dangling-ref"]);
 case!(defaults_must_satisfy_their_own_constraints, "invalid-default", ["invalid-default"]);
+case!(
+    date_times_are_checked_with_the_servers_own_rfc_3339_rules,
+    "invalid-date-time",
+    ["invalid-default", "invalid-example"]
+);
 case!(lower_bounds_above_upper_bounds_are_refused, "min-greater-than-max", ["min-greater-than-max"]);
 case!(a_fallback_must_validate_against_the_output, "fallback-mismatch", ["fallback-mismatch"]);
 case!(state_changing_events_cannot_be_cached, "cache-on-mutating-event", ["cache-on-mutating-event"]);
@@ -87,3 +92,8 @@ fn diagnostics_never_panic_on_arbitrary_yaml_shapes() {
 
 case!(definition_names_cannot_shadow_generated_names, "reserved-name", ["reserved-name"]);
 case!(events_cannot_take_the_servers_own_routes, "reserved-route", ["reserved-name"]);
+case!(
+    published_names_are_notifications_never_events_of_the_spec,
+    "publishes",
+    ["publishes-spec-event", "duplicate-published-name", "bad-event-name"]
+);

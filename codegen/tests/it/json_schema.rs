@@ -123,6 +123,7 @@ pub fn event(name: &str, description: &str, input: Schema, output: Schema) -> Ev
         aliases: vec![],
         deprecated: false,
         replaced_by: None,
+        publishes: vec![],
         examples: vec![],
         origin: Origin::default(),
     }

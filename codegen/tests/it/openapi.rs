@@ -4,10 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use claudebench_codegen::emit::openapi::{
-    self, ERROR_CODES, ERROR_RESPONSES, ISSUE_CODES, OpenApiOptions, RESERVED_COMPONENTS,
-};
+use claudebench_codegen::emit::openapi::{self, ERROR_CODES, ERROR_RESPONSES, ISSUE_CODES, OpenApiOptions};
 use claudebench_codegen::emit::to_pretty_json;
+use claudebench_codegen::model::RESERVED_COMPONENTS;
 use serde_json::{Value, json};
 
 use super::json_schema::{fixture_spec, sample_spec};
@@ -280,7 +279,7 @@ fn test_only_events_are_left_out_of_every_published_document() {
     // The server's own table keeps it, marked, so tests can still serve it.
     let rust = claudebench_codegen::emit::rust::emit(
         &spec,
-        &claudebench_codegen::emit::rust::RustOptions { support: "crate".into() },
+        &claudebench_codegen::emit::rust::RustOptions { support: "crate".into(), handlers_dir: "src/handlers".into() },
     );
     assert!(rust.contains("test_only: true"), "the event table marks the fixture");
 }

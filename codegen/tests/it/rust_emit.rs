@@ -1,16 +1,17 @@
-//! The Rust emitter: a snapshot of the fixture spec's output (which `claudebench-generated`
-//! also compiles, as `mod fixture`), and properties of the output on hand-built models.
+//! The Rust emitter: a snapshot of the fixture spec's output (which the test crate
+//! `claudebench-generated-fixtures` also compiles, as `fixture`), and properties of the output on
+//! hand-built models.
 
 use std::path::Path;
 
 use claudebench_codegen::emit::rust::{RustOptions, emit};
 use claudebench_codegen::model::*;
 
-#[path = "../../../generated/tests/fixtures/kitchen_sink.rs"]
+#[path = "../../../generated/fixtures/kitchen_sink.rs"]
 mod kitchen_sink;
 
 fn opts() -> RustOptions {
-    RustOptions { support: "crate".into() }
+    RustOptions { support: "crate".into(), handlers_dir: "src/handlers".into() }
 }
 
 fn fixture() -> Spec {
@@ -26,6 +27,13 @@ fn the_fixture_spec_generates_this_rust() {
 #[test]
 fn the_kitchen_sink_model_generates_this_rust() {
     insta::assert_snapshot!("kitchen_sink_rust", emit(&kitchen_sink::spec(), &opts()));
+}
+
+#[test]
+fn a_missing_handler_names_its_file_in_the_handlers_dir_given() {
+    let out = emit(&fixture(), &RustOptions { handlers_dir: "app/src/events/".into(), ..opts() });
+    assert!(out.contains("create `app/src/events/note/create.rs` with"), "{out}");
+    assert!(!out.contains("src/handlers"), "{out}");
 }
 
 #[test]
@@ -59,7 +67,10 @@ fn an_empty_spec_still_has_every_module() {
 
 #[test]
 fn the_support_path_is_used_for_every_support_item() {
-    let out = emit(&kitchen_sink::spec(), &RustOptions { support: "::claudebench_generated".into() });
+    let out = emit(
+        &kitchen_sink::spec(),
+        &RustOptions { support: "::claudebench_generated".into(), handlers_dir: "src/handlers".into() },
+    );
     assert!(out.contains("use ::claudebench_generated::validation as v;"));
     assert!(out.contains("use ::claudebench_generated::error::Error;"));
     assert!(!out.contains("crate::"));

@@ -12,6 +12,9 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, so the spec checker offers exactly the ones validated here.
+    pub const ALL: [Format; 3] = [Format::DateTime, Format::Uuid, Format::Uri];
+
     /// The JSON Schema name.
     pub fn as_str(self) -> &'static str {
         match self {

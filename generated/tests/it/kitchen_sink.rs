@@ -1,9 +1,6 @@
 //! The kitchen-sink model's generated code, end to end: JSON in, typed value or every issue out.
 
-#[allow(dead_code)]
-pub(crate) mod generated {
-    include!(concat!(env!("OUT_DIR"), "/kitchen_sink.rs"));
-}
+pub(crate) use claudebench_generated_fixtures::kitchen_sink as generated;
 
 use claudebench_generated::issue::IssueCode;
 use claudebench_generated::validation::{ValidationError, from_slice, from_value};

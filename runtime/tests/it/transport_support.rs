@@ -41,6 +41,7 @@ const fn event(name: &'static str, domain: &'static str, action: &'static str, h
         aliases: &[],
         deprecated: false,
         replaced_by: None,
+        publishes: &[],
         http_path,
         input_schema: OBJECT,
         output_schema: OBJECT,

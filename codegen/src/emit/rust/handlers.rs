@@ -9,7 +9,9 @@ use quote::{format_ident, quote};
 use super::doc;
 use crate::model::Spec;
 
-pub(super) fn emit(spec: &Spec, support: &TokenStream) -> TokenStream {
+/// `handlers_dir` is where the implementing crate keeps one file per event (see `RustOptions`).
+pub(super) fn emit(spec: &Spec, support: &TokenStream, handlers_dir: &str) -> TokenStream {
+    let handlers_dir = handlers_dir.trim_end_matches('/');
     let ids: Vec<Ident> = spec.events.iter().map(|e| format_ident!("{}", e.name.pascal())).collect();
     let traits = spec.events.iter().zip(&ids).map(|(e, id)| {
         let name = &e.name.full;
@@ -19,7 +21,7 @@ pub(super) fn emit(spec: &Spec, support: &TokenStream) -> TokenStream {
         let message = format!("event `{name}` has no handler");
         let label = format!("`{{Self}}` does not handle `{name}`");
         let note = format!(
-            "create `src/handlers/{}/{}.rs` with `impl handlers::{id}<{{C}}> for {{Self}} {{{{ async fn handle(…) }}}}`, \
+            "create `{handlers_dir}/{}/{}.rs` with `impl handlers::{id}<{{C}}> for {{Self}} {{{{ async fn handle(…) }}}}`, \
              or run `cargo run -p claudebench-codegen -- scaffold`",
             e.name.domain, e.name.action
         );

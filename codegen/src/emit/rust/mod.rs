@@ -24,6 +24,10 @@ pub struct RustOptions {
     /// Path of the crate that holds the hand-written support (`validation`, `error`, `event`,
     /// `issue` modules): `crate` inside `claudebench-generated`.
     pub support: String,
+    /// Where the crate implementing the handler traits keeps one file per event
+    /// (`<handlers_dir>/<domain>/<action>.rs`), relative to its manifest: `src/handlers` for the
+    /// `claudebench` crate. The compiler names that file when an event has no handler.
+    pub handlers_dir: String,
 }
 
 /// The generated Rust source, prettyplease-formatted.
@@ -35,7 +39,7 @@ pub fn emit(spec: &Spec, opts: &RustOptions) -> String {
         let types = scope.spawn(|| format_items(types::emit(spec, &support_path(&opts.support))));
         let support = support_path(&opts.support);
         let events = table::emit(spec, &support);
-        let handlers = handlers::emit(spec, &support);
+        let handlers = handlers::emit(spec, &support, &opts.handlers_dir);
         let rest = format_items(quote! { #events #handlers });
         let types = types.join().unwrap_or_else(|_| {
             compile_error_text("claudebench-codegen crashed while emitting the types; please report this bug")

@@ -177,6 +177,7 @@ fn row(spec: &Spec, e: &Event) -> TokenStream {
         quote!(McpDef { tool_name: #tool, read_only: #ro, destructive: #de, idempotent: #id, open_world: #ow })
     }));
     let replaced_by = opt(e.replaced_by.as_ref().map(|r| quote!(#r)));
+    let publishes = &e.publishes;
     let http_path = e.name.http_path();
     let input_schema = serde_json::to_string(&json_schema::event_input(spec, e)).unwrap_or_default();
     let output_schema = serde_json::to_string(&json_schema::event_output(spec, e)).unwrap_or_default();
@@ -199,6 +200,7 @@ fn row(spec: &Spec, e: &Event) -> TokenStream {
             aliases: &[#(#aliases),*],
             deprecated: #deprecated,
             replaced_by: #replaced_by,
+            publishes: &[#(#publishes),*],
             http_path: #http_path,
             input_schema: #input_schema,
             output_schema: #output_schema,

@@ -24,11 +24,11 @@ pub(super) fn emit(spec: &Spec, support: &TokenStream) -> TokenStream {
         t.definition(def);
     }
     for event in &spec.events {
-        let stem = event.name.pascal();
+        let (input, output) = event.name.io_type_names();
         let in_doc = format!("Input of `{}`: {}", event.name.full, event.description.trim());
-        t.root(&event.input, &format!("{stem}Input"), &in_doc);
+        t.root(&event.input, &input, &in_doc);
         let out_doc = format!("Output of `{}`.", event.name.full);
-        t.root(&event.output, &format!("{stem}Output"), &out_doc);
+        t.root(&event.output, &output, &out_doc);
     }
     let items = t.items;
     let allow = items.is_empty().then(|| quote!(#[allow(unused_imports)]));
