@@ -4,8 +4,6 @@
 //! [`Handlers`]; a spec event without one fails the build with a message naming the file to
 //! create (`cargo run -p claudebench-codegen -- scaffold` writes a stub).
 
-pub mod convert;
-
 /// The request context every handler receives (identity, event, shared services).
 pub type Ctx = claudebench_domain::Ctx;
 

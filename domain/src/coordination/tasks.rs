@@ -11,13 +11,20 @@
 //! (owned: pending = reserved by assign, in_progress = claimed), or neither (finished).
 
 use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::validation;
+use claudebench_generated::types::{self, Metadata, Priority, TaskText};
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::ops::RangeInclusive;
 
 use super::script::{Lua, MAX_RETRIES, Reply, contention, eval, eval_ok, field, lua, parse_json};
 use super::{CoordinationConfig, iso_millis, now_ms};
 use claudebench_runtime::keys::Keys;
+
+/// The task model is the spec's (`Task` and `TaskStatus` in `spec/shared.yaml`): the scripts'
+/// JSON replies decode straight into it, so a status, a field or a bound exists once, in the spec.
+pub use claudebench_generated::types::{Task, TaskStatus};
 
 /// Every stream the task scripts append task snapshots to (`entity=task`): what the SQL
 /// persister must drain.
@@ -38,9 +45,17 @@ static RESTORE: Lua = lua!("task_restore", "publish", "task_record");
 pub(super) static SCRIPTS: [&Lua; 10] =
     [&CREATE, &GET, &LIST, &UPDATE, &CLAIM, &ASSIGN, &AUTO_ASSIGN, &COMPLETE, &DELETE, &RESTORE];
 
-/// Longest task text, in characters (the spec's `TaskText` bound, re-checked here for internal
-/// callers that bypass input validation).
+// TODO(issue 12): take from the spec once codegen emits bounds
+/// Longest task text, in characters: the spec's `TaskText` bound (`max_length`). Requests are
+/// validated against the spec before a handler runs; the task service re-checks it for internal
+/// callers that bypass input validation, and callers that build task text from unvalidated
+/// sources (todo mirroring, `sessions::todos`) cut it to this length. A unit test below holds it equal to the
+/// bound in the generated `task.create` schema.
 pub const MAX_TEXT_CHARS: usize = 500;
+// TODO(issue 12): take from the spec once codegen emits bounds
+/// The spec's `Priority` range. The pending queue's score (`tr_score` in
+/// `lua/lib/task_record.lua`) relies on it: `(100 - priority)` must not go negative.
+pub const PRIORITY: RangeInclusive<Priority> = 0..=100;
 /// Most metadata keys one call may set (keeps script argument lists bounded).
 pub const MAX_METADATA_KEYS: usize = 256;
 /// Most tasks one claim may take.
@@ -48,96 +63,71 @@ pub const MAX_CLAIM: usize = 100;
 /// Largest page `list` returns.
 pub const MAX_PAGE: usize = 1_000;
 
-/// Lifecycle of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    Pending,
-    InProgress,
-    Completed,
-    Failed,
+/// The lifecycle rules of the spec's [`TaskStatus`] that the domain relies on.
+pub trait TaskLifecycle {
+    /// Finished tasks never change owner or queue again (unless reopened by an update).
+    fn is_finished(&self) -> bool;
 }
 
-impl TaskStatus {
-    pub const ALL: [TaskStatus; 4] =
-        [TaskStatus::Pending, TaskStatus::InProgress, TaskStatus::Completed, TaskStatus::Failed];
-
-    /// The wire string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Pending => "pending",
-            TaskStatus::InProgress => "in_progress",
-            TaskStatus::Completed => "completed",
-            TaskStatus::Failed => "failed",
-        }
-    }
-
-    /// Finished tasks never change owner or queue again (unless reopened by an update).
-    pub fn is_finished(self) -> bool {
+impl TaskLifecycle for TaskStatus {
+    fn is_finished(&self) -> bool {
         matches!(self, TaskStatus::Completed | TaskStatus::Failed)
     }
 }
 
-impl std::fmt::Display for TaskStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A task as the wire carries it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Task {
-    pub id: String,
-    pub text: String,
-    pub status: TaskStatus,
-    pub priority: u8,
-    pub assigned_to: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<Map<String, Value>>,
-    /// `Some(Value::Null)` when the worker reported `null` (the spec keeps it: "any JSON value,
-    /// `null` included"); `None` when no result was reported.
-    #[serde(default, deserialize_with = "present_value", skip_serializing_if = "Option::is_none")]
-    pub result: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub completed_at: Option<String>,
-}
-
-/// Input of [`Tasks::create`].
+/// Input of [`Tasks::create`], in the spec's field types.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewTask {
-    pub text: String,
-    /// 0..=100; the default is 50 (see [`NewTask::new`]).
-    pub priority: u8,
+    pub text: TaskText,
+    /// Within [`PRIORITY`]; the default is 50 (see [`NewTask::new`]).
+    pub priority: Priority,
+    /// In the caller's key order: the scripts store metadata verbatim, order included.
     pub metadata: Option<Map<String, Value>>,
 }
 
 impl NewTask {
     /// A task with the default priority 50 and no metadata.
-    pub fn new(text: impl Into<String>) -> Self {
+    pub fn new(text: impl Into<TaskText>) -> Self {
         NewTask { text: text.into(), priority: 50, metadata: None }
     }
-    pub fn priority(mut self, priority: u8) -> Self {
-        self.priority = priority;
+    pub fn priority(mut self, priority: impl Into<Priority>) -> Self {
+        self.priority = priority.into();
         self
     }
-    pub fn metadata(mut self, metadata: Map<String, Value>) -> Self {
-        self.metadata = Some(metadata);
+    /// Any key/value pairs (a `serde_json::Map`, the spec's `Metadata`, …), in their order.
+    pub fn metadata(mut self, metadata: impl IntoIterator<Item = (String, Value)>) -> Self {
+        self.metadata = Some(metadata.into_iter().collect());
         self
+    }
+}
+
+/// `task.create`'s validated input is exactly a new task.
+impl From<types::TaskCreateInput> for NewTask {
+    fn from(input: types::TaskCreateInput) -> Self {
+        NewTask { text: input.text, priority: input.priority, metadata: input.metadata.map(ordered) }
     }
 }
 
 /// Input of [`Tasks::update`]: only the given fields change; metadata is merged key by key.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TaskUpdate {
-    pub text: Option<String>,
+    pub text: Option<TaskText>,
     pub status: Option<TaskStatus>,
-    pub priority: Option<u8>,
+    pub priority: Option<Priority>,
+    /// In the caller's key order, as [`NewTask::metadata`].
     pub metadata: Option<Map<String, Value>>,
+}
+
+/// `task.update`'s validated `updates` are exactly a task update.
+impl From<types::TaskUpdateInputUpdates> for TaskUpdate {
+    fn from(u: types::TaskUpdateInputUpdates) -> Self {
+        TaskUpdate { text: u.text, status: u.status, priority: u.priority, metadata: u.metadata.map(ordered) }
+    }
+}
+
+/// The spec's metadata map as a JSON object (same entries).
+fn ordered(m: Metadata) -> Map<String, Value> {
+    m.into_iter().collect()
 }
 
 /// Input of [`Tasks::list`].
@@ -211,9 +201,9 @@ fn check_text(text: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_priority(p: u8) -> Result<(), Error> {
-    if p > 100 {
-        return Err(invalid(format!("priority must be 0..=100, got {p}")));
+fn check_priority(p: Priority) -> Result<(), Error> {
+    if !PRIORITY.contains(&p) {
+        return Err(invalid(format!("priority must be {}..={}, got {p}", PRIORITY.start(), PRIORITY.end())));
     }
     Ok(())
 }
@@ -332,8 +322,17 @@ impl Tasks {
     /// `false` when Redis still has the task (it is left untouched). Unfinished tasks come back
     /// pending and unassigned; the instances that held them were lost with Redis.
     pub async fn restore<C: ConnectionLike + Send>(&self, con: &mut C, snapshot: &Value) -> Result<bool, Error> {
-        let task: Task = serde_json::from_value(snapshot.clone())
+        // The outbox snapshot is the task's wire JSON plus the `version` the persister orders
+        // changes by (see `tr_state` in `lua/lib/task_record.lua`); the rest is a spec `Task`.
+        let version = snapshot.get("version").and_then(Value::as_i64).unwrap_or(0);
+        let mut wire = snapshot.clone();
+        if let Some(fields) = wire.as_object_mut() {
+            fields.remove("version");
+        }
+        let task: Task = validation::from_value(&wire)
             .map_err(|e| Error::internal(format!("a persisted task snapshot is not a task: {e}")))?;
+        // Metadata goes back in the snapshot's key order (the decoded map is sorted).
+        let metadata = wire.get("metadata").and_then(Value::as_object);
         let seq = task
             .id
             .strip_prefix("t-")
@@ -342,7 +341,6 @@ impl Tasks {
         let created_ms = super::parse_iso_millis(&task.created_at).unwrap_or(0);
         let mut keys = self.layout();
         keys.push(self.keys.task_seq());
-        let flag = |b: bool| if b { "1" } else { "0" }.to_string();
         let mut args = vec![
             task.id.clone(),
             seq.to_string(),
@@ -356,12 +354,13 @@ impl Tasks {
             created_ms.to_string(),
             flag(task.result.is_some()),
             task.result.as_ref().map(Value::to_string).unwrap_or_default(),
-            flag(task.error.is_some()),
-            task.error.clone().unwrap_or_default(),
-            snapshot.get("version").and_then(Value::as_i64).unwrap_or(0).to_string(),
-            flag(task.metadata.is_some()),
+            // The scripts never store a `null` error: absent and `null` both mean none.
+            flag(matches!(task.error, Some(Some(_)))),
+            task.error.clone().flatten().unwrap_or_default(),
+            version.to_string(),
+            flag(metadata.is_some()),
         ];
-        if let Some(meta) = &task.metadata {
+        if let Some(meta) = metadata {
             metadata_args(meta, &mut args)?;
         }
         let v = eval_ok(con, &RESTORE, &keys, &args).await?;
@@ -630,12 +629,6 @@ impl Tasks {
     }
 }
 
-/// A field that is present deserializes to `Some`, even when its value is `null` (serde's own
-/// `Option` would turn an explicit `null` into `None`); an absent one falls back to `default`.
-fn present_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
-
 fn flag(b: bool) -> String {
     if b { "1" } else { "0" }.to_string()
 }
@@ -643,6 +636,7 @@ fn flag(b: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use claudebench_generated::events::EventId;
 
     fn task_json(extra: &str) -> String {
         format!(
@@ -659,5 +653,17 @@ mod tests {
         let without: Task = serde_json::from_str(&task_json("")).unwrap();
         assert_eq!(without.result, None);
         assert!(!serde_json::to_value(&without).unwrap().as_object().unwrap().contains_key("result"));
+    }
+
+    /// The bounds the domain re-checks are the spec's, as the generated `task.create` schema
+    /// publishes them (until codegen emits them as constants).
+    #[test]
+    fn the_domain_bounds_are_the_specs() {
+        let schema: Value = serde_json::from_str(EventId::TaskCreate.def().input_schema).unwrap();
+        let properties = &schema["properties"];
+        assert_eq!(properties["text"]["maxLength"], MAX_TEXT_CHARS);
+        assert_eq!(properties["text"]["minLength"], 1);
+        assert_eq!(properties["priority"]["minimum"], *PRIORITY.start());
+        assert_eq!(properties["priority"]["maximum"], *PRIORITY.end());
     }
 }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 
 use super::{SESSION_STATE_TTL_SECS, Session, Sessions, now, truncate_chars};
-use crate::coordination::tasks::{MAX_TEXT_CHARS, NewTask, Outcome, TaskStatus, TaskUpdate};
+use crate::coordination::tasks::{MAX_TEXT_CHARS, NewTask, Outcome, TaskLifecycle, TaskStatus, TaskUpdate};
 
 /// One todo as stored (the wire form of a `TodoItem`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

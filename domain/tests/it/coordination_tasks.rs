@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use claudebench_domain::coordination::tasks::{NewTask, Outcome, TaskQuery, TaskStatus, TaskUpdate};
 use claudebench_domain::coordination::{Coordination, CoordinationConfig, ErrorCode};
+use claudebench_generated::types::Metadata;
 use claudebench_runtime::keys::Keys;
 use redis::streams::StreamRangeReply;
 use serde_json::{Value, json};
@@ -27,8 +28,8 @@ pub async fn stream(
         .collect()
 }
 
-fn meta(v: Value) -> serde_json::Map<String, Value> {
-    v.as_object().cloned().unwrap()
+fn meta(v: Value) -> Metadata {
+    v.as_object().cloned().unwrap().into_iter().collect()
 }
 
 #[tokio::test]
@@ -238,7 +239,7 @@ async fn complete_without_a_result_is_a_success_and_with_an_error_a_failure() {
     assert!(done.duration_ms >= 0);
     let failed = c.tasks.complete(&mut con, &b.id, "w1", Outcome::Failed("boom".into())).await.unwrap();
     assert_eq!(failed.task.status, TaskStatus::Failed);
-    assert_eq!(failed.task.error.as_deref(), Some("boom"));
+    assert_eq!(failed.task.error.clone().flatten().as_deref(), Some("boom"));
 
     let queue: u64 = redis::cmd("ZCARD").arg(keys.worker_queue("w1")).query_async(&mut con).await.unwrap();
     assert_eq!(queue, 0, "finished tasks leave the worker's queue");
@@ -346,7 +347,11 @@ async fn partial_updates_keep_other_fields_and_merge_metadata() {
         .update(
             &mut con,
             &t.id,
-            TaskUpdate { priority: Some(85), metadata: Some(meta(json!({"b": 3, "c": [4]}))), ..Default::default() },
+            TaskUpdate {
+                priority: Some(85),
+                metadata: Some(meta(json!({"b": 3, "c": [4]})).into_iter().collect()),
+                ..Default::default()
+            },
         )
         .await
         .unwrap();

@@ -16,7 +16,6 @@ use claudebench_runtime::redis::redis_error;
 use serde_json::Value;
 
 use super::health_of;
-use crate::handlers::convert::retype;
 use crate::handlers::{Ctx, Handlers};
 use claudebench_domain::coordination::tasks::TASK_STREAMS;
 
@@ -157,7 +156,7 @@ async fn recent_tasks(ctx: &Ctx, task_entries: &[&Entry]) -> Result<Vec<Task>, E
     }
     // RFC 3339 UTC with fixed-width milliseconds sorts as text.
     found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
-    found.into_iter().map(retype).collect()
+    Ok(found)
 }
 
 async fn instances(ctx: &Ctx) -> Result<Vec<Instance>, Error> {

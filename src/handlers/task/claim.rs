@@ -10,7 +10,7 @@ use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskClaim;
 use claudebench_generated::types::{TaskClaimInput, TaskClaimOutput};
 
-use super::{count, wire_task};
+use super::count;
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskClaim<Ctx> for Handlers {
@@ -18,8 +18,7 @@ impl TaskClaim<Ctx> for Handlers {
         let max = count("maxTasks", input.max_tasks)?;
         // One script: liveness check of the worker, then ZPOPMIN-based taking, so concurrent
         // claims (from any instance) never hand out the same task twice.
-        let claimed = ctx.coord().tasks.claim(&mut ctx.redis(), &input.worker_id, max).await?;
-        let tasks = claimed.into_iter().map(wire_task).collect::<Result<Vec<_>, _>>()?;
+        let tasks = ctx.coord().tasks.claim(&mut ctx.redis(), &input.worker_id, max).await?;
         let first = tasks.first().cloned();
         Ok(TaskClaimOutput {
             claimed: first.is_some(),

@@ -2,10 +2,10 @@
 //! or an error (`failed`). Retrying the same completion answers the same; anyone but the
 //! assignee gets `conflict`.
 
-use claudebench_domain::coordination::tasks::{Outcome, TaskStatus};
+use claudebench_domain::coordination::tasks::Outcome;
 use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::handlers::TaskComplete;
-use claudebench_generated::types::{TaskCompleteInput, TaskCompleteOutput, TaskCompleteOutputStatus};
+use claudebench_generated::types::{TaskCompleteInput, TaskCompleteOutput, TaskCompleteOutputStatus, TaskStatus};
 
 use crate::handlers::{Ctx, Handlers};
 

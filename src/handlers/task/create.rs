@@ -3,21 +3,16 @@
 //! `task.claim`, or an instance is chosen explicitly with `task.assign`. Publishes
 //! `task.created`.
 
-use claudebench_domain::coordination::tasks::NewTask;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskCreate;
 use claudebench_generated::types::{TaskCreateInput, TaskCreateOutput};
 
-use super::{metadata, priority, wire_task};
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskCreate<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskCreateInput) -> Result<TaskCreateOutput, Error> {
-        let new =
-            NewTask { text: input.text, priority: priority(input.priority)?, metadata: input.metadata.map(metadata) };
         // The id comes from a cluster-wide Redis counter inside the create script, so two
         // instances creating in the same millisecond never collide (a time-based id could).
-        let task = ctx.coord().tasks.create(&mut ctx.redis(), new).await?;
-        wire_task(task)
+        ctx.coord().tasks.create(&mut ctx.redis(), input.into()).await
     }
 }

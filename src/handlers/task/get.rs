@@ -5,11 +5,10 @@ use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskGet;
 use claudebench_generated::types::{TaskGetInput, TaskGetOutput};
 
-use super::wire_task;
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskGet<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskGetInput) -> Result<TaskGetOutput, Error> {
-        wire_task(ctx.coord().tasks.get(&mut ctx.redis(), &input.id).await?)
+        ctx.coord().tasks.get(&mut ctx.redis(), &input.id).await
     }
 }

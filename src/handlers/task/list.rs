@@ -8,14 +8,14 @@ use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskList;
 use claudebench_generated::types::{TaskListInput, TaskListOutput};
 
-use super::{count, status, wire_task};
+use super::count;
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskList<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskListInput) -> Result<TaskListOutput, Error> {
         let offset = count("offset", input.offset)?;
         let query = TaskQuery {
-            status: input.status.map(status),
+            status: input.status,
             // Absent: any assignee; `null`: unassigned only; a string: that instance only.
             unassigned_only: matches!(input.assigned_to, Some(None)),
             assigned_to: input.assigned_to.flatten(),
@@ -30,7 +30,6 @@ impl TaskList<Ctx> for Handlers {
         let end = offset.saturating_add(page.tasks.len());
         let next_offset = (u64::try_from(end).unwrap_or(u64::MAX) < page.total && !page.tasks.is_empty())
             .then(|| i64::try_from(end).unwrap_or(i64::MAX));
-        let tasks = page.tasks.into_iter().map(wire_task).collect::<Result<Vec<_>, _>>()?;
-        Ok(TaskListOutput { tasks, total, next_offset })
+        Ok(TaskListOutput { tasks: page.tasks, total, next_offset })
     }
 }

@@ -9,27 +9,19 @@ use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskUpdate;
 use claudebench_generated::types::{TaskUpdateInput, TaskUpdateOutput};
 
-use super::{metadata, priority, status, wire_task};
 use crate::handlers::{Ctx, Handlers};
 
 impl TaskUpdate<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskUpdateInput) -> Result<TaskUpdateOutput, Error> {
-        let u = input.updates;
-        let update = tasks::TaskUpdate {
-            text: u.text,
-            status: u.status.map(status),
-            priority: u.priority.map(priority).transpose()?,
-            metadata: u.metadata.map(metadata),
-        };
+        let update = tasks::TaskUpdate::from(input.updates);
         let service = &ctx.coord().tasks;
         let mut con = ctx.redis();
         // An empty update changes nothing, so it must not bump `updatedAt` or publish a
         // `task.updated` that would tell subscribers (and the SQL outbox) about a non-change.
-        let task = if update == tasks::TaskUpdate::default() {
-            service.get(&mut con, &input.id).await?
+        if update == tasks::TaskUpdate::default() {
+            service.get(&mut con, &input.id).await
         } else {
-            service.update(&mut con, &input.id, update).await?
-        };
-        wire_task(task)
+            service.update(&mut con, &input.id, update).await
+        }
     }
 }
