@@ -7,16 +7,21 @@
 //! - [`policy`]: the hook policy — the pre-tool guard (shell parsing, wrappers, paths, rules) and
 //!   prompt inspection. Pure Rust, no Redis;
 //! - [`recovery`]: surviving Redis data loss (epoch marker, id reservations, task rehydration);
-//! - [`node`]: one instance's life — connect, recover, register, persist, periodic jobs, leave.
+//! - [`node`]: one instance's life — connect, recover, register, persist, periodic jobs, leave;
+//! - [`services`]: the [`Domain`] handlers see through their [`Ctx`]: the coordination services
+//!   bound to the shared connection ([`connected`]), read-only [`views`] and [`counters`].
 //!
 //! The generic machinery it stands on (Redis, scripts, bus, pipeline, persistence, transports)
 //! is `claudebench-runtime`, which knows nothing of tasks or hooks.
 
+pub mod connected;
 pub mod coordination;
+pub mod counters;
 pub mod node;
 pub mod policy;
 pub mod recovery;
 pub mod services;
 pub mod sessions;
+pub mod views;
 
 pub use services::{Ctx, Domain};

@@ -191,4 +191,20 @@ impl Batches {
             .map_err(redis_error)?;
         Ok(v.0.map(|s| (s, BatchProgress { processed: v.1.unwrap_or(0), total: v.2.unwrap_or(0) })))
     }
+
+    /// Who completed a batch, while its record is kept (`batch_retention_ms`); `None` for a
+    /// batch that is unknown, expired or not completed.
+    pub async fn completed_by<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        batch_id: &str,
+    ) -> Result<Option<String>, Error> {
+        let by: Option<String> = redis::cmd("HGET")
+            .arg(self.keys.batch(batch_id))
+            .arg("completedBy")
+            .query_async(con)
+            .await
+            .map_err(redis_error)?;
+        Ok(by.filter(|s| !s.is_empty()))
+    }
 }

@@ -6,6 +6,7 @@
 //! [`Instances::sweep_failed`], which re-queues its tasks exactly once.
 
 use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_generated::types::HealthStatus;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +56,39 @@ pub struct FailedInstance {
     pub tasks_reassigned: u64,
     /// The task ids put back on the pending queue.
     pub requeued: Vec<String>,
+}
+
+/// A registered instance as the liveness set and its record show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenInstance {
+    pub id: String,
+    /// Its last registration or heartbeat, ms since the epoch.
+    pub last_seen: i64,
+    /// Empty once its record expired (before the sweep got to it).
+    pub roles: Vec<String>,
+}
+
+/// Registered instances by heartbeat age (see [`health`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InstanceCounts {
+    pub total: u64,
+    pub healthy: u64,
+    pub degraded: u64,
+}
+
+/// Health of an instance from the age of its last heartbeat, as the spec's `HealthStatus`
+/// defines it: healthy within the heartbeat (failure) timeout, degraded within twice that, else
+/// unhealthy.
+pub fn health(last_seen_ms: i64, now_ms: i64, timeout_ms: u64) -> HealthStatus {
+    let timeout = i64::try_from(timeout_ms).unwrap_or(i64::MAX);
+    let age = now_ms.saturating_sub(last_seen_ms);
+    if age <= timeout {
+        HealthStatus::Healthy
+    } else if age <= timeout.saturating_mul(2) {
+        HealthStatus::Degraded
+    } else {
+        HealthStatus::Unhealthy
+    }
 }
 
 /// The instance registry under one key prefix.
@@ -297,6 +331,72 @@ impl Instances {
         Ok(v.into_iter().map(|(id, s)| (id, s as i64)).collect())
     }
 
+    /// The `limit` most recently seen registered instances, most recent first, with their roles.
+    /// Two round trips whatever the limit.
+    pub async fn recently_seen<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        limit: usize,
+    ) -> Result<Vec<SeenInstance>, Error> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let live: Vec<(String, f64)> = redis::cmd("ZREVRANGE")
+            .arg(self.keys.instances())
+            .arg(0)
+            .arg(limit - 1)
+            .arg("WITHSCORES")
+            .query_async(con)
+            .await
+            .map_err(redis_error)?;
+        if live.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for (id, _) in &live {
+            pipe.hget(self.keys.instance(id), "roles");
+        }
+        let roles: Vec<Option<String>> = pipe.query_async(con).await.map_err(redis_error)?;
+        Ok(live
+            .into_iter()
+            .zip(roles)
+            .map(|((id, score), roles)| SeenInstance {
+                id,
+                last_seen: score as i64,
+                roles: roles.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Registered instances counted by [`health`] at `now_ms` with the configured failure
+    /// timeout: three O(log n) range counts on the liveness set (score = last heartbeat), so the
+    /// count stays cheap however many instances exist.
+    pub async fn count_by_health<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        now_ms: i64,
+    ) -> Result<InstanceCounts, Error> {
+        let timeout = i64::try_from(self.config.failure_timeout_ms).unwrap_or(i64::MAX);
+        let key = self.keys.instances();
+        let healthy_from = now_ms.saturating_sub(timeout);
+        let degraded_from = now_ms.saturating_sub(timeout.saturating_mul(2));
+        let (total, healthy, degraded): (u64, u64, u64) = redis::pipe()
+            .cmd("ZCARD")
+            .arg(&key)
+            .cmd("ZCOUNT")
+            .arg(&key)
+            .arg(healthy_from)
+            .arg("+inf")
+            .cmd("ZCOUNT")
+            .arg(&key)
+            .arg(degraded_from)
+            .arg(format!("({healthy_from}"))
+            .query_async(con)
+            .await
+            .map_err(redis_error)?;
+        Ok(InstanceCounts { total, healthy, degraded })
+    }
+
     /// Ids of the instances declared failed and not registered again since.
     pub async fn failed<C: ConnectionLike + Send>(&self, con: &mut C) -> Result<Vec<String>, Error> {
         let mut v: Vec<String> =
@@ -312,5 +412,21 @@ impl Instances {
             redis::cmd("SMEMBERS").arg(self.keys.role(role)).query_async(con).await.map_err(redis_error)?;
         v.sort();
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_health_follows_the_age_of_its_last_heartbeat() {
+        assert_eq!(health(1_000, 1_000, 100), HealthStatus::Healthy);
+        assert_eq!(health(1_000, 1_100, 100), HealthStatus::Healthy);
+        assert_eq!(health(1_000, 1_101, 100), HealthStatus::Degraded);
+        assert_eq!(health(1_000, 1_200, 100), HealthStatus::Degraded);
+        assert_eq!(health(1_000, 1_201, 100), HealthStatus::Unhealthy);
+        // A heartbeat stamped slightly in the future (clock skew) is simply recent.
+        assert_eq!(health(2_000, 1_000, 100), HealthStatus::Healthy);
     }
 }

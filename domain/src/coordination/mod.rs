@@ -67,6 +67,13 @@ impl CoordinationConfig {
     pub fn effective_record_ttl_ms(&self) -> u64 {
         self.instance_record_ttl_ms.max(self.failure_timeout_ms.saturating_mul(2))
     }
+
+    /// Length of a leadership lease, for the node's own elector and for leaders elected
+    /// through `system.register` alike: one failure timeout, within 1 s..30 s, so a silent
+    /// leader is replaced about when it would be declared failed.
+    pub fn leader_lease_ms(&self) -> u64 {
+        self.failure_timeout_ms.clamp(1_000, 30_000)
+    }
 }
 
 /// Every coordination service under one key prefix and configuration.

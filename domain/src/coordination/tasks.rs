@@ -49,8 +49,8 @@ pub(super) static SCRIPTS: [&Lua; 10] =
 /// Longest task text, in characters: the spec's `TaskText` bound (`max_length`). Requests are
 /// validated against the spec before a handler runs; the task service re-checks it for internal
 /// callers that bypass input validation, and callers that build task text from unvalidated
-/// sources (todo mirroring, `sessions::todos`) cut it to this length. A unit test below holds it equal to the
-/// bound in the generated `task.create` schema.
+/// sources (todo mirroring, `sessions::todos`) cut it to this length. A unit test below holds it
+/// equal to the bound in the generated `task.create` schema.
 pub const MAX_TEXT_CHARS: usize = 500;
 // TODO(issue 12): take from the spec once codegen emits bounds
 /// The spec's `Priority` range. The pending queue's score (`tr_score` in

@@ -18,6 +18,7 @@ use super::{EPOCH_CHECK_PERIOD, NodeOptions, check_epoch};
 use crate::coordination::gossip::HealthStatus;
 use crate::coordination::leader::LeaderElector;
 use crate::coordination::tasks::TASK_STREAMS;
+use crate::counters;
 use crate::recovery::top_up_ids;
 use crate::services::Domain;
 use claudebench_runtime::bus::consumer::group_backlog;
@@ -30,7 +31,7 @@ pub(super) fn start(
     stop: watch::Receiver<bool>,
 ) -> (Vec<JoinHandle<()>>, LeaderElector) {
     let failure_timeout = Duration::from_millis(options.coordination.failure_timeout_ms);
-    let lease_ms = options.coordination.failure_timeout_ms.clamp(1_000, 30_000);
+    let lease_ms = options.coordination.leader_lease_ms();
     let elector = LeaderElector::spawn(
         services.coord.leader.clone(),
         services.runtime.redis.conn(),
@@ -121,32 +122,11 @@ pub(super) fn start(
     jobs.push(every(Duration::from_secs(1), stop, move || {
         let s = s.clone();
         async move {
-            flush_counters(&s).await;
+            counters::flush(&s).await;
             refresh_gauges(&s).await;
         }
     }));
     (jobs, elector)
-}
-
-/// Add what this process counted since the last flush to the cluster-wide counters; on failure
-/// the totals are kept for the next flush.
-pub(super) async fn flush_counters(s: &Domain) {
-    let totals = s.runtime.metrics.take_totals();
-    if totals == Default::default() {
-        return;
-    }
-    let mut con = s.runtime.redis.conn();
-    let key = s.runtime.keys.counters();
-    let result: Result<(), redis::RedisError> = redis::pipe()
-        .atomic()
-        .hincr(&key, "eventsProcessed", totals.events)
-        .hincr(&key, "latencyMicros", totals.latency_us)
-        .hincr(&key, "tasksCompleted", totals.tasks_completed)
-        .query_async(&mut con)
-        .await;
-    if result.is_err() {
-        s.runtime.metrics.restore_totals(totals);
-    }
 }
 
 async fn refresh_gauges(s: &Domain) {

@@ -157,7 +157,7 @@ impl Node {
         if let Some(elector) = self.elector.take() {
             elector.shutdown().await;
         }
-        jobs::flush_counters(&self.domain).await;
+        crate::counters::flush(&self.domain).await;
         let mut con = self.domain.runtime.redis.conn();
         if let Err(e) = self.domain.coord.instances.unregister(&mut con, &self.domain.runtime.instance_id).await {
             tracing::warn!(error = %e, "could not unregister this instance");

@@ -4,7 +4,6 @@ use claudebench_domain::coordination::batch::LockState;
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::SystemBatchProcess;
 use claudebench_generated::types::{SystemBatchProcessInput, SystemBatchProcessOutput};
-use claudebench_runtime::redis::redis_error;
 
 use crate::handlers::{Ctx, Handlers};
 
@@ -23,12 +22,11 @@ fn to_i64(n: u64) -> i64 {
 
 impl SystemBatchProcess<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: SystemBatchProcessInput) -> Result<SystemBatchProcessOutput, Error> {
-        let batches = &ctx.coord().batches;
-        let mut con = ctx.redis();
+        let batches = ctx.batches();
         let (batch, me) = (input.batch_id.as_str(), input.instance_id.as_str());
         let total = input.items.len() as u64;
 
-        let lock = batches.acquire(&mut con, batch, me, total, LOCK_TTL_MS).await?;
+        let lock = batches.acquire(batch, me, total, LOCK_TTL_MS).await?;
         match lock.state {
             LockState::Held => {
                 return Ok(SystemBatchProcessOutput {
@@ -40,15 +38,9 @@ impl SystemBatchProcess<Ctx> for Handlers {
             LockState::Completed => {
                 // Already done (within the batch record's retention): report who did it
                 // rather than processing the same batch twice.
-                let by: Option<String> = redis::cmd("HGET")
-                    .arg(ctx.domain.runtime.keys.batch(batch))
-                    .arg("completedBy")
-                    .query_async(&mut con)
-                    .await
-                    .map_err(redis_error)?;
                 return Ok(SystemBatchProcessOutput {
                     processed: false,
-                    processor_id: by.filter(|s| !s.is_empty()),
+                    processor_id: batches.completed_by(batch).await?,
                     items_processed: Some(to_i64(lock.processed)),
                 });
             }
@@ -64,7 +56,7 @@ impl SystemBatchProcess<Ctx> for Handlers {
                 // processor per batch, progress others can see, and release at the end.
                 done = (done + PROGRESS_EVERY).min(input.items.len());
                 if done < input.items.len() {
-                    batches.progress(&mut con, batch, me, done as u64, LOCK_TTL_MS).await?;
+                    batches.progress(batch, me, done as u64, LOCK_TTL_MS).await?;
                     // Let other requests on this worker thread run between chunks.
                     tokio::task::yield_now().await;
                 }
@@ -76,7 +68,7 @@ impl SystemBatchProcess<Ctx> for Handlers {
         match result {
             Ok(()) => {
                 // Frees the lock and publishes `batch.completed` in one script.
-                let p = batches.complete(&mut con, batch, me, done as u64).await?;
+                let p = batches.complete(batch, me, done as u64).await?;
                 Ok(SystemBatchProcessOutput {
                     processed: true,
                     processor_id: Some(input.instance_id),
@@ -86,7 +78,7 @@ impl SystemBatchProcess<Ctx> for Handlers {
             Err(e) => {
                 // Give the lock up at once (keeping the progress) so a retry need not wait for
                 // it to lapse; the original error is what the caller needs to see.
-                if let Err(release) = batches.release(&mut con, batch, me, done as u64).await {
+                if let Err(release) = batches.release(batch, me, done as u64).await {
                     tracing::warn!(batch, error = %release, "could not release a batch lock after a failure");
                 }
                 Err(e)

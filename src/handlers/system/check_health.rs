@@ -11,8 +11,7 @@ use crate::handlers::{Ctx, Handlers};
 
 impl SystemCheckHealth<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: SystemCheckHealthInput) -> Result<SystemCheckHealthOutput, Error> {
-        let coord = ctx.coord();
-        let mut con = ctx.redis();
+        let (instances, tasks) = (ctx.instances(), ctx.tasks());
         // The schema bounds the timeout to 1..=3,600,000 ms.
         let timeout_ms = u64::try_from(input.timeout).unwrap_or(1);
         let now = now_ms();
@@ -21,13 +20,13 @@ impl SystemCheckHealth<Ctx> for Handlers {
         // tasks and publishes `instance.failed`, so concurrent sweeps (other requests, other
         // processes, the leader's periodic job) handle every failure exactly once; this call
         // reports only the failures it handled itself.
-        let newly_failed = coord.instances.sweep_failed(&mut con, now, timeout_ms).await?;
+        let newly_failed = instances.sweep_failed(now, timeout_ms).await?;
         let requeued: usize = newly_failed.iter().map(|f| f.requeued.len()).sum();
         if requeued > 0 {
             // Hand the re-queued work to live workers now (least-loaded first, within their
             // capacity); whatever no worker can take stays pending for the next claim. The
             // failure is already recorded, so an error here is logged, not returned.
-            if let Err(e) = coord.tasks.auto_assign(&mut con, requeued).await {
+            if let Err(e) = tasks.auto_assign(requeued).await {
                 tracing::warn!(error = %e, "auto-assignment after a failure sweep failed");
             }
         }
@@ -35,15 +34,14 @@ impl SystemCheckHealth<Ctx> for Handlers {
         let cutoff = now.saturating_sub(i64::try_from(timeout_ms).unwrap_or(i64::MAX));
         // Stale entries another sweeper is still processing are neither healthy nor (yet)
         // failed: they show up as failed on the next call.
-        let healthy = coord
-            .instances
-            .registered(&mut con)
+        let healthy = instances
+            .registered()
             .await?
             .into_iter()
             .filter(|(_, last_seen)| *last_seen >= cutoff)
             .map(|(id, _)| id)
             .collect();
-        let failed = coord.instances.failed(&mut con).await?;
+        let failed = instances.failed().await?;
         let reassigned: BTreeMap<String, i64> =
             newly_failed.into_iter().map(|f| (f.id, i64::try_from(f.tasks_reassigned).unwrap_or(i64::MAX))).collect();
         Ok(SystemCheckHealthOutput { healthy, failed, reassigned })

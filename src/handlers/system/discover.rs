@@ -63,8 +63,7 @@ impl SystemDiscover<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: SystemDiscoverInput) -> Result<SystemDiscoverOutput, Error> {
         let mut defs: Vec<&EventDef> = ctx
             .domain
-            .runtime
-            .events
+            .events()
             .iter()
             .filter(|e| selected(e, input.domain.as_deref(), input.name.as_deref()))
             .collect();

@@ -4,24 +4,22 @@ use claudebench_generated::error::Error;
 use claudebench_generated::handlers::SystemHeartbeat;
 use claudebench_generated::types::{SystemHeartbeatInput, SystemHeartbeatOutput};
 
-use super::leader_lease_ms;
 use crate::handlers::{Ctx, Handlers};
 
 impl SystemHeartbeat<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: SystemHeartbeatInput) -> Result<SystemHeartbeatOutput, Error> {
-        let coord = ctx.coord();
-        let mut con = ctx.redis();
         // Refuses (false) unknown, unregistered and failed instances: their tasks may already
         // belong to others, so they must register again rather than silently resume.
-        let alive = coord.instances.heartbeat(&mut con, &input.instance_id).await?;
+        let alive = ctx.instances().heartbeat(&input.instance_id).await?;
         if alive {
             // An instance that became leader through `system.register` keeps its lease by
             // heartbeating. Renewal is fenced by the term, so a lease that lapsed and was taken
             // by someone else in between is never extended.
-            if let Some(leader) = coord.leader.current(&mut con).await?
+            if let Some(leader) = ctx.leader().current().await?
                 && leader.id == input.instance_id
             {
-                coord.leader.renew(&mut con, &leader.id, leader.term, leader_lease_ms(ctx)).await?;
+                let lease_ms = ctx.instances().config().leader_lease_ms();
+                ctx.leader().renew(&leader.id, leader.term, lease_ms).await?;
             }
         }
         Ok(SystemHeartbeatOutput { alive })

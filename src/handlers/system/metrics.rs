@@ -1,11 +1,8 @@
 //! `system.metrics`: Counters for the whole cluster: events processed, tasks completed, the average handler latency, and this server process's memory use.
 
-use std::collections::HashMap;
-
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::SystemMetrics;
 use claudebench_generated::types::{SystemMetricsInput, SystemMetricsOutput};
-use claudebench_runtime::redis::redis_error;
 
 use crate::handlers::{Ctx, Handlers};
 
@@ -28,44 +25,18 @@ fn resident_mib() -> Option<f64> {
     Some((kb / 1024.0 * 100.0).round() / 100.0)
 }
 
-fn counter(h: &HashMap<String, i64>, name: &str) -> u64 {
-    h.get(name).copied().and_then(|v| u64::try_from(v).ok()).unwrap_or(0)
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl SystemMetrics<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, _input: SystemMetricsInput) -> Result<SystemMetricsOutput, Error> {
-        let services = &ctx.domain.runtime;
-        let key = services.keys.counters();
-        // Every process adds its counts to the shared hash once a second. Adding this
-        // process's pending counts in the same transaction as the read makes the answer
-        // include everything this process has served so far (no one-second lag for the
-        // caller's own requests) without ever counting anything twice: the counts are taken
-        // out of the local registry and given back if the transaction fails.
-        let pending = services.metrics.take_totals();
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        if pending != Default::default() {
-            pipe.hincr(&key, "eventsProcessed", pending.events)
-                .ignore()
-                .hincr(&key, "latencyMicros", pending.latency_us)
-                .ignore()
-                .hincr(&key, "tasksCompleted", pending.tasks_completed)
-                .ignore();
-        }
-        pipe.hgetall(&key);
-        let mut con = ctx.redis();
-        let (counters,): (HashMap<String, i64>,) = match pipe.query_async(&mut con).await {
-            Ok(v) => v,
-            Err(e) => {
-                services.metrics.restore_totals(pending);
-                return Err(redis_error(e));
-            }
-        };
-        let events = counter(&counters, "eventsProcessed");
+        // Cluster-wide, and including everything this process has served so far.
+        let counters = ctx.views().counters().await?;
         Ok(SystemMetricsOutput {
-            events_processed: i64::try_from(events).unwrap_or(i64::MAX),
-            tasks_completed: i64::try_from(counter(&counters, "tasksCompleted")).unwrap_or(i64::MAX),
-            average_latency: average_latency_ms(counter(&counters, "latencyMicros"), events),
+            events_processed: to_i64(counters.events_processed),
+            tasks_completed: to_i64(counters.tasks_completed),
+            average_latency: average_latency_ms(counters.latency_us, counters.events_processed),
             memory_usage: resident_mib(),
         })
     }

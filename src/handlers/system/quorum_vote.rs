@@ -10,11 +10,10 @@ impl SystemQuorumVote<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: SystemQuorumVoteInput) -> Result<SystemQuorumVoteOutput, Error> {
         // The schema guarantees totalInstances >= 1 when present.
         let total = input.total_instances.and_then(|n| u64::try_from(n).ok());
-        let mut con = ctx.redis();
         // One script per vote: the tally is per decision and keyed by voter (a repeated vote
         // replaces the earlier one), and the registered-instance count it falls back to is
         // read in the same atomic step.
-        let r = ctx.coord().quorum.vote(&mut con, &input.decision, &input.instance_id, &input.value, total).await?;
+        let r = ctx.quorum().vote(&input.decision, &input.instance_id, &input.value, total).await?;
         Ok(SystemQuorumVoteOutput {
             voted: r.voted,
             quorum_reached: r.reached,

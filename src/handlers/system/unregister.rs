@@ -8,11 +8,9 @@ use crate::handlers::{Ctx, Handlers};
 
 impl SystemUnregister<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: SystemUnregisterInput) -> Result<SystemUnregisterOutput, Error> {
-        let coord = ctx.coord();
-        let mut con = ctx.redis();
         // One script re-queues its unfinished tasks, removes the record, liveness entry and role
         // memberships, and publishes `instance.unregistered`.
-        let released = match coord.instances.unregister(&mut con, &input.id).await {
+        let released = match ctx.instances().unregister(&input.id).await {
             Ok(ids) => ids,
             Err(e) if e.code == ErrorCode::NotFound => {
                 return Ok(SystemUnregisterOutput { unregistered: false, tasks_released: 0 });
@@ -21,10 +19,10 @@ impl SystemUnregister<Ctx> for Handlers {
         };
         // Hand leadership over at once instead of letting followers wait for the lease to run
         // out. The release is fenced by the term, so it cannot free a newer leader's lease.
-        if let Some(leader) = coord.leader.current(&mut con).await?
+        if let Some(leader) = ctx.leader().current().await?
             && leader.id == input.id
         {
-            coord.leader.release(&mut con, &leader.id, leader.term).await?;
+            ctx.leader().release(&leader.id, leader.term).await?;
         }
         let tasks_released = i64::try_from(released.len()).unwrap_or(i64::MAX);
         Ok(SystemUnregisterOutput { unregistered: true, tasks_released })

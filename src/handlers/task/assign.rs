@@ -13,7 +13,7 @@ use crate::handlers::{Ctx, Handlers};
 impl TaskAssign<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskAssignInput) -> Result<TaskAssignOutput, Error> {
         // The script checks task and instance, reserves the task and publishes, atomically.
-        let task = ctx.coord().tasks.assign(&mut ctx.redis(), &input.task_id, &input.instance_id).await?;
+        let task = ctx.tasks().assign(&input.task_id, &input.instance_id).await?;
         // The script stamps `assignedAt` and `updatedAt` with the same instant, and only the
         // latter is part of the task's wire shape.
         Ok(TaskAssignOutput { task_id: task.id, instance_id: input.instance_id, assigned_at: task.updated_at })

@@ -18,7 +18,7 @@ impl TaskClaim<Ctx> for Handlers {
         let max = count("maxTasks", input.max_tasks)?;
         // One script: liveness check of the worker, then ZPOPMIN-based taking, so concurrent
         // claims (from any instance) never hand out the same task twice.
-        let tasks = ctx.coord().tasks.claim(&mut ctx.redis(), &input.worker_id, max).await?;
+        let tasks = ctx.tasks().claim(&input.worker_id, max).await?;
         let first = tasks.first().cloned();
         Ok(TaskClaimOutput {
             claimed: first.is_some(),

@@ -24,7 +24,9 @@ impl TaskComplete<Ctx> for Handlers {
             (None, Some(error)) => Outcome::Failed(error),
             (result, None) => Outcome::Completed(result),
         };
-        let done = ctx.coord().tasks.complete(&mut ctx.redis(), &id, &input.worker_id, outcome).await?;
+        // The domain counts a task that reached `completed` (not a failure) in
+        // `system.metrics.tasksCompleted`.
+        let done = ctx.tasks().complete(&id, &input.worker_id, outcome).await?;
         let status = match done.task.status {
             TaskStatus::Completed => TaskCompleteOutputStatus::Completed,
             TaskStatus::Failed => TaskCompleteOutputStatus::Failed,
@@ -36,10 +38,6 @@ impl TaskComplete<Ctx> for Handlers {
             .task
             .completed_at
             .ok_or_else(|| Error::internal(format!("task {id} has no completedAt right after completing it")))?;
-        // `system.metrics.tasksCompleted` counts tasks that reached `completed`, not failures.
-        if status == TaskCompleteOutputStatus::Completed {
-            ctx.domain.runtime.metrics.task_completed();
-        }
         Ok(TaskCompleteOutput { id: done.task.id, status, completed_at, duration_ms: done.duration_ms.max(0) })
     }
 }

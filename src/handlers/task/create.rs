@@ -13,6 +13,6 @@ impl TaskCreate<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskCreateInput) -> Result<TaskCreateOutput, Error> {
         // The id comes from a cluster-wide Redis counter inside the create script, so two
         // instances creating in the same millisecond never collide (a time-based id could).
-        ctx.coord().tasks.create(&mut ctx.redis(), input.into()).await
+        ctx.tasks().create(input.into()).await
     }
 }

@@ -11,7 +11,7 @@ use crate::handlers::{Ctx, Handlers};
 
 impl TaskDelete<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskDeleteInput) -> Result<TaskDeleteOutput, Error> {
-        match ctx.coord().tasks.delete(&mut ctx.redis(), &input.id).await {
+        match ctx.tasks().delete(&input.id).await {
             Ok(_) => Ok(TaskDeleteOutput { id: input.id, deleted: true }),
             // Idempotent by contract: "already gone" is an answer, not a failure.
             Err(e) if e.code == ErrorCode::NotFound => Ok(TaskDeleteOutput { id: input.id, deleted: false }),

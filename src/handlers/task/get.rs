@@ -9,6 +9,6 @@ use crate::handlers::{Ctx, Handlers};
 
 impl TaskGet<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskGetInput) -> Result<TaskGetOutput, Error> {
-        ctx.coord().tasks.get(&mut ctx.redis(), &input.id).await
+        ctx.tasks().get(&input.id).await
     }
 }

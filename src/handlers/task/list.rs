@@ -25,7 +25,7 @@ impl TaskList<Ctx> for Handlers {
             // oldest-first is also the spec's "ties broken by id" order.
             oldest_first: true,
         };
-        let page = ctx.coord().tasks.list(&mut ctx.redis(), &query).await?;
+        let page = ctx.tasks().list(&query).await?;
         let total = i64::try_from(page.total).unwrap_or(i64::MAX);
         let end = offset.saturating_add(page.tasks.len());
         let next_offset = (u64::try_from(end).unwrap_or(u64::MAX) < page.total && !page.tasks.is_empty())

@@ -14,14 +14,13 @@ use crate::handlers::{Ctx, Handlers};
 impl TaskUpdate<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskUpdateInput) -> Result<TaskUpdateOutput, Error> {
         let update = tasks::TaskUpdate::from(input.updates);
-        let service = &ctx.coord().tasks;
-        let mut con = ctx.redis();
+        let tasks = ctx.tasks();
         // An empty update changes nothing, so it must not bump `updatedAt` or publish a
         // `task.updated` that would tell subscribers (and the SQL outbox) about a non-change.
         if update == tasks::TaskUpdate::default() {
-            service.get(&mut con, &input.id).await
+            tasks.get(&input.id).await
         } else {
-            service.update(&mut con, &input.id, update).await
+            tasks.update(&input.id, update).await
         }
     }
 }

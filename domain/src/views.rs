@@ -1,0 +1,285 @@
+//! Read-only views of the cluster for dashboards and health checks (`system.get_state`,
+//! `system.health`, `system.metrics`), answered in the spec's types.
+//!
+//! Everything is read through indexes and capped ranges (no key scans): instances from the
+//! liveness set, events from the newest entries of each event stream, and tasks from the newest
+//! entries of the task streams — every task change appends to one of them in the same script
+//! that makes it, so those entries name the most recently changed tasks.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::event::EventDef;
+use claudebench_generated::types::{EventRecord, Instance, Task};
+use claudebench_runtime::backend::{HealthVerdict, Readiness};
+use claudebench_runtime::bus::consumer::parse_entry_id;
+use claudebench_runtime::redis::redis_error;
+use serde_json::Value;
+
+use crate::coordination::instances::{InstanceCounts, health};
+use crate::coordination::tasks::{TASK_STREAMS, TaskQuery};
+use crate::coordination::{iso_millis, now_ms};
+use crate::counters::{self, Counters};
+use crate::services::Domain;
+
+/// Entries read from each task stream to find the most recently changed tasks: enough for ten
+/// distinct tasks unless a few of them changed many times in a row (then the newest-created
+/// tasks fill the gap).
+const TASK_ENTRIES_PER_STREAM: usize = 32;
+
+/// Events the coordination scripts publish on their own (beyond what event descriptions say).
+const CORE_EVENTS: [&str; 14] = [
+    "task.created",
+    "task.updated",
+    "task.claimed",
+    "task.assigned",
+    "task.completed",
+    "task.deleted",
+    "instance.registered",
+    "instance.unregistered",
+    "instance.failed",
+    "leader.elected",
+    "partition.detected",
+    "partition.recovered",
+    "quorum.decision.made",
+    "batch.completed",
+];
+
+/// The newest events on the bus and the most recently changed tasks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recent {
+    /// Most recently updated first.
+    pub tasks: Vec<Task>,
+    /// Newest first.
+    pub events: Vec<EventRecord>,
+}
+
+/// What one health check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HealthProbe {
+    /// Redis answered a ping in time.
+    pub redis: bool,
+    /// The SQL store answered a ping in time; `None` when no store is configured.
+    pub sql: Option<bool>,
+    /// Registered instances by heartbeat age; `None` when Redis did not answer the read.
+    pub instances: Option<InstanceCounts>,
+    /// Durability (recovery after a Redis loss, SQL backlog, dead letters) by the same rule as
+    /// `GET /health`.
+    pub durability: HealthVerdict,
+    /// This node's MCP endpoint is being served (over HTTP or a byte stream).
+    pub mcp: bool,
+}
+
+/// One stream entry: its id, parsed, and its fields (see `lua/lib/publish.lua`).
+struct Entry {
+    id: String,
+    order: (u64, u64),
+    fields: HashMap<String, String>,
+}
+
+/// The views over one instance's domain (see [`Domain::views`]).
+#[derive(Clone, Copy)]
+pub struct Views<'a> {
+    domain: &'a Domain,
+}
+
+impl<'a> Views<'a> {
+    pub(crate) fn new(domain: &'a Domain) -> Self {
+        Views { domain }
+    }
+
+    /// The `max_events` newest events on the bus and the `max_tasks` most recently changed tasks.
+    pub async fn recent(&self, max_tasks: usize, max_events: usize) -> Result<Recent, Error> {
+        let mut streams: Vec<(&str, usize)> = TASK_STREAMS.iter().map(|s| (*s, TASK_ENTRIES_PER_STREAM)).collect();
+        for name in CORE_EVENTS.into_iter().chain(described_events(self.domain.runtime.events)) {
+            if !streams.iter().any(|(s, _)| *s == name) {
+                streams.push((name, max_events));
+            }
+        }
+        let entries = self.newest_entries(&streams).await?;
+        let events = entries.iter().take(max_events).map(event_record).collect();
+        let task_entries: Vec<&Entry> =
+            entries.iter().filter(|e| e.fields.get("entity").is_some_and(|x| x == "task")).collect();
+        Ok(Recent { tasks: self.recent_tasks(&task_entries, max_tasks).await?, events })
+    }
+
+    /// The `max` most recently seen registered instances (past the cap, those are the ones a
+    /// dashboard cares about), with their health and whether they lead.
+    pub async fn instances(&self, max: usize) -> Result<Vec<Instance>, Error> {
+        let coord = &self.domain.coord;
+        let mut con = self.domain.runtime.redis.conn();
+        let seen = coord.instances.recently_seen(&mut con, max).await?;
+        if seen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let leader = coord.leader.current(&mut con).await?.map(|l| l.id);
+        let timeout = coord.instances.config().failure_timeout_ms;
+        let now = now_ms();
+        Ok(seen
+            .into_iter()
+            .map(|s| Instance {
+                health: health(s.last_seen, now, timeout),
+                last_seen: iso_millis(s.last_seen),
+                is_leader: leader.as_deref() == Some(s.id.as_str()),
+                roles: s.roles,
+                id: s.id,
+            })
+            .collect())
+    }
+
+    /// Probe Redis and SQL (each within `probe_timeout`, concurrently, so a hanging service
+    /// cannot hold the answer up), count the instances by heartbeat age, assess durability and
+    /// see whether MCP is served. Never fails: what does not answer is reported as down.
+    pub async fn health(&self, probe_timeout: Duration) -> HealthProbe {
+        let services = &self.domain.runtime;
+        let answered = |r: Result<Result<(), Error>, tokio::time::error::Elapsed>| matches!(r, Ok(Ok(())));
+        let redis_probe = async { answered(tokio::time::timeout(probe_timeout, services.redis.ping()).await) };
+        let sql_probe = async {
+            match &services.store {
+                Some(store) => Some(answered(tokio::time::timeout(probe_timeout, store.ping()).await)),
+                None => None,
+            }
+        };
+        let (redis, sql) = tokio::join!(redis_probe, sql_probe);
+
+        let instances = if redis {
+            let mut con = services.redis.conn();
+            let count = self.domain.coord.instances.count_by_health(&mut con, now_ms());
+            match tokio::time::timeout(probe_timeout, count).await {
+                Ok(Ok(counts)) => Some(counts),
+                // Redis answered a ping but not the read: report what is known rather than fail.
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "health: cannot read the instance registry");
+                    None
+                }
+                Err(_) => None,
+            }
+        } else {
+            None
+        };
+
+        let durability = Readiness::assess(
+            redis,
+            // Without a configured store, its absence is not a fault.
+            sql.unwrap_or(true),
+            services.metrics.durability(),
+            services.config.outbox_degraded_after.as_millis() as u64,
+        );
+        HealthProbe { redis, sql, instances, durability: durability.status, mcp: services.serving.mcp_up() }
+    }
+
+    /// The cluster-wide counters, this process's unflushed counts included.
+    pub async fn counters(&self) -> Result<Counters, Error> {
+        counters::read(self.domain).await
+    }
+
+    /// The newest entries of several streams in one round trip, newest first overall.
+    async fn newest_entries(&self, streams: &[(&str, usize)]) -> Result<Vec<Entry>, Error> {
+        let keys = &self.domain.runtime.keys;
+        let mut pipe = redis::pipe();
+        for (event, count) in streams {
+            pipe.cmd("XREVRANGE").arg(keys.stream(event)).arg("+").arg("-").arg("COUNT").arg(*count);
+        }
+        let mut con = self.domain.runtime.redis.conn();
+        let replies: Vec<Vec<(String, HashMap<String, String>)>> =
+            pipe.query_async(&mut con).await.map_err(redis_error)?;
+        let mut entries: Vec<Entry> = replies
+            .into_iter()
+            .flatten()
+            .map(|(id, fields)| Entry { order: parse_entry_id(&id), id, fields })
+            .collect();
+        entries.sort_by_key(|e| std::cmp::Reverse(e.order));
+        Ok(entries)
+    }
+
+    /// The tasks the newest task-stream entries name (deleted ones skipped), completed by the
+    /// newest-created tasks when the streams name fewer than `max`.
+    async fn recent_tasks(&self, task_entries: &[&Entry], max: usize) -> Result<Vec<Task>, Error> {
+        let tasks = &self.domain.coord.tasks;
+        let mut con = self.domain.runtime.redis.conn();
+        let mut seen = HashSet::new();
+        let mut found = Vec::new();
+        for e in task_entries {
+            let Some((id, deleted)) = task_of(e) else {
+                continue;
+            };
+            // The newest entry of a task decides: once deleted, its older entries are skipped.
+            if !seen.insert(id.clone()) || deleted {
+                continue;
+            }
+            match tasks.get(&mut con, &id).await {
+                Ok(t) => found.push(t),
+                // Deleted by a change whose entry was already trimmed away.
+                Err(err) if err.code == ErrorCode::NotFound => {}
+                Err(err) => return Err(err),
+            }
+            if found.len() == max {
+                break;
+            }
+        }
+        if found.len() < max {
+            // Streams are capped and trimmed by age; the newest-created tasks complete the list.
+            let page = tasks.list(&mut con, &TaskQuery { limit: max, ..TaskQuery::default() }).await?;
+            for t in page.tasks {
+                if found.len() == max {
+                    break;
+                }
+                if seen.insert(t.id.clone()) {
+                    found.push(t);
+                }
+            }
+        }
+        // RFC 3339 UTC with fixed-width milliseconds sorts as text.
+        found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+        Ok(found)
+    }
+}
+
+/// Every event name announced in the event table's descriptions ("Publishes `x` …"), so events
+/// published by handlers show up without a list to maintain here.
+fn described_events(events: &'static [EventDef]) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    for def in events {
+        let mut rest = def.description;
+        while let Some(at) = rest.find("Publishes") {
+            let sentence = &rest[at..];
+            let end = sentence.find(". ").map_or(sentence.len(), |i| i + 1);
+            for (i, part) in sentence[..end].split('`').enumerate() {
+                let looks_like_event = !part.is_empty()
+                    && part.contains('.')
+                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+                if i % 2 == 1 && looks_like_event {
+                    names.push(part);
+                }
+            }
+            rest = &sentence[end..];
+        }
+    }
+    names
+}
+
+fn event_record(e: &Entry) -> EventRecord {
+    let payload = match e.fields.get("payload") {
+        // Payloads are written as JSON by the publishers; anything else is shown verbatim.
+        Some(raw) => serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.clone())),
+        None => Value::Null,
+    };
+    let ms =
+        e.fields.get("ts").and_then(|t| t.parse::<i64>().ok()).unwrap_or_else(|| i64::try_from(e.order.0).unwrap_or(0));
+    EventRecord {
+        id: e.id.clone(),
+        r#type: e.fields.get("event").cloned().unwrap_or_default(),
+        payload,
+        timestamp: iso_millis(ms),
+    }
+}
+
+/// The task a task-stream entry is about, and whether the entry deleted it.
+fn task_of(e: &Entry) -> Option<(String, bool)> {
+    if let Some(id) = e.fields.get("deleted") {
+        return Some((id.clone(), true));
+    }
+    let state: Value = serde_json::from_str(e.fields.get("state")?).ok()?;
+    Some((state.get("id")?.as_str()?.to_string(), false))
+}
