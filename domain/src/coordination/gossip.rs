@@ -20,24 +20,9 @@ static GOSSIP: Lua = lua!("gossip_health", "publish");
 /// The scripts of this module, for the registry ([`super::scripts`]).
 pub(super) static SCRIPTS: [&Lua; 1] = [&GOSSIP];
 
-/// Health an instance reports about itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HealthStatus {
-    Healthy,
-    Degraded,
-    Unhealthy,
-}
-
-impl HealthStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HealthStatus::Healthy => "healthy",
-            HealthStatus::Degraded => "degraded",
-            HealthStatus::Unhealthy => "unhealthy",
-        }
-    }
-}
+/// Health an instance reports about itself: the spec's `HealthStatus`, the same three values the
+/// `system.*` events report.
+pub use claudebench_generated::types::HealthStatus;
 
 /// One gossip entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
