@@ -45,17 +45,15 @@ static RESTORE: Lua = lua!("task_restore", "publish", "task_record");
 pub(super) static SCRIPTS: [&Lua; 10] =
     [&CREATE, &GET, &LIST, &UPDATE, &CLAIM, &ASSIGN, &AUTO_ASSIGN, &COMPLETE, &DELETE, &RESTORE];
 
-// TODO(issue 12): take from the spec once codegen emits bounds
 /// Longest task text, in characters: the spec's `TaskText` bound (`max_length`). Requests are
 /// validated against the spec before a handler runs; the task service re-checks it for internal
 /// callers that bypass input validation, and callers that build task text from unvalidated
 /// sources (todo mirroring, `sessions::todos`) cut it to this length. A unit test below holds it
 /// equal to the bound in the generated `task.create` schema.
-pub const MAX_TEXT_CHARS: usize = 500;
-// TODO(issue 12): take from the spec once codegen emits bounds
+pub const MAX_TEXT_CHARS: usize = types::TASK_TEXT_MAX_LENGTH;
 /// The spec's `Priority` range. The pending queue's score (`tr_score` in
 /// `lua/lib/task_record.lua`) relies on it: `(100 - priority)` must not go negative.
-pub const PRIORITY: RangeInclusive<Priority> = 0..=100;
+pub const PRIORITY: RangeInclusive<Priority> = types::PRIORITY_MIN..=types::PRIORITY_MAX;
 /// Most metadata keys one call may set (keeps script argument lists bounded).
 pub const MAX_METADATA_KEYS: usize = 256;
 /// Most tasks one claim may take.
@@ -195,8 +193,9 @@ fn invalid(message: impl Into<String>) -> Error {
 
 fn check_text(text: &str) -> Result<(), Error> {
     let n = text.chars().count();
-    if n == 0 || n > MAX_TEXT_CHARS {
-        return Err(invalid(format!("text must be 1..={MAX_TEXT_CHARS} characters, got {n}")));
+    if !(types::TASK_TEXT_MIN_LENGTH..=MAX_TEXT_CHARS).contains(&n) {
+        let min = types::TASK_TEXT_MIN_LENGTH;
+        return Err(invalid(format!("text must be {min}..={MAX_TEXT_CHARS} characters, got {n}")));
     }
     Ok(())
 }
@@ -655,14 +654,14 @@ mod tests {
         assert!(!serde_json::to_value(&without).unwrap().as_object().unwrap().contains_key("result"));
     }
 
-    /// The bounds the domain re-checks are the spec's, as the generated `task.create` schema
-    /// publishes them (until codegen emits them as constants).
+    /// The bound constants codegen emits are the ones the generated `task.create` schema
+    /// publishes (and so the ones requests are validated against).
     #[test]
     fn the_domain_bounds_are_the_specs() {
         let schema: Value = serde_json::from_str(EventId::TaskCreate.def().input_schema).unwrap();
         let properties = &schema["properties"];
         assert_eq!(properties["text"]["maxLength"], MAX_TEXT_CHARS);
-        assert_eq!(properties["text"]["minLength"], 1);
+        assert_eq!(properties["text"]["minLength"], types::TASK_TEXT_MIN_LENGTH);
         assert_eq!(properties["priority"]["minimum"], *PRIORITY.start());
         assert_eq!(properties["priority"]["maximum"], *PRIORITY.end());
     }

@@ -96,7 +96,41 @@ impl<'s> Types<'s> {
                 let ty = self.alias(&def.name);
                 let rust = ty.rust;
                 self.items.push(quote!(#docs pub type #name = #rust;));
+                self.bounds(def);
             }
+        }
+    }
+
+    /// The bounds of a named string or integer as constants (`TASK_TEXT_MAX_LENGTH`,
+    /// `PRIORITY_MIN`…), so code that builds such a value itself (not from a validated input)
+    /// takes the limit from the spec instead of a copy of it.
+    fn bounds(&mut self, def: &'s Definition) {
+        let prefix = crate::model::snake_case(&def.name).to_uppercase();
+        let doc = format!(" A bound of [`{}`], from the spec.", def.name);
+        let mut push = |suffix: &str, value: TokenStream| {
+            let name = Ident::new(&format!("{prefix}_{suffix}"), Span::call_site());
+            self.items.push(quote!(#[doc = #doc] pub const #name #value;));
+        };
+        match &def.schema.kind {
+            SchemaKind::String(rules) => {
+                for (suffix, bound) in [("MIN_LENGTH", rules.min_length), ("MAX_LENGTH", rules.max_length)] {
+                    if let Some(n) = bound.and_then(|n| usize::try_from(n).ok()) {
+                        push(suffix, quote!(: usize = #n));
+                    }
+                }
+            }
+            SchemaKind::Integer(rules) => {
+                // Whole numbers (the checker proved it); an exclusive bound moves one step in.
+                let inclusive = |b: Option<crate::model::Bound>, step: i64| {
+                    b.map(|b| b.value as i64 + if b.exclusive { step } else { 0 })
+                };
+                for (suffix, bound) in [("MIN", inclusive(rules.minimum, 1)), ("MAX", inclusive(rules.maximum, -1))] {
+                    if let Some(n) = bound {
+                        push(suffix, quote!(: i64 = #n));
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
