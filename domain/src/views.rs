@@ -10,7 +10,6 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use claudebench_contract::error::{Error, ErrorCode};
-use claudebench_contract::event::EventDef;
 use claudebench_generated::types::{EventRecord, Instance, Task};
 use claudebench_runtime::backend::{HealthVerdict, Readiness};
 use claudebench_runtime::bus::consumer::parse_entry_id;
@@ -28,23 +27,10 @@ use crate::services::Domain;
 /// tasks fill the gap).
 const TASK_ENTRIES_PER_STREAM: usize = 32;
 
-/// Events the coordination scripts publish on their own (beyond what event descriptions say).
-const CORE_EVENTS: [&str; 14] = [
-    "task.created",
-    "task.updated",
-    "task.claimed",
-    "task.assigned",
-    "task.completed",
-    "task.deleted",
-    "instance.registered",
-    "instance.unregistered",
-    "instance.failed",
-    "leader.elected",
-    "partition.detected",
-    "partition.recovered",
-    "quorum.decision.made",
-    "batch.completed",
-];
+/// What the node's own jobs publish, outside any event: leadership, partitions seen by gossip,
+/// and instances the failure sweep declared failed. Everything an event publishes is in its
+/// `publishes` list (`EventDef::publishes`, from the spec).
+const NODE_EVENTS: [&str; 4] = ["leader.elected", "partition.detected", "partition.recovered", "instance.failed"];
 
 /// The newest events on the bus and the most recently changed tasks.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +78,9 @@ impl<'a> Views<'a> {
     /// The `max_events` newest events on the bus and the `max_tasks` most recently changed tasks.
     pub async fn recent(&self, max_tasks: usize, max_events: usize) -> Result<Recent, Error> {
         let mut streams: Vec<(&str, usize)> = TASK_STREAMS.iter().map(|s| (*s, TASK_ENTRIES_PER_STREAM)).collect();
-        for name in CORE_EVENTS.into_iter().chain(described_events(self.domain.runtime.events)) {
+        for name in
+            NODE_EVENTS.into_iter().chain(self.domain.runtime.events.iter().flat_map(|e| e.publishes.iter().copied()))
+        {
             if !streams.iter().any(|(s, _)| *s == name) {
                 streams.push((name, max_events));
             }
@@ -234,29 +222,6 @@ impl<'a> Views<'a> {
         found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
         Ok(found)
     }
-}
-
-/// Every event name announced in the event table's descriptions ("Publishes `x` …"), so events
-/// published by handlers show up without a list to maintain here.
-fn described_events(events: &'static [EventDef]) -> Vec<&'static str> {
-    let mut names = Vec::new();
-    for def in events {
-        let mut rest = def.description;
-        while let Some(at) = rest.find("Publishes") {
-            let sentence = &rest[at..];
-            let end = sentence.find(". ").map_or(sentence.len(), |i| i + 1);
-            for (i, part) in sentence[..end].split('`').enumerate() {
-                let looks_like_event = !part.is_empty()
-                    && part.contains('.')
-                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
-                if i % 2 == 1 && looks_like_event {
-                    names.push(part);
-                }
-            }
-            rest = &sentence[end..];
-        }
-    }
-    names
 }
 
 fn event_record(e: &Entry) -> EventRecord {

@@ -444,6 +444,23 @@ async fn get_state_always_has_its_three_lists() {
     t.stop().await;
 }
 
+/// Every notification an event's spec `publishes` shows among the recent events, so a new
+/// notification needs no list in the handler (hook notifications were missed while the list
+/// came from scraping descriptions for "Publishes").
+#[tokio::test]
+async fn get_state_shows_what_every_event_publishes() {
+    let t = TestApp::start().await;
+    t.ok("hook.notification", json!({"sessionId": "get-state-session", "message": "waiting"})).await;
+    t.ok("hook.user_prompt", json!({"sessionId": "get-state-session", "prompt": "hello", "context": {}})).await;
+    t.ok("system.register", json!({"id": "w"})).await;
+    let out = t.ok("system.get_state", json!({})).await;
+    let seen: Vec<&str> = out["recentEvents"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    for expected in ["hook.notification.received", "hook.user_prompt.executed", "instance.registered"] {
+        assert!(seen.contains(&expected), "{expected} missing from {seen:?}");
+    }
+    t.stop().await;
+}
+
 #[tokio::test]
 async fn get_state_shows_the_ten_most_recently_changed_tasks_and_the_newest_events() {
     let t = TestApp::start().await;
