@@ -98,15 +98,6 @@ impl Ctx {
     pub fn views(&self) -> Views<'_> {
         self.domain.views()
     }
-    /// A connection to the shared Redis (cheap: a handle to the one multiplexed connection).
-    /// For callers outside the handlers' typed services (the handlers use none).
-    pub fn redis(&self) -> ::redis::aio::ConnectionManager {
-        self.domain.runtime.redis.conn()
-    }
-    /// The coordination core with explicit connections (see [`Ctx::redis`]).
-    pub fn coord(&self) -> &Coordination {
-        &self.domain.coord
-    }
     /// The session the request belongs to, if the transport knows one.
     pub fn session_id(&self) -> Option<&str> {
         self.meta.session_id.as_deref()
