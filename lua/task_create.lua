@@ -4,7 +4,7 @@
 --       8.. metadata (key, raw JSON) pairs
 -- The id comes from one counter, so it is unique across every process sharing this Redis. With
 -- SQL persistence the counter may not pass the limit: ids up to the limit are reserved in SQL
--- first (runtime/src/persist/recovery.rs), so after a Redis loss the counter restarts above
+-- first (domain/src/recovery.rs), so after a Redis loss the counter restarts above
 -- every id ever handed out, persisted or not. No limit key means no SQL, no reservation.
 local lost = tr_guard()
 if lost then return lost end

@@ -22,7 +22,7 @@ local TR_COLS = { 'text', 'status', 'priority', 'assignedTo', 'assignedAt', 'cre
   'completedAt', 'result', 'error', 'seq', 'createdMs', 'completedMs', 'mkeys', 'version' }
 
 -- The epoch marker is written once task state is known to be complete: by the first start of a
--- deployment, or by recovery after Redis lost its data (runtime/src/persist/recovery.rs). A Redis
+-- deployment, or by recovery after Redis lost its data (domain/src/recovery.rs). A Redis
 -- without it has lost (or never had) the task state, so no task script may read or change tasks
 -- there: an id handed out now could repeat one already issued, and a "not found" would be a lie.
 -- Every task script but the restore script starts with `local lost = tr_guard() if lost then
