@@ -1,5 +1,5 @@
 //! The Claude Code hooks through the whole pipeline against real Redis: the pre-tool guard
-//! (including the original validator's bypasses), auditing, tool statistics and alerts, prompt
+//! (including commands that hide a dangerous program behind quoting or an operator), auditing, tool statistics and alerts, prompt
 //! warnings, todo→task mirroring per session, and the session lifecycle.
 
 use claudebench_domain::coordination::tasks::TaskStatus;
@@ -176,7 +176,7 @@ async fn a_plain_sudo_is_stripped_and_the_complete_rewritten_input_is_returned()
             "modified": {"command": "apt-get install x", "description": "Install x", "timeout": 60000}
         })
     );
-    // Also after an operator, where the original only looked at the start.
+    // Also after an operator, not only at the start of the command line.
     let out = pre_tool(&t, "Bash", json!({"command": "cd /srv && sudo systemctl restart app"})).await;
     assert_eq!(out["modified"], json!({"command": "cd /srv && systemctl restart app"}));
     t.stop().await;

@@ -1,6 +1,6 @@
 //! The task events through the whole pipeline (validation, limits, breaker, handler, output
-//! check) against the real Redis: the contract of `spec/task.yaml`, ported from the intent of
-//! the original's task contract tests, plus the queue guarantees the original lacked.
+//! check) against the real Redis: the contract of `spec/task.yaml` and the queue's guarantees
+//! (priority order, no task claimed twice, ids never reused).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -94,7 +94,7 @@ async fn bad_requests_get_their_documented_errors_and_never_a_500() {
     assert_eq!(replies[2]["error"]["code"], json!(-32601));
     assert_eq!(replies[3]["error"]["code"], json!(-32600));
 
-    // The original's old three-part names still work as JSON-RPC methods.
+    // Deprecated three-part aliases (`system.batch.process`) still work as JSON-RPC methods.
     let (_, reply) = post(
         &format!("{url}/rpc"),
         r#"{"jsonrpc": "2.0", "id": 9, "method": "system.quorum.vote", "params": {"instanceId": "i1", "decision": "d", "value": "yes", "totalInstances": 1}}"#,
