@@ -31,8 +31,12 @@ pub fn iso_millis(ms: i64) -> String {
 }
 
 /// The inverse of [`iso_millis`] for UTC timestamps (`YYYY-MM-DDTHH:MM:SS[.fff]Z`); `None` for
-/// anything else.
+/// anything else, and for anything the wire's `date-time` format refuses (Feb 30, hour 24…), so
+/// "a valid timestamp" means one thing everywhere.
 pub fn parse_iso_millis(s: &str) -> Option<i64> {
+    if !crate::validation::Format::DateTime.is_valid(s) {
+        return None;
+    }
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
         return None;
@@ -73,6 +77,8 @@ mod tests {
         }
         assert_eq!(parse_iso_millis("2025-09-15T10:00:00Z"), Some(1_757_930_400_000));
         assert_eq!(parse_iso_millis("2025-09-15 10:00:00"), None);
+        assert_eq!(parse_iso_millis("2025-02-30T10:00:00Z"), None, "no Feb 30, as the date-time format says");
+        assert_eq!(parse_iso_millis("2025-04-31T10:00:00.000Z"), None);
     }
 
     #[test]
