@@ -407,6 +407,13 @@ pub fn pascal_case(s: &str) -> String {
     out
 }
 
+/// The prefix of a definition's generated constants (`TaskText` → `TASK_TEXT`, for
+/// `TASK_TEXT_MAX_LENGTH`). Not injective (`HTTPCode` and `HTTPcode` share `HTTPCODE`), so the
+/// checker refuses two definitions with the same prefix.
+pub fn constant_prefix(definition: &str) -> String {
+    snake_case(definition).to_uppercase()
+}
+
 /// `camelCase` / `kebab-case` → `snake_case` (`taskId` → `task_id`, `maxTasks` → `max_tasks`).
 pub fn snake_case(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 4);

@@ -55,12 +55,24 @@ fn unique_definitions(
 ) -> (Vec<Definition>, HashMap<String, Loc>) {
     let mut defs = Vec::new();
     let mut locs: HashMap<String, Loc> = HashMap::new();
+    // The generated bound constants are named by this prefix, so two definitions sharing it
+    // would generate Rust that does not compile.
+    let mut prefixes: HashMap<String, (String, Loc)> = HashMap::new();
     for (def, loc) in definitions {
         if let Some(first) = locs.get(&def.name) {
             let help = format!("first declared at {}; rename or remove one", first.short());
             let message = format!("definition `{}` is declared twice", def.name);
             report(diags, &loc, DiagnosticKind::DuplicateDefinition, message, help);
+        } else if let Some((other, first)) = prefixes.get(&constant_prefix(&def.name)) {
+            let help = format!("`{other}` is declared at {}; rename one of them", first.short());
+            let message = format!(
+                "definitions `{}` and `{other}` would generate the same constant names (`{}_…`)",
+                def.name,
+                constant_prefix(&def.name)
+            );
+            report(diags, &loc, DiagnosticKind::DuplicateDefinition, message, help);
         } else {
+            prefixes.insert(constant_prefix(&def.name), (def.name.clone(), loc.clone()));
             locs.insert(def.name.clone(), loc);
             defs.push(def);
         }

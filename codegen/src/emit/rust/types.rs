@@ -105,7 +105,7 @@ impl<'s> Types<'s> {
     /// `PRIORITY_MIN`…), so code that builds such a value itself (not from a validated input)
     /// takes the limit from the spec instead of a copy of it.
     fn bounds(&mut self, def: &'s Definition) {
-        let prefix = crate::model::snake_case(&def.name).to_uppercase();
+        let prefix = crate::model::constant_prefix(&def.name);
         let doc = format!(" A bound of [`{}`], from the spec.", def.name);
         let mut push = |suffix: &str, value: TokenStream| {
             let name = Ident::new(&format!("{prefix}_{suffix}"), Span::call_site());
