@@ -86,6 +86,9 @@ fn unique_events(events: Vec<(Event, Loc)>, diags: &mut Diagnostics) -> (Vec<Eve
     let mut evs = Vec::new();
     let mut names: HashMap<String, Loc> = HashMap::new();
     let mut tools: HashMap<String, String> = HashMap::new();
+    // The Rust items of an event are named by its PascalCase stem, which is not injective
+    // (`task.creat_e` and `task.creat__e` are both `TaskCreatE`).
+    let mut stems: HashMap<String, String> = HashMap::new();
     for (event, loc) in events {
         let name = event.name.full.clone();
         if let Some(first) = names.get(&name) {
@@ -111,6 +114,13 @@ fn unique_events(events: Vec<(Event, Loc)>, diags: &mut Diagnostics) -> (Vec<Eve
             report(diags, &loc, DiagnosticKind::DuplicateToolName, message, "rename one event");
             continue;
         }
+        let stem = event.name.pascal();
+        if let Some(other) = stems.get(&stem) {
+            let message = format!("events `{other}` and `{name}` both become the Rust type names `{stem}…`");
+            report(diags, &loc, DiagnosticKind::DuplicateEvent, message, "rename one event");
+            continue;
+        }
+        stems.insert(stem, name.clone());
         tools.insert(tool, name.clone());
         names.insert(name, loc);
         evs.push(event);

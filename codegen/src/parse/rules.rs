@@ -4,6 +4,9 @@
 
 use regex::Regex;
 
+/// ±(2^53 − 1): the integers a JSON number (an IEEE double) holds exactly.
+const SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
 use super::{Reader, join};
 use crate::diagnostics::{DiagnosticKind, did_you_mean};
 use crate::model::*;
@@ -87,12 +90,21 @@ impl Reader<'_> {
         let mut ok = minimum.is_ok() && maximum.is_ok();
         let (minimum, maximum) = (minimum.unwrap_or(None), maximum.unwrap_or(None));
         if let (Some(lo), Some(hi)) = (minimum, maximum) {
-            let empty = lo.value > hi.value || (lo.value == hi.value && (lo.exclusive || hi.exclusive));
+            // Integers step by one: `exclusive_min: 5, exclusive_max: 6` admits nothing either.
+            let step = if integer { 1.0 } else { 0.0 };
+            let lo_in = if lo.exclusive { lo.value + step } else { lo.value };
+            let hi_in = if hi.exclusive { hi.value - step } else { hi.value };
+            let empty = lo_in > hi_in || (lo_in == hi_in && !integer && (lo.exclusive || hi.exclusive));
             if empty {
                 let n = node.get("min").or(node.get("exclusive_min")).map(|n| n.pos).unwrap_or(node.pos);
+                let message = if lo.value < hi.value {
+                    format!("no whole number lies strictly between {} and {}", lo.value, hi.value)
+                } else {
+                    format!("the lower bound ({}) is not below the upper bound ({})", lo.value, hi.value)
+                };
                 self.error(
                     DiagnosticKind::MinGreaterThanMax,
-                    format!("the lower bound ({}) is not below the upper bound ({})", lo.value, hi.value),
+                    message,
                     n,
                     &join(path, "min"),
                     Some("no value could satisfy both: swap or fix the bounds".into()),
@@ -137,6 +149,18 @@ impl Reader<'_> {
                 n.pos,
                 &p,
                 Some(format!("use {}", value.round())),
+            );
+            return Err(());
+        }
+        // JSON integers are exact only within ±(2^53 − 1), the range that applies with no bound:
+        // a bound beyond it could not be represented exactly (nor its generated constant).
+        if integer && value.abs() > SAFE_INTEGER {
+            self.error(
+                DiagnosticKind::WrongType,
+                format!("integer bound `{value}` is outside the safe-integer range ±(2^53 − 1)"),
+                n.pos,
+                &p,
+                Some("leave the bound out to allow the whole safe range".into()),
             );
             return Err(());
         }

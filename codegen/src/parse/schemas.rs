@@ -46,6 +46,16 @@ impl Reader<'_> {
         let name_re = pascal_name_regex();
         for (key, value) in entries {
             let path = format!("definitions.{}", key.name);
+            if key.name == "Self" {
+                self.error(
+                    DiagnosticKind::BadDefinitionName,
+                    "definition name `Self` is a Rust keyword",
+                    key.pos,
+                    &path,
+                    Some("choose another name".into()),
+                );
+                continue;
+            }
             if !name_re.is_match(&key.name) {
                 self.error(
                     DiagnosticKind::BadDefinitionName,

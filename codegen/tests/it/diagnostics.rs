@@ -33,6 +33,8 @@ case!(values_of_the_wrong_type_are_reported_each, "wrong-type", ["wrong-type"]);
 case!(malformed_event_names_get_a_suggested_name, "bad-event-name", ["bad-event-name"]);
 case!(a_repeated_event_points_at_the_first_declaration, "duplicate-event", ["duplicate-event"]);
 case!(definitions_whose_generated_constants_would_clash_are_refused, "constant-clash", ["duplicate-definition"]);
+case!(integer_bounds_must_be_safe_integers_and_admit_a_value, "integer-bounds", ["wrong-type", "min-greater-than-max"]);
+case!(names_the_generated_rust_cannot_use_are_refused, "rust-name-clash", ["bad-definition-name", "duplicate-event"]);
 case!(a_dangling_ref_suggests_the_closest_definition, "dangling-ref", ["dangling-ref"]);
 case!(defaults_must_satisfy_their_own_constraints, "invalid-default", ["invalid-default"]);
 case!(

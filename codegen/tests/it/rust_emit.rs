@@ -125,3 +125,14 @@ fn a_name_collision_gets_a_numeric_suffix() {
     assert!(out.contains("pub struct TaskUpdateInputUpdates2"));
     syn::parse_file(&out).expect("valid Rust");
 }
+
+#[test]
+fn carriage_returns_in_descriptions_become_line_breaks() {
+    // rustc refuses a bare CR in a doc comment, so one in a description must never reach it.
+    let mut spec = fixture();
+    spec.definitions[0].schema.description = Some("first\rsecond\r\nthird".into());
+    spec.events[0].description = "an event\rdescribed".into();
+    let out = emit(&spec, &opts());
+    assert!(!out.contains('\r'), "a carriage return reached the generated source");
+    assert!(out.contains("/// first\n") && out.contains("/// second\n"), "{out}");
+}

@@ -120,9 +120,10 @@ impl<'s> Types<'s> {
                 }
             }
             SchemaKind::Integer(rules) => {
-                // Whole numbers (the checker proved it); an exclusive bound moves one step in.
+                // Whole numbers within ±(2^53 − 1) (the checker proved it), so exact as i64; an
+                // exclusive bound moves one step in.
                 let inclusive = |b: Option<crate::model::Bound>, step: i64| {
-                    b.map(|b| b.value as i64 + if b.exclusive { step } else { 0 })
+                    b.map(|b| (b.value as i64).saturating_add(if b.exclusive { step } else { 0 }))
                 };
                 for (suffix, bound) in [("MIN", inclusive(rules.minimum, 1)), ("MAX", inclusive(rules.maximum, -1))] {
                     if let Some(n) = bound {
