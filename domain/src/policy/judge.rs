@@ -26,8 +26,9 @@ pub(crate) struct Judge<'g> {
     pub g: &'g Guard,
     pub out: Outcome,
     /// Files written by a fetcher earlier in the command (`curl -o x.sh`): running one is
-    /// running downloaded code.
-    pub downloaded: Vec<Loc>,
+    /// running downloaded code. A set: a command line of thousands of fetches and runs must
+    /// cost linear time, not fetches × runs.
+    pub downloaded: std::collections::HashSet<Loc>,
 }
 
 impl Judge<'_> {
@@ -78,7 +79,7 @@ impl Judge<'_> {
         ) || named(&self.g.rules.fetchers, &inv.program)
         {
             for target in cmd.writes.iter().filter(|w| !w.dynamic) {
-                self.downloaded.push(cmd.cwd.join(&target.text));
+                self.downloaded.insert(cmd.cwd.join(&target.text));
             }
         }
         if named(&self.g.rules.fetchers, &inv.program) {
@@ -805,7 +806,7 @@ impl Judge<'_> {
             _ => parsed.value('O', "output-document").or_else(|| parsed.value('P', "directory-prefix")),
         };
         if let Some(target) = target {
-            self.downloaded.push(cmd.cwd.join(&target));
+            self.downloaded.insert(cmd.cwd.join(&target));
             self.write(&Word { text: target, ..Word::default() }, &cmd.cwd, &format!("`{}`", inv.program));
         } else if let Some(url) = parsed
             .operands
@@ -815,7 +816,7 @@ impl Judge<'_> {
             // `wget URL`, `curl -O URL`: saved under the URL's last component.
             let name = url.text.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
             if !name.is_empty() && !url.dynamic {
-                self.downloaded.push(cmd.cwd.join(name));
+                self.downloaded.insert(cmd.cwd.join(name));
             }
         }
         // Sending a protected file away (`-T ~/.ssh/id_rsa`, `-F f=@/etc/shadow`).

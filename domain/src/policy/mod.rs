@@ -249,7 +249,7 @@ impl Guard {
         } else {
             text
         };
-        let mut judge = judge::Judge { g: self, out: std::mem::take(out), downloaded: Vec::new() };
+        let mut judge = judge::Judge { g: self, out: std::mem::take(out), downloaded: Default::default() };
         // Last resort: a bug in the guard (or the parser) must not take the request down with
         // it, nor let the command through.
         let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| judge.text(text, cwd, 0)));

@@ -6,7 +6,7 @@
 //! protect the directories themselves rather than rely on where a link leads.
 
 /// Where a path starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Anchor {
     /// `/`.
     Root,
@@ -21,7 +21,7 @@ pub enum Anchor {
 }
 
 /// A normalised path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Loc {
     pub anchor: Anchor,
     /// Components below the anchor (lower-cased for drives: Windows paths ignore case).
