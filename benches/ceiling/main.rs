@@ -15,13 +15,12 @@
 //! (default redis://127.0.0.1:6379), `--prefix` / `CEILING_PREFIX` (default `ceiling`); keys are
 //! `{<prefix>}:…`. It serves until killed (Ctrl-C or SIGTERM).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use claudebench_domain::coordination::{iso_millis, now_ms};
 use redis::aio::ConnectionManager;
 use serde_json::{Map, Value};
 
@@ -132,24 +131,11 @@ async fn create(axum::extract::State(state): axum::extract::State<State>, body: 
     }
 }
 
-/// Milliseconds since the epoch and the same instant as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-fn now() -> (u64, String) {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    let (secs, millis) = (ms / 1000, ms % 1000);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let iso =
-        format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60);
-    (ms, iso)
+/// Milliseconds since the epoch and the same instant in the wire's text form (the server's own
+/// functions, from the contract crate).
+fn now() -> (i64, String) {
+    let ms = now_ms();
+    (ms, iso_millis(ms))
 }
 
 struct Options {
