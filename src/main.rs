@@ -292,16 +292,15 @@ async fn serve(addr: SocketAddr) -> ExitCode {
         Ok(config) => config,
         Err(e) => return fail(&e),
     };
+    // The port first: a server that cannot listen must not register, take leadership or run
+    // the cluster's sweeps even briefly.
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => return fail(&format!("cannot listen on {addr}: {e} (is another server running? try --port)")),
+    };
     let app = match start_app().await {
         Ok(app) => app,
         Err(code) => return code,
-    };
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            app.shutdown().await;
-            return fail(&format!("cannot listen on {addr}: {e} (is another server running? try --port)"));
-        }
     };
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!(%local, events = EVENTS.len(), "claudebench listening (REST, /rpc, /mcp, /ws)");

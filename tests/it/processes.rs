@@ -38,6 +38,25 @@ async fn leader(con: &mut redis::aio::MultiplexedConnection, keys: &Keys) -> (St
     (fields.get("id").cloned().unwrap_or_default(), fields.get("term").and_then(|t| t.parse().ok()).unwrap_or(0))
 }
 
+/// A server whose port is taken exits with an error before it touches the cluster: it never
+/// registers, leads or runs a sweep, so it leaves nothing at all in Redis.
+#[tokio::test]
+async fn a_server_that_cannot_listen_exits_before_joining_the_cluster() {
+    let prefix = support::unique_prefix();
+    let data = std::env::temp_dir().join(format!("cb-procs-{prefix}"));
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = Serve::new("no-port", &prefix, &data).serve_command(port).stdin(Stdio::null()).output();
+    let out = tokio::time::timeout(Duration::from_secs(30), out).await.expect("it exits").expect("it runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+    let mut con = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let left: Vec<String> = redis::cmd("KEYS").arg(format!("{{{prefix}}}*")).query_async(&mut con).await.unwrap();
+    assert!(left.is_empty(), "a server that never served wrote {left:?}");
+    let _ = std::fs::remove_dir_all(&data);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_leader_process_is_replaced_and_its_workers_tasks_finish_elsewhere_exactly_once() {
     let prefix = support::unique_prefix();

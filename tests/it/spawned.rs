@@ -58,6 +58,13 @@ impl Serve {
         self
     }
 
+    /// `claudebench serve --port <port>` with this server's environment, not started.
+    pub fn serve_command(&self, port: u16) -> Command {
+        let mut command = command_with_env(&self.env);
+        command.args(["serve", "--port", &port.to_string()]);
+        command
+    }
+
     /// Starts the server on a free port and waits until it is ready.
     pub async fn spawn(self) -> ServerProcess {
         let port = free_port();
@@ -67,8 +74,8 @@ impl Serve {
             ),
             None => Stdio::null(),
         };
-        let child = command_with_env(&self.env)
-            .args(["serve", "--port", &port.to_string()])
+        let child = self
+            .serve_command(port)
             .stdout(Stdio::null())
             .stderr(stderr)
             .kill_on_drop(true)
