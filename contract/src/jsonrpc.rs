@@ -14,6 +14,12 @@ pub const NOT_RUN_TOO_LARGE: i64 = -32010;
 /// Server-defined: the request ran, but its answer does not fit in the response limit.
 pub const ANSWER_TOO_LARGE: i64 = -32011;
 
+/// Whether JSON-RPC 2.0 reserves `method` for the protocol itself ("Method names that begin with
+/// `rpc.` are reserved"): no event or alias may take such a name.
+pub fn is_reserved_method(method: &str) -> bool {
+    method.starts_with("rpc.")
+}
+
 /// Every protocol error with its meaning, for documentation.
 pub const PROTOCOL_ERRORS: [(i64, &str); 5] = [
     (PARSE_ERROR, "Parse error: the body is not JSON."),

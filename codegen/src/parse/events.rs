@@ -11,6 +11,10 @@ use crate::diagnostics::DiagnosticKind;
 use crate::model::*;
 use crate::yaml::{Node, NodeValue, Pos};
 
+/// Most notifications one event may list in `publishes`, and the longest name.
+const MAX_PUBLISHED: usize = 32;
+const MAX_PUBLISHED_NAME: usize = 128;
+
 const EVENT_KEYS: &[&str] = &[
     "name",
     "title",
@@ -143,6 +147,16 @@ impl Reader<'_> {
             );
             return None;
         };
+        if claudebench_contract::jsonrpc::is_reserved_method(&s) {
+            self.error(
+                DiagnosticKind::ReservedName,
+                format!("event `{s}` would be the JSON-RPC method `{s}`"),
+                n.pos,
+                &p,
+                Some("JSON-RPC 2.0 reserves method names beginning with `rpc.`; use another domain".into()),
+            );
+            return None;
+        }
         Some((name, n.pos))
     }
 
@@ -283,7 +297,15 @@ impl Reader<'_> {
         let mut out = Vec::new();
         for (i, (alias, pos)) in list.into_iter().enumerate() {
             let ap = format!("{p}[{i}]");
-            if dotted_name_regex().is_match(&alias) {
+            if claudebench_contract::jsonrpc::is_reserved_method(&alias) {
+                self.error(
+                    DiagnosticKind::ReservedName,
+                    format!("alias `{alias}` would be the JSON-RPC method `{alias}`"),
+                    pos,
+                    &ap,
+                    Some("JSON-RPC 2.0 reserves method names beginning with `rpc.`".into()),
+                );
+            } else if dotted_name_regex().is_match(&alias) {
                 let loc = self.loc(pos, &ap);
                 self.out.aliases.push((alias.clone(), loc));
                 out.push(alias);
@@ -320,10 +342,21 @@ impl Reader<'_> {
         };
         let p = join(path, "publishes");
         let list = self.string_list(n, &p).unwrap_or_default();
+        if list.len() > MAX_PUBLISHED {
+            // `system.get_state` reads every published stream on each call.
+            self.error(
+                DiagnosticKind::OutOfRange,
+                format!("`publishes` lists {} names; at most {MAX_PUBLISHED} are allowed", list.len()),
+                n.pos,
+                &p,
+                Some("an event publishes a few notifications; list those".into()),
+            );
+            return Vec::new();
+        }
         let mut out: Vec<String> = Vec::new();
         for (i, (name, pos)) in list.into_iter().enumerate() {
             let np = format!("{p}[{i}]");
-            if !dotted_name_regex().is_match(&name) {
+            if name.len() > MAX_PUBLISHED_NAME || !dotted_name_regex().is_match(&name) {
                 self.error(
                     DiagnosticKind::BadEventName,
                     format!("`{name}` is not a valid published event name"),

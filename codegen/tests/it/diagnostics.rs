@@ -35,6 +35,11 @@ case!(a_repeated_event_points_at_the_first_declaration, "duplicate-event", ["dup
 case!(definitions_whose_generated_constants_would_clash_are_refused, "constant-clash", ["duplicate-definition"]);
 case!(integer_bounds_must_be_safe_integers_and_admit_a_value, "integer-bounds", ["wrong-type", "min-greater-than-max"]);
 case!(names_the_generated_rust_cannot_use_are_refused, "rust-name-clash", ["bad-definition-name", "duplicate-event"]);
+case!(
+    jsonrpc_reserved_names_and_long_publishes_lists_are_refused,
+    "jsonrpc-reserved",
+    ["reserved-name", "out-of-range"]
+);
 case!(a_dangling_ref_suggests_the_closest_definition, "dangling-ref", ["dangling-ref"]);
 case!(defaults_must_satisfy_their_own_constraints, "invalid-default", ["invalid-default"]);
 case!(
