@@ -5,7 +5,6 @@
 //! default at its own line). So we build this small tree from `saphyr-parser` events and read
 //! the spec from it by hand (see `parse`).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
@@ -227,8 +226,7 @@ fn scalar_text(node: &Node) -> Option<String> {
 }
 
 /// YAML 1.2 core schema resolution of a plain scalar.
-fn resolve_plain(text: &Cow<'_, str>) -> NodeValue {
-    let t: &str = text;
+fn resolve_plain(t: &str) -> NodeValue {
     match t {
         "" | "~" | "null" | "Null" | "NULL" => return NodeValue::Null,
         "true" | "True" | "TRUE" => return NodeValue::Bool(true),

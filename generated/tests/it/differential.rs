@@ -231,8 +231,11 @@ struct Case {
     name: &'static str,
     input_schema: &'static str,
     output_schema: &'static str,
-    check: Box<dyn Fn(&str, &Value) -> Result<(), String>>,
+    check: Check,
 }
+
+/// The generated validator of one side: the event's name and a JSON value → ok or the reason.
+type Check = Box<dyn Fn(&str, &Value) -> Result<(), String>>;
 
 /// Run the generated cases of every event; returns `(cases, accepted, disagreements)`.
 fn differential(events: &[Case]) -> (usize, usize, Vec<String>) {

@@ -180,7 +180,7 @@ fn check_response(case: &str, response: &Value) {
 
 /// The server's limits, or small ones that batches and echoed inputs reach.
 fn limits(case: u64) -> RpcLimits {
-    if case % 2 == 0 { RpcLimits::default() } else { RpcLimits { max_batch: 4, max_response_bytes: 600 } }
+    if case.is_multiple_of(2) { RpcLimits::default() } else { RpcLimits { max_batch: 4, max_response_bytes: 600 } }
 }
 
 async fn check(case: &str, body: &[u8], limits: RpcLimits) {
