@@ -6,26 +6,7 @@
 use claudebench_generated::events::EventId;
 use serde_json::{Map, Value, json};
 
-/// xorshift64*: deterministic, so a failure reproduces from its case number.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+use crate::rng::Rng;
 
 const VALID_FORMATTED: &[(&str, &[&str])] = &[
     ("date-time", &["2025-09-15T10:00:00Z", "2024-02-29T23:59:59.5+01:00", "1990-12-31T23:59:60Z"]),

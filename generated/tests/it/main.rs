@@ -6,3 +6,4 @@ mod differential;
 mod fixture;
 mod kitchen_sink;
 mod readers;
+mod rng;

@@ -20,23 +20,10 @@ use crate::transport_support::TestBackend;
 const STRUCTURED_CASES: u64 = 20_000;
 const MUTATED_CASES: u64 = 20_000;
 
-/// xorshift64*: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
+// The generated crate's property-test random source, shared rather than copied.
+#[path = "../../../generated/tests/it/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// Any JSON value, small, of any kind (nested up to `depth`).
 fn any_value(rng: &mut Rng, depth: usize) -> Value {
