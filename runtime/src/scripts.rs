@@ -51,6 +51,17 @@ impl Lua {
         Call { lua: self, invocation: self.script.prepare_invoke() }
     }
 
+    fn call_with(&self, keys: &[String], args: &[String]) -> Call<'_> {
+        let mut call = self.call();
+        for k in keys {
+            call.key(k);
+        }
+        for a in args {
+            call.arg(a);
+        }
+        call
+    }
+
     /// Load the body into Redis' script cache.
     pub async fn load<C: ConnectionLike>(&self, con: &mut C) -> Result<(), Error> {
         self.script
@@ -151,14 +162,7 @@ pub async fn eval<C>(con: &mut C, lua: &Lua, keys: &[String], args: &[String]) -
 where
     C: ConnectionLike + Send,
 {
-    let mut call = lua.call();
-    for k in keys {
-        call.key(k);
-    }
-    for a in args {
-        call.arg(a);
-    }
-    call.run(con).await
+    lua.call_with(keys, args).run(con).await
 }
 
 /// Run a script that never answers "retry", with string `keys` and `args`.
@@ -166,10 +170,7 @@ pub async fn eval_ok<C>(con: &mut C, lua: &Lua, keys: &[String], args: &[String]
 where
     C: ConnectionLike + Send,
 {
-    match eval(con, lua, keys, args).await? {
-        Reply::Ok(values) => Ok(values),
-        Reply::Retry => Err(Error::internal(format!("lua/{}.lua asked for a retry unexpectedly", lua.name))),
-    }
+    lua.call_with(keys, args).run_ok(con).await
 }
 
 fn code_from_str(code: &str) -> ErrorCode {

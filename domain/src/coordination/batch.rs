@@ -82,15 +82,7 @@ impl Batches {
         total: u64,
         lock_ttl_ms: u64,
     ) -> Result<BatchLock, Error> {
-        check(batch_id, processor)?;
-        let args = [
-            processor.to_string(),
-            total.to_string(),
-            lock_ttl_ms.max(1).to_string(),
-            iso_millis(now_ms()),
-            self.config.batch_retention_ms.to_string(),
-        ];
-        let v = eval_ok(con, &ACQUIRE, &[self.keys.batch(batch_id)], &args).await?;
+        let v = self.lock_step(con, &ACQUIRE, batch_id, processor, total, lock_ttl_ms).await?;
         let state = match field(&v, 1, "batch_acquire")? {
             "acquired" => LockState::Acquired,
             "completed" => LockState::Completed,
@@ -115,15 +107,7 @@ impl Batches {
         processed: u64,
         lock_ttl_ms: u64,
     ) -> Result<BatchProgress, Error> {
-        check(batch_id, processor)?;
-        let args = [
-            processor.to_string(),
-            processed.to_string(),
-            lock_ttl_ms.max(1).to_string(),
-            iso_millis(now_ms()),
-            self.config.batch_retention_ms.to_string(),
-        ];
-        let v = eval_ok(con, &PROGRESS, &[self.keys.batch(batch_id)], &args).await?;
+        let v = self.lock_step(con, &PROGRESS, batch_id, processor, processed, lock_ttl_ms).await?;
         Ok(BatchProgress { processed: n(&v, 0)?, total: n(&v, 1)? })
     }
 
@@ -147,6 +131,28 @@ impl Batches {
         processed: u64,
     ) -> Result<BatchProgress, Error> {
         self.finish(con, batch_id, processor, processed, false).await
+    }
+
+    /// Acquire and progress take the same arguments: the processor, a count (the total, or the
+    /// items done), the lock's time to live, the time and the record's retention.
+    async fn lock_step<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        script: &Lua,
+        batch_id: &str,
+        processor: &str,
+        count: u64,
+        lock_ttl_ms: u64,
+    ) -> Result<Vec<String>, Error> {
+        check(batch_id, processor)?;
+        let args = [
+            processor.to_string(),
+            count.to_string(),
+            lock_ttl_ms.max(1).to_string(),
+            iso_millis(now_ms()),
+            self.config.batch_retention_ms.to_string(),
+        ];
+        eval_ok(con, script, &[self.keys.batch(batch_id)], &args).await
     }
 
     async fn finish<C: ConnectionLike + Send>(
