@@ -15,7 +15,7 @@ use claudebench_domain::coordination::CoordinationConfig;
 use claudebench_domain::node::NodeOptions;
 use claudebench_runtime::backend::{Backend, Payload};
 use claudebench_runtime::config::RuntimeConfig;
-use claudebench_runtime::context::{Ctx, RequestMeta, Transport};
+use claudebench_runtime::context::{RequestMeta, Transport};
 use claudebench_runtime::pipeline::EventHandlers;
 use serde_json::json;
 
@@ -68,12 +68,11 @@ async fn main() {
     }
     let through_pipeline = micros(start.elapsed(), n);
 
-    let ctx = Ctx { meta: meta(), event: circuit, services: app.services.clone() };
     let dispatch = Dispatch::new(app.domain.clone());
     let start = Instant::now();
     for _ in 0..n {
         let input = dispatch.parse(circuit, Payload::Value(json!({}))).expect("valid");
-        let r = dispatch.call(&ctx, input).await;
+        let r = dispatch.call(circuit, meta(), input).await;
         assert!(r.is_ok());
     }
     let direct = micros(start.elapsed(), n);

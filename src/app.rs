@@ -11,7 +11,7 @@ use claudebench_generated::event::EventDef;
 use claudebench_generated::events::{self, EventId, Input, Output};
 use claudebench_runtime::backend::{BoxFuture, Payload};
 use claudebench_runtime::config::{ConfigFile, RuntimeConfig};
-use claudebench_runtime::context::{self, Services};
+use claudebench_runtime::context::{RequestMeta, Services};
 use claudebench_runtime::pipeline::{EventHandlers, Pipeline};
 use serde_json::Value;
 
@@ -46,9 +46,9 @@ impl EventHandlers for Dispatch {
         input.to_value()
     }
 
-    fn call<'a>(&'a self, request: &'a context::Ctx, input: Input) -> BoxFuture<'a, Result<Value, Error>> {
+    fn call(&self, event: &'static EventDef, meta: RequestMeta, input: Input) -> BoxFuture<'_, Result<Value, Error>> {
         Box::pin(async move {
-            let ctx = Ctx { meta: request.meta.clone(), event: request.event, domain: self.domain.clone() };
+            let ctx = Ctx { meta, event, domain: self.domain.clone() };
             let output = claudebench_generated::handlers::call(&Handlers, &ctx, input).await?;
             let value = output.to_value();
             // The output is published to clients as the event's schema says; a handler that

@@ -86,7 +86,8 @@ mod tests {
     }
 }
 
-/// Everything a handler may use, shared by every request of one server process.
+/// The runtime's shared services of one server process (the domain builds on them; handlers see
+/// them only through the domain).
 pub struct Services {
     /// This process's instance id (registered at start, unregistered on clean shutdown).
     pub instance_id: String,
@@ -102,23 +103,4 @@ pub struct Services {
     pub started: std::time::Instant,
     /// The endpoints transports serve for this node (`system.health` reports MCP from it).
     pub serving: crate::transport::serving::Serving,
-}
-
-/// What a handler receives: the request's identity, the event, and the shared services.
-#[derive(Clone)]
-pub struct Ctx {
-    pub meta: RequestMeta,
-    pub event: &'static claudebench_contract::event::EventDef,
-    pub services: std::sync::Arc<Services>,
-}
-
-impl Ctx {
-    /// A connection to the shared Redis (cheap: a handle to the one multiplexed connection).
-    pub fn redis(&self) -> ::redis::aio::ConnectionManager {
-        self.services.redis.conn()
-    }
-    /// The session the request belongs to, if the transport knows one.
-    pub fn session_id(&self) -> Option<&str> {
-        self.meta.session_id.as_deref()
-    }
 }

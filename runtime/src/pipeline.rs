@@ -18,7 +18,7 @@ use claudebench_contract::event::EventDef;
 use serde_json::Value;
 
 use crate::backend::{Backend, BoxFuture, BusEvent, EventStream, Payload, Readiness};
-use crate::context::{Ctx, RequestMeta, Services};
+use crate::context::{RequestMeta, Services};
 use crate::resilience::circuit::counts_as_failure;
 use crate::resilience::{Admission, CircuitBreakers, RateLimiter, ResponseCache};
 
@@ -35,9 +35,15 @@ pub trait EventHandlers: Send + Sync + 'static {
     /// The canonical JSON of a validated input (the cache key is derived from it).
     fn input_json(&self, input: &Self::Input) -> Value;
 
-    /// Run the event's handler and return its output as JSON, validated against the output
-    /// schema (an invalid output is an `internal` error: the handler broke the contract).
-    fn call<'a>(&'a self, ctx: &'a Ctx, input: Self::Input) -> BoxFuture<'a, Result<Value, Error>>;
+    /// Run the event's handler for the caller `meta` and return its output as JSON, validated
+    /// against the output schema (an invalid output is an `internal` error: the handler broke
+    /// the contract). The implementation gives its handlers whatever context they need.
+    fn call(
+        &self,
+        event: &'static EventDef,
+        meta: RequestMeta,
+        input: Self::Input,
+    ) -> BoxFuture<'_, Result<Value, Error>>;
 }
 
 /// Dispatches events through every stage; implements [`Backend`] for the transports.
@@ -151,9 +157,8 @@ impl<H: EventHandlers> Pipeline<H> {
             None => None,
         };
 
-        let ctx = Ctx { meta, event, services: self.services.clone() };
         let result =
-            crate::resilience::with_timeout(event.name, event.timeout_ms, self.handlers.call(&ctx, input)).await;
+            crate::resilience::with_timeout(event.name, event.timeout_ms, self.handlers.call(event, meta, input)).await;
 
         if let (Some(cb), Some(permit)) = (&event.circuit_breaker, permit) {
             let failed = matches!(&result, Err(e) if counts_as_failure(e.code));
