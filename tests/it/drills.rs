@@ -95,6 +95,12 @@ async fn redis_restarted_empty_while_three_servers_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_forgetting_its_scripts_under_load() {
+    let name = "redis_forgetting_its_scripts_under_load";
+    take_turn(name, scripts_flushed(name)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_refusing_connections_mid_load() {
     let name = "postgres_refusing_connections_mid_load";
     take_turn(name, postgres_outage(name)).await;
@@ -349,6 +355,40 @@ async fn redis_restarted_empty(name: &str) {
 }
 
 /// The server's PostgreSQL database refuses connections for 4 s in the middle of the creates.
+/// Two servers take creates from 40 connections for 5 s while their Redis forgets every script
+/// (`SCRIPT FLUSH`) five times a second: each script call falls back to loading its body, so
+/// every request is answered 2xx and every acknowledged create reaches SQL exactly once.
+async fn scripts_flushed(name: &str) {
+    let redis = PrivateRedis::start(None).await.expect("a private redis-server (apt-get install redis-server)");
+    let mut drill = Drill::on_redis(name, Store::Sqlite, redis.url()).await;
+    for server in ["a", "b"] {
+        drill.spawn(server, &[]).await;
+    }
+    let creates = Creates::new();
+    let load = creators(&drill.api, &creates, "flushed", &drill.urls(), 40, Duration::ZERO);
+    let mut con = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut flushes = 0;
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < until {
+        let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut con).await.expect("SCRIPT FLUSH");
+        flushes += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    load.stop().await;
+
+    let acks = creates.acks();
+    let sql = drill.await_sql(SQL_STALL, |rows| compare(&acks, rows).missing.len()).await;
+    let comparison = compare(&acks, &sql.rows);
+    drill.say(format!("{flushes} flushes; {} acked; answers: {}", acks.len(), creates.tally.summary()));
+    drill.say(format!("{}; {}", sql.describe(), comparison.describe()));
+    let mut verdict = Verdict::default();
+    let failed: u64 = creates.tally.outcomes().iter().filter(|(o, _)| *o != "2xx").map(|(_, s)| s.count).sum();
+    verdict.check(failed == 0, || format!("{failed} requests failed: {}", creates.tally.summary()));
+    verdict.check(acks.len() > 100, || format!("only {} creates acknowledged", acks.len()));
+    comparison.check_exactly_once(&mut verdict, creates.tally.ambiguous());
+    drill.conclude(verdict);
+}
+
 async fn postgres_outage(name: &str) {
     let mut drill = Drill::new(name, Store::Postgres).await;
     drill.spawn("solo", &[]).await;
