@@ -13,6 +13,7 @@ use claudebench_contract::error::{Error, ErrorCode};
 use claudebench_generated::types::{EventRecord, Instance, Task};
 use claudebench_runtime::backend::{HealthVerdict, Readiness};
 use claudebench_runtime::bus::consumer::parse_entry_id;
+use claudebench_runtime::context::Probe;
 use claudebench_runtime::redis::redis_error;
 use serde_json::Value;
 
@@ -121,15 +122,7 @@ impl<'a> Views<'a> {
     /// see whether MCP is served. Never fails: what does not answer is reported as down.
     pub async fn health(&self, probe_timeout: Duration) -> HealthProbe {
         let services = &self.domain.runtime;
-        let answered = |r: Result<Result<(), Error>, tokio::time::error::Elapsed>| matches!(r, Ok(Ok(())));
-        let redis_probe = async { answered(tokio::time::timeout(probe_timeout, services.redis.ping()).await) };
-        let sql_probe = async {
-            match &services.store {
-                Some(store) => Some(answered(tokio::time::timeout(probe_timeout, store.ping()).await)),
-                None => None,
-            }
-        };
-        let (redis, sql) = tokio::join!(redis_probe, sql_probe);
+        let Probe { redis, sql } = services.probe(probe_timeout).await;
 
         let instances = if redis {
             let mut con = services.redis.conn();

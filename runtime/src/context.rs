@@ -104,3 +104,31 @@ pub struct Services {
     /// The endpoints transports serve for this node (`system.health` reports MCP from it).
     pub serving: crate::transport::serving::Serving,
 }
+
+/// Whether the services answer right now (see [`Services::probe`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub redis: bool,
+    /// `None` when no SQL store is configured.
+    pub sql: Option<bool>,
+}
+
+impl Services {
+    /// Ping Redis and the SQL store concurrently, each within `timeout`, so a hanging service
+    /// cannot hold a health answer up: what does not answer in time counts as down. The one
+    /// probe behind `GET /health` and `system.health`.
+    pub async fn probe(&self, timeout: std::time::Duration) -> Probe {
+        let answered = |r: Result<Result<(), claudebench_contract::error::Error>, tokio::time::error::Elapsed>| {
+            matches!(r, Ok(Ok(())))
+        };
+        let redis = async { answered(tokio::time::timeout(timeout, self.redis.ping()).await) };
+        let sql = async {
+            match &self.store {
+                Some(store) => Some(answered(tokio::time::timeout(timeout, store.ping()).await)),
+                None => None,
+            }
+        };
+        let (redis, sql) = tokio::join!(redis, sql);
+        Probe { redis, sql }
+    }
+}

@@ -22,6 +22,9 @@ use crate::context::{RequestMeta, Services};
 use crate::resilience::circuit::counts_as_failure;
 use crate::resilience::{Admission, CircuitBreakers, RateLimiter, ResponseCache};
 
+/// How long `GET /health` waits for Redis or SQL before reporting it down.
+const READINESS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The typed half of dispatch, implemented over the generated code by the application (the
 /// runtime itself stays spec-agnostic: it only sees event definitions and JSON).
 pub trait EventHandlers: Send + Sync + 'static {
@@ -219,15 +222,12 @@ impl<H: EventHandlers> Backend for Pipeline<H> {
 
     fn readiness(&self) -> BoxFuture<'_, Readiness> {
         Box::pin(async move {
-            let redis = self.services.redis.ping().await.is_ok();
-            let database = match &self.services.store {
-                Some(store) => store.ping().await.is_ok(),
-                None => true,
-            };
+            let probe = self.services.probe(READINESS_PROBE_TIMEOUT).await;
             let durability = self.services.metrics.durability();
             Readiness::assess(
-                redis,
-                database,
+                probe.redis,
+                // Without a configured store, its absence is not a fault.
+                probe.sql.unwrap_or(true),
                 durability,
                 self.services.config.outbox_degraded_after.as_millis() as u64,
             )
