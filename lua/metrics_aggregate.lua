@@ -1,21 +1,22 @@
--- Global metrics from the indexes (no key enumeration): instance counts, task counts by status,
--- queue depth, and load balance = mean absolute deviation of the live instances' queue lengths.
--- KEYS: 1 metrics hash, 2 instances zset, 3 failed set, 4 pending queue, 5..8 status zsets
---       (pending, in_progress, completed, failed), 9.. queues of the candidate instances
--- ARGV: 1 now ISO, 2 liveness cutoff ms, 3.. candidate instance ids (same order as their queues)
+-- Global metrics: instance counts from the control slot, task counts and queue loads as the
+-- caller counted them in the task partitions (another slot each), and load balance = mean
+-- absolute deviation of the live instances' queue lengths. Stored in the metrics hash.
+-- KEYS: 1 metrics hash, 2 instances zset, 3 failed set
+-- ARGV: 1 now ISO, 2 liveness cutoff ms, 3 queue depth, 4 pending, 5 in progress, 6 completed,
+--       7 failed, 8.. per candidate instance: id, its queue length across partitions
 -- Returns {'ok', JSON}
 local cutoff = ARGV[2]
 local loads = {}
 local total_load = 0
-local i = 3
+local i = 8
 while ARGV[i] do
   local seen = redis.call('ZSCORE', KEYS[2], ARGV[i])
   if seen and tonumber(seen) >= tonumber(cutoff) then
-    local n = redis.call('ZCARD', KEYS[9 + i - 3])
+    local n = tonumber(ARGV[i + 1])
     loads[#loads + 1] = n
     total_load = total_load + n
   end
-  i = i + 1
+  i = i + 2
 end
 local mad = 0
 if #loads > 0 then
@@ -28,11 +29,11 @@ local m = {
   instances = redis.call('ZCARD', KEYS[2]),
   aliveInstances = redis.call('ZCOUNT', KEYS[2], cutoff, '+inf'),
   failedInstances = redis.call('SCARD', KEYS[3]),
-  queueDepth = redis.call('ZCARD', KEYS[4]),
-  pending = redis.call('ZCARD', KEYS[5]),
-  inProgress = redis.call('ZCARD', KEYS[6]),
-  completed = redis.call('ZCARD', KEYS[7]),
-  failed = redis.call('ZCARD', KEYS[8]),
+  queueDepth = tonumber(ARGV[3]),
+  pending = tonumber(ARGV[4]),
+  inProgress = tonumber(ARGV[5]),
+  completed = tonumber(ARGV[6]),
+  failed = tonumber(ARGV[7]),
   totalLoad = total_load,
   loadBalance = mad,
 }

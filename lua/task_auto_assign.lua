@@ -1,28 +1,22 @@
--- Load-balanced assignment: hand the best pending tasks, one at a time, to the least-loaded live
--- worker that still has capacity (ties: the smaller id), until tasks, capacity or the limit run out.
--- KEYS: 1..8 task layout, 9 stream task.assigned, 10 instances zset, 11 failed set,
---       12 role set of workers, then per candidate worker: instance record, queue, assignee index
--- ARGV: 1 now ms, 2 now ISO, 3 maxlen, 4 channel, 5 liveness cutoff ms, 6 capacity, 7 limit,
---       8.. candidate worker ids (same order as their keys)
+-- Load-balanced assignment in one partition: hand the partition's best pending tasks, one at a
+-- time, to the least-loaded candidate that still has capacity (ties: the smaller id), until
+-- tasks, capacity or the limit run out. The caller chose live candidates in the control slot and
+-- counted their load across every partition; fenced incarnations are skipped here.
+-- KEYS: 1..8 task layout, 9 stream task.assigned, 10 fenced instances,
+--       then per candidate: queue, assignee index
+-- ARGV: 1 now ms, 2 now ISO, 3 channel, 4 capacity, 5 limit,
+--       6.. per candidate: id, incarnation, load (same order as their keys)
+-- Returns {'ok', JSON list of {taskId, instanceId, queueDepth}}
 local lost = tr_guard()
 if lost then return lost end
-local now_ms, iso, cutoff = ARGV[1], ARGV[2], tonumber(ARGV[5])
-local capacity, limit = tonumber(ARGV[6]), tonumber(ARGV[7])
+local now_ms, iso = ARGV[1], ARGV[2]
+local capacity, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
 local workers = {}
-local i = 8
+local i, k = 6, 11
 while ARGV[i] do
-  local w = ARGV[i]
-  local base = 12 + (i - 8) * 3
-  local seen = redis.call('ZSCORE', KEYS[10], w)
-  if not seen then
-    -- Gone for good (unregistered or failed): drop the stale role membership.
-    redis.call('SREM', KEYS[12], w)
-  elseif tonumber(seen) >= cutoff and redis.call('EXISTS', KEYS[base + 1]) == 1
-      and redis.call('SISMEMBER', KEYS[11], w) == 0 then
-    workers[#workers + 1] = { id = w, load = redis.call('ZCARD', KEYS[base + 2]), queue = KEYS[base + 2],
-      by_assignee = KEYS[base + 3] }
-  end
-  i = i + 1
+  local w = { id = ARGV[i], inc = ARGV[i + 1], load = tonumber(ARGV[i + 2]), queue = KEYS[k], by_assignee = KEYS[k + 1] }
+  if not tr_fenced(KEYS[10], w.id, w.inc) then workers[#workers + 1] = w end
+  i, k = i + 3, k + 2
 end
 
 local out = {}
@@ -37,19 +31,20 @@ while #out < limit do
   local popped = redis.call('ZPOPMIN', TR_PENDING)
   if #popped == 0 then break end
   local t = tr_get(popped[1])
-  if t and t.status == 'pending' and (t.assignedTo or '') == '' then
+  if t and t.status == 'pending' and not t.assignedTo then
     redis.call('ZADD', best.queue, popped[2], t.id)
     redis.call('ZADD', best.by_assignee, t.seq, t.id)
     best.load = best.load + 1
     t.assignedTo = best.id
     t.assignedAt = iso
+    t.assignedInc = best.inc
     t.updatedAt = iso
-    tr_write(t, { 'assignedTo', 'assignedAt', 'updatedAt' })
+    tr_write(t, { 'assignedTo', 'assignedAt', 'assignedInc', 'updatedAt' })
     local json = tr_json(t)
-    cb_publish(KEYS[9], ARGV[4], ARGV[3], 'task.assigned',
-      '{"taskId":' .. cjson.encode(t.id) .. ',"instanceId":' .. cjson.encode(best.id) .. ',"assignedAt":"' .. iso ..
+    cb_publish(KEYS[9], ARGV[3], 0, 'task.assigned',
+      '{"taskId":"' .. t.id .. '","instanceId":' .. cjson.encode(best.id) .. ',"assignedAt":"' .. iso ..
       '","previousAssignment":null,"auto":true,"task":' .. json .. '}', now_ms, 'task', tr_state(t, json))
-    out[#out + 1] = '{"taskId":' .. cjson.encode(t.id) .. ',"instanceId":' .. cjson.encode(best.id) ..
+    out[#out + 1] = '{"taskId":"' .. t.id .. '","instanceId":' .. cjson.encode(best.id) ..
       ',"queueDepth":' .. best.load .. '}'
   end
 end

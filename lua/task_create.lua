@@ -1,27 +1,34 @@
 -- task.create: allocate a unique id, store the record, enqueue it and publish task.created.
 -- KEYS: 1..8 task layout (see lib/task_record.lua), 9 id counter, 10 id limit, 11 stream task.created
--- ARGV: 1 text, 2 priority, 3 now ms, 4 now ISO, 5 stream maxlen, 6 channel, 7 has metadata (0/1),
---       8.. metadata (key, raw JSON) pairs
--- The id comes from one counter, so it is unique across every process sharing this Redis. With
--- SQL persistence the counter may not pass the limit: ids up to the limit are reserved in SQL
--- first (domain/src/recovery.rs), so after a Redis loss the counter restarts above
--- every id ever handed out, persisted or not. No limit key means no SQL, no reservation.
+-- ARGV: 1 partition index, 2 partition count, 3 text (JSON string), 4 priority, 5 now ms,
+--       6 now ISO, 7 channel, 8 metadata (raw JSON object, '' = none)
+-- Ids of partition p are the numbers n ≡ p (mod count), from the partition's own counter, so
+-- they are unique across partitions and route back to p. With SQL persistence the counter may
+-- not pass the limit: ids up to the limit are reserved in SQL first (domain/src/recovery.rs),
+-- so after a Redis loss the counter restarts above every id ever handed out, persisted or not.
+-- No limit key means no SQL, no reservation.
 local lost = tr_guard()
 if lost then return lost end
-local n = tonumber(redis.call('GET', KEYS[9]) or '0') + 1
+local n = tonumber(redis.call('GET', KEYS[9]) or ARGV[1]) + tonumber(ARGV[2])
 local limit = redis.call('GET', KEYS[10])
 if limit and n > tonumber(limit) then
   return { 'err', 'unavailable', 'task ids are being reserved in SQL; retry shortly' }
 end
-redis.call('SET', KEYS[9], n)
 local seq = string.format('%d', n)
-local t = { id = 't-' .. seq, text = ARGV[1], status = 'pending', priority = ARGV[2],
-  createdAt = ARGV[4], updatedAt = ARGV[4], seq = seq, createdMs = ARGV[3] }
-tr_write(t, { 'text', 'status', 'priority', 'createdAt', 'updatedAt', 'seq', 'createdMs' })
-if ARGV[7] == '1' then tr_meta_merge(t, ARGV, 8) end
+redis.call('SET', KEYS[9], seq)
+local t = { id = 't-' .. seq, text = ARGV[3], status = 'pending', priority = ARGV[4], createdAt = ARGV[6],
+  updatedAt = ARGV[6], seq = seq, createdMs = ARGV[5], version = '1' }
+if ARGV[8] ~= '' then t.metadata = ARGV[8] end
+local fields = { 'text', t.text, 'status', 'pending', 'priority', t.priority, 'createdAt', t.createdAt, 'updatedAt',
+  t.updatedAt, 'seq', seq, 'createdMs', t.createdMs, 'version', '1' }
+if t.metadata then
+  fields[#fields + 1] = 'metadata'
+  fields[#fields + 1] = t.metadata
+end
+redis.call('HSET', tr_key(t.id), unpack(fields))
 redis.call('ZADD', TR_PENDING, tr_score(t.priority, seq), t.id)
 redis.call('ZADD', TR_ALL, seq, t.id)
-tr_set_status(t, 'pending')
+redis.call('ZADD', TR_STATUS.pending, seq, t.id)
 local json = tr_json(t)
-cb_publish(KEYS[11], ARGV[6], ARGV[5], 'task.created', json, ARGV[3], 'task', tr_state(t, json))
+cb_publish(KEYS[11], ARGV[7], 0, 'task.created', json, ARGV[5], 'task', string.sub(json, 1, -2) .. ',"version":1}')
 return { 'ok', json }

@@ -1,84 +1,82 @@
 -- task.update: edit text / status / priority / metadata atomically, keeping queues consistent.
--- KEYS: 1..8 task layout, 9 stream task.updated, [10 queue of the expected assignee,
---       11 assignee index of the expected assignee] (only when ARGV[2] ~= '')
--- ARGV: 1 id, 2 expected assignee ('' = none; read by the caller to declare that worker's keys),
---       3 now ms, 4 now ISO, 5 maxlen, 6 channel, 7 has text, 8 text, 9 has status, 10 status,
---       11 has priority, 12 priority, 13 has metadata, 14.. metadata (key, raw JSON) pairs
--- Returns {'retry'} when the assignee changed since the caller read it.
+-- KEYS: 1..8 task layout, 9 stream task.updated
+-- ARGV: 1 id, 2 expected version (read by the caller with the metadata it merged), 3 now ms,
+--       4 now ISO, 5 channel, 6 has text, 7 text (JSON string), 8 has status, 9 status,
+--       10 has priority, 11 priority, 12 has metadata, 13 metadata (the merged raw JSON object)
+-- Returns {'retry'} when the task changed since the caller read it.
 local lost = tr_guard()
 if lost then return lost end
-local id, expected, now_ms, iso = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local id, now_ms, iso = ARGV[1], ARGV[3], ARGV[4]
 local t = tr_get(id)
 if not t then return { 'err', 'not_found', 'task ' .. id .. ' not found' } end
-local assignee = t.assignedTo or ''
-if assignee ~= expected then return { 'retry' } end
-local queue, by_assignee = KEYS[10], KEYS[11]
+if t.version ~= ARGV[2] then return { 'retry' } end
+local assignee = t.assignedTo
+local queue, by_assignee
+if assignee then queue, by_assignee = TR_TAG .. ':queue:instance:' .. assignee, tr_by_assignee(assignee) end
 
 local changes = {}
-local cols = { 'updatedAt' }
-if ARGV[7] == '1' and ARGV[8] ~= t.text then
-  t.text = ARGV[8]
-  changes[#changes + 1] = '"text"'
-  cols[#cols + 1] = 'text'
+local fields = { 'updatedAt' }
+local function changed(name, ...)
+  changes[#changes + 1] = '"' .. name .. '"'
+  for _, f in ipairs({ ... }) do fields[#fields + 1] = f end
+end
+if ARGV[6] == '1' and ARGV[7] ~= t.text then
+  t.text = ARGV[7]
+  changed('text', 'text')
 end
 
-if ARGV[9] == '1' and ARGV[10] ~= t.status then
-  local from, to = t.status, ARGV[10]
-  local finished_from = from == 'completed' or from == 'failed'
+if ARGV[8] == '1' and ARGV[9] ~= t.status then
+  local from, to = t.status, ARGV[9]
   if to == 'in_progress' then
-    if assignee == '' then
+    if not assignee then
       return { 'err', 'conflict', 'task ' .. id .. ' is not assigned; claim or assign it to start it' }
     end
-    if finished_from then
+    if tr_finished(from) then
       return { 'err', 'conflict', 'task ' .. id .. ' is ' .. from .. '; reopen it as pending first' }
     end
   elseif to == 'pending' then
-    if finished_from then
-      -- Reopen: back on the global queue, owner and outcome cleared.
-      if assignee ~= '' then
+    if tr_finished(from) then
+      -- Reopen: back on the pending queue, owner and outcome cleared.
+      if assignee then
         redis.call('ZREM', by_assignee, id)
-        t.assignedTo = nil
-        t.assignedAt = nil
-        assignee = ''
+        t.assignedTo, t.assignedAt, t.assignedInc, assignee = nil, nil, nil, nil
       end
-      t.completedAt = nil
-      t.result = nil
-      t.error = nil
+      t.completedAt, t.completedMs, t.result, t.error = nil, nil, nil, nil
       redis.call('ZADD', TR_PENDING, tr_score(t.priority, t.seq), id)
-      for _, c in ipairs({ 'assignedTo', 'assignedAt', 'completedAt', 'result', 'error' }) do cols[#cols + 1] = c end
+      for _, f in ipairs({ 'assignedTo', 'assignedAt', 'assignedInc', 'completedAt', 'completedMs', 'result', 'error' }) do
+        fields[#fields + 1] = f
+      end
     end
     -- in_progress -> pending keeps the task reserved for its worker (still in its queue).
   else
     -- completed / failed: leaves every queue, keeps its assignee for the record.
     redis.call('ZREM', TR_PENDING, id)
-    if assignee ~= '' then redis.call('ZREM', queue, id) end
+    if assignee then redis.call('ZREM', queue, id) end
     t.completedAt = iso
-    cols[#cols + 1] = 'completedAt'
+    fields[#fields + 1] = 'completedAt'
   end
-  tr_set_status(t, to)
-  changes[#changes + 1] = '"status"'
-  cols[#cols + 1] = 'status'
+  tr_set_status(t, to, now_ms)
+  changed('status', 'status')
 end
 
-if ARGV[11] == '1' and tonumber(ARGV[12]) ~= tonumber(t.priority) then
-  t.priority = ARGV[12]
-  changes[#changes + 1] = '"priority"'
-  cols[#cols + 1] = 'priority'
+if ARGV[10] == '1' and tonumber(ARGV[11]) ~= tonumber(t.priority) then
+  t.priority = ARGV[11]
+  changed('priority', 'priority')
   local score = tr_score(t.priority, t.seq)
   -- XX: only re-score where the task actually is.
   redis.call('ZADD', TR_PENDING, 'XX', score, id)
-  if assignee ~= '' then redis.call('ZADD', queue, 'XX', score, id) end
+  if assignee then redis.call('ZADD', queue, 'XX', score, id) end
+end
+
+if ARGV[12] == '1' then
+  t.metadata = ARGV[13]
+  changed('metadata', 'metadata')
 end
 
 t.updatedAt = iso
-tr_write(t, cols)
-if ARGV[13] == '1' then
-  tr_meta_merge(t, ARGV, 14)
-  changes[#changes + 1] = '"metadata"'
-end
-
+tr_write(t, fields)
 local json = tr_json(t)
-cb_publish(KEYS[9], ARGV[6], ARGV[5], 'task.updated',
-  '{"id":' .. cjson.encode(id) .. ',"changes":[' .. table.concat(changes, ',') .. '],"task":' .. json .. '}',
+cb_publish(KEYS[9], ARGV[5], 0, 'task.updated',
+  '{"id":"' .. id .. '","changes":[' .. table.concat(changes, ',') .. '],"task":' .. json .. '}',
   now_ms, 'task', tr_state(t, json))
 return { 'ok', json }

@@ -12,6 +12,7 @@ use claudebench_generated::events::{self, EventId, Input, Output};
 use claudebench_runtime::backend::{BoxFuture, Payload};
 use claudebench_runtime::config::{ConfigFile, RuntimeConfig};
 use claudebench_runtime::context::{RequestMeta, Services};
+use claudebench_runtime::keys::MAX_PARTITIONS;
 use claudebench_runtime::pipeline::{EventHandlers, Pipeline};
 use serde_json::Value;
 
@@ -67,6 +68,15 @@ pub fn options_from_env() -> Result<NodeOptions, Error> {
     let mut coordination = CoordinationConfig { stream_maxlen: runtime.stream_maxlen, ..CoordinationConfig::default() };
     if let Some(ms) = env_u64("CLAUDEBENCH_FAILURE_TIMEOUT_MS")? {
         coordination.failure_timeout_ms = ms.max(100);
+    }
+    if let Some(n) = env_u64("CLAUDEBENCH_PARTITIONS")? {
+        if !(1..=u64::from(MAX_PARTITIONS)).contains(&n) {
+            return Err(Error::internal(format!("CLAUDEBENCH_PARTITIONS={n} must be 1..={MAX_PARTITIONS}")));
+        }
+        coordination.partitions = n as u32;
+    }
+    if let Some(s) = env_u64("CLAUDEBENCH_TASK_RETENTION_S")? {
+        coordination.task_retention_ms = s.saturating_mul(1_000);
     }
     if let Some(n) = env_u64("CLAUDEBENCH_WORKER_CAPACITY")? {
         coordination.worker_capacity = n.clamp(1, u32::MAX as u64) as u32;

@@ -26,41 +26,41 @@ fn prefix(name: &str) -> Keys {
     Keys::new(&format!("cbbench-{name}-{}-{}", std::process::id(), nanos % 1_000_000_000))
 }
 
-/// Remove what a run created (every key is known; nothing is enumerated).
-async fn cleanup(con: &mut redis::aio::MultiplexedConnection, keys: &Keys, workers: &[String]) {
-    let mut all = vec![
-        keys.task_records(),
-        keys.tasks_pending(),
-        keys.tasks_all(),
-        keys.task_seq(),
-        keys.instances(),
-        keys.instances_failed(),
-        keys.role("worker"),
-    ];
-    for s in ["pending", "in_progress", "completed", "failed"] {
-        all.push(keys.tasks_by_status(s));
+/// Opens the task partition for use, as the first start of a deployment without SQL does.
+async fn open(con: &mut redis::aio::MultiplexedConnection, keys: &Keys) -> Result<(), redis::RedisError> {
+    for part in claudebench_runtime::keys::Partitions::new(keys, 1).all() {
+        let _: () = redis::cmd("SET").arg(part.epoch()).arg("bench").query_async(con).await?;
     }
-    for e in [
-        "task.created",
-        "task.claimed",
-        "task.completed",
-        "task.updated",
-        "task.assigned",
-        "instance.registered",
-        "instance.failed",
-    ] {
-        all.push(keys.stream(e));
+    Ok(())
+}
+
+/// Remove what a run created: every key under its unique prefix (control slot and task
+/// partitions; one task is one key, so they are found with SCAN).
+async fn cleanup(con: &mut redis::aio::MultiplexedConnection, keys: &Keys, _workers: &[String]) {
+    for pattern in [format!("{{{}}}*", keys.prefix()), format!("{{{}:*", keys.prefix())] {
+        let mut cursor = 0u64;
+        loop {
+            let Ok((next, found)): Result<(u64, Vec<String>), _> =
+                redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000).query_async(con).await
+            else {
+                return;
+            };
+            if !found.is_empty() {
+                let _: Result<(), _> = redis::cmd("DEL").arg(found).query_async(con).await;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
     }
-    for w in workers {
-        all.extend([keys.instance(w), keys.worker_queue(w), keys.tasks_by_assignee(w)]);
-    }
-    let _: Result<(), _> = redis::cmd("DEL").arg(all).query_async(con).await;
 }
 
 async fn throughput(tasks: usize) -> Result<(), Box<dyn std::error::Error>> {
     let keys = prefix("throughput");
     let c = Coordination::new(keys.clone(), CoordinationConfig::default());
     let mut con = connect().await?;
+    open(&mut con, &keys).await?;
     let workers: Vec<String> = (0..WORKERS).map(|i| format!("bench-w{i}")).collect();
     for w in &workers {
         c.instances.register(&mut con, w, &["worker".into()]).await?;
@@ -133,6 +133,7 @@ async fn failure_detection() -> Result<(), Box<dyn std::error::Error>> {
     let c =
         Coordination::new(keys.clone(), CoordinationConfig { failure_timeout_ms: timeout_ms, ..Default::default() });
     let mut con = connect().await?;
+    open(&mut con, &keys).await?;
     let workers = vec!["victim".to_string(), "survivor".to_string()];
     for w in &workers {
         c.instances.register(&mut con, w, &["worker".into()]).await?;

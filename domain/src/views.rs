@@ -78,12 +78,19 @@ impl<'a> Views<'a> {
 
     /// The `max_events` newest events on the bus and the `max_tasks` most recently changed tasks.
     pub async fn recent(&self, max_tasks: usize, max_events: usize) -> Result<Recent, Error> {
-        let mut streams: Vec<(&str, usize)> = TASK_STREAMS.iter().map(|s| (*s, TASK_ENTRIES_PER_STREAM)).collect();
+        // Task events are in every partition's streams; the others in the control slot's.
+        let keys = &self.domain.runtime.keys;
+        let mut streams: Vec<(String, usize)> = Vec::new();
+        for part in self.domain.coord.tasks.partitions().all() {
+            streams.extend(TASK_STREAMS.iter().map(|e| (part.stream(e), TASK_ENTRIES_PER_STREAM.max(max_events))));
+        }
+        let mut named: Vec<&str> = Vec::new();
         for name in
             NODE_EVENTS.into_iter().chain(self.domain.runtime.events.iter().flat_map(|e| e.publishes.iter().copied()))
         {
-            if !streams.iter().any(|(s, _)| *s == name) {
-                streams.push((name, max_events));
+            if !TASK_STREAMS.contains(&name) && !named.contains(&name) {
+                named.push(name);
+                streams.push((keys.stream(name), max_events));
             }
         }
         let entries = self.newest_entries(&streams).await?;
@@ -155,16 +162,26 @@ impl<'a> Views<'a> {
         counters::read(self.domain).await
     }
 
-    /// The newest entries of several streams in one round trip, newest first overall.
-    async fn newest_entries(&self, streams: &[(&str, usize)]) -> Result<Vec<Entry>, Error> {
-        let keys = &self.domain.runtime.keys;
-        let mut pipe = redis::pipe();
-        for (event, count) in streams {
-            pipe.cmd("XREVRANGE").arg(keys.stream(event)).arg("+").arg("-").arg("COUNT").arg(*count);
-        }
-        let mut con = self.domain.runtime.redis.conn();
-        let replies: Vec<Vec<(String, HashMap<String, String>)>> =
-            pipe.query_async(&mut con).await.map_err(redis_error)?;
+    /// The newest entries of several streams (by key), newest first overall. The reads go out
+    /// together (one connection pipelines them) but each alone: the streams may be in different
+    /// hash slots.
+    async fn newest_entries(&self, streams: &[(String, usize)]) -> Result<Vec<Entry>, Error> {
+        let con = self.domain.runtime.redis.conn();
+        let reads = streams.iter().map(|(key, count)| {
+            let mut con = con.clone();
+            async move {
+                redis::cmd("XREVRANGE")
+                    .arg(key)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(*count)
+                    .query_async::<Vec<(String, HashMap<String, String>)>>(&mut con)
+                    .await
+                    .map_err(redis_error)
+            }
+        });
+        let replies: Vec<Vec<(String, HashMap<String, String>)>> = futures_util::future::try_join_all(reads).await?;
         let mut entries: Vec<Entry> = replies
             .into_iter()
             .flatten()

@@ -1,12 +1,16 @@
 //! Every Redis key and channel name the runtime uses, built in one place.
 //!
-//! Slot design (Redis Cluster): a Lua script may only touch keys of one hash slot. All
-//! coordination state that scripts change together — tasks, queues, instances, leadership,
-//! gossip, quorum, batches, todos and the event streams that are appended in the same script —
-//! carries the hash tag `{<prefix>}`, so every such script is Cluster-legal. Keys that are only
-//! ever touched alone (rate-limit windows, circuit breakers, the response cache) have no tag and
-//! spread over the cluster. Nothing on a hot path enumerates keys: sets and sorted sets index
-//! what needs enumerating (`instances`, `tasks:*`).
+//! Slot design (Redis Cluster): a Lua script may only touch keys of one hash slot.
+//! * **Task partitions** (`{<prefix>:<p>:<salt>}`, see [`Partitions`]): each task lives in one
+//!   partition; its record (`task:<id>`, one hash per task), the partition's pending queue,
+//!   indexes, worker queues, id counter, epoch marker and the task event streams its scripts
+//!   append to share the partition's tag, so every task script is single-slot.
+//! * **Control** (`{<prefix>}`): instances, leadership, gossip, quorum, batches, todos, hooks and
+//!   the streams of their events — what scripts change together outside the tasks.
+//! * **Own slots** (no tag): keys only ever touched alone (rate limits, circuit breakers, the
+//!   response cache, counters) spread over the cluster.
+//!
+//! Nothing on a hot path enumerates keys: sets and sorted sets index what needs enumerating.
 
 /// Builds keys under one configurable prefix (default `cb`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,53 +37,18 @@ impl Keys {
         &self.prefix
     }
 
-    // --- coordination slot: tasks -------------------------------------------------------------
+    // --- coordination slot: task partitions (see [`Partitions`]) ---------------------------------
 
-    /// Sorted set of claimable tasks (score orders by priority, then age).
-    pub fn tasks_pending(&self) -> String {
-        format!("{}:tasks:pending", self.slot)
-    }
-    /// Sorted set of every task id by creation time (listing, paging).
-    pub fn tasks_all(&self) -> String {
-        format!("{}:tasks:all", self.slot)
-    }
-    /// Sorted set of task ids with one status, by creation time.
-    pub fn tasks_by_status(&self, status: &str) -> String {
-        format!("{}:tasks:status:{status}", self.slot)
-    }
-    /// Counter behind unique task ids.
-    pub fn task_seq(&self) -> String {
-        format!("{}:tasks:seq", self.slot)
-    }
-    /// Highest id the counter may hand out: ids up to it are reserved in SQL
-    /// (`persist::recovery`). Absent without SQL persistence.
-    pub fn task_seq_limit(&self) -> String {
-        format!("{}:tasks:seq:limit", self.slot)
-    }
-    /// The epoch marker: present exactly while Redis holds complete task state (set by the first
-    /// start and by recovery after a data loss; task scripts refuse to run without it).
-    pub fn epoch(&self) -> String {
-        format!("{}:epoch", self.slot)
+    /// The partition count the deployment's Redis was first started with: a server started with
+    /// another count refuses to run (task ids route to partitions by it).
+    pub fn partition_count(&self) -> String {
+        format!("{}:tasks:partitions", self.slot)
     }
     /// Lock held by the one instance recovering task state after a Redis data loss.
     pub fn recovery_lock(&self) -> String {
         format!("{}:epoch:recovering", self.slot)
     }
-    /// Tasks assigned to (or claimed by) one worker.
-    pub fn worker_queue(&self, instance: &str) -> String {
-        format!("{}:queue:instance:{instance}", self.slot)
-    }
-    /// Every task record, as columns of one hash (`<id>:<column>`). One hash, not a key per task,
-    /// because claim, auto-assign and requeue discover their tasks inside the script and a script
-    /// may only touch the keys it declares.
-    pub fn task_records(&self) -> String {
-        format!("{}:tasks:records", self.slot)
-    }
-    /// Sorted set (by creation order) of the tasks whose `assignedTo` is one instance, finished
-    /// ones included: the index behind listing by assignee.
-    pub fn tasks_by_assignee(&self, instance: &str) -> String {
-        format!("{}:tasks:assignee:{instance}", self.slot)
-    }
+
     // --- coordination slot: instances and cluster ---------------------------------------------
 
     /// Hash of one registered instance.
@@ -93,6 +62,18 @@ impl Keys {
     /// Set of instance ids declared failed.
     pub fn instances_failed(&self) -> String {
         format!("{}:instances:failed", self.slot)
+    }
+    /// Counter behind instance incarnations: every registration of an instance that was not
+    /// alive takes a new one, so work fenced off from an earlier incarnation (declared failed,
+    /// unregistered) stays fenced without blocking the new one.
+    pub fn incarnations(&self) -> String {
+        format!("{}:instances:incarnation", self.slot)
+    }
+    /// Hash of instances whose tasks are still being taken back from the partitions after a
+    /// failure or an unregistration: id → JSON {reason, incarnation, lastSeen}. An entry stays
+    /// until every partition is done, so a crash mid-way is finished by the next sweep.
+    pub fn instances_cleanup(&self) -> String {
+        format!("{}:instances:cleanup", self.slot)
     }
     /// Set of instances holding a role.
     pub fn role(&self, role: &str) -> String {
@@ -228,19 +209,229 @@ impl Keys {
     }
 }
 
+/// Redis Cluster's slot count.
+pub const SLOTS: u16 = 16_384;
+/// Most task partitions a deployment may have (`CLAUDEBENCH_PARTITIONS`).
+pub const MAX_PARTITIONS: u32 = 1_024;
+
+/// The hash slot Redis Cluster assigns a key: CRC16 (XMODEM) of the key, or of its hash tag
+/// (the text between the first `{` and the next `}`, when not empty), modulo 16384.
+pub fn slot(key: &str) -> u16 {
+    let bytes = key.as_bytes();
+    let tagged = bytes.iter().position(|b| *b == b'{').and_then(|open| {
+        let close = bytes[open + 1..].iter().position(|b| *b == b'}')?;
+        (close > 0).then(|| &bytes[open + 1..open + 1 + close])
+    });
+    crc16(tagged.unwrap_or(bytes)) % SLOTS
+}
+
+fn crc16(bytes: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for b in bytes {
+        crc ^= u16::from(*b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+        }
+    }
+    crc
+}
+
+/// The task partitions of a deployment: `count` hash tags, partition `p`'s chosen so that its
+/// slot lies in the `p`-th `count`-th of the slot space. A cluster whose masters split the
+/// slots evenly (as `redis-cli --cluster create` does) then carries `count / masters`
+/// partitions per master when `count` is a multiple of the masters; any `count >= masters`
+/// gives every master work. Naive tags (`{cb:0}`, `{cb:1}`…) land wherever CRC16 puts them
+/// (6 of them put 4 on one of 3 masters in a test), hence the salt.
+///
+/// Task `t-<n>` lives in partition `n mod count`, so any instance routes an id without a
+/// lookup; the count is therefore fixed for the life of a deployment's Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partitions {
+    parts: Vec<PartitionKeys>,
+}
+
+impl Partitions {
+    /// `count` partitions (clamped to 1..=[`MAX_PARTITIONS`]) under `keys`' prefix.
+    pub fn new(keys: &Keys, count: u32) -> Self {
+        let count = count.clamp(1, MAX_PARTITIONS);
+        let width = u32::from(SLOTS) / count;
+        let parts = (0..count)
+            .map(|p| {
+                let (low, high) = (p * width, if p + 1 == count { u32::from(SLOTS) } else { (p + 1) * width });
+                // CRC16 spreads evenly, so a salt that lands in a 1/count range is found after
+                // about `count` tries; the bound only guards against an impossible range.
+                let salt = (0..u32::MAX)
+                    .find(|salt| {
+                        let s = u32::from(slot(&format!("{}:{p}:{salt}", keys.prefix)));
+                        (low..high).contains(&s)
+                    })
+                    .unwrap_or(0);
+                PartitionKeys { index: p, count, tag: format!("{{{}:{p}:{salt}}}", keys.prefix) }
+            })
+            .collect();
+        Partitions { parts }
+    }
+
+    /// How many partitions there are.
+    pub fn count(&self) -> u32 {
+        self.parts.len() as u32
+    }
+
+    /// Every partition, in index order.
+    pub fn all(&self) -> &[PartitionKeys] {
+        &self.parts
+    }
+
+    /// Partition `index` (modulo the count).
+    pub fn get(&self, index: u32) -> &PartitionKeys {
+        &self.parts[(index % self.count()) as usize]
+    }
+
+    /// The partition of task `t-<n>`; `None` for an id no task script ever hands out.
+    pub fn of_task(&self, id: &str) -> Option<&PartitionKeys> {
+        let n: u64 = id.strip_prefix("t-")?.parse().ok()?;
+        Some(&self.parts[(n % u64::from(self.count())) as usize])
+    }
+}
+
+/// The keys of one task partition, all under its hash tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionKeys {
+    index: u32,
+    count: u32,
+    tag: String,
+}
+
+impl PartitionKeys {
+    /// This partition's index, 0-based.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+    /// How many partitions the deployment has.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+    /// The hash tag, braces included: `{cb:0:3}`.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+    /// One task's record (a hash). Scripts that discover tasks (claim, requeue, listing) build
+    /// this name from the tag of their declared keys: same slot, so Cluster-legal.
+    pub fn task(&self, id: &str) -> String {
+        format!("{}:task:{id}", self.tag)
+    }
+    /// Claimable tasks (score orders by priority, then id).
+    pub fn pending(&self) -> String {
+        format!("{}:tasks:pending", self.tag)
+    }
+    /// Every task Redis holds, by id number (listing, paging).
+    pub fn all(&self) -> String {
+        format!("{}:tasks:all", self.tag)
+    }
+    /// Tasks Redis holds with one status, by id number.
+    pub fn by_status(&self, status: &str) -> String {
+        format!("{}:tasks:status:{status}", self.tag)
+    }
+    /// Tasks Redis holds whose `assignedTo` is one instance (finished ones included), by id
+    /// number.
+    pub fn by_assignee(&self, instance: &str) -> String {
+        format!("{}:tasks:assignee:{instance}", self.tag)
+    }
+    /// Unfinished tasks owned by one worker in this partition (same score as `pending`).
+    pub fn worker_queue(&self, instance: &str) -> String {
+        format!("{}:queue:instance:{instance}", self.tag)
+    }
+    /// Finished tasks waiting to leave Redis (score = when they finished, ms).
+    pub fn finished(&self) -> String {
+        format!("{}:tasks:finished", self.tag)
+    }
+    /// Instance incarnations fenced off this partition (member = instance id, score = the last
+    /// incarnation fenced): a claim or assignment by a fenced incarnation is refused.
+    pub fn fenced(&self) -> String {
+        format!("{}:instances:fenced", self.tag)
+    }
+    /// The last task id number handed out here (ids of this partition are `≡ index mod count`).
+    pub fn seq(&self) -> String {
+        format!("{}:tasks:seq", self.tag)
+    }
+    /// Highest id number the counter may hand out: ids up to it are reserved in SQL. Absent
+    /// without SQL persistence.
+    pub fn seq_limit(&self) -> String {
+        format!("{}:tasks:seq:limit", self.tag)
+    }
+    /// The epoch marker: present exactly while Redis holds this partition's complete task
+    /// state (set by the first start and by recovery after a data loss; task scripts refuse to
+    /// run without it).
+    pub fn epoch(&self) -> String {
+        format!("{}:epoch", self.tag)
+    }
+    /// The stream of one task event in this partition: `{cb:0:3}:stream:task.created`.
+    pub fn stream(&self, event: &str) -> String {
+        format!("{}:stream:{event}", self.tag)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn coordination_keys_share_one_hash_tag() {
+    fn control_keys_share_one_hash_tag() {
         let k = Keys::new("cb");
-        for key in
-            [k.task_records(), k.tasks_pending(), k.worker_queue("w1"), k.instance("w1"), k.stream("task.created")]
-        {
+        for key in [k.instance("w1"), k.instances(), k.leader(), k.stream("instance.failed"), k.incarnations()] {
             assert!(key.starts_with("{cb}:"), "{key}");
         }
         assert_eq!(k.rate_limit("task.create", "c1"), "cb:ratelimit:task.create:c1");
         assert_eq!(k.channel("task.created"), "cb:events:task.created");
+    }
+
+    /// The slot function is Redis Cluster's (values from the cluster specification and
+    /// `CLUSTER KEYSLOT`).
+    #[test]
+    fn slots_are_redis_clusters() {
+        assert_eq!(crc16(b"123456789"), 0x31C3);
+        assert_eq!(slot("foo"), 12182);
+        assert_eq!(slot("bar"), 5061);
+        assert_eq!(slot("{user1000}.following"), slot("{user1000}.followers"));
+        assert_eq!(slot("foo{}{bar}"), slot("foo{}{bar}"));
+        assert_eq!(slot("foo{}{bar}"), crc16(b"foo{}{bar}") % SLOTS);
+        assert_eq!(slot("foo{{bar}}zap"), slot("{bar"));
+    }
+
+    #[test]
+    fn partitions_spread_over_the_slot_space_and_keep_their_keys_together() {
+        let k = Keys::new("cb");
+        for count in [1, 2, 3, 6, 7, 64] {
+            let parts = Partitions::new(&k, count);
+            assert_eq!(parts.count(), count);
+            let width = u32::from(SLOTS) / count;
+            for p in parts.all() {
+                let s = u32::from(slot(&p.pending()));
+                assert!(s / width == p.index() || (p.index() + 1 == count && s >= p.index() * width), "{count} {p:?}");
+                for key in [p.task("t-1"), p.all(), p.worker_queue("w"), p.epoch(), p.seq(), p.stream("task.created")] {
+                    assert_eq!(slot(&key), slot(&p.pending()), "{key}");
+                }
+            }
+        }
+        // Thirds of the slot space, as `redis-cli --cluster create` gives three masters: six
+        // partitions put two on each.
+        let parts = Partitions::new(&k, 6);
+        let mut per_master = [0; 3];
+        for p in parts.all() {
+            per_master[usize::from(slot(&p.pending())) * 3 / usize::from(SLOTS)] += 1;
+        }
+        assert_eq!(per_master, [2, 2, 2]);
+    }
+
+    #[test]
+    fn task_ids_route_to_their_partition() {
+        let parts = Partitions::new(&Keys::new("cb"), 3);
+        assert_eq!(parts.of_task("t-7").map(PartitionKeys::index), Some(1));
+        assert_eq!(parts.of_task("t-9").map(PartitionKeys::index), Some(0));
+        assert_eq!(parts.of_task("x-9"), None);
+        assert_eq!(parts.of_task("t-"), None);
+        assert_eq!(parts.of_task("t--1"), None);
+        assert_eq!(Partitions::new(&Keys::new("cb"), 0).count(), 1);
+        assert_eq!(Partitions::new(&Keys::new("cb"), u32::MAX).count(), MAX_PARTITIONS);
     }
 }

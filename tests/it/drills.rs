@@ -598,7 +598,9 @@ impl Drill {
     /// Appends a `task.created` entry whose task state is `state` to the outbox stream; its id.
     async fn add_outbox_entry(&self, state: &str) -> String {
         let mut con = redis_connection(&self.redis_url).await;
-        let stream = claudebench_runtime::keys::Keys::new(&self.prefix).stream("task.created");
+        // The spawned servers run with one task partition (the default): its outbox stream.
+        let keys = claudebench_runtime::keys::Keys::new(&self.prefix);
+        let stream = claudebench_runtime::keys::Partitions::new(&keys, 1).get(0).stream("task.created");
         let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis().to_string();
         let fields = [("event", "task.created"), ("payload", "{}"), ("ts", &ms), ("entity", "task"), ("state", state)];
         redis::cmd("XADD").arg(&stream).arg("*").arg(&fields[..]).query_async(&mut con).await.expect("XADD")

@@ -12,20 +12,9 @@ use crate::support::{TestApp, options};
 const SESSION: &str = "3f2a9c1b-7d4e-4a8f-9b0c-2e5d6f7a8b9c";
 const INSTANCE: &str = "claude-code-3f2a9c1b";
 
-/// Every entry of an event's stream, as `(event, payload)`, oldest first.
+/// Every entry of an event's stream, oldest first: the payloads.
 async fn stream(t: &TestApp, event: &str) -> Vec<Value> {
-    let mut con = t.redis();
-    let key = t.services().keys.stream(event);
-    let entries: redis::streams::StreamRangeReply =
-        redis::cmd("XRANGE").arg(&key).arg("-").arg("+").query_async(&mut con).await.unwrap();
-    entries
-        .ids
-        .iter()
-        .map(|e| {
-            let payload: String = e.get("payload").expect("a payload field");
-            serde_json::from_str(&payload).unwrap()
-        })
-        .collect()
+    t.stream(event).await.into_iter().map(|(_, payload)| payload).collect()
 }
 
 async fn pre_tool(t: &TestApp, tool: &str, params: Value) -> Value {

@@ -76,6 +76,29 @@ impl TestApp {
         &self.app.as_ref().expect("running").domain
     }
 
+    /// Every entry of one event's stream, oldest first, as (`event` field, parsed `payload`).
+    /// Task events live in the task partitions' streams: those are merged by entry id.
+    pub async fn stream(&self, event: &str) -> Vec<(String, Value)> {
+        let keys: Vec<String> = if claudebench_domain::coordination::tasks::TASK_STREAMS.contains(&event) {
+            self.domain().coord.tasks.partitions().all().iter().map(|p| p.stream(event)).collect()
+        } else {
+            vec![self.services().keys.stream(event)]
+        };
+        let mut entries: Vec<((u64, u64), String, Value)> = Vec::new();
+        for key in keys {
+            let reply: redis::streams::StreamRangeReply =
+                redis::cmd("XRANGE").arg(&key).arg("-").arg("+").query_async(&mut self.redis()).await.expect("XRANGE");
+            for e in reply.ids {
+                let order = claudebench_runtime::bus::consumer::parse_entry_id(&e.id);
+                let name: String = e.get("event").unwrap_or_default();
+                let payload: String = e.get("payload").unwrap_or_default();
+                entries.push((order, name, serde_json::from_str(&payload).unwrap_or(Value::Null)));
+            }
+        }
+        entries.sort_by_key(|(order, _, _)| *order);
+        entries.into_iter().map(|(_, name, payload)| (name, payload)).collect()
+    }
+
     /// Call an event as a fresh caller (so per-caller rate limits never interfere).
     pub async fn call(&self, event: &str, input: Value) -> Result<Value, Error> {
         let mut meta = RequestMeta::new(Transport::Internal);

@@ -77,17 +77,9 @@ pub async fn task(t: &TestApp, id: &str) -> Value {
     serde_json::to_value(t.domain().coord.tasks.get(&mut con, id).await.unwrap()).unwrap()
 }
 
-/// Every entry of one event stream, oldest first, as (event, payload).
+/// Every entry of one event stream, oldest first: the payloads.
 pub async fn stream(t: &TestApp, event: &str) -> Vec<Value> {
-    let mut con = t.redis();
-    let entries: Vec<(String, std::collections::HashMap<String, String>)> = redis::cmd("XRANGE")
-        .arg(t.services().keys.stream(event))
-        .arg("-")
-        .arg("+")
-        .query_async(&mut con)
-        .await
-        .unwrap();
-    entries.into_iter().map(|(_, f)| serde_json::from_str(&f["payload"]).unwrap()).collect()
+    t.stream(event).await.into_iter().map(|(_, payload)| payload).collect()
 }
 
 fn with_failure_timeout(ms: u64) -> claudebench_domain::node::NodeOptions {

@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use claudebench_generated::error::Error;
-use redis::streams::StreamRangeReply;
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, options};
@@ -20,18 +19,7 @@ async fn register(t: &TestApp, id: &str) {
 
 /// The entries of one event stream, oldest first: (`event` field, parsed `payload`).
 async fn stream(t: &TestApp, event: &str) -> Vec<(String, Value)> {
-    let key = t.services().keys.stream(event);
-    let reply: StreamRangeReply =
-        redis::cmd("XRANGE").arg(&key).arg("-").arg("+").query_async(&mut t.redis()).await.expect("XRANGE");
-    reply
-        .ids
-        .into_iter()
-        .map(|e| {
-            let event: String = e.get("event").unwrap_or_default();
-            let payload: String = e.get("payload").unwrap_or_default();
-            (event, serde_json::from_str(&payload).unwrap_or(Value::Null))
-        })
-        .collect()
+    t.stream(event).await
 }
 
 fn code(result: Result<Value, Error>) -> String {
@@ -242,7 +230,7 @@ async fn assign_reserves_a_pending_task_for_a_live_instance_and_publishes_task_a
     assert_eq!(task["assignedTo"], "worker-test-1");
     assert_eq!(task["status"], "pending", "assigned tasks stay pending until claimed");
     let queue: Vec<String> = redis::cmd("ZRANGE")
-        .arg(t.services().keys.worker_queue("worker-test-1"))
+        .arg(t.domain().coord.tasks.partitions().get(0).worker_queue("worker-test-1"))
         .arg(0)
         .arg(-1)
         .query_async(&mut t.redis())

@@ -4,6 +4,12 @@
 //! expires; the per-instance record expires (refreshed by heartbeats) only as garbage collection,
 //! and always later than the failure timeout. So a dead worker is always found by
 //! [`Instances::sweep_failed`], which re-queues its tasks exactly once.
+//!
+//! Instances live in the control slot, their tasks in the task partitions, so taking a failed
+//! or leaving instance's tasks back is three steps: the control slot declares it failed (or
+//! removes it) and records a cleanup entry; every partition fences that incarnation and
+//! re-queues its tasks (`lua/task_requeue.lua`); the cleanup entry goes and the event is
+//! published, once. A crash between the steps leaves the entry, and the next sweep finishes it.
 
 use claudebench_contract::error::{Error, ErrorCode};
 use claudebench_generated::types::HealthStatus;
@@ -11,16 +17,17 @@ use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 
 use super::script::{Lua, MAX_RETRIES, Reply, contention, eval, eval_ok, field, lua, parse_json, redis_error};
-use super::tasks::task_layout;
+use super::tasks::Tasks;
 use super::{CoordinationConfig, iso_millis, now_ms};
 use claudebench_runtime::keys::Keys;
 
 static REGISTER: Lua = lua!("instance_register", "publish");
 static HEARTBEAT: Lua = lua!("instance_heartbeat");
-static UNREGISTER: Lua = lua!("instance_unregister", "publish", "task_record");
-static SWEEP: Lua = lua!("instance_sweep", "publish", "task_record");
+static UNREGISTER: Lua = lua!("instance_unregister");
+static SWEEP: Lua = lua!("instance_sweep");
+static CLEANUP_DONE: Lua = lua!("instance_cleanup_done", "publish");
 /// The scripts of this module, for the registry ([`super::scripts`]).
-pub(super) static SCRIPTS: [&Lua; 4] = [&REGISTER, &HEARTBEAT, &UNREGISTER, &SWEEP];
+pub(super) static SCRIPTS: [&Lua; 5] = [&REGISTER, &HEARTBEAT, &UNREGISTER, &SWEEP, &CLEANUP_DONE];
 
 /// Most instances one sweep script handles (the rest are picked up by the next sweep call).
 const SWEEP_BATCH: usize = 64;
@@ -91,11 +98,101 @@ pub fn health(last_seen_ms: i64, now_ms: i64, timeout_ms: u64) -> HealthStatus {
     }
 }
 
+/// An instance allowed to take work, as the control slot showed it just now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveWorker {
+    pub id: String,
+    /// Its current incarnation (see `lua/instance_register.lua`): the task partitions refuse
+    /// work to an incarnation fenced off since this check.
+    pub incarnation: String,
+}
+
+/// Whether `id` may take work now: registered, heard from within the failure timeout, not
+/// declared failed. One round trip (a pipeline on the control slot). Errors as the task calls
+/// promise them: `not_found` (not registered), `conflict` (failed or silent).
+pub(crate) async fn live<C: ConnectionLike + Send>(
+    con: &mut C,
+    keys: &Keys,
+    config: &CoordinationConfig,
+    id: &str,
+) -> Result<LiveWorker, Error> {
+    let (seen, failed, incarnation): (Option<f64>, bool, Option<String>) = redis::pipe()
+        .zscore(keys.instances(), id)
+        .sismember(keys.instances_failed(), id)
+        .hget(keys.instance(id), "incarnation")
+        .query_async(con)
+        .await
+        .map_err(redis_error)?;
+    if failed {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("instance {id} was declared failed; it must register again"),
+        ));
+    }
+    let (Some(seen), Some(incarnation)) = (seen, incarnation) else {
+        return Err(Error::new(ErrorCode::NotFound, format!("instance {id} is not registered")));
+    };
+    let cutoff = now_ms().saturating_sub(i64::try_from(config.failure_timeout_ms).unwrap_or(i64::MAX));
+    if (seen as i64) < cutoff {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("instance {id} is not alive (no heartbeat within the failure timeout)"),
+        ));
+    }
+    Ok(LiveWorker { id: id.to_string(), incarnation })
+}
+
+/// The live members of one role, by id. Members that left for good (no longer registered) are
+/// dropped from the role set on the way.
+pub(crate) async fn live_with_role<C: ConnectionLike + Send>(
+    con: &mut C,
+    keys: &Keys,
+    config: &CoordinationConfig,
+    role: &str,
+) -> Result<Vec<LiveWorker>, Error> {
+    let mut members: Vec<String> =
+        redis::cmd("SMEMBERS").arg(keys.role(role)).query_async(con).await.map_err(redis_error)?;
+    members.sort();
+    let mut out = Vec::with_capacity(members.len());
+    for id in members {
+        match live(con, keys, config, &id).await {
+            Ok(w) => out.push(w),
+            Err(e) if e.code == ErrorCode::NotFound => {
+                let _: () =
+                    redis::cmd("SREM").arg(keys.role(role)).arg(&id).query_async(con).await.map_err(redis_error)?;
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// A cleanup entry (see the module docs), as `lua/instance_sweep.lua` and
+/// `lua/instance_unregister.lua` write it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cleanup {
+    reason: String,
+    incarnation: i64,
+    #[serde(default)]
+    last_seen: i64,
+    /// When the entry was written (ms).
+    #[serde(default)]
+    since: i64,
+}
+
+/// A cleanup entry older than this was left by a process that died mid-way (each one normally
+/// finishes within a few round trips); the next sweep finishes it. Younger ones belong to a
+/// cleanup still running, which would otherwise be raced for its tasks.
+const CLEANUP_ABANDONED_AFTER_MS: i64 = 10_000;
+
 /// The instance registry under one key prefix.
 #[derive(Debug, Clone)]
 pub struct Instances {
     keys: Keys,
     config: CoordinationConfig,
+    /// Where a failed or leaving instance's tasks are taken back from.
+    tasks: Tasks,
 }
 
 fn check_id(id: &str) -> Result<(), Error> {
@@ -106,8 +203,8 @@ fn check_id(id: &str) -> Result<(), Error> {
 }
 
 impl Instances {
-    pub fn new(keys: Keys, config: CoordinationConfig) -> Self {
-        Instances { keys, config }
+    pub fn new(keys: Keys, config: CoordinationConfig, tasks: Tasks) -> Self {
+        Instances { keys, config, tasks }
     }
 
     /// The configuration in force (failure timeout, capacity), for callers that classify
@@ -159,6 +256,7 @@ impl Instances {
                 self.keys.instances(),
                 self.keys.instances_failed(),
                 self.keys.stream("instance.registered"),
+                self.keys.incarnations(),
             ];
             keys.extend(unique.iter().map(|r| self.keys.role(r)));
             keys.extend(old.iter().map(|r| self.keys.role(r)));
@@ -201,30 +299,21 @@ impl Instances {
         check_id(id)?;
         for _ in 0..MAX_RETRIES {
             let (raw, roles) = self.read_roles(con, id).await?;
-            let now = now_ms();
-            let mut keys = task_layout(&self.keys);
-            keys.extend([
-                self.keys.stream("task.updated"),
-                self.keys.stream("instance.unregistered"),
+            let mut keys = vec![
                 self.keys.instance(id),
                 self.keys.instances(),
                 self.keys.instances_failed(),
-                self.keys.worker_queue(id),
-                self.keys.tasks_by_assignee(id),
-            ]);
-            keys.extend(roles.iter().map(|r| self.keys.role(r)));
-            let args = vec![
-                id.to_string(),
-                now.to_string(),
-                iso_millis(now),
-                self.config.stream_maxlen.to_string(),
-                self.keys.channel("task.updated"),
-                self.keys.channel("instance.unregistered"),
-                raw,
+                self.keys.instances_cleanup(),
             ];
-            match eval(con, &UNREGISTER, &keys, &args).await? {
-                Reply::Ok(v) => {
-                    return parse_json(field(&v, 0, "instance_unregister")?, "instance_unregister");
+            keys.extend(roles.iter().map(|r| self.keys.role(r)));
+            match eval(con, &UNREGISTER, &keys, &[id.to_string(), raw, now_ms().to_string()]).await? {
+                Reply::Ok(_) => {
+                    let entry = self.cleanup_entry(con, id).await?;
+                    return Ok(match entry {
+                        Some((raw, cleanup)) => self.finish_cleanup(con, id, &raw, &cleanup).await?,
+                        // Finished by a concurrent sweep already.
+                        None => Vec::new(),
+                    });
                 }
                 Reply::Retry => continue,
             }
@@ -232,11 +321,78 @@ impl Instances {
         Err(contention("system.unregister"))
     }
 
+    /// The pending cleanup of one instance, raw (as the done script compares it) and decoded.
+    async fn cleanup_entry<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        id: &str,
+    ) -> Result<Option<(String, Cleanup)>, Error> {
+        let raw: Option<String> = redis::cmd("HGET")
+            .arg(self.keys.instances_cleanup())
+            .arg(id)
+            .query_async(con)
+            .await
+            .map_err(redis_error)?;
+        Ok(match raw {
+            Some(raw) => {
+                let cleanup = parse_json(&raw, "instance cleanup entry")?;
+                Some((raw, cleanup))
+            }
+            None => None,
+        })
+    }
+
+    /// Steps 2 and 3 of taking an instance's tasks back (see the module docs): every partition
+    /// re-queues them, then the entry goes and the event is published (by whoever finishes
+    /// first). Returns the re-queued task ids.
+    async fn finish_cleanup<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        id: &str,
+        raw: &str,
+        cleanup: &Cleanup,
+    ) -> Result<Vec<String>, Error> {
+        let requeued = self.tasks.requeue_from(con, id, &cleanup.incarnation.to_string(), &cleanup.reason).await?;
+        let now = now_ms();
+        let list = serde_json::to_string(&requeued).map_err(|e| Error::internal(e.to_string()))?;
+        let id_json = serde_json::to_string(id).map_err(|e| Error::internal(e.to_string()))?;
+        let (event, payload) = if cleanup.reason == "instance_unregistered" {
+            (
+                "instance.unregistered",
+                format!(r#"{{"id":{id_json},"tasksRequeued":{list},"timestamp":"{}"}}"#, iso_millis(now)),
+            )
+        } else {
+            (
+                "instance.failed",
+                format!(
+                    r#"{{"id":{id_json},"lastSeen":{},"tasksReassigned":{},"requeued":{list}}}"#,
+                    cleanup.last_seen,
+                    requeued.len()
+                ),
+            )
+        };
+        CLEANUP_DONE
+            .call()
+            .key(self.keys.instances_cleanup())
+            .key(self.keys.stream(event))
+            .arg(id)
+            .arg(raw)
+            .arg(event)
+            .arg(payload)
+            .arg(now)
+            .arg(self.config.stream_maxlen)
+            .arg(self.keys.channel(event))
+            .run_ok(con)
+            .await?;
+        Ok(requeued)
+    }
+
     /// Declare failed every instance whose last heartbeat is older than `now_ms - timeout_ms`:
     /// it leaves the live set (recorded in the failed set), its unfinished tasks go back to the
-    /// pending queue with the owner cleared (`task.updated`, reason `instance_failed`) and
+    /// pending queues with the owner cleared (`task.updated`, reason `instance_failed`) and
     /// `instance.failed` is published. Safe to run concurrently from many processes: each
-    /// failure is handled exactly once. Returns the instances this call declared failed.
+    /// failure is handled exactly once. Also finishes cleanups a crashed sweeper or
+    /// unregistration left. Returns the instances this call declared failed.
     pub async fn sweep_failed<C: ConnectionLike + Send>(
         &self,
         con: &mut C,
@@ -246,7 +402,7 @@ impl Instances {
         let cutoff = now_ms.saturating_sub(i64::try_from(timeout_ms).unwrap_or(i64::MAX));
         let mut failed = Vec::new();
         loop {
-            // Candidates are read first so the script can declare their keys; it re-checks each.
+            // Candidates are read first so the script can declare their records; it re-checks each.
             let candidates: Vec<String> = redis::cmd("ZRANGE")
                 .arg(self.keys.instances())
                 .arg("-inf")
@@ -259,39 +415,54 @@ impl Instances {
                 .await
                 .map_err(redis_error)?;
             if candidates.is_empty() {
-                return Ok(failed);
+                break;
             }
             let full_batch = candidates.len() == SWEEP_BATCH;
-            let mut keys = task_layout(&self.keys);
-            keys.extend([
-                self.keys.stream("task.updated"),
-                self.keys.stream("instance.failed"),
-                self.keys.instances(),
-                self.keys.instances_failed(),
-            ]);
-            let mut args = vec![
-                now_ms.to_string(),
-                iso_millis(now_ms),
-                cutoff.to_string(),
-                self.config.stream_maxlen.to_string(),
-                self.keys.channel("task.updated"),
-                self.keys.channel("instance.failed"),
-            ];
+            let mut keys = vec![self.keys.instances(), self.keys.instances_failed(), self.keys.instances_cleanup()];
+            let mut args = vec![iso_millis(now_ms), cutoff.to_string(), now_ms.to_string()];
             for c in candidates {
                 keys.push(self.keys.instance(&c));
-                keys.push(self.keys.worker_queue(&c));
-                keys.push(self.keys.tasks_by_assignee(&c));
                 args.push(c);
             }
             let v = eval_ok(con, &SWEEP, &keys, &args).await?;
-            let batch: Vec<FailedInstance> = parse_json(field(&v, 0, "instance_sweep")?, "instance_sweep")?;
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Declared {
+                id: String,
+                last_seen: i64,
+            }
+            let batch: Vec<Declared> = parse_json(field(&v, 0, "instance_sweep")?, "instance_sweep")?;
             let progressed = !batch.is_empty();
-            failed.extend(batch);
+            for d in batch {
+                // Finished right away; should this process die first, the loop below (here or
+                // in another sweeper) does it.
+                let requeued = match self.cleanup_entry(con, &d.id).await? {
+                    Some((raw, cleanup)) => self.finish_cleanup(con, &d.id, &raw, &cleanup).await?,
+                    None => Vec::new(),
+                };
+                failed.push(FailedInstance {
+                    id: d.id,
+                    last_seen: d.last_seen,
+                    tasks_reassigned: requeued.len() as u64,
+                    requeued,
+                });
+            }
             // Another sweeper may have taken this batch; only loop while there may be more.
             if !full_batch || !progressed {
-                return Ok(failed);
+                break;
             }
         }
+        // Cleanups left behind by a process that died between the steps.
+        let pending: Vec<(String, String)> =
+            redis::cmd("HGETALL").arg(self.keys.instances_cleanup()).query_async(con).await.map_err(redis_error)?;
+        for (id, raw) in pending {
+            let cleanup: Cleanup = parse_json(&raw, "instance cleanup entry")?;
+            if now_ms.saturating_sub(cleanup.since) < CLEANUP_ABANDONED_AFTER_MS {
+                continue;
+            }
+            self.finish_cleanup(con, &id, &raw, &cleanup).await?;
+        }
+        Ok(failed)
     }
 
     /// Sweep with the configured failure timeout and this machine's clock.

@@ -3,10 +3,11 @@
 //!
 //! Every state transition is one script that changes the state *and* appends its event to the
 //! event's stream (and publishes it) through the shared prelude `lua/lib/publish.lua`, so the two
-//! can never be separated. Every key a script touches is declared in `KEYS` and carries the
-//! `{prefix}` hash tag (see [`claudebench_runtime::keys`]), so the scripts are Redis-Cluster-legal;
-//! where a script would otherwise have to discover a per-instance key inside Lua, the Rust side reads it
-//! first and the script re-checks it, answering "retry" if it changed in between.
+//! can never be separated. Every script touches the keys of one hash slot (see
+//! [`claudebench_runtime::keys`]): task scripts one task partition, the others the control slot,
+//! so the scripts are Redis-Cluster-legal. Where a script would otherwise have to discover a
+//! key of another slot, the Rust side reads it first and the script re-checks it (a fence, a
+//! version), answering "retry" or refusing if it changed in between.
 //!
 //! The APIs are generic over [`redis::aio::ConnectionLike`], so they work with a
 //! `ConnectionManager` as well as a `MultiplexedConnection`.
@@ -45,6 +46,12 @@ pub struct CoordinationConfig {
     pub gossip_stale_ms: u64,
     /// How long a finished batch's record is kept.
     pub batch_retention_ms: u64,
+    /// How many task partitions (hash slots) tasks are spread over (`CLAUDEBENCH_PARTITIONS`);
+    /// fixed for the life of a deployment's Redis (see `claudebench_runtime::keys::Partitions`).
+    pub partitions: u32,
+    /// How long a finished task stays in Redis once SQL holds its final state
+    /// (`CLAUDEBENCH_TASK_RETENTION_S`); after that SQL alone answers for it.
+    pub task_retention_ms: u64,
 }
 
 impl Default for CoordinationConfig {
@@ -57,6 +64,8 @@ impl Default for CoordinationConfig {
             quorum_ttl_ms: 3_600_000,
             gossip_stale_ms: 60_000,
             batch_retention_ms: 3_600_000,
+            partitions: 1,
+            task_retention_ms: 300_000,
         }
     }
 }
@@ -90,14 +99,20 @@ pub struct Coordination {
 
 impl Coordination {
     pub fn new(keys: Keys, config: CoordinationConfig) -> Self {
+        Self::with_tasks(tasks::Tasks::new(keys.clone(), config.clone()), keys, config)
+    }
+
+    /// The services over `tasks` (e.g. tasks reading finished ones from SQL, see
+    /// [`tasks::Tasks::with_store`]).
+    pub fn with_tasks(tasks: tasks::Tasks, keys: Keys, config: CoordinationConfig) -> Self {
         Coordination {
-            tasks: tasks::Tasks::new(keys.clone(), config.clone()),
-            instances: instances::Instances::new(keys.clone(), config.clone()),
+            instances: instances::Instances::new(keys.clone(), config.clone(), tasks.clone()),
+            state: state::GlobalState::new(keys.clone(), config.clone(), tasks.clone()),
+            tasks,
             leader: leader::LeaderLease::new(keys.clone()),
             gossip: gossip::Gossip::new(keys.clone(), config.clone()),
             quorum: quorum::Quorum::new(keys.clone(), config.clone()),
-            batches: batch::Batches::new(keys.clone(), config.clone()),
-            state: state::GlobalState::new(keys, config),
+            batches: batch::Batches::new(keys, config),
         }
     }
 }

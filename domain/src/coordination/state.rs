@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::script::{Lua, eval_ok, field, lua, parse_json, redis_error};
+use super::tasks::Tasks;
 use super::{CoordinationConfig, iso_millis, now_ms};
 use claudebench_runtime::keys::Keys;
 
@@ -53,11 +54,13 @@ pub struct GlobalMetrics {
 pub struct GlobalState {
     keys: Keys,
     config: CoordinationConfig,
+    /// Where task counts and queue lengths come from.
+    tasks: Tasks,
 }
 
 impl GlobalState {
-    pub fn new(keys: Keys, config: CoordinationConfig) -> Self {
-        GlobalState { keys, config }
+    pub fn new(keys: Keys, config: CoordinationConfig, tasks: Tasks) -> Self {
+        GlobalState { keys, config, tasks }
     }
 
     /// Replace the state document; with `expected_version`, only if it is still that version
@@ -112,20 +115,21 @@ impl GlobalState {
             .map_err(redis_error)?;
         let now = now_ms();
         let cutoff = now.saturating_sub(i64::try_from(self.config.failure_timeout_ms).unwrap_or(i64::MAX));
-        let mut keys = vec![
-            self.keys.global_metrics(),
-            self.keys.instances(),
-            self.keys.instances_failed(),
-            self.keys.tasks_pending(),
-            self.keys.tasks_by_status("pending"),
-            self.keys.tasks_by_status("in_progress"),
-            self.keys.tasks_by_status("completed"),
-            self.keys.tasks_by_status("failed"),
+        let counts = self.tasks.counts(con).await?;
+        let keys = vec![self.keys.global_metrics(), self.keys.instances(), self.keys.instances_failed()];
+        let mut args = vec![
+            iso_millis(now),
+            cutoff.to_string(),
+            counts.queue_depth.to_string(),
+            counts.pending.to_string(),
+            counts.in_progress.to_string(),
+            counts.completed.to_string(),
+            counts.failed.to_string(),
         ];
-        let mut args = vec![iso_millis(now), cutoff.to_string()];
         for i in instances {
-            keys.push(self.keys.worker_queue(&i));
+            let load = self.tasks.queue_length(con, &i).await?;
             args.push(i);
+            args.push(load.to_string());
         }
         let v = eval_ok(con, &METRICS, &keys, &args).await?;
         parse_json(field(&v, 0, "metrics_aggregate")?, "metrics_aggregate")

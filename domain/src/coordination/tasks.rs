@@ -1,26 +1,31 @@
-//! The task queue: create, read, list, update, claim, assign, auto-assign, complete, delete.
+//! The task queue: create, read, list, update, claim, assign, auto-assign, complete, delete,
+//! and the hot/cold lifecycle.
 //!
-//! Model (all keys in the `{prefix}` slot):
-//! - records: one hash, columns `<id>:<column>` (see `lua/lib/task_record.lua` for why);
-//! - `tasks:pending`: the claimable queue, score = `(100 - priority) * 2^40 + seq`, so higher
+//! Model: tasks are spread over the deployment's partitions ([`Partitions`]; `t-<n>` lives in
+//! partition `n mod count`). In each partition (one hash slot):
+//! - `task:<id>`: one hash per task (see `lua/lib/task_record.lua` for its fields);
+//! - `tasks:pending`: the claimable queue, score = `(100 - priority) * 2^40 + n`, so higher
 //!   priority first and, within a priority, creation order;
 //! - `queue:instance:<id>`: tasks owned by a worker and not finished (same score);
-//! - `tasks:all`, `tasks:status:<s>`, `tasks:assignee:<id>`: listing indexes scored by seq.
+//! - `tasks:all`, `tasks:status:<s>`, `tasks:assignee:<id>`: listing indexes scored by `n`;
+//! - `tasks:finished`: finished tasks waiting to leave Redis.
 //!
 //! A task is in exactly one place: the pending queue (unowned, pending), one worker's queue
 //! (owned: pending = reserved by assign, in_progress = claimed), or neither (finished).
+//!
+//! **Hot and cold.** With SQL persistence a finished task leaves Redis once SQL holds its final
+//! version and the retention has passed ([`Tasks::retire`]); SQL marks its row retired first.
+//! Reads answer for it from SQL with the same wire shape, listings merge Redis (hot) with the
+//! retired rows (cold), and a change to it brings it back into Redis first ([`Tasks::revive`]).
+//!
+//! **Ordering.** With one partition, claims take tasks in exact priority-then-creation order.
+//! With more, each claim looks at the heads of every partition and takes the best it saw: a
+//! claim never skips a better task that was at a partition's head when it looked, but two
+//! claims racing may each get the second-best; no task is ever handed out twice (ZPOPMIN).
 
-use claudebench_contract::error::{Error, ErrorCode};
-use claudebench_contract::validation;
-use claudebench_generated::types::{self, Metadata, Priority, TaskText};
-use redis::aio::ConnectionLike;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use std::ops::RangeInclusive;
-
-use super::script::{Lua, MAX_RETRIES, Reply, contention, eval, eval_ok, field, lua, parse_json};
-use super::{CoordinationConfig, iso_millis, now_ms};
-use claudebench_runtime::keys::Keys;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The task model is the spec's (`Task` and `TaskStatus` in `spec/shared.yaml`): the scripts'
 /// JSON replies decode straight into it, so a status, a field or a bound exists once, in the spec.
@@ -31,9 +36,21 @@ pub use claudebench_generated::types::{Task, TaskStatus};
 pub const TASK_STREAMS: [&str; 6] =
     ["task.created", "task.updated", "task.claimed", "task.assigned", "task.completed", "task.deleted"];
 
+use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::validation;
+use claudebench_generated::types::{self, Metadata, Priority, TaskText};
+use claudebench_runtime::keys::{Keys, PartitionKeys, Partitions};
+use claudebench_runtime::persist::{SqlStore, TaskFilter};
+use redis::aio::ConnectionLike;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::ops::RangeInclusive;
+
+use super::instances::{LiveWorker, live, live_with_role};
+use super::script::{Lua, MAX_RETRIES, Reply, contention, eval, eval_ok, field, lua, parse_json, redis_error};
+use super::{CoordinationConfig, iso_millis, now_ms};
+
 static CREATE: Lua = lua!("task_create", "publish", "task_record");
-static GET: Lua = lua!("task_get", "publish", "task_record");
-static LIST: Lua = lua!("task_list", "publish", "task_record");
 static UPDATE: Lua = lua!("task_update", "publish", "task_record");
 static CLAIM: Lua = lua!("task_claim", "publish", "task_record");
 static ASSIGN: Lua = lua!("task_assign", "publish", "task_record");
@@ -41,9 +58,11 @@ static AUTO_ASSIGN: Lua = lua!("task_auto_assign", "publish", "task_record");
 static COMPLETE: Lua = lua!("task_complete", "publish", "task_record");
 static DELETE: Lua = lua!("task_delete", "publish", "task_record");
 static RESTORE: Lua = lua!("task_restore", "publish", "task_record");
+static REQUEUE: Lua = lua!("task_requeue", "publish", "task_record");
+static RETIRE: Lua = lua!("task_retire", "publish", "task_record");
 /// The scripts of this module, for the registry ([`super::scripts`]).
 pub(super) static SCRIPTS: [&Lua; 10] =
-    [&CREATE, &GET, &LIST, &UPDATE, &CLAIM, &ASSIGN, &AUTO_ASSIGN, &COMPLETE, &DELETE, &RESTORE];
+    [&CREATE, &UPDATE, &CLAIM, &ASSIGN, &AUTO_ASSIGN, &COMPLETE, &DELETE, &RESTORE, &REQUEUE, &RETIRE];
 
 /// Longest task text, in characters: the spec's `TaskText` bound (`max_length`). Requests are
 /// validated against the spec before a handler runs; the task service re-checks it for internal
@@ -214,136 +233,193 @@ fn check_id(what: &str, id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Metadata as (key, raw JSON) argument pairs, so the script stores each value verbatim.
-fn metadata_args(meta: &Map<String, Value>, args: &mut Vec<String>) -> Result<(), Error> {
+fn check_metadata(meta: &Map<String, Value>) -> Result<(), Error> {
     if meta.len() > MAX_METADATA_KEYS {
         return Err(invalid(format!("metadata may have at most {MAX_METADATA_KEYS} keys, got {}", meta.len())));
-    }
-    for (k, v) in meta {
-        args.push(k.clone());
-        args.push(serde_json::to_string(v).map_err(|e| Error::internal(format!("metadata not serialisable: {e}")))?);
     }
     Ok(())
 }
 
-/// KEYS 1..8 of every script that includes `lua/lib/task_record.lua` (see its header): the
-/// records hash, the pending queue, the all-tasks index, the four status indexes and the epoch
-/// marker that every task script checks before touching task state.
-pub(crate) fn task_layout(k: &Keys) -> Vec<String> {
+fn json_text<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::internal(format!("{what} not serialisable: {e}")))
+}
+
+/// Shallow merge of metadata: existing keys keep their position, new keys are appended.
+fn merge_metadata(current: Option<Map<String, Value>>, update: &Map<String, Value>) -> Map<String, Value> {
+    let mut merged = current.unwrap_or_default();
+    for (k, v) in update {
+        merged.insert(k.clone(), v.clone());
+    }
+    merged
+}
+
+/// KEYS 1..8 of every script that includes `lua/lib/task_record.lua` (see its header).
+fn layout(p: &PartitionKeys) -> Vec<String> {
     vec![
-        k.task_records(),
-        k.tasks_pending(),
-        k.tasks_all(),
-        k.tasks_by_status("pending"),
-        k.tasks_by_status("in_progress"),
-        k.tasks_by_status("completed"),
-        k.tasks_by_status("failed"),
-        k.epoch(),
+        p.pending(),
+        p.all(),
+        p.by_status("pending"),
+        p.by_status("in_progress"),
+        p.by_status("completed"),
+        p.by_status("failed"),
+        p.epoch(),
+        p.finished(),
     ]
 }
 
-/// The task service under one key prefix.
+/// What the task scripts answer while a partition's state is being recovered.
+fn lost_state() -> Error {
+    let mut e = Error::unavailable("task state is being recovered after Redis lost its data; retry shortly");
+    e.retry_after_ms = Some(1000);
+    e
+}
+
+fn not_found(id: &str) -> Error {
+    Error::new(ErrorCode::NotFound, format!("task {id} not found"))
+}
+
+/// A task record as Redis holds it (`HGETALL` of `task:<id>`), decoded: the task and its version.
+fn from_record(id: &str, record: &HashMap<String, String>) -> Result<(Task, i64), Error> {
+    let bad = |what: &str| Error::internal(format!("task {id}: stored {what} is not valid"));
+    let json = |name: &str| -> Result<Option<Value>, Error> {
+        record.get(name).map(|raw| serde_json::from_str(raw).map_err(|_| bad(name))).transpose()
+    };
+    let text = |name: &str| Value::String(record.get(name).cloned().unwrap_or_default());
+    let mut wire = Map::new();
+    wire.insert("id".into(), Value::String(id.to_string()));
+    wire.insert("text".into(), json("text")?.ok_or_else(|| bad("text"))?);
+    wire.insert("status".into(), text("status"));
+    let priority: i64 = record.get("priority").and_then(|p| p.parse().ok()).ok_or_else(|| bad("priority"))?;
+    wire.insert("priority".into(), priority.into());
+    wire.insert("assignedTo".into(), record.get("assignedTo").map(|a| Value::String(a.clone())).unwrap_or(Value::Null));
+    for name in ["metadata", "result", "error"] {
+        if let Some(v) = json(name)? {
+            wire.insert(name.into(), v);
+        }
+    }
+    wire.insert("createdAt".into(), text("createdAt"));
+    wire.insert("updatedAt".into(), text("updatedAt"));
+    if let Some(done) = record.get("completedAt") {
+        wire.insert("completedAt".into(), Value::String(done.clone()));
+    }
+    let version = record.get("version").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let task = validation::from_value(&Value::Object(wire)).map_err(|e| bad(&format!("record ({e})")))?;
+    Ok((task, version))
+}
+
+/// An outbox or SQL snapshot (the wire JSON plus `version`) as a task and its version.
+fn from_snapshot(snapshot: &Value) -> Result<(Task, i64), Error> {
+    let version = snapshot.get("version").and_then(Value::as_i64).unwrap_or(0);
+    let mut wire = snapshot.clone();
+    if let Some(fields) = wire.as_object_mut() {
+        fields.remove("version");
+    }
+    let task = validation::from_value(&wire)
+        .map_err(|e| Error::internal(format!("a persisted task snapshot is not a task: {e}")))?;
+    Ok((task, version))
+}
+
+/// The pending-queue score of a task (as `tr_score` in `lua/lib/task_record.lua`).
+fn queue_score(priority: Priority, seq: u64) -> f64 {
+    (100 - priority) as f64 * 1_099_511_627_776.0 + seq as f64
+}
+
+fn seq_of(id: &str) -> u64 {
+    id.strip_prefix("t-").and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+/// The task service under one key prefix, over the deployment's partitions.
 #[derive(Debug, Clone)]
 pub struct Tasks {
     keys: Keys,
+    parts: Partitions,
     config: CoordinationConfig,
+    /// Where finished tasks live once they leave Redis (`None`: they never leave).
+    store: Option<SqlStore>,
+    /// Round-robin choice of the partition of the next created task.
+    next: Arc<AtomicU32>,
 }
 
 impl Tasks {
     pub fn new(keys: Keys, config: CoordinationConfig) -> Self {
-        Tasks { keys, config }
+        let parts = Partitions::new(&keys, config.partitions);
+        Tasks { keys, parts, config, store: None, next: Arc::new(AtomicU32::new(0)) }
+    }
+
+    /// The same service, reading finished tasks that left Redis from `store` and letting them
+    /// leave ([`Tasks::retire`]).
+    pub fn with_store(mut self, store: SqlStore) -> Self {
+        self.store = Some(store);
+        self
     }
 
     pub fn keys(&self) -> &Keys {
         &self.keys
     }
 
-    /// KEYS 1..8 of every task script.
-    fn layout(&self) -> Vec<String> {
-        task_layout(&self.keys)
+    /// The partitions tasks are spread over.
+    pub fn partitions(&self) -> &Partitions {
+        &self.parts
     }
 
-    fn maxlen(&self) -> String {
-        self.config.stream_maxlen.to_string()
+    fn part(&self, id: &str) -> Result<&PartitionKeys, Error> {
+        self.parts.of_task(id).ok_or_else(|| not_found(id))
     }
 
-    fn liveness_cutoff(&self, now: i64) -> String {
-        now.saturating_sub(i64::try_from(self.config.failure_timeout_ms).unwrap_or(i64::MAX)).to_string()
-    }
-
-    /// Current owner of a task as stored ("" = none or no such task): read before a script
-    /// that must declare the owner's keys; the script re-checks it.
-    async fn read_owner<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<String, Error> {
-        let owner: Option<String> = redis::cmd("HGET")
-            .arg(self.keys.task_records())
-            .arg(format!("{id}:assignedTo"))
-            .query_async(con)
-            .await
-            .map_err(super::script::redis_error)?;
-        Ok(owner.unwrap_or_default())
-    }
-
-    fn owner_keys(&self, owner: &str, keys: &mut Vec<String>) {
-        if !owner.is_empty() {
-            keys.push(self.keys.worker_queue(owner));
-            keys.push(self.keys.tasks_by_assignee(owner));
-        }
-    }
-
-    /// Create a pending task with a fresh `t-<n>` id (unique across processes: a Redis counter,
-    /// bounded by the ids reserved in SQL), queue it by priority and publish `task.created`. One
-    /// round trip. `unavailable` while task state is being recovered or ids are being reserved.
+    /// Create a pending task with a fresh `t-<n>` id (unique across processes and partitions:
+    /// each partition's Redis counter, bounded by the ids reserved in SQL), queue it by priority
+    /// and publish `task.created`. One round trip. `unavailable` while the partition's task state
+    /// is being recovered or ids are being reserved.
     pub async fn create<C: ConnectionLike + Send>(&self, con: &mut C, new: NewTask) -> Result<Task, Error> {
         check_text(&new.text)?;
         check_priority(new.priority)?;
+        let metadata = match &new.metadata {
+            Some(meta) => {
+                check_metadata(meta)?;
+                json_text(meta, "metadata")?
+            }
+            None => String::new(),
+        };
+        let part = self.parts.get(self.next.fetch_add(1, Ordering::Relaxed));
         let now = now_ms();
-        let mut keys = self.layout();
-        keys.push(self.keys.task_seq());
-        keys.push(self.keys.task_seq_limit());
-        keys.push(self.keys.stream("task.created"));
-        let mut args = vec![
-            new.text,
+        let mut keys = layout(part);
+        keys.extend([part.seq(), part.seq_limit(), part.stream("task.created")]);
+        let args = [
+            part.index().to_string(),
+            part.count().to_string(),
+            json_text(&new.text, "text")?,
             new.priority.to_string(),
             now.to_string(),
             iso_millis(now),
-            self.maxlen(),
             self.keys.channel("task.created"),
-            if new.metadata.is_some() { "1" } else { "0" }.to_string(),
+            metadata,
         ];
-        if let Some(meta) = &new.metadata {
-            metadata_args(meta, &mut args)?;
-        }
         let v = eval_ok(con, &CREATE, &keys, &args).await?;
         parse_json(field(&v, 0, "task_create")?, "task_create")
     }
 
-    /// Put a task back from its persisted snapshot (rehydration after a Redis loss). Returns
-    /// `false` when Redis still has the task (it is left untouched). Unfinished tasks come back
-    /// pending and unassigned; the instances that held them were lost with Redis.
+    /// Put a task back from its persisted snapshot (rehydration after a Redis loss, or a cold
+    /// task that changes again). Returns `false` when Redis still has the task (it is left
+    /// untouched). Unfinished tasks come back pending and unassigned; the instances that held
+    /// them were lost with Redis.
     pub async fn restore<C: ConnectionLike + Send>(&self, con: &mut C, snapshot: &Value) -> Result<bool, Error> {
-        // The outbox snapshot is the task's wire JSON plus the `version` the persister orders
-        // changes by (see `tr_state` in `lua/lib/task_record.lua`); the rest is a spec `Task`.
-        let version = snapshot.get("version").and_then(Value::as_i64).unwrap_or(0);
-        let mut wire = snapshot.clone();
-        if let Some(fields) = wire.as_object_mut() {
-            fields.remove("version");
-        }
-        let task: Task = validation::from_value(&wire)
-            .map_err(|e| Error::internal(format!("a persisted task snapshot is not a task: {e}")))?;
-        // Metadata goes back in the snapshot's key order (the decoded map is sorted).
-        let metadata = wire.get("metadata").and_then(Value::as_object);
-        let seq = task
-            .id
-            .strip_prefix("t-")
-            .and_then(|n| n.parse::<u64>().ok())
+        let (task, version) = from_snapshot(snapshot)?;
+        let part = self
+            .parts
+            .of_task(&task.id)
             .ok_or_else(|| Error::internal(format!("persisted task id `{}` is not of the form t-<n>", task.id)))?;
+        // Metadata goes back in the snapshot's key order (the decoded map is sorted).
+        let metadata = match snapshot.get("metadata") {
+            Some(m @ Value::Object(_)) => m.to_string(),
+            _ => String::new(),
+        };
         let created_ms = super::parse_iso_millis(&task.created_at).unwrap_or(0);
-        let mut keys = self.layout();
-        keys.push(self.keys.task_seq());
-        let mut args = vec![
+        let mut keys = layout(part);
+        keys.push(part.seq());
+        let args = [
             task.id.clone(),
-            seq.to_string(),
-            task.text.clone(),
+            seq_of(&task.id).to_string(),
+            json_text(&task.text, "text")?,
             task.status.as_str().to_string(),
             task.priority.to_string(),
             task.assigned_to.clone().unwrap_or_default(),
@@ -351,51 +427,158 @@ impl Tasks {
             task.updated_at.clone(),
             task.completed_at.clone().unwrap_or_default(),
             created_ms.to_string(),
-            flag(task.result.is_some()),
             task.result.as_ref().map(Value::to_string).unwrap_or_default(),
             // The scripts never store a `null` error: absent and `null` both mean none.
-            flag(matches!(task.error, Some(Some(_)))),
-            task.error.clone().flatten().unwrap_or_default(),
+            match &task.error {
+                Some(Some(e)) => json_text(e, "error")?,
+                _ => String::new(),
+            },
             version.to_string(),
-            flag(metadata.is_some()),
+            metadata,
+            now_ms().to_string(),
         ];
-        if let Some(meta) = metadata {
-            metadata_args(meta, &mut args)?;
-        }
         let v = eval_ok(con, &RESTORE, &keys, &args).await?;
         Ok(field(&v, 0, "task_restore")? == "1")
     }
 
-    /// One task, or `not_found`.
+    /// The task as Redis holds it, with its version; `None` when it is not in Redis.
+    async fn hot<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<Option<(Task, i64)>, Error> {
+        let part = self.part(id)?;
+        let record: HashMap<String, String> =
+            redis::cmd("HGETALL").arg(part.task(id)).query_async(con).await.map_err(redis_error)?;
+        if record.is_empty() {
+            return Ok(None);
+        }
+        from_record(id, &record).map(Some)
+    }
+
+    /// The task as SQL holds it once it left Redis; `None` without SQL or when no retired task
+    /// has this id (see [`SqlStore::retired_task`]).
+    async fn cold(&self, id: &str) -> Result<Option<(Task, i64)>, Error> {
+        let Some(store) = &self.store else { return Ok(None) };
+        match store.retired_task(id).await? {
+            Some(stored) => from_snapshot(&stored.state).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// One task, or `not_found`: from Redis, else (a finished task that left it) from SQL.
     pub async fn get<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<Task, Error> {
-        let v = eval_ok(con, &GET, &self.layout(), &[id.to_string()]).await?;
-        parse_json(field(&v, 0, "task_get")?, "task_get")
+        if let Some((task, _)) = self.hot(con, id).await? {
+            return Ok(task);
+        }
+        if let Some((task, _)) = self.cold(id).await? {
+            return Ok(task);
+        }
+        // Not found, unless the partition lost its state: then "not found" could be a lie.
+        let part = self.part(id)?;
+        let open: bool = redis::cmd("EXISTS").arg(part.epoch()).query_async(con).await.map_err(redis_error)?;
+        if open { Err(not_found(id)) } else { Err(lost_state()) }
+    }
+
+    /// Brings a task that left Redis back into it, as SQL holds it, before it changes again.
+    /// `false` when SQL has no such task either.
+    pub async fn revive<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<bool, Error> {
+        let Some(store) = &self.store else { return Ok(false) };
+        let Some(stored) = store.retired_task(id).await? else { return Ok(false) };
+        self.restore(con, &stored.state).await?;
+        // Back in Redis: the row is no longer the only copy (a listing reads it from Redis now).
+        store.unretire(id).await?;
+        Ok(true)
+    }
+
+    /// Runs a script on one task; a task that left Redis is brought back first (once).
+    async fn on_task<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        id: &str,
+        lua: &Lua,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<Vec<String>, Error> {
+        match eval_ok(con, lua, keys, args).await {
+            Err(e) if e.code == ErrorCode::NotFound && self.revive(con, id).await? => {
+                eval_ok(con, lua, keys, args).await
+            }
+            other => other,
+        }
     }
 
     /// A page of tasks, filtered by status and/or assignee (or to unassigned tasks), with the
-    /// total count. Filters that have no index of their own (status within one assignee,
-    /// unassigned) are applied by the script while scanning the chosen index.
+    /// total count, newest (highest id number) first unless asked otherwise. Tasks in Redis and
+    /// tasks that left it for SQL are merged into one order.
     pub async fn list<C: ConnectionLike + Send>(&self, con: &mut C, query: &TaskQuery) -> Result<TaskPage, Error> {
         let limit = query.limit.min(MAX_PAGE);
-        let (index, status_filter) = match (&query.assigned_to, query.status) {
-            (Some(a), s) => (self.keys.tasks_by_assignee(a), s.map(|s| s.as_str()).unwrap_or("")),
-            (None, Some(s)) => (self.keys.tasks_by_status(s.as_str()), ""),
-            (None, None) => (self.keys.tasks_all(), ""),
-        };
+        let want = query.offset.saturating_add(limit);
         let unassigned = query.unassigned_only && query.assigned_to.is_none();
-        let args = vec![
-            query.offset.to_string(),
-            limit.to_string(),
-            if query.oldest_first { "0" } else { "1" }.to_string(),
-            status_filter.to_string(),
-            flag(unassigned),
-        ];
-        let mut keys = self.layout();
-        keys.push(index);
-        let v = eval_ok(con, &LIST, &keys, &args).await?;
-        let total =
-            field(&v, 0, "task_list")?.parse().map_err(|_| Error::internal("task_list: total is not a number"))?;
-        let tasks = parse_json(field(&v, 1, "task_list")?, "task_list")?;
+        // Hot: (id number, id) of the matching tasks each partition holds, best first.
+        let mut candidates: Vec<(u64, String, bool)> = Vec::new();
+        let mut total: u64 = 0;
+        for part in self.parts.all() {
+            let (index, post_filter) = match (&query.assigned_to, query.status) {
+                (Some(a), s) => (part.by_assignee(a), s.is_some()),
+                (None, Some(s)) => (part.by_status(s.as_str()), unassigned),
+                (None, None) => (part.all(), unassigned),
+            };
+            let (ids, count) = if post_filter {
+                let all = zrange(con, &index, 0, -1, !query.oldest_first).await?;
+                let mut pipe = redis::pipe();
+                for (_, id) in &all {
+                    pipe.cmd("HMGET").arg(part.task(id)).arg("status").arg("assignedTo");
+                }
+                let fields: Vec<(Option<String>, Option<String>)> =
+                    if all.is_empty() { Vec::new() } else { pipe.query_async(con).await.map_err(redis_error)? };
+                let matching: Vec<(u64, String)> = all
+                    .into_iter()
+                    .zip(fields)
+                    .filter(|(_, (status, owner))| {
+                        status.is_some()
+                            && query.status.is_none_or(|s| status.as_deref() == Some(s.as_str()))
+                            && (!unassigned || owner.is_none())
+                    })
+                    .map(|(entry, _)| entry)
+                    .collect();
+                let count = matching.len() as u64;
+                (matching.into_iter().take(want).collect(), count)
+            } else {
+                let count: u64 = redis::cmd("ZCARD").arg(&index).query_async(con).await.map_err(redis_error)?;
+                let stop = if want == 0 { -1 } else { want as isize - 1 };
+                let ids =
+                    if want == 0 { Vec::new() } else { zrange(con, &index, 0, stop, !query.oldest_first).await? };
+                (ids, count)
+            };
+            total += count;
+            candidates.extend(ids.into_iter().map(|(seq, id)| (seq, id, true)));
+        }
+        // Cold: finished tasks only, so a filter on an unfinished status has none.
+        let cold_possible = query.status.is_none_or(|s| s.is_finished());
+        if let (Some(store), true) = (&self.store, cold_possible) {
+            let filter = TaskFilter {
+                status: query.status.map(|s| s.as_str().to_string()),
+                assigned_to: query.assigned_to.clone(),
+                unassigned,
+            };
+            let (count, ids) = store.retired_page(&filter, !query.oldest_first, want as i64).await?;
+            total += count;
+            candidates.extend(ids.into_iter().map(|(seq, id)| (seq as u64, id, false)));
+        }
+        candidates.sort_by(|a, b| if query.oldest_first { a.0.cmp(&b.0) } else { b.0.cmp(&a.0) });
+        // A task revived moments ago may still be marked retired: Redis' copy wins.
+        candidates.dedup_by(|later, earlier| later.1 == earlier.1 && !later.2);
+        let page: Vec<(u64, String, bool)> = candidates.into_iter().skip(query.offset).take(limit).collect();
+        let mut tasks = Vec::with_capacity(page.len());
+        for (_, id, hot) in page {
+            let found = if hot { self.hot(con, &id).await?.map(|(t, _)| t) } else { None };
+            // Gone from Redis since it was listed (it just left): SQL has it.
+            match found {
+                Some(task) => tasks.push(task),
+                None => {
+                    if let Some((task, _)) = self.cold(&id).await? {
+                        tasks.push(task);
+                    }
+                }
+            }
+        }
         Ok(TaskPage { tasks, total, offset: query.offset, limit })
     }
 
@@ -418,30 +601,41 @@ impl Tasks {
         if let Some(p) = update.priority {
             check_priority(p)?;
         }
+        if let Some(meta) = &update.metadata {
+            check_metadata(meta)?;
+        }
+        let part = self.part(id)?;
+        let mut revived = false;
         for _ in 0..MAX_RETRIES {
-            let owner = self.read_owner(con, id).await?;
+            let Some((current, version)) = self.hot(con, id).await? else {
+                if !revived && self.revive(con, id).await? {
+                    revived = true;
+                    continue;
+                }
+                return Err(not_found(id));
+            };
+            let metadata = match &update.metadata {
+                Some(m) => json_text(&merge_metadata(current.metadata.map(ordered), m), "metadata")?,
+                None => String::new(),
+            };
             let now = now_ms();
-            let mut keys = self.layout();
-            keys.push(self.keys.stream("task.updated"));
-            self.owner_keys(&owner, &mut keys);
-            let mut args = vec![
+            let mut keys = layout(part);
+            keys.push(part.stream("task.updated"));
+            let args = [
                 id.to_string(),
-                owner,
+                version.to_string(),
                 now.to_string(),
                 iso_millis(now),
-                self.maxlen(),
                 self.keys.channel("task.updated"),
                 flag(update.text.is_some()),
-                update.text.clone().unwrap_or_default(),
+                update.text.as_ref().map(|t| json_text(t, "text")).transpose()?.unwrap_or_default(),
                 flag(update.status.is_some()),
                 update.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
                 flag(update.priority.is_some()),
                 update.priority.map(|p| p.to_string()).unwrap_or_default(),
                 flag(update.metadata.is_some()),
+                metadata,
             ];
-            if let Some(meta) = &update.metadata {
-                metadata_args(meta, &mut args)?;
-            }
             match eval(con, &UPDATE, &keys, &args).await? {
                 Reply::Ok(v) => return parse_json(field(&v, 0, "task_update")?, "task_update"),
                 Reply::Retry => continue,
@@ -451,9 +645,9 @@ impl Tasks {
     }
 
     /// A live worker takes up to `max_tasks` tasks: first those reserved for it, then the best
-    /// pending ones. Each becomes in_progress and owned by the worker; publishes `task.claimed`
-    /// per task. An empty answer means nothing was claimable. Errors: `not_found` (worker not
-    /// registered), `conflict` (worker not alive).
+    /// pending ones (see the module's ordering note). Each becomes in_progress and owned by the
+    /// worker; publishes `task.claimed` per task. An empty answer means nothing was claimable.
+    /// Errors: `not_found` (worker not registered), `conflict` (worker not alive).
     pub async fn claim<C: ConnectionLike + Send>(
         &self,
         con: &mut C,
@@ -464,24 +658,91 @@ impl Tasks {
         if max_tasks == 0 || max_tasks > MAX_CLAIM {
             return Err(invalid(format!("maxTasks must be 1..={MAX_CLAIM}, got {max_tasks}")));
         }
+        let worker = &live(con, &self.keys, &self.config, worker_id).await?;
+        if self.parts.count() == 1 {
+            return self.claim_in(con, self.parts.get(0), worker, max_tasks, true, true).await;
+        }
+        // Reserved tasks first, wherever the worker has a queue.
+        let mut claimed = Vec::new();
+        for part in self.parts.all() {
+            let queued: u64 =
+                redis::cmd("ZCARD").arg(part.worker_queue(&worker.id)).query_async(con).await.map_err(redis_error)?;
+            if queued > 0 && claimed.len() < max_tasks {
+                claimed.extend(self.claim_in(con, part, worker, max_tasks - claimed.len(), true, false).await?);
+            }
+        }
+        // Then the best heads across partitions; a partition that yields fewer than planned
+        // (another claim was faster) is looked at again, a bounded number of times.
+        for _ in 0..MAX_RETRIES {
+            let need = max_tasks.saturating_sub(claimed.len());
+            if need == 0 {
+                break;
+            }
+            let mut heads: Vec<(f64, u32)> = Vec::new();
+            for part in self.parts.all() {
+                let top: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                    .arg(part.pending())
+                    .arg(0)
+                    .arg(need - 1)
+                    .arg("WITHSCORES")
+                    .query_async(con)
+                    .await
+                    .map_err(redis_error)?;
+                heads.extend(top.into_iter().map(|(_, score)| (score, part.index())));
+            }
+            if heads.is_empty() {
+                break;
+            }
+            heads.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut plan: Vec<(u32, usize)> = Vec::new();
+            for (_, p) in heads.into_iter().take(need) {
+                match plan.iter_mut().find(|(q, _)| *q == p) {
+                    Some((_, n)) => *n += 1,
+                    None => plan.push((p, 1)),
+                }
+            }
+            let mut got = 0;
+            for (p, n) in plan {
+                let tasks = self.claim_in(con, self.parts.get(p), worker, n, false, true).await?;
+                got += tasks.len();
+                claimed.extend(tasks);
+            }
+            if got == 0 {
+                break;
+            }
+        }
+        claimed.sort_by(|a: &Task, b: &Task| {
+            queue_score(a.priority, seq_of(&a.id)).total_cmp(&queue_score(b.priority, seq_of(&b.id)))
+        });
+        Ok(claimed)
+    }
+
+    async fn claim_in<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        part: &PartitionKeys,
+        worker: &LiveWorker,
+        max: usize,
+        reserved: bool,
+        pending: bool,
+    ) -> Result<Vec<Task>, Error> {
         let now = now_ms();
-        let mut keys = self.layout();
+        let mut keys = layout(part);
         keys.extend([
-            self.keys.stream("task.claimed"),
-            self.keys.worker_queue(worker_id),
-            self.keys.tasks_by_assignee(worker_id),
-            self.keys.instance(worker_id),
-            self.keys.instances(),
-            self.keys.instances_failed(),
+            part.stream("task.claimed"),
+            part.worker_queue(&worker.id),
+            part.by_assignee(&worker.id),
+            part.fenced(),
         ]);
-        let args = vec![
-            worker_id.to_string(),
-            max_tasks.to_string(),
+        let args = [
+            worker.id.clone(),
+            max.to_string(),
             now.to_string(),
             iso_millis(now),
-            self.maxlen(),
             self.keys.channel("task.claimed"),
-            self.liveness_cutoff(now),
+            worker.incarnation.clone(),
+            flag(reserved),
+            flag(pending),
         ];
         let v = eval_ok(con, &CLAIM, &keys, &args).await?;
         parse_json(field(&v, 0, "task_claim")?, "task_claim")
@@ -498,31 +759,40 @@ impl Tasks {
     ) -> Result<Task, Error> {
         check_id("taskId", task_id)?;
         check_id("instanceId", instance_id)?;
+        let part = self.part(task_id)?;
+        let instance = &live(con, &self.keys, &self.config, instance_id).await?;
         let now = now_ms();
-        let mut keys = self.layout();
+        let mut keys = layout(part);
         keys.extend([
-            self.keys.stream("task.assigned"),
-            self.keys.worker_queue(instance_id),
-            self.keys.tasks_by_assignee(instance_id),
-            self.keys.instance(instance_id),
-            self.keys.instances(),
-            self.keys.instances_failed(),
+            part.stream("task.assigned"),
+            part.worker_queue(&instance.id),
+            part.by_assignee(&instance.id),
+            part.fenced(),
         ]);
-        let args = vec![
+        let args = [
             task_id.to_string(),
-            instance_id.to_string(),
+            instance.id.clone(),
             now.to_string(),
             iso_millis(now),
-            self.maxlen(),
             self.keys.channel("task.assigned"),
-            self.liveness_cutoff(now),
+            instance.incarnation.clone(),
         ];
-        let v = eval_ok(con, &ASSIGN, &keys, &args).await?;
-        parse_json(field(&v, 0, "task_assign")?, "task_assign")
+        match eval_ok(con, &ASSIGN, &keys, &args).await {
+            // Only finished tasks leave Redis: a cold task is finished, so it cannot be assigned.
+            Err(e) if e.code == ErrorCode::NotFound => match self.cold(task_id).await? {
+                Some((task, _)) => {
+                    Err(Error::new(ErrorCode::Conflict, format!("task {task_id} is already {}", task.status.as_str())))
+                }
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+            Ok(v) => parse_json(field(&v, 0, "task_assign")?, "task_assign"),
+        }
     }
 
-    /// Load-balanced assignment of up to `limit` pending tasks (best first), each to the live
-    /// `worker`-role instance with the shortest queue below the configured capacity.
+    /// Load-balanced assignment of up to `limit` pending tasks (best partition heads first),
+    /// each to the live `worker`-role instance with the shortest queue (across partitions)
+    /// below the configured capacity.
     pub async fn auto_assign<C: ConnectionLike + Send>(
         &self,
         con: &mut C,
@@ -531,35 +801,74 @@ impl Tasks {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let role_key = self.keys.role("worker");
-        // The candidates are read first so the script can declare their keys; workers joining in
-        // between are simply considered next time.
-        let mut workers: Vec<String> =
-            redis::cmd("SMEMBERS").arg(&role_key).query_async(con).await.map_err(super::script::redis_error)?;
-        workers.sort();
-        if workers.is_empty() {
+        let candidates = &live_with_role(con, &self.keys, &self.config, "worker").await?;
+        if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        let now = now_ms();
-        let mut keys = self.layout();
-        keys.extend([self.keys.stream("task.assigned"), self.keys.instances(), self.keys.instances_failed(), role_key]);
-        let mut args = vec![
-            now.to_string(),
-            iso_millis(now),
-            self.maxlen(),
-            self.keys.channel("task.assigned"),
-            self.liveness_cutoff(now),
-            self.config.worker_capacity.to_string(),
-            limit.to_string(),
-        ];
-        for w in workers {
-            keys.push(self.keys.instance(&w));
-            keys.push(self.keys.worker_queue(&w));
-            keys.push(self.keys.tasks_by_assignee(&w));
-            args.push(w);
+        let mut loads: Vec<u64> = Vec::with_capacity(candidates.len());
+        for w in candidates {
+            loads.push(self.queue_length(con, &w.id).await?);
         }
-        let v = eval_ok(con, &AUTO_ASSIGN, &keys, &args).await?;
-        parse_json(field(&v, 0, "task_auto_assign")?, "task_auto_assign")
+        let mut out: Vec<Assignment> = Vec::new();
+        let mut exhausted = vec![false; self.parts.count() as usize];
+        while out.len() < limit {
+            // The partition whose head is best goes next.
+            let mut best: Option<(f64, u32)> = None;
+            for part in self.parts.all() {
+                if exhausted[part.index() as usize] {
+                    continue;
+                }
+                let head: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                    .arg(part.pending())
+                    .arg(0)
+                    .arg(0)
+                    .arg("WITHSCORES")
+                    .query_async(con)
+                    .await
+                    .map_err(redis_error)?;
+                match head.first() {
+                    Some((_, score)) if best.is_none_or(|(b, _)| *score < b) => best = Some((*score, part.index())),
+                    Some(_) => {}
+                    None => exhausted[part.index() as usize] = true,
+                }
+            }
+            let Some((_, p)) = best else { break };
+            let part = self.parts.get(p);
+            // One partition at a time; with one partition that is all of it in one call.
+            let step = if self.parts.count() == 1 { limit - out.len() } else { 1 };
+            let now = now_ms();
+            let mut keys = layout(part);
+            keys.extend([part.stream("task.assigned"), part.fenced()]);
+            let mut args = vec![
+                now.to_string(),
+                iso_millis(now),
+                self.keys.channel("task.assigned"),
+                self.config.worker_capacity.to_string(),
+                step.to_string(),
+            ];
+            for (w, load) in candidates.iter().zip(&loads) {
+                keys.push(part.worker_queue(&w.id));
+                keys.push(part.by_assignee(&w.id));
+                args.extend([w.id.clone(), w.incarnation.clone(), load.to_string()]);
+            }
+            let v = eval_ok(con, &AUTO_ASSIGN, &keys, &args).await?;
+            let made: Vec<Assignment> = parse_json(field(&v, 0, "task_auto_assign")?, "task_auto_assign")?;
+            if made.is_empty() {
+                // No capacity left (or the head went to a claim meanwhile and the queue is empty).
+                if self.parts.count() == 1 || loads.iter().all(|l| *l >= u64::from(self.config.worker_capacity)) {
+                    break;
+                }
+                exhausted[p as usize] = true;
+                continue;
+            }
+            for a in &made {
+                if let Some(i) = candidates.iter().position(|w| w.id == a.instance_id) {
+                    loads[i] += 1;
+                }
+            }
+            out.extend(made);
+        }
+        Ok(out)
     }
 
     /// The worker that owns a task finishes it; publishes `task.completed`. Repeating the same
@@ -577,33 +886,27 @@ impl Tasks {
     ) -> Result<Completion, Error> {
         check_id("id", id)?;
         check_id("workerId", worker_id)?;
+        let part = self.part(id)?;
         let (has_result, result, has_error, error) = match &outcome {
-            Outcome::Completed(Some(v)) => (
-                true,
-                serde_json::to_string(v).map_err(|e| Error::internal(format!("result not serialisable: {e}")))?,
-                false,
-                String::new(),
-            ),
+            Outcome::Completed(Some(v)) => (true, json_text(v, "result")?, false, String::new()),
             Outcome::Completed(None) => (false, String::new(), false, String::new()),
-            Outcome::Failed(e) => (false, String::new(), true, e.clone()),
+            Outcome::Failed(e) => (false, String::new(), true, json_text(e, "error")?),
         };
         let now = now_ms();
-        let mut keys = self.layout();
-        keys.push(self.keys.stream("task.completed"));
-        self.owner_keys(worker_id, &mut keys);
-        let args = vec![
+        let mut keys = layout(part);
+        keys.extend([part.stream("task.completed"), part.worker_queue(worker_id)]);
+        let args = [
             id.to_string(),
             worker_id.to_string(),
             now.to_string(),
             iso_millis(now),
-            self.maxlen(),
             self.keys.channel("task.completed"),
             flag(has_result),
             result,
             flag(has_error),
             error,
         ];
-        let v = eval_ok(con, &COMPLETE, &keys, &args).await?;
+        let v = self.on_task(con, id, &COMPLETE, &keys, &args).await?;
         let task = parse_json(field(&v, 0, "task_complete")?, "task_complete")?;
         let duration_ms = field(&v, 1, "task_complete")?.parse().unwrap_or(0);
         Ok(Completion { task, duration_ms })
@@ -612,20 +915,154 @@ impl Tasks {
     /// Remove a task everywhere; publishes `task.deleted`. Returns the task as it was.
     pub async fn delete<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<Task, Error> {
         check_id("id", id)?;
-        for _ in 0..MAX_RETRIES {
-            let owner = self.read_owner(con, id).await?;
-            let mut keys = self.layout();
-            keys.push(self.keys.stream("task.deleted"));
-            self.owner_keys(&owner, &mut keys);
-            let args =
-                vec![id.to_string(), owner, now_ms().to_string(), self.maxlen(), self.keys.channel("task.deleted")];
-            match eval(con, &DELETE, &keys, &args).await? {
-                Reply::Ok(v) => return parse_json(field(&v, 0, "task_delete")?, "task_delete"),
-                Reply::Retry => continue,
-            }
-        }
-        Err(contention("task.delete"))
+        let part = self.part(id)?;
+        let mut keys = layout(part);
+        keys.push(part.stream("task.deleted"));
+        let args = [id.to_string(), now_ms().to_string(), self.keys.channel("task.deleted")];
+        let v = self.on_task(con, id, &DELETE, &keys, &args).await?;
+        parse_json(field(&v, 0, "task_delete")?, "task_delete")
     }
+
+    /// Takes one instance's unfinished tasks back to the pending queues, in every partition,
+    /// fencing its incarnation there first (the partition step of a failure sweep or an
+    /// unregistration). Idempotent. Returns the re-queued task ids.
+    pub async fn requeue_from<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        instance: &str,
+        incarnation: &str,
+        reason: &str,
+    ) -> Result<Vec<String>, Error> {
+        let mut requeued = Vec::new();
+        for part in self.parts.all() {
+            let now = now_ms();
+            let mut keys = layout(part);
+            keys.extend([part.stream("task.updated"), part.fenced(), part.worker_queue(instance)]);
+            let args = [
+                instance.to_string(),
+                incarnation.to_string(),
+                reason.to_string(),
+                now.to_string(),
+                iso_millis(now),
+                self.keys.channel("task.updated"),
+            ];
+            let v = eval_ok(con, &REQUEUE, &keys, &args).await?;
+            requeued.extend(parse_json::<Vec<String>>(field(&v, 0, "task_requeue")?, "task_requeue")?);
+        }
+        Ok(requeued)
+    }
+
+    /// Lets finished tasks leave Redis: those finished longer than the retention ago whose
+    /// final version SQL holds. Their SQL rows are marked retired first, so listings find them
+    /// there from the moment they are gone here. Returns how many left. Without SQL nothing
+    /// leaves. At most `batch` tasks per partition per call.
+    pub async fn retire<C: ConnectionLike + Send>(&self, con: &mut C, batch: usize) -> Result<u64, Error> {
+        let Some(store) = &self.store else { return Ok(0) };
+        let before = now_ms().saturating_sub(i64::try_from(self.config.task_retention_ms).unwrap_or(i64::MAX));
+        let mut removed = 0;
+        for part in self.parts.all() {
+            let ids: Vec<String> = redis::cmd("ZRANGE")
+                .arg(part.finished())
+                .arg("-inf")
+                .arg(before)
+                .arg("BYSCORE")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(batch.max(1))
+                .query_async(con)
+                .await
+                .map_err(redis_error)?;
+            if ids.is_empty() {
+                continue;
+            }
+            let mut pipe = redis::pipe();
+            for id in &ids {
+                pipe.hget(part.task(id), "version");
+            }
+            let versions: Vec<Option<i64>> = pipe.query_async(con).await.map_err(redis_error)?;
+            // A task gone meanwhile has no version: nothing to retire.
+            let wanted: Vec<(String, i64)> =
+                ids.into_iter().zip(versions).filter_map(|(id, v)| Some((id, v?))).collect();
+            // Only what SQL holds at exactly Redis' version may go.
+            let durable = store.retire(&wanted).await?;
+            if durable.is_empty() {
+                continue;
+            }
+            let args: Vec<String> = durable.iter().flat_map(|(id, v)| [id.clone(), v.to_string()]).collect();
+            let v = eval_ok(con, &RETIRE, &layout(part), &args).await?;
+            removed += field(&v, 0, "task_retire")?.parse::<u64>().unwrap_or(0);
+        }
+        Ok(removed)
+    }
+}
+
+impl Tasks {
+    /// Tasks by status across every partition (and, for finished ones that left Redis, SQL),
+    /// plus the pending queues' total depth.
+    pub async fn counts<C: ConnectionLike + Send>(&self, con: &mut C) -> Result<TaskCounts, Error> {
+        let mut c = TaskCounts::default();
+        for part in self.parts.all() {
+            let (depth, pending, in_progress, completed, failed): (u64, u64, u64, u64, u64) = redis::pipe()
+                .zcard(part.pending())
+                .zcard(part.by_status("pending"))
+                .zcard(part.by_status("in_progress"))
+                .zcard(part.by_status("completed"))
+                .zcard(part.by_status("failed"))
+                .query_async(con)
+                .await
+                .map_err(redis_error)?;
+            c.queue_depth += depth;
+            c.pending += pending;
+            c.in_progress += in_progress;
+            c.completed += completed;
+            c.failed += failed;
+        }
+        if let Some(store) = &self.store {
+            let (completed, failed) = store.retired_counts().await?;
+            c.completed += completed;
+            c.failed += failed;
+        }
+        Ok(c)
+    }
+
+    /// How many unfinished tasks one worker holds, across partitions.
+    pub async fn queue_length<C: ConnectionLike + Send>(&self, con: &mut C, worker: &str) -> Result<u64, Error> {
+        let mut n = 0;
+        for part in self.parts.all() {
+            let len: u64 =
+                redis::cmd("ZCARD").arg(part.worker_queue(worker)).query_async(con).await.map_err(redis_error)?;
+            n += len;
+        }
+        Ok(n)
+    }
+}
+
+/// Answer of [`Tasks::counts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TaskCounts {
+    /// Tasks on the pending queues (claimable).
+    pub queue_depth: u64,
+    pub pending: u64,
+    pub in_progress: u64,
+    pub completed: u64,
+    pub failed: u64,
+}
+
+/// `ZRANGE key start stop [REV] WITHSCORES` of an index scored by id number.
+async fn zrange<C: ConnectionLike + Send>(
+    con: &mut C,
+    key: &str,
+    start: isize,
+    stop: isize,
+    rev: bool,
+) -> Result<Vec<(u64, String)>, Error> {
+    let mut cmd = redis::cmd("ZRANGE");
+    cmd.arg(key).arg(start).arg(stop);
+    if rev {
+        cmd.arg("REV");
+    }
+    let v: Vec<(String, f64)> = cmd.arg("WITHSCORES").query_async(con).await.map_err(redis_error)?;
+    Ok(v.into_iter().map(|(id, score)| (score as u64, id)).collect())
 }
 
 fn flag(b: bool) -> String {

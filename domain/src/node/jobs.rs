@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | heartbeat + gossip (re-register when declared failed) | every instance | failure timeout / 3 |
 //! | failure sweep + outbox retention | the leader | failure timeout / 2 |
+//! | finished tasks leave Redis (with SQL) | the leader | 1 s |
 //! | epoch check (recover task state after a Redis loss) | every instance | 250 ms |
 //! | task-id reservation in SQL | every instance with SQL | 1 s |
 //! | counter flush + gauges | every instance | 1 s |
@@ -23,6 +24,12 @@ use crate::recovery::top_up_ids;
 use crate::services::Domain;
 use claudebench_runtime::bus::consumer::group_backlog;
 use claudebench_runtime::persist::{DeadLetters, PERSISTER_GROUP};
+
+/// How often finished tasks past the retention are looked for, and how many per partition at a
+/// time: at 1 s and 2,000 per partition the job keeps up with 2,000 finished tasks a second per
+/// partition.
+const RETIRE_PERIOD: Duration = Duration::from_secs(1);
+const RETIRE_BATCH: usize = 2_000;
 
 /// Start every job (and the leader election the leader-only ones follow).
 pub(super) fn start(
@@ -83,7 +90,15 @@ pub(super) fn start(
             }
             // Outbox streams keep every entry the persister has not acknowledged.
             let group = s.runtime.store.as_ref().map(|_| PERSISTER_GROUP);
-            if let Err(e) = s.runtime.bus.trim(&TASK_STREAMS, group, retention).await {
+            let streams: Vec<String> = s
+                .coord
+                .tasks
+                .partitions()
+                .all()
+                .iter()
+                .flat_map(|p| TASK_STREAMS.iter().map(|e| p.stream(e)))
+                .collect();
+            if let Err(e) = s.runtime.bus.trim_streams(&streams, group, retention).await {
                 tracing::warn!(error = %e, "stream retention failed; retrying next period");
             }
         }
@@ -108,9 +123,29 @@ pub(super) fn start(
             let s = s.clone();
             async move {
                 if let Some(store) = &s.runtime.store
-                    && let Err(e) = top_up_ids(&s.runtime.redis, &s.runtime.keys, store).await
+                    && let Err(e) = top_up_ids(&s.runtime.redis, &s.coord.tasks, store).await
                 {
                     tracing::warn!(error = %e, "task id reservation failed; creates continue until the reserved ids run out");
+                }
+            }
+        }));
+    }
+
+    // Hot/cold: finished tasks whose final state SQL holds leave Redis after the retention.
+    // Every instance may run it (the scripts re-check each task), but one is enough: the leader.
+    if services.runtime.store.is_some() {
+        let (s, term) = (services.clone(), elector.watch());
+        jobs.push(every(RETIRE_PERIOD, stop.clone(), move || {
+            let (s, term) = (s.clone(), term.clone());
+            async move {
+                if term.borrow().is_none() {
+                    return;
+                }
+                let mut con = s.runtime.redis.conn();
+                match s.coord.tasks.retire(&mut con, RETIRE_BATCH).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(tasks = n, "finished tasks left Redis (SQL answers for them)"),
+                    Err(e) => tracing::warn!(error = %e, "retiring finished tasks failed; retrying next period"),
                 }
             }
         }));
@@ -131,20 +166,29 @@ pub(super) fn start(
 
 async fn refresh_gauges(s: &Domain) {
     let mut con = s.runtime.redis.conn();
-    if let Ok(depth) = redis::cmd("ZCARD").arg(s.runtime.keys.tasks_pending()).query_async::<i64>(&mut con).await {
-        s.runtime.metrics.set_queue_depth("pending", depth);
+    let parts = s.coord.tasks.partitions().all();
+    let mut depth = 0;
+    for part in parts {
+        match redis::cmd("ZCARD").arg(part.pending()).query_async::<i64>(&mut con).await {
+            Ok(n) => depth += n,
+            Err(_) => return,
+        }
     }
+    s.runtime.metrics.set_queue_depth("pending", depth);
     if s.runtime.store.is_some() {
         let (mut lag, mut oldest) = (0i64, None::<u64>);
         for event in TASK_STREAMS {
-            let key = s.runtime.keys.stream(event);
-            let Ok(backlog) = group_backlog(&mut con, &key, PERSISTER_GROUP).await else { return };
-            s.runtime.metrics.set_stream_lag(event, PERSISTER_GROUP, backlog.entries as i64);
-            lag += backlog.entries as i64;
-            oldest = match (oldest, backlog.oldest_ms) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let mut event_lag = 0;
+            for part in parts {
+                let Ok(backlog) = group_backlog(&mut con, &part.stream(event), PERSISTER_GROUP).await else { return };
+                event_lag += backlog.entries as i64;
+                oldest = match (oldest, backlog.oldest_ms) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            s.runtime.metrics.set_stream_lag(event, PERSISTER_GROUP, event_lag);
+            lag += event_lag;
         }
         let age = oldest.map(|ms| (crate::coordination::now_ms() - ms as i64).max(0)).unwrap_or(0);
         s.runtime.metrics.set_outbox(lag, age);

@@ -11,13 +11,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claudebench_contract::error::Error;
+use claudebench_contract::error::{Error, ErrorCode};
 use claudebench_contract::event::EventDef;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::coordination::leader::LeaderElector;
-use crate::coordination::tasks::TASK_STREAMS;
+use crate::coordination::tasks::{TASK_STREAMS, Tasks};
 use crate::coordination::{Coordination, CoordinationConfig};
 use crate::policy::HookRules;
 use crate::recovery::{EpochCheck, RecoveryStats, ensure_epoch, rehydrate, top_up_ids};
@@ -30,7 +30,7 @@ use claudebench_runtime::keys::Keys;
 use claudebench_runtime::metrics::Metrics;
 use claudebench_runtime::persist::{Persister, SqlStore};
 use claudebench_runtime::redis::server::{RedisServer, ensure_server};
-use claudebench_runtime::redis::{RedisHandle, RedisOptions};
+use claudebench_runtime::redis::{RedisHandle, RedisOptions, redis_error};
 use claudebench_runtime::scripts::{self, Lua};
 use claudebench_runtime::transport::serving::Serving;
 
@@ -85,7 +85,11 @@ impl Node {
             None => HookRules::builtin()?,
         }
         .compile()?;
-        let coord = Coordination::new(keys.clone(), options.coordination.clone());
+        let mut tasks = Tasks::new(keys.clone(), options.coordination.clone());
+        if let Some(store) = &store {
+            tasks = tasks.with_store(store.clone());
+        }
+        let coord = Coordination::with_tasks(tasks, keys.clone(), options.coordination.clone());
         let runtime = Arc::new(Services {
             instance_id: options.instance_id.clone(),
             bus: EventBus::new(&redis, keys.clone(), options.runtime.stream_maxlen),
@@ -103,8 +107,14 @@ impl Node {
         let domain = Arc::new(Domain { runtime, coord, guard: hook_rules, sessions });
 
         // Every script in Redis' cache before the first request, so none pays for NOSCRIPT.
-        let scripts: Vec<&Lua> = scripts::ALL.iter().copied().chain(crate::coordination::scripts()).collect();
+        let scripts: Vec<&Lua> = scripts::ALL
+            .iter()
+            .copied()
+            .chain(crate::coordination::scripts())
+            .chain(crate::recovery::SCRIPTS.iter().copied())
+            .collect();
         scripts::preload(&mut domain.runtime.redis.conn(), &scripts).await?;
+        check_partition_count(&domain).await?;
 
         // A Redis without the epoch marker never held this deployment's task state, or lost it:
         // recover what SQL kept (or wait while another instance does) before serving.
@@ -116,7 +126,7 @@ impl Node {
             tokio::time::sleep(EPOCH_CHECK_PERIOD).await;
         }
         if let Some(store) = &store {
-            top_up_ids(&domain.runtime.redis, &domain.runtime.keys, store).await?;
+            top_up_ids(&domain.runtime.redis, &domain.coord.tasks, store).await?;
         }
         let mut con = domain.runtime.redis.conn();
         domain.coord.instances.register(&mut con, &domain.runtime.instance_id, &["server".to_string()]).await?;
@@ -124,19 +134,23 @@ impl Node {
         let (stop, stop_rx) = watch::channel(false);
         let mut node = Node { domain, stop, jobs: Vec::new(), elector: None, _redis_server: server };
         if let Some(store) = store {
-            let persister = Persister::new(
-                &node.domain.runtime.redis,
-                &node.domain.runtime.keys,
-                store,
-                TASK_STREAMS.map(String::from).to_vec(),
-                &node.domain.runtime.instance_id,
-            )
-            .await?
-            .with_metrics(node.domain.runtime.metrics.clone());
-            let mut rx = stop_rx.clone();
-            node.jobs.push(tokio::spawn(
-                persister.run_until(async move { while rx.changed().await.is_ok() && !*rx.borrow() {} }),
-            ));
+            // One persister per task partition: a read may not cross hash slots.
+            for part in node.domain.coord.tasks.partitions().all() {
+                let persister = Persister::new(
+                    &node.domain.runtime.redis,
+                    &node.domain.runtime.keys,
+                    store.clone(),
+                    TASK_STREAMS.map(String::from).to_vec(),
+                    Some(TASK_STREAMS.iter().map(|e| part.stream(e)).collect()),
+                    &node.domain.runtime.instance_id,
+                )
+                .await?
+                .with_metrics(node.domain.runtime.metrics.clone());
+                let mut rx = stop_rx.clone();
+                node.jobs.push(tokio::spawn(
+                    persister.run_until(async move { while rx.changed().await.is_ok() && !*rx.borrow() {} }),
+                ));
+            }
         }
         if options.background_jobs {
             let (jobs, elector) = jobs::start(&node.domain, options, stop_rx);
@@ -186,5 +200,27 @@ async fn check_epoch(s: &Domain) -> Result<EpochCheck, Error> {
 /// Write every task SQL has and Redis lacks back into Redis, ids raised first (an operator's
 /// repair; instances recover by themselves after a Redis data loss).
 pub async fn rehydrate_tasks(domain: &Domain, store: &SqlStore) -> Result<RecoveryStats, Error> {
-    rehydrate(&domain.runtime.redis, &domain.runtime.keys, &domain.coord.tasks, store).await
+    rehydrate(&domain.runtime.redis, &domain.coord.tasks, store).await
+}
+
+/// Task ids route to partitions by the partition count, so a deployment's Redis keeps the count
+/// it was first started with: the first start records it, a start with another count refuses
+/// to run (rather than lose track of every task).
+async fn check_partition_count(domain: &Domain) -> Result<(), Error> {
+    let mut con = domain.runtime.redis.conn();
+    let key = domain.runtime.keys.partition_count();
+    let count = domain.coord.tasks.partitions().count();
+    let _: bool = redis::cmd("SET").arg(&key).arg(count).arg("NX").query_async(&mut con).await.map_err(redis_error)?;
+    let recorded: Option<u32> = redis::cmd("GET").arg(&key).query_async(&mut con).await.map_err(redis_error)?;
+    match recorded {
+        Some(n) if n != count => Err(Error::new(
+            ErrorCode::Validation,
+            format!(
+                "CLAUDEBENCH_PARTITIONS={count}, but this deployment's Redis (prefix {}) holds tasks in {n} \
+                 partitions; start with CLAUDEBENCH_PARTITIONS={n} (the count is fixed while Redis keeps the tasks)",
+                domain.runtime.keys.prefix()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }

@@ -8,7 +8,7 @@ use claudebench_domain::coordination::{Coordination, CoordinationConfig, ErrorCo
 use serde_json::Value;
 
 use crate::coordination_tasks::stream;
-use crate::support::{redis, unique_keys};
+use crate::support::{self, redis, unique_keys};
 
 #[tokio::test]
 async fn heartbeat_is_alive_only_for_registered_instances() {
@@ -117,7 +117,7 @@ async fn a_worker_that_stops_heartbeating_has_its_tasks_requeued_exactly_once_an
 
     let failed_events = stream(&mut con, &keys.stream("instance.failed")).await;
     assert_eq!(failed_events.len(), 1);
-    let updates = stream(&mut con, &keys.stream("task.updated")).await;
+    let updates = stream(&mut con, &support::part0(&keys).stream("task.updated")).await;
     let requeue_events: Vec<Value> = updates
         .iter()
         .map(|e| serde_json::from_str::<Value>(&e["payload"]).unwrap())

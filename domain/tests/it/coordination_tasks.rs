@@ -9,7 +9,7 @@ use claudebench_runtime::keys::Keys;
 use redis::streams::StreamRangeReply;
 use serde_json::{Value, json};
 
-use crate::support::{redis, unique_keys};
+use crate::support::{self, redis, unique_keys};
 
 pub fn coordination() -> (Coordination, Keys) {
     let keys = unique_keys();
@@ -45,7 +45,7 @@ async fn create_returns_a_pending_task_with_a_counter_id_and_publishes_it_with_i
     assert!(t.created_at.ends_with('Z'));
     assert_eq!(c.tasks.get(&mut con, &t.id).await.unwrap(), t);
 
-    let events = stream(&mut con, &keys.stream("task.created")).await;
+    let events = stream(&mut con, &support::part0(&keys).stream("task.created")).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["event"], "task.created");
     assert_eq!(events[0]["entity"], "task");
@@ -181,7 +181,7 @@ async fn eight_concurrent_workers_claim_a_thousand_tasks_each_exactly_once() {
     }
     assert_eq!(seen.len(), 1000);
     assert!(busy_workers > 1, "work should spread over several workers");
-    let claimed = stream(&mut con, &keys.stream("task.claimed")).await;
+    let claimed = stream(&mut con, &support::part0(&keys).stream("task.claimed")).await;
     assert_eq!(claimed.len(), 1000);
     let done = c
         .tasks
@@ -189,7 +189,7 @@ async fn eight_concurrent_workers_claim_a_thousand_tasks_each_exactly_once() {
         .await
         .unwrap();
     assert_eq!(done.total, 1000);
-    let pending: u64 = redis::cmd("ZCARD").arg(keys.tasks_pending()).query_async(&mut con).await.unwrap();
+    let pending: u64 = redis::cmd("ZCARD").arg(support::part0(&keys).pending()).query_async(&mut con).await.unwrap();
     assert_eq!(pending, 0);
 }
 
@@ -217,7 +217,7 @@ async fn assign_reserves_a_task_for_one_instance_and_conflicts_on_a_second_assig
     assert_eq!(got[0].id, t.id);
     assert_eq!(got[0].status, TaskStatus::InProgress);
 
-    let events = stream(&mut con, &keys.stream("task.assigned")).await;
+    let events = stream(&mut con, &support::part0(&keys).stream("task.assigned")).await;
     assert_eq!(events.len(), 1);
     let payload: Value = serde_json::from_str(&events[0]["payload"]).unwrap();
     assert_eq!(payload["taskId"], json!(t.id));
@@ -241,9 +241,10 @@ async fn complete_without_a_result_is_a_success_and_with_an_error_a_failure() {
     assert_eq!(failed.task.status, TaskStatus::Failed);
     assert_eq!(failed.task.error.clone().flatten().as_deref(), Some("boom"));
 
-    let queue: u64 = redis::cmd("ZCARD").arg(keys.worker_queue("w1")).query_async(&mut con).await.unwrap();
+    let queue: u64 =
+        redis::cmd("ZCARD").arg(support::part0(&keys).worker_queue("w1")).query_async(&mut con).await.unwrap();
     assert_eq!(queue, 0, "finished tasks leave the worker's queue");
-    let events = stream(&mut con, &keys.stream("task.completed")).await;
+    let events = stream(&mut con, &support::part0(&keys).stream("task.completed")).await;
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["entity"], "task");
 }
@@ -273,7 +274,7 @@ async fn repeating_a_completion_answers_the_stored_outcome_and_publishes_once() 
         ErrorCode::Conflict,
         "a null result is a different outcome than no result"
     );
-    let events = stream(&mut con, &keys.stream("task.completed")).await;
+    let events = stream(&mut con, &support::part0(&keys).stream("task.completed")).await;
     assert_eq!(events.len(), 3, "one task.completed per task, however often it was reported");
 }
 
@@ -375,7 +376,7 @@ async fn partial_updates_keep_other_fields_and_merge_metadata() {
         ErrorCode::NotFound
     );
 
-    let events = stream(&mut con, &keys.stream("task.updated")).await;
+    let events = stream(&mut con, &support::part0(&keys).stream("task.updated")).await;
     assert_eq!(events.len(), 4);
     let payload: Value = serde_json::from_str(&events[0]["payload"]).unwrap();
     assert_eq!(payload["changes"], json!(["priority", "metadata"]));
@@ -428,10 +429,11 @@ async fn status_changes_keep_the_queues_consistent() {
         .update(&mut con, &t.id, TaskUpdate { status: Some(TaskStatus::Completed), ..Default::default() })
         .await
         .unwrap();
-    let queue: u64 = redis::cmd("ZCARD").arg(keys.worker_queue("w1")).query_async(&mut con).await.unwrap();
+    let queue: u64 =
+        redis::cmd("ZCARD").arg(support::part0(&keys).worker_queue("w1")).query_async(&mut con).await.unwrap();
     assert_eq!(queue, 0);
     let in_progress: u64 =
-        redis::cmd("ZCARD").arg(keys.tasks_by_status("in_progress")).query_async(&mut con).await.unwrap();
+        redis::cmd("ZCARD").arg(support::part0(&keys).by_status("in_progress")).query_async(&mut con).await.unwrap();
     assert_eq!(in_progress, 0);
 }
 
@@ -496,9 +498,17 @@ async fn delete_removes_a_task_from_every_queue_and_publishes_it() {
     assert_eq!(c.tasks.delete(&mut con, &a.id).await.unwrap_err().code, ErrorCode::NotFound);
     assert!(c.tasks.claim(&mut con, "w1", 5).await.unwrap().is_empty());
     assert_eq!(c.tasks.list(&mut con, &TaskQuery::default()).await.unwrap().total, 0);
-    let fields: u64 = redis::cmd("HLEN").arg(keys.task_records()).query_async(&mut con).await.unwrap();
-    assert_eq!(fields, 0, "no record columns are left behind");
-    let events = stream(&mut con, &keys.stream("task.deleted")).await;
+    let part = support::part0(&keys);
+    let left: u64 = redis::cmd("EXISTS")
+        .arg(part.task(&a.id))
+        .arg(part.task(&b.id))
+        .arg(part.worker_queue("w1"))
+        .arg(part.by_assignee("w1"))
+        .query_async(&mut con)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "no record, queue or index entry is left behind");
+    let events = stream(&mut con, &support::part0(&keys).stream("task.deleted")).await;
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["deleted"], a.id);
 }
@@ -544,6 +554,7 @@ fn every_lua_file_is_declared_once() {
         .iter()
         .copied()
         .chain(claudebench_domain::coordination::scripts())
+        .chain(claudebench_domain::recovery::SCRIPTS.iter().copied())
         .map(|lua| lua.name())
         .collect();
     declared.sort_unstable();

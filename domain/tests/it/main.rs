@@ -9,6 +9,26 @@ mod fixtures;
 #[path = "../../../runtime/tests/it/support.rs"]
 mod support;
 
+/// Each test function runs on PostgreSQL and on SQLite: `on_both!(pg_module, sqlite_module,
+/// pg_fixture, sqlite_fixture; test, …)` makes `pg_module::test` and `sqlite_module::test`, each
+/// calling `test(fixture)`.
+macro_rules! on_both {
+    ($pg:ident, $lite:ident, $pg_fixture:expr, $lite_fixture:expr; $($name:ident),* $(,)?) => {
+        mod $pg {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name($pg_fixture).await;
+            })*
+        }
+        mod $lite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name($lite_fixture).await;
+            })*
+        }
+    };
+}
+
 mod coordination_cluster;
 mod coordination_hooks;
 mod coordination_instances;
@@ -19,3 +39,5 @@ mod guard_fuzz;
 mod guard_redteam;
 mod persist;
 mod sessions;
+mod task_lifecycle;
+mod task_partitions;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use claudebench_domain::coordination::ErrorCode;
-use claudebench_domain::coordination::tasks::{NewTask, Outcome};
+use claudebench_domain::coordination::tasks::{NewTask, Outcome, Tasks};
 use claudebench_domain::coordination::{Coordination, CoordinationConfig};
 use claudebench_domain::recovery::{EpochCheck, ensure_epoch, top_up_ids};
 use claudebench_runtime::bus::{ConsumerOptions, EntityChange, EventBus, GroupConsumer};
@@ -26,6 +26,21 @@ fn options(consumer: &str) -> ConsumerOptions {
     o.block = Duration::from_millis(50);
     o.claim_idle = Duration::from_millis(200);
     o
+}
+
+/// A persister over the task streams of the one partition of a default deployment.
+fn task_options(consumer: &str, keys: &Keys) -> ConsumerOptions {
+    let mut o = options(consumer);
+    o.stream_keys = Some(EVENTS.iter().map(|e| support::part0(keys).stream(e)).collect());
+    o
+}
+
+/// The coordination services of a deployment persisting to `store` (finished tasks leave Redis
+/// for it; reads fall back to it).
+fn with_store(keys: &Keys, store: &SqlStore) -> Coordination {
+    let config = CoordinationConfig::default();
+    let tasks = Tasks::new(keys.clone(), config.clone()).with_store(store.clone());
+    Coordination::with_tasks(tasks, keys.clone(), config)
 }
 
 fn task(id: &str, status: &str, version: i64, text: &str) -> Value {
@@ -151,7 +166,7 @@ async fn a_crash_between_redis_and_sql_loses_nothing_and_doubles_nothing(store: 
 
 async fn recovery_restores_lost_tasks_without_touching_present_ones(store: SqlStore) {
     let (redis, keys, _bus, store) = setup(store).await;
-    let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
+    let coord = with_store(&keys, &store);
     let mut con = redis.conn();
     let meta: serde_json::Map<String, Value> = serde_json::from_value(json!({"k": [1, 2]})).unwrap();
     let a =
@@ -162,7 +177,7 @@ async fn recovery_restores_lost_tasks_without_touching_present_ones(store: SqlSt
     let claimed = coord.tasks.claim(&mut con, "w1", 2).await.unwrap();
     assert_eq!(claimed.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), [c.id.as_str(), b.id.as_str()]);
     coord.tasks.complete(&mut con, &c.id, "w1", Outcome::Completed(Some(json!({"ok": true})))).await.unwrap();
-    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p")).await.unwrap();
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), task_options("p", &keys)).await.unwrap();
     drain(&mut p).await;
 
     // Redis loses everything of this prefix (streams included); `a` comes back by hand first,
@@ -171,7 +186,10 @@ async fn recovery_restores_lost_tasks_without_touching_present_ones(store: SqlSt
     let gone = coord.tasks.create(&mut con, NewTask::new("while lost")).await.unwrap_err();
     assert_eq!(gone.code, ErrorCode::Unavailable, "no task is created against lost state: {gone:?}");
     assert_eq!(gone.retry_after_ms, Some(1000));
+    // A task Redis held (not retired to SQL) is unavailable while its partition is lost: SQL's
+    // copy may be behind, and "not found" would be a lie.
     assert_eq!(coord.tasks.get(&mut con, &b.id).await.unwrap_err().code, ErrorCode::Unavailable, "no false 404");
+    assert_eq!(coord.tasks.get(&mut con, "t-999").await.unwrap_err().code, ErrorCode::Unavailable, "no false 404");
     assert!(coord.tasks.restore(&mut con, &serde_json::to_value(&a).unwrap()).await.unwrap());
     let metrics = Metrics::new();
     let check = ensure_epoch(&redis, &keys, &coord.tasks, Some(&store), "recoverer", &metrics).await.unwrap();
@@ -204,7 +222,7 @@ async fn recovery_restores_lost_tasks_without_touching_present_ones(store: SqlSt
 
     // A restored task's next changes are newer than its SQL row, so they reach SQL.
     coord.tasks.complete(&mut con, &b.id, "w2", Outcome::Completed(Some(json!("after recovery")))).await.unwrap();
-    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p2")).await.unwrap();
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), task_options("p2", &keys)).await.unwrap();
     drain(&mut p).await;
     let stored = store.task(&b.id).await.unwrap().unwrap();
     assert_eq!((stored.status.as_str(), &stored.state["result"]), ("completed", &json!("after recovery")));
@@ -214,8 +232,11 @@ async fn recovery_restores_lost_tasks_without_touching_present_ones(store: SqlSt
 /// Deletes every key of the prefix, as a Redis restarted without persistence would have them.
 async fn lose_everything(keys: &Keys) {
     let mut con = support::redis().await;
-    let lost: Vec<String> =
+    let mut lost: Vec<String> =
         redis::cmd("KEYS").arg(format!("{{{}}}*", keys.prefix())).query_async(&mut con).await.unwrap();
+    let partitions: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{{{}:*", keys.prefix())).query_async(&mut con).await.unwrap();
+    lost.extend(partitions);
     let _: () = redis::cmd("DEL").arg(&lost).query_async(&mut con).await.unwrap();
 }
 
@@ -224,8 +245,8 @@ async fn ids_are_never_reused_after_redis_loses_unpersisted_tasks(store: SqlStor
     let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
     let mut con = redis.conn();
     let metrics = Metrics::new();
-    top_up_ids(&redis, &keys, &store).await.unwrap();
-    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p")).await.unwrap();
+    top_up_ids(&redis, &coord.tasks, &store).await.unwrap();
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), task_options("p", &keys)).await.unwrap();
     for i in 0..20 {
         coord.tasks.create(&mut con, NewTask::new(format!("persisted {i}"))).await.unwrap();
     }
@@ -243,7 +264,7 @@ async fn ids_are_never_reused_after_redis_loses_unpersisted_tasks(store: SqlStor
         let t = coord.tasks.create(&mut con, NewTask::new(format!("after {i}"))).await.unwrap();
         assert!(seq_of(&t.id) > highest_issued, "{} repeats an id issued before the loss (≤ t-{highest_issued})", t.id);
     }
-    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p2")).await.unwrap();
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), task_options("p2", &keys)).await.unwrap();
     drain(&mut p).await;
     let texts: Vec<String> = store.tasks().await.unwrap().iter().map(|t| t.text.clone()).collect();
     assert_eq!(texts.len(), 25);
@@ -289,7 +310,7 @@ async fn a_second_loss_during_recovery_never_lets_ids_repeat(store: SqlStore) {
     };
     let started = std::time::Instant::now();
     loop {
-        let restored: i64 = redis::cmd("ZCARD").arg(keys.tasks_all()).query_async(&mut con).await.unwrap();
+        let restored: i64 = redis::cmd("ZCARD").arg(support::part0(&keys).all()).query_async(&mut con).await.unwrap();
         if restored >= 4_000 {
             break;
         }
@@ -313,7 +334,7 @@ async fn a_second_loss_during_recovery_never_lets_ids_repeat(store: SqlStore) {
 
     let t = coord.tasks.create(&mut con, NewTask::new("after the second loss")).await.unwrap();
     let first_task = coord.tasks.get(&mut con, "t-1").await;
-    let restored: i64 = redis::cmd("ZCARD").arg(keys.tasks_all()).query_async(&mut con).await.unwrap();
+    let restored: i64 = redis::cmd("ZCARD").arg(support::part0(&keys).all()).query_async(&mut con).await.unwrap();
     let mut broken = Vec::new();
     if seq_of(&t.id) <= reserved {
         broken.push(format!("{} may repeat an id issued before the loss (reserved up to t-{reserved})", t.id));
@@ -337,12 +358,12 @@ async fn recovery_never_resurrects_a_deleted_task(store: SqlStore) {
     let metrics = Metrics::new();
     ensure_epoch(&redis, &keys, &coord.tasks, Some(&store), "r", &metrics).await.unwrap();
     let t = coord.tasks.create(&mut con, NewTask::new("to be deleted")).await.unwrap();
-    let mut p = Persister::with_options(&redis, &keys, store.clone(), options("p")).await.unwrap();
+    let mut p = Persister::with_options(&redis, &keys, store.clone(), task_options("p", &keys)).await.unwrap();
     drain(&mut p).await;
     assert!(store.task(&t.id).await.unwrap().is_some());
     // Acknowledged delete; the persister has not drained it yet.
     coord.tasks.delete(&mut con, &t.id).await.unwrap();
-    let _: () = redis::cmd("DEL").arg(keys.epoch()).query_async(&mut con).await.unwrap();
+    let _: () = redis::cmd("DEL").arg(support::part0(&keys).epoch()).query_async(&mut con).await.unwrap();
     ensure_epoch(&redis, &keys, &coord.tasks, Some(&store), "r", &metrics).await.unwrap();
     drain(&mut p).await;
     let after = coord.tasks.get(&mut con, &t.id).await;
@@ -358,14 +379,14 @@ async fn the_id_counter_stops_at_the_reservation_until_it_is_topped_up(store: Sq
     let (redis, keys, _bus, store) = setup(store).await;
     let coord = Coordination::new(keys.clone(), CoordinationConfig::default());
     let mut con = redis.conn();
-    let limit = top_up_ids(&redis, &keys, &store).await.unwrap().expect("a first reservation");
+    let limit = top_up_ids(&redis, &coord.tasks, &store).await.unwrap().expect("a first reservation");
     assert_eq!(store.reserved_ids().await.unwrap(), limit);
-    assert_eq!(top_up_ids(&redis, &keys, &store).await.unwrap(), None, "plenty left: no new reservation");
+    assert_eq!(top_up_ids(&redis, &coord.tasks, &store).await.unwrap(), None, "plenty left: no new reservation");
     // Jump the counter to the limit: the next create must wait for a reservation.
-    let _: () = redis::cmd("SET").arg(keys.task_seq()).arg(limit).query_async(&mut con).await.unwrap();
+    let _: () = redis::cmd("SET").arg(support::part0(&keys).seq()).arg(limit).query_async(&mut con).await.unwrap();
     let refused = coord.tasks.create(&mut con, NewTask::new("over")).await.unwrap_err();
     assert_eq!(refused.code, ErrorCode::Unavailable, "{refused:?}");
-    let more = top_up_ids(&redis, &keys, &store).await.unwrap().expect("topped up");
+    let more = top_up_ids(&redis, &coord.tasks, &store).await.unwrap().expect("topped up");
     assert!(more > limit);
     let t = coord.tasks.create(&mut con, NewTask::new("fits")).await.unwrap();
     assert_eq!(seq_of(&t.id), limit + 1);
@@ -507,26 +528,6 @@ async fn an_unreachable_database_leaves_entries_pending(store: SqlStore) {
         conn.xpending(keys.stream("task.created"), PERSISTER_GROUP).await.unwrap();
     assert_eq!(pending.count(), 1, "not acknowledged, not dead-lettered");
     assert_eq!(DeadLetters::new(&redis, &keys).count().await.unwrap(), 0);
-}
-
-/// Each test function runs on PostgreSQL and on SQLite: `on_both!(pg_module, sqlite_module,
-/// pg_fixture, sqlite_fixture; test, …)` makes `pg_module::test` and `sqlite_module::test`, each
-/// calling `test(fixture)`.
-macro_rules! on_both {
-    ($pg:ident, $lite:ident, $pg_fixture:expr, $lite_fixture:expr; $($name:ident),* $(,)?) => {
-        mod $pg {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name($pg_fixture).await;
-            })*
-        }
-        mod $lite {
-            $(#[tokio::test]
-            async fn $name() {
-                super::$name($lite_fixture).await;
-            })*
-        }
-    };
 }
 
 on_both!(

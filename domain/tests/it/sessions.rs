@@ -34,7 +34,12 @@ async fn fixture() -> Fixture {
 impl Fixture {
     /// The payloads published on `event`, oldest first.
     async fn events(&mut self, event: &str) -> Vec<Value> {
-        let entries = stream(&mut self.con, &self.keys.stream(event)).await;
+        let key = if claudebench_domain::coordination::tasks::TASK_STREAMS.contains(&event) {
+            crate::support::part0(&self.keys).stream(event)
+        } else {
+            self.keys.stream(event)
+        };
+        let entries = stream(&mut self.con, &key).await;
         entries.iter().map(|e| serde_json::from_str(&e["payload"]).unwrap()).collect()
     }
 }

@@ -30,6 +30,10 @@ pub struct ConsumerOptions {
     pub consumer: String,
     /// Events whose streams are consumed.
     pub events: Vec<String>,
+    /// The stream key of each event, when not the event's own stream in the control slot
+    /// (a task partition's streams, say); same order as `events`. All in one hash slot: one
+    /// read covers them (Redis Cluster refuses a read across slots).
+    pub stream_keys: Option<Vec<String>>,
     /// Most entries returned per stream by one read.
     pub batch: usize,
     /// Longest wait for new entries in one read.
@@ -49,6 +53,7 @@ impl ConsumerOptions {
             group: group.into(),
             consumer: consumer.into(),
             events,
+            stream_keys: None,
             batch: 100,
             block: Duration::from_secs(1),
             claim_idle: Duration::from_secs(30),
@@ -138,7 +143,13 @@ impl GroupConsumer {
         if options.events.is_empty() {
             return Err(Error::internal("a consumer needs at least one event stream"));
         }
-        let streams = options.events.iter().map(|e| (e.clone(), keys.stream(e))).collect();
+        let streams = match &options.stream_keys {
+            Some(k) if k.len() == options.events.len() => {
+                options.events.iter().cloned().zip(k.iter().cloned()).collect()
+            }
+            Some(_) => return Err(Error::internal("a consumer needs one stream key per event")),
+            None => options.events.iter().map(|e| (e.clone(), keys.stream(e))).collect(),
+        };
         let dedup = DedupWindow::new(redis, keys, &options.group, options.dedup_max_age, options.dedup_max_count);
         let consumer = GroupConsumer {
             redis: redis.clone(),

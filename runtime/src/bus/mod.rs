@@ -106,14 +106,25 @@ impl EventBus {
     /// any entry that group has not acknowledged (a stream without that group is left whole).
     /// Returns how many entries were removed. Meant for a periodic job.
     pub async fn trim(&self, events: &[&str], unread_by: Option<&str>, retention: Duration) -> Result<u64, Error> {
+        let streams: Vec<String> = events.iter().map(|e| self.keys.stream(e)).collect();
+        self.trim_streams(&streams, unread_by, retention).await
+    }
+
+    /// [`trim`](Self::trim) for streams named by key (e.g. a task partition's).
+    pub async fn trim_streams(
+        &self,
+        streams: &[String],
+        unread_by: Option<&str>,
+        retention: Duration,
+    ) -> Result<u64, Error> {
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         let min_id = format!("{}-0", now_ms.saturating_sub(retention.as_millis() as u64));
         let mut conn = self.redis.conn();
         let mut removed = 0u64;
-        for event in events {
+        for key in streams {
             let values = scripts::OUTBOX_TRIM
                 .call()
-                .key(self.keys.stream(event))
+                .key(key)
                 .arg(unread_by.unwrap_or(""))
                 .arg(self.maxlen)
                 .arg(&min_id)

@@ -49,6 +49,8 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("INSTANCE_ID", "this server's instance id"),
     ("CLAUDEBENCH_FAILURE_TIMEOUT_MS", "silence after which an instance is declared failed"),
     ("CLAUDEBENCH_WORKER_CAPACITY", "most tasks auto-assignment gives one worker"),
+    ("CLAUDEBENCH_PARTITIONS", "task partitions (hash slots) tasks are spread over, 1..=1024"),
+    ("CLAUDEBENCH_TASK_RETENTION_S", "seconds a finished task stays in Redis once SQL holds it"),
     ("CLAUDEBENCH_HOOK_RULES", "YAML or JSON file replacing the hook.pre_tool rules"),
     ("CLAUDEBENCH_STREAM_MAXLEN", "approximate cap of every event stream"),
     ("CLAUDEBENCH_STREAM_RETENTION_S", "stream entries older than this are trimmed"),

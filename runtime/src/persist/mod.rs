@@ -18,4 +18,4 @@ mod store;
 
 pub use dead_letter::{DeadLetter, DeadLetters};
 pub use persister::{PERSISTER_GROUP, Persister, StepStats, change_of};
-pub use store::{ApplyStats, ChangeOrder, ID_BLOCK, SqlStore, StoredTask, TaskChange, seq_of};
+pub use store::{ApplyStats, ChangeOrder, ID_BLOCK, SqlStore, StoredTask, TaskChange, TaskFilter, seq_of};

@@ -53,15 +53,18 @@ pub struct StepStats {
 }
 
 impl Persister {
-    /// A persister named `consumer` (unique per process) over the streams of `events`.
+    /// A persister named `consumer` (unique per process) over the streams of `events`: each
+    /// event's own stream, or the key `stream_keys` gives it (same order, one hash slot).
     pub async fn new(
         redis: &RedisHandle,
         keys: &Keys,
         store: SqlStore,
         events: Vec<String>,
+        stream_keys: Option<Vec<String>>,
         consumer: &str,
     ) -> Result<Self, Error> {
         let mut options = ConsumerOptions::new(PERSISTER_GROUP, consumer, events);
+        options.stream_keys = stream_keys;
         options.batch = BATCH;
         options.claim_idle = TAKE_OVER_AFTER;
         Self::with_options(redis, keys, store, options).await

@@ -90,6 +90,15 @@ pub struct StoredTask {
     pub order: ChangeOrder,
 }
 
+/// Which retired tasks [`SqlStore::retired_page`] lists.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskFilter {
+    pub status: Option<String>,
+    pub assigned_to: Option<String>,
+    /// Only tasks without an assignee (ignored when `assigned_to` is set).
+    pub unassigned: bool,
+}
+
 /// The SQL database (PostgreSQL or SQLite, one code path through sqlx's `Any` driver), seen
 /// through one key prefix.
 #[derive(Debug, Clone)]
@@ -117,7 +126,9 @@ const UPSERT_TAIL: &str = " ON CONFLICT (prefix, id) DO UPDATE SET \
        assigned_to = excluded.assigned_to, created_at = excluded.created_at, \
        updated_at = excluded.updated_at, completed_at = excluded.completed_at, \
        snapshot = excluded.snapshot, deleted = excluded.deleted, version = excluded.version, \
-       entry_ms = excluded.entry_ms, entry_seq = excluded.entry_seq \
+       entry_ms = excluded.entry_ms, entry_seq = excluded.entry_seq, \
+       retired = CASE WHEN (excluded.version, excluded.entry_ms, excluded.entry_seq) > \
+                           (tasks.version, tasks.entry_ms, tasks.entry_seq) THEN 0 ELSE tasks.retired END \
      WHERE (excluded.version, excluded.entry_ms, excluded.entry_seq) >= (tasks.version, tasks.entry_ms, tasks.entry_seq) \
        AND (excluded.deleted = 1 OR (tasks.deleted = 0 \
             AND (tasks.created_at IS NULL OR excluded.created_at IS NULL OR tasks.created_at = excluded.created_at)))";
@@ -299,19 +310,27 @@ impl SqlStore {
         rows.map_err(sql_error)?.iter().map(stored_task).collect()
     }
 
-    /// Up to `limit` tasks with `seq` above `after_seq`, in `seq` order: unfinished ones (pending,
-    /// in progress) or finished ones (completed, failed). Pages through any number of tasks in
-    /// bounded memory.
-    pub async fn tasks_page(&self, unfinished: bool, after_seq: i64, limit: i64) -> Result<Vec<StoredTask>, Error> {
+    /// Up to `limit` tasks of one task partition (`seq % count = index`) with `seq` above
+    /// `after_seq`, in `seq` order: unfinished ones (pending, in progress) or finished ones
+    /// (completed, failed). Pages through any number of tasks in bounded memory.
+    pub async fn tasks_page(
+        &self,
+        unfinished: bool,
+        (count, index): (u32, u32),
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredTask>, Error> {
         let filter = if unfinished { "IN ('pending', 'in_progress')" } else { "IN ('completed', 'failed')" };
         let sql = format!(
             "SELECT {TASK_COLUMNS}, seq FROM tasks WHERE prefix = $1 AND deleted = 0 AND status {filter} \
-             AND seq > $2 ORDER BY seq LIMIT $3"
+             AND seq > $2 AND seq % $4 = $5 ORDER BY seq LIMIT $3"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(self.prefix.as_str())
             .bind(after_seq)
             .bind(limit)
+            .bind(i64::from(count))
+            .bind(i64::from(index))
             .fetch_all(&self.pool)
             .await
             .map_err(sql_error)?;
@@ -321,6 +340,147 @@ impl SqlStore {
     /// One task, if stored and not deleted.
     pub async fn task(&self, id: &str) -> Result<Option<StoredTask>, Error> {
         let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE prefix = $1 AND deleted = 0 AND id = $2");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(self.prefix.as_str())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(sql_error)?;
+        row.as_ref().map(stored_task).transpose()
+    }
+
+    /// Marks finished tasks retired where SQL holds exactly the given version (so the row is
+    /// the task's final state), in one statement; returns those marked (the rest must stay in
+    /// Redis: SQL is behind, or the task changed).
+    pub async fn retire(&self, tasks: &[(String, i64)]) -> Result<Vec<(String, i64)>, Error> {
+        let mut marked = Vec::new();
+        for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = format!(
+                "UPDATE tasks SET retired = 1 WHERE prefix = {} AND deleted = 0 \
+                 AND status IN ('completed', 'failed') AND (",
+                self.placeholder(1)
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(" OR ");
+                }
+                sql.push_str(&format!(
+                    "(id = {} AND version = {})",
+                    self.placeholder(2 + 2 * i),
+                    self.placeholder(3 + 2 * i)
+                ));
+            }
+            sql.push_str(") RETURNING id, version");
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false).bind(self.prefix.as_str());
+            for (id, version) in chunk {
+                query = query.bind(id.as_str()).bind(*version);
+            }
+            for row in query.fetch_all(&self.pool).await.map_err(sql_error)? {
+                marked.push((row.try_get("id").map_err(sql_error)?, row.try_get("version").map_err(sql_error)?));
+            }
+        }
+        Ok(marked)
+    }
+
+    /// The task is back in Redis (it changes again): its row is no longer the only copy.
+    pub async fn unretire(&self, id: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE tasks SET retired = 0 WHERE prefix = $1 AND id = $2")
+            .bind(self.prefix.as_str())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(sql_error)?;
+        Ok(())
+    }
+
+    /// After Redis lost one partition's data: its finished tasks are no longer in Redis (recovery
+    /// brings back only unfinished work), so SQL alone answers for them. Returns how many.
+    pub async fn retire_partition(&self, (count, index): (u32, u32)) -> Result<u64, Error> {
+        let done = sqlx::query(
+            "UPDATE tasks SET retired = 1 WHERE prefix = $1 AND deleted = 0 AND retired = 0 \
+             AND status IN ('completed', 'failed') AND seq % $2 = $3",
+        )
+        .bind(self.prefix.as_str())
+        .bind(i64::from(count))
+        .bind(i64::from(index))
+        .execute(&self.pool)
+        .await
+        .map_err(sql_error)?;
+        Ok(done.rows_affected())
+    }
+
+    /// The retired (cold) tasks matching `filter`: how many, and the `(seq, id)` of the first
+    /// `limit` of them by id number, newest first or oldest first.
+    pub async fn retired_page(
+        &self,
+        filter: &TaskFilter,
+        newest_first: bool,
+        limit: i64,
+    ) -> Result<(u64, Vec<(i64, String)>), Error> {
+        let mut conditions = String::from("prefix = $1 AND deleted = 0 AND retired = 1");
+        let mut binds: Vec<&str> = Vec::new();
+        if let Some(status) = &filter.status {
+            binds.push(status);
+            conditions.push_str(&format!(" AND status = ${}", binds.len() + 1));
+        }
+        if let Some(owner) = &filter.assigned_to {
+            binds.push(owner);
+            conditions.push_str(&format!(" AND assigned_to = ${}", binds.len() + 1));
+        } else if filter.unassigned {
+            conditions.push_str(" AND assigned_to IS NULL");
+        }
+        let count_sql = format!("SELECT COUNT(*) AS n FROM tasks WHERE {conditions}");
+        let mut count = sqlx::query(AssertSqlSafe(count_sql)).bind(self.prefix.as_str());
+        for b in &binds {
+            count = count.bind(*b);
+        }
+        let total: i64 = count.fetch_one(&self.pool).await.map_err(sql_error)?.try_get("n").map_err(sql_error)?;
+        if limit <= 0 || total == 0 {
+            return Ok((total as u64, Vec::new()));
+        }
+        let order = if newest_first { "DESC" } else { "ASC" };
+        let page_sql =
+            format!("SELECT seq, id FROM tasks WHERE {conditions} ORDER BY seq {order} LIMIT ${}", binds.len() + 2);
+        let mut page = sqlx::query(AssertSqlSafe(page_sql)).bind(self.prefix.as_str());
+        for b in &binds {
+            page = page.bind(*b);
+        }
+        let rows = page.bind(limit).fetch_all(&self.pool).await.map_err(sql_error)?;
+        let ids = rows
+            .iter()
+            .map(|r| Ok((r.try_get("seq").map_err(sql_error)?, r.try_get("id").map_err(sql_error)?)))
+            .collect::<Result<_, Error>>()?;
+        Ok((total as u64, ids))
+    }
+
+    /// How many retired (cold) tasks there are: (completed, failed).
+    pub async fn retired_counts(&self) -> Result<(u64, u64), Error> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM tasks WHERE prefix = $1 AND deleted = 0 AND retired = 1 GROUP BY status",
+        )
+        .bind(self.prefix.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(sql_error)?;
+        let (mut completed, mut failed) = (0, 0);
+        for row in rows {
+            let status: String = row.try_get("status").map_err(sql_error)?;
+            let n: i64 = row.try_get("n").map_err(sql_error)?;
+            match status.as_str() {
+                "completed" => completed = n as u64,
+                "failed" => failed = n as u64,
+                _ => {}
+            }
+        }
+        Ok((completed, failed))
+    }
+
+    /// One task that left Redis (retired, not deleted): SQL's copy is its only one. A row that
+    /// is not retired belongs to a task Redis holds — or deleted, or lost, moments ago, with the
+    /// outbox still carrying that news — so it never answers for a task Redis lacks.
+    pub async fn retired_task(&self, id: &str) -> Result<Option<StoredTask>, Error> {
+        let sql =
+            format!("SELECT {TASK_COLUMNS} FROM tasks WHERE prefix = $1 AND deleted = 0 AND retired = 1 AND id = $2");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(self.prefix.as_str())
             .bind(id)

@@ -23,21 +23,33 @@ pub fn unique_prefix() -> String {
     format!("cbt-{}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000_000)
 }
 
-/// Keys under a fresh prefix.
-/// Keys under a fresh prefix whose task state is open for use: the epoch marker is set, as the
-/// first start of a deployment without SQL sets it (`persist::recovery`). Use
-/// `Keys::new(&unique_prefix())` for a prefix without it (a Redis that lost its data).
+/// Keys under a fresh prefix whose task state is open for use with one task partition (the
+/// default): its epoch marker is set, as the first start of a deployment without SQL sets it
+/// (the domain's `recovery`). Use `Keys::new(&unique_prefix())` for a prefix without it (a Redis
+/// that lost its data), and [`open_partitions`] for more partitions.
 pub fn unique_keys() -> Keys {
     let keys = Keys::new(&unique_prefix());
+    open_partitions(&keys, 1);
+    keys
+}
+
+/// Sets the epoch marker of every one of `count` task partitions under `keys`.
+pub fn open_partitions(keys: &Keys, count: u32) {
     let mut conn = redis::Client::open(redis_url())
         .and_then(|c| c.get_connection())
         .expect("Redis must be running (scripts/test.sh starts it)");
-    let _: () = redis::cmd("SET").arg(keys.epoch()).arg("test").query(&mut conn).expect("set the epoch marker");
-    keys
+    for part in claudebench_runtime::keys::Partitions::new(keys, count).all() {
+        let _: () = redis::cmd("SET").arg(part.epoch()).arg("test").query(&mut conn).expect("set the epoch marker");
+    }
 }
 
 /// A multiplexed connection to the test Redis.
 pub async fn redis() -> redis::aio::MultiplexedConnection {
     let client = redis::Client::open(redis_url()).expect("valid REDIS_URL");
     client.get_multiplexed_async_connection().await.expect("Redis must be running (scripts/test.sh starts it)")
+}
+
+/// The one task partition of a deployment with the default partition count (1).
+pub fn part0(keys: &Keys) -> claudebench_runtime::keys::PartitionKeys {
+    claudebench_runtime::keys::Partitions::new(keys, 1).get(0).clone()
 }
