@@ -354,24 +354,26 @@ impl SqlStore {
     /// Redis: SQL is behind, or the task changed).
     pub async fn retire(&self, tasks: &[(String, i64)]) -> Result<Vec<(String, i64)>, Error> {
         let mut marked = Vec::new();
+        // `id IN (…)` finds the rows by primary key; the CASE then requires each one's version.
         for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
-            let mut sql = format!(
-                "UPDATE tasks SET retired = 1 WHERE prefix = {} AND deleted = 0 \
-                 AND status IN ('completed', 'failed') AND (",
-                self.placeholder(1)
+            let mut n = 1;
+            let mut next = || {
+                n += 1;
+                self.placeholder(n)
+            };
+            let ids: Vec<String> = chunk.iter().map(|_| next()).collect();
+            let cases: Vec<String> = chunk.iter().map(|_| format!("WHEN {} THEN {}", next(), next())).collect();
+            let sql = format!(
+                "UPDATE tasks SET retired = 1 WHERE prefix = {} AND id IN ({}) AND deleted = 0 \
+                 AND status IN ('completed', 'failed') AND version = (CASE id {} END) RETURNING id, version",
+                self.placeholder(1),
+                ids.join(", "),
+                cases.join(" ")
             );
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(" OR ");
-                }
-                sql.push_str(&format!(
-                    "(id = {} AND version = {})",
-                    self.placeholder(2 + 2 * i),
-                    self.placeholder(3 + 2 * i)
-                ));
-            }
-            sql.push_str(") RETURNING id, version");
             let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false).bind(self.prefix.as_str());
+            for (id, _) in chunk {
+                query = query.bind(id.as_str());
+            }
             for (id, version) in chunk {
                 query = query.bind(id.as_str()).bind(*version);
             }
