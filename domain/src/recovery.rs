@@ -20,8 +20,8 @@
 use std::time::Duration;
 
 use claudebench_contract::error::Error;
+use claudebench_runtime::redis::Conn as ConnectionManager;
 use futures_util::{StreamExt, TryStreamExt, stream};
-use redis::aio::ConnectionManager;
 
 use crate::coordination::tasks::Tasks;
 use claudebench_runtime::keys::Keys;
