@@ -10,7 +10,7 @@
 
 use claudebench_contract::error::Error;
 use claudebench_generated::types::{Task, TaskStatus};
-use redis::aio::ConnectionManager;
+use claudebench_runtime::redis::Conn;
 
 use crate::coordination::CoordinationConfig;
 use crate::coordination::batch::{BatchLock, BatchProgress, Batches};
@@ -32,7 +32,7 @@ impl<'a, S> Connected<'a, S> {
         Connected { service, domain }
     }
 
-    fn con(&self) -> ConnectionManager {
+    fn con(&self) -> Conn {
         self.domain.runtime.redis.conn()
     }
 }

@@ -41,7 +41,9 @@ use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
 use crate::load::{Ack, Api, Creates, Deed, Work, Workers, creators, id_number};
-use crate::spawned::{Serve, ServerProcess, redis_url};
+use claudebench_runtime::redis::RedisOptions;
+
+use crate::spawned::{Serve, ServerProcess, connect_redis, redis_options};
 use crate::support;
 
 static DRILL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -239,8 +241,11 @@ async fn kill_one_of_three(name: &str) {
 
 /// Three servers on a private Redis, which is restarted empty in the middle of the creates.
 async fn redis_restarted_empty(name: &str) {
+    if crate::spawned::skip_on_cluster("restarts a private single Redis empty") {
+        return;
+    }
     let mut redis = PrivateRedis::start(None).await.expect("a private redis-server (apt-get install redis-server)");
-    let mut drill = Drill::on_redis(name, Store::Postgres, redis.url()).await;
+    let mut drill = Drill::on_redis(name, Store::Postgres, RedisOptions::new(redis.url())).await;
     for server in ["a", "b", "c"] {
         drill.spawn(server, &[]).await;
     }
@@ -359,8 +364,13 @@ async fn redis_restarted_empty(name: &str) {
 /// (`SCRIPT FLUSH`) five times a second: each script call falls back to loading its body, so
 /// every request is answered 2xx and every acknowledged create reaches SQL exactly once.
 async fn scripts_flushed(name: &str) {
+    if crate::spawned::skip_on_cluster(
+        "flushes the scripts of a private single Redis (runtime redis_cluster covers NOSCRIPT on every master)",
+    ) {
+        return;
+    }
     let redis = PrivateRedis::start(None).await.expect("a private redis-server (apt-get install redis-server)");
-    let mut drill = Drill::on_redis(name, Store::Sqlite, redis.url()).await;
+    let mut drill = Drill::on_redis(name, Store::Sqlite, RedisOptions::new(redis.url())).await;
     for server in ["a", "b"] {
         drill.spawn(server, &[]).await;
     }
@@ -524,7 +534,7 @@ struct Drill {
     name: String,
     prefix: String,
     dir: PathBuf,
-    redis_url: String,
+    redis: RedisOptions,
     sql: Sql,
     api: Api,
     servers: Vec<ServerProcess>,
@@ -534,10 +544,10 @@ struct Drill {
 
 impl Drill {
     async fn new(name: &str, store: Store) -> Drill {
-        Self::on_redis(name, store, redis_url()).await
+        Self::on_redis(name, store, redis_options()).await
     }
 
-    async fn on_redis(name: &str, store: Store, redis_url: String) -> Drill {
+    async fn on_redis(name: &str, store: Store, redis: RedisOptions) -> Drill {
         let prefix = support::unique_prefix();
         let dir = std::env::temp_dir().join(format!("cb-drill-{prefix}"));
         std::fs::create_dir_all(&dir).expect("the drill's temp dir");
@@ -546,7 +556,7 @@ impl Drill {
             name: name.to_string(),
             prefix,
             dir,
-            redis_url,
+            redis,
             sql,
             api: Api::new(),
             servers: Vec::new(),
@@ -557,9 +567,12 @@ impl Drill {
 
     /// Starts a server named `name` (instance `<name>-<prefix>`) with extra environment.
     async fn spawn(&mut self, name: &str, env: &[(&str, &str)]) {
-        let mut serve = Serve::new(name, &self.prefix, &self.dir)
-            .env("REDIS_URL", &self.redis_url)
-            .log_to(self.dir.join(format!("{name}.log")));
+        let mut serve = Serve::new(name, &self.prefix, &self.dir);
+        serve = match self.redis.is_cluster() {
+            true => serve.env("REDIS_CLUSTER_NODES", self.redis.cluster_nodes.join(",")),
+            false => serve.env("REDIS_URL", &self.redis.url),
+        };
+        let mut serve = serve.log_to(self.dir.join(format!("{name}.log")));
         if let Some(url) = &self.sql.server_url {
             serve = serve.env("DATABASE_URL", url);
         }
@@ -597,7 +610,7 @@ impl Drill {
 
     /// Appends a `task.created` entry whose task state is `state` to the outbox stream; its id.
     async fn add_outbox_entry(&self, state: &str) -> String {
-        let mut con = redis_connection(&self.redis_url).await;
+        let mut con = connect_redis(self.redis.clone()).await;
         // The spawned servers run with one task partition (the default): its outbox stream.
         let keys = claudebench_runtime::keys::Keys::new(&self.prefix);
         let stream = claudebench_runtime::keys::Partitions::new(&keys, 1).get(0).stream("task.created");
@@ -667,16 +680,16 @@ impl Drop for Drill {
                 eprintln!("{}", server.log_tail(40));
             }
         }
-        let (redis_url, prefix, sql) = (self.redis_url.clone(), self.prefix.clone(), self.sql.clone());
+        let (redis, prefix, sql) = (self.redis.clone(), self.prefix.clone(), self.sql.clone());
         run_aside(async move {
             let forget_keys = async {
-                if let Ok(Ok(mut con)) = tokio::time::timeout(
+                if let Ok(Ok(handle)) = tokio::time::timeout(
                     Duration::from_secs(2),
-                    redis::Client::open(redis_url.as_str()).expect("a Redis URL").get_multiplexed_async_connection(),
+                    claudebench_runtime::redis::RedisHandle::connect(redis),
                 )
                 .await
                 {
-                    support::delete_keys(&mut con, &prefix).await;
+                    support::delete_keys(&mut handle.conn(), &prefix).await;
                 }
             };
             let _ = tokio::time::timeout(Duration::from_secs(20), forget_keys).await;
@@ -695,10 +708,6 @@ fn run_aside(work: impl Future<Output = ()> + Send) {
             tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime").block_on(work)
         });
     });
-}
-
-async fn redis_connection(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url).expect("a Redis URL").get_multiplexed_async_connection().await.expect("Redis answers")
 }
 
 /// What a `claudebench` command printed.

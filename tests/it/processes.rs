@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 use crate::server::{TestServer, post};
-use crate::spawned::{Serve, ServerProcess, redis_url};
+use crate::spawned::{Serve, ServerProcess, redis_conn};
 use crate::support;
 
 async fn spawn_server(prefix: &str, name: &str, data: &Path) -> ServerProcess {
@@ -32,7 +32,7 @@ async fn rpc(url: &str, method: &str, params: Value) -> Value {
     }
 }
 
-async fn leader(con: &mut redis::aio::MultiplexedConnection, keys: &Keys) -> (String, u64) {
+async fn leader(con: &mut claudebench_runtime::redis::Conn, keys: &Keys) -> (String, u64) {
     let fields: std::collections::HashMap<String, String> =
         redis::cmd("HGETALL").arg(keys.leader()).query_async(con).await.unwrap_or_default();
     (fields.get("id").cloned().unwrap_or_default(), fields.get("term").and_then(|t| t.parse().ok()).unwrap_or(0))
@@ -51,7 +51,7 @@ async fn a_server_that_cannot_listen_exits_before_joining_the_cluster() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("cannot listen on"), "{stderr}");
-    let mut con = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut con = redis_conn().await;
     let left: Vec<String> = redis::cmd("KEYS").arg(format!("{{{prefix}}}*")).query_async(&mut con).await.unwrap();
     assert!(left.is_empty(), "a server that never served wrote {left:?}");
     let _ = std::fs::remove_dir_all(&data);
@@ -62,7 +62,7 @@ async fn a_killed_leader_process_is_replaced_and_its_workers_tasks_finish_elsewh
     let prefix = support::unique_prefix();
     let keys = Keys::new(&prefix);
     let data = std::env::temp_dir().join(format!("cb-procs-{prefix}"));
-    let mut con = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut con = redis_conn().await;
 
     let mut a = spawn_server(&prefix, "proc-a", &data).await;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -216,10 +216,14 @@ async fn client_commands_during<F: std::future::Future<Output = ()>>(port: u16, 
 
 #[tokio::test]
 async fn task_create_costs_two_redis_round_trips() {
+    if crate::spawned::skip_on_cluster("counts the round trips on a private single Redis with MONITOR") {
+        return;
+    }
     let mut redis_server =
         PrivateRedis::start(None).await.expect("a private redis-server (apt-get install redis-server)");
     let mut options = support::options();
     options.runtime.redis_url = Some(redis_server.url());
+    options.runtime.redis_cluster_nodes.clear();
     let t = support::TestApp::start_with(options).await;
     // Warm up: the first call of each script loads it (NOSCRIPT → EVAL).
     t.ok("task.create", json!({"text": "warm up"})).await;
@@ -283,5 +287,43 @@ fn the_configuration_file_is_checked_at_start_and_shown_by_events() {
     let (_, out, _) = run(&["--config", good.to_str().unwrap(), "events"], &[("CLAUDEBENCH_RATE_LIMITS", "on")]);
     let claim = out.lines().find(|l| l.starts_with("task.claim ")).unwrap();
     assert!(claim.contains("6000/60000ms"), "the environment wins over the file: {claim}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A malformed `REDIS_CLUSTER_NODES`, or one set next to `REDIS_URL`, stops `serve` before it
+/// connects anywhere, with one line naming the setting (and the bad entry), never a panic; the
+/// configuration file's `[settings]` is checked the same way.
+#[test]
+fn a_bad_redis_cluster_setting_stops_serve_with_one_clear_line() {
+    let dir = std::env::temp_dir().join(format!("cb-cli-cluster-{}", support::unique_prefix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claudebench"));
+        cmd.args(["serve", "--port", "0"])
+            .args(args)
+            .env_remove("REDIS_URL")
+            .env_remove("REDIS_CLUSTER_NODES")
+            .env_remove("CLAUDEBENCH_CONFIG")
+            .env("CLAUDEBENCH_DATA_DIR", &dir)
+            .envs(env.iter().copied());
+        let out = cmd.output().expect("run claudebench serve");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = run(&[("REDIS_CLUSTER_NODES", "127.0.0.1:7000,redis-b,::1:7002")], &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("REDIS_CLUSTER_NODES must be host:port"), "{err}");
+    assert!(err.contains("entry 2 `redis-b`: missing `:port`"), "{err}");
+    assert!(err.contains("entry 3 `::1:7002`: write an IPv6 address as [addr]:port"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let (code, err) = run(&[("REDIS_CLUSTER_NODES", "127.0.0.1:7000"), ("REDIS_URL", "redis://127.0.0.1:6379")], &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("REDIS_URL and REDIS_CLUSTER_NODES are both set"), "{err}");
+
+    let file = dir.join("cluster.toml");
+    std::fs::write(&file, "[settings]\nREDIS_CLUSTER_NODES = \"10.0.0.1:0\"\n").unwrap();
+    let (code, err) = run(&[], &["--config", file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("entry 1 `10.0.0.1:0`: the port must be a number from 1 to 65535"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,6 +14,55 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// The test Redis Cluster's seed nodes (`host:port,…`) when the tests run on one: set by
+/// scripts/test.sh's cluster pass in `CLAUDEBENCH_TEST_REDIS_CLUSTER` (a test-only name, so no
+/// server started on a Redis of its own inherits it).
+pub fn cluster_nodes() -> Option<String> {
+    let list = std::env::var("CLAUDEBENCH_TEST_REDIS_CLUSTER").ok().filter(|v| !v.trim().is_empty())?;
+    match claudebench_runtime::config::parse_cluster_nodes(&list) {
+        Ok(nodes) => Some(nodes.join(",")),
+        Err(e) => panic!("CLAUDEBENCH_TEST_REDIS_CLUSTER: {e}"),
+    }
+}
+
+/// True (after saying why on stderr) when the tests run on a cluster, for tests that only make
+/// sense on one Redis server.
+pub fn skip_on_cluster(why: &str) -> bool {
+    let skip = cluster_nodes().is_some();
+    if skip {
+        eprintln!("skipped on a Redis Cluster: {why}");
+    }
+    skip
+}
+
+/// The environment setting that points a server at the test Redis: `REDIS_CLUSTER_NODES` on a
+/// cluster, else `REDIS_URL`.
+pub fn redis_env() -> (&'static str, String) {
+    match cluster_nodes() {
+        Some(nodes) => ("REDIS_CLUSTER_NODES", nodes),
+        None => ("REDIS_URL", redis_url()),
+    }
+}
+
+/// Connection options for the test Redis (server or cluster).
+pub fn redis_options() -> claudebench_runtime::redis::RedisOptions {
+    use claudebench_runtime::redis::RedisOptions;
+    match cluster_nodes() {
+        Some(nodes) => RedisOptions::cluster(nodes.split(',').map(str::to_string).collect()),
+        None => RedisOptions::new(redis_url()),
+    }
+}
+
+/// A command connection to the test Redis (server or cluster).
+pub async fn redis_conn() -> claudebench_runtime::redis::Conn {
+    connect_redis(redis_options()).await
+}
+
+/// A command connection through `options`.
+pub async fn connect_redis(options: claudebench_runtime::redis::RedisOptions) -> claudebench_runtime::redis::Conn {
+    claudebench_runtime::redis::RedisHandle::connect(options).await.expect("Redis answers").conn()
+}
+
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
@@ -28,12 +77,12 @@ pub struct Serve {
 }
 
 impl Serve {
-    /// A server on the machine's Redis with SQLite in `data_dir`, a 1.5 s failure timeout,
+    /// A server on the machine's Redis (or the test cluster, see [`redis_env`]) with SQLite in `data_dir`, a 1.5 s failure timeout,
     /// instance id `<name>-<prefix>` and `RUST_LOG=warn` (no colours); its stderr is discarded.
     pub fn new(name: &str, prefix: &str, data_dir: &Path) -> Self {
         let instance = format!("{name}-{prefix}");
         let env = [
-            ("REDIS_URL", redis_url()),
+            redis_env(),
             ("CLAUDEBENCH_KEY_PREFIX", prefix.to_string()),
             ("CLAUDEBENCH_DATA_DIR", data_dir.display().to_string()),
             ("CLAUDEBENCH_FAILURE_TIMEOUT_MS", "1500".to_string()),
@@ -45,9 +94,10 @@ impl Serve {
         Serve { name: name.to_string(), instance, env, log: None }
     }
 
-    /// Sets (or replaces) one environment variable.
+    /// Sets (or replaces) one environment variable. `REDIS_URL` also drops the test cluster
+    /// setting: such a server is meant for a Redis of its own, and both set is a start-up error.
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.env.retain(|(k, _)| k != key);
+        self.env.retain(|(k, _)| k != key && !(key == "REDIS_URL" && k == "REDIS_CLUSTER_NODES"));
         self.env.push((key.to_string(), value.into()));
         self
     }
@@ -95,10 +145,15 @@ impl Serve {
 }
 
 /// `claudebench` with exactly `env` on top of this process's environment (minus `DATABASE_URL`,
-/// so a server uses PostgreSQL only when told to).
+/// so a server uses PostgreSQL only when told to, and minus the Redis settings, so the one in
+/// `env` is the only one).
 fn command_with_env(env: &[(String, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_claudebench"));
-    command.env_remove("DATABASE_URL").envs(env.iter().map(|(k, v)| (k, v)));
+    command
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("REDIS_CLUSTER_NODES")
+        .envs(env.iter().map(|(k, v)| (k, v)));
     command
 }
 

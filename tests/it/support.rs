@@ -22,10 +22,13 @@ pub fn unique_prefix() -> String {
     format!("cbt-{}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000_000)
 }
 
-/// Options for a test app: the machine's Redis, a fresh prefix, no SQL, no jobs.
+/// Options for a test app: the machine's Redis (or the test cluster), a fresh prefix, no SQL, no
+/// jobs.
 pub fn options() -> NodeOptions {
+    let redis = crate::spawned::redis_options();
     let runtime = RuntimeConfig {
-        redis_url: Some(std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())),
+        redis_url: (!redis.is_cluster()).then_some(redis.url),
+        redis_cluster_nodes: redis.cluster_nodes,
         key_prefix: unique_prefix(),
         // The pipeline tests drive `test.circuit`; a production server leaves it out.
         test_events: true,
@@ -123,7 +126,7 @@ impl TestApp {
     }
 
     /// A connection to the test Redis.
-    pub fn redis(&self) -> redis::aio::ConnectionManager {
+    pub fn redis(&self) -> claudebench_runtime::redis::Conn {
         self.services().redis.conn()
     }
 

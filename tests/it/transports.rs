@@ -206,12 +206,15 @@ async fn an_mcp_client_over_streamable_http_lists_the_manifest_and_calls_tools()
 async fn an_mcp_client_over_stdio_drives_a_claudebench_mcp_child_process() {
     let prefix = support::unique_prefix();
     let data = std::env::temp_dir().join(format!("cb-mcp-{prefix}"));
+    let (redis_key, redis_value) = crate::spawned::redis_env();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_claudebench"));
     command
         .arg("mcp")
         .env("CLAUDEBENCH_KEY_PREFIX", &prefix)
         .env("CLAUDEBENCH_DATA_DIR", &data)
-        .env("REDIS_URL", std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
+        .env_remove("REDIS_URL")
+        .env_remove("REDIS_CLUSTER_NODES")
+        .env(redis_key, redis_value)
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn");
     let client =

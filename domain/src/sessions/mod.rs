@@ -26,8 +26,7 @@ pub mod tools;
 use claudebench_contract::error::Error;
 use claudebench_runtime::bus::EventBus;
 use claudebench_runtime::keys::Keys;
-use claudebench_runtime::redis::{RedisHandle, redis_error};
-use redis::aio::ConnectionManager;
+use claudebench_runtime::redis::{Conn, RedisHandle, redis_error};
 
 use crate::coordination::tasks::{Task, TaskQuery, TaskStatus, Tasks};
 use crate::coordination::{Coordination, instances::Instances, iso_millis, now_ms};
@@ -79,7 +78,7 @@ impl Sessions {
         }
     }
 
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Conn {
         self.redis.conn()
     }
 

@@ -17,7 +17,7 @@ pub fn coordination() -> (Coordination, Keys) {
 }
 
 pub async fn stream(
-    con: &mut redis::aio::MultiplexedConnection,
+    con: &mut claudebench_runtime::redis::Conn,
     key: &str,
 ) -> Vec<std::collections::HashMap<String, String>> {
     let reply: StreamRangeReply = redis::cmd("XRANGE").arg(key).arg("-").arg("+").query_async(con).await.unwrap();

@@ -21,7 +21,7 @@ struct Fixture {
     sessions: Sessions,
     coord: Coordination,
     keys: Keys,
-    con: redis::aio::MultiplexedConnection,
+    con: claudebench_runtime::redis::Conn,
 }
 
 async fn fixture() -> Fixture {

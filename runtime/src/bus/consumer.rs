@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionManager, MultiplexedConnection};
 use ::redis::streams::{StreamAutoClaimReply, StreamId, StreamReadReply};
 use ::redis::{ErrorKind, ServerErrorKind, Value as RedisValue};
 use claudebench_contract::error::Error;
@@ -19,7 +18,7 @@ use serde_json::Value;
 use super::check_event_name;
 use super::dedup::{AckTarget, DedupWindow};
 use crate::keys::Keys;
-use crate::redis::{RedisHandle, redis_error};
+use crate::redis::{Conn, RedisHandle, redis_error};
 
 /// Settings of one consumer.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,9 +112,9 @@ pub fn parse_entry_id(id: &str) -> (u64, u64) {
 /// A member of a consumer group reading the streams of some events.
 pub struct GroupConsumer {
     redis: RedisHandle,
-    conn: ConnectionManager,
+    conn: Conn,
     /// Dedicated connection for blocking reads; rebuilt after a failure.
-    blocking: Option<MultiplexedConnection>,
+    blocking: Option<Conn>,
     options: ConsumerOptions,
     streams: Vec<(String, String)>,
     /// XAUTOCLAIM cursor per stream key.

@@ -9,11 +9,10 @@
 use std::time::Duration;
 
 use ::redis::AsyncCommands;
-use ::redis::aio::ConnectionManager;
 use claudebench_contract::error::Error;
 
 use crate::keys::Keys;
-use crate::redis::{RedisHandle, redis_error};
+use crate::redis::{Conn, RedisHandle, redis_error};
 use crate::scripts;
 
 /// Where a processed entry is acknowledged.
@@ -27,7 +26,7 @@ pub struct AckTarget<'a> {
 /// A bounded window of processed ids.
 #[derive(Debug, Clone)]
 pub struct DedupWindow {
-    conn: ConnectionManager,
+    conn: Conn,
     key: String,
     max_age: Duration,
     max_count: u64,

@@ -4,13 +4,12 @@
 use std::time::Duration;
 
 use ::redis::AsyncCommands;
-use ::redis::aio::ConnectionManager;
 use claudebench_contract::error::Error;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::keys::Keys;
-use crate::redis::{RedisHandle, redis_error};
+use crate::redis::{Conn, RedisHandle, redis_error};
 use crate::scripts;
 
 /// One entry of a partition log.
@@ -25,7 +24,7 @@ pub struct PartitionEntry {
 /// Appends to and reads partition logs.
 #[derive(Debug, Clone)]
 pub struct PartitionLog {
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Keys,
     max_entries: u64,
     idle_expiry: Duration,

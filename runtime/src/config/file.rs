@@ -28,6 +28,7 @@ use toml::Spanned;
 /// Every setting the environment (and so the `[settings]` table) knows, with its meaning.
 pub const SETTINGS: &[(&str, &str)] = &[
     ("REDIS_URL", "the Redis every server instance shares"),
+    ("REDIS_CLUSTER_NODES", "host:port,… of a Redis Cluster to use instead of REDIS_URL"),
     ("DATABASE_URL", "postgres://… for PostgreSQL; unset, a SQLite file in the data directory"),
     ("CLAUDEBENCH_DATA_DIR", "where the SQLite file lives"),
     ("CLAUDEBENCH_KEY_PREFIX", "prefix (and Cluster hash tag) of every key, channel and SQL row"),

@@ -23,6 +23,10 @@ pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub struct RuntimeConfig {
     /// `REDIS_URL`; `None` means "the default, and a private server may be started".
     pub redis_url: Option<String>,
+    /// `REDIS_CLUSTER_NODES` (`host:port,host:port,…`): seed nodes of a Redis Cluster. Non-empty
+    /// selects the cluster client instead of `REDIS_URL` (setting both is an error); the rest of
+    /// the cluster is discovered from them.
+    pub redis_cluster_nodes: Vec<String>,
     /// `CLAUDEBENCH_KEY_PREFIX` (default `cb`): the prefix of every key and channel.
     pub key_prefix: String,
     /// `DATABASE_URL`: `postgres://…` selects PostgreSQL; unset selects SQLite under `data_dir`.
@@ -54,6 +58,7 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             redis_url: None,
+            redis_cluster_nodes: Vec::new(),
             key_prefix: "cb".to_string(),
             database_url: None,
             data_dir: PathBuf::from("./data"),
@@ -94,8 +99,22 @@ impl RuntimeConfig {
                 }
             }
         };
+        let redis_url = non_empty("REDIS_URL");
+        let redis_cluster_nodes = match non_empty("REDIS_CLUSTER_NODES") {
+            None => Vec::new(),
+            Some(list) => parse_cluster_nodes(&list)?,
+        };
+        if redis_url.is_some() && !redis_cluster_nodes.is_empty() {
+            // Which one would win is a guess an operator should not have to make.
+            return Err(invalid(
+                "REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis server, \
+                 REDIS_CLUSTER_NODES for a Redis Cluster"
+                    .to_string(),
+            ));
+        }
         Ok(RuntimeConfig {
-            redis_url: non_empty("REDIS_URL"),
+            redis_url,
+            redis_cluster_nodes,
             key_prefix: non_empty("CLAUDEBENCH_KEY_PREFIX").unwrap_or(defaults.key_prefix),
             database_url: non_empty("DATABASE_URL"),
             data_dir: non_empty("CLAUDEBENCH_DATA_DIR").map(PathBuf::from).unwrap_or(defaults.data_dir),
@@ -129,6 +148,61 @@ impl RuntimeConfig {
     pub fn effective_redis_url(&self) -> &str {
         self.redis_url.as_deref().unwrap_or(DEFAULT_REDIS_URL)
     }
+
+    /// Whether Redis is a cluster (`REDIS_CLUSTER_NODES` is set).
+    pub fn is_cluster(&self) -> bool {
+        !self.redis_cluster_nodes.is_empty()
+    }
+}
+
+/// Checks `REDIS_CLUSTER_NODES`: comma-separated `host:port` (IPv6 as `[addr]:port`), blanks
+/// between commas ignored, at least one node. Every bad entry is reported at once, by position,
+/// so a typo in a long list is found without trial and error.
+pub fn parse_cluster_nodes(list: &str) -> Result<Vec<String>, Error> {
+    let mut nodes = Vec::new();
+    let mut problems = Vec::new();
+    for (i, entry) in list.split(',').map(str::trim).enumerate() {
+        if entry.is_empty() {
+            continue;
+        }
+        match check_node(entry) {
+            Ok(()) => nodes.push(entry.to_string()),
+            Err(why) => problems.push(format!("entry {} `{entry}`: {why}", i + 1)),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(invalid(format!("REDIS_CLUSTER_NODES must be host:port,host:port,…; {}", problems.join("; "))));
+    }
+    if nodes.is_empty() {
+        return Err(invalid("REDIS_CLUSTER_NODES names no node (expected host:port,host:port,…)".to_string()));
+    }
+    Ok(nodes)
+}
+
+fn check_node(entry: &str) -> Result<(), &'static str> {
+    if entry.contains("://") {
+        return Err("give host:port without a scheme");
+    }
+    let Some((host, port)) = entry.rsplit_once(':') else { return Err("missing `:port`") };
+    let host = match host.strip_prefix('[') {
+        Some(inner) => inner.strip_suffix(']').ok_or("unclosed `[` around an IPv6 address")?,
+        None if host.contains(':') => return Err("write an IPv6 address as [addr]:port"),
+        None => host,
+    };
+    if host.is_empty() {
+        return Err("missing host");
+    }
+    if host.chars().any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#' | '[' | ']')) {
+        return Err("the host is not a host name or address");
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err("the port must be a number from 1 to 65535"),
+    }
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(claudebench_contract::error::ErrorCode::Validation, message)
 }
 
 #[cfg(test)]
@@ -154,6 +228,43 @@ mod tests {
         assert_eq!(c.redis_url.as_deref(), Some("redis://10.0.0.1:7000"));
         assert_eq!(c.database_url, None);
         assert_eq!(c.stream_maxlen, 500);
+    }
+
+    #[test]
+    fn cluster_nodes_are_read_and_checked() {
+        let c = RuntimeConfig::from_lookup(|k| {
+            (k == "REDIS_CLUSTER_NODES").then(|| " 10.0.0.1:7000, redis-b:7001,,[::1]:7002 ".into())
+        })
+        .unwrap();
+        assert_eq!(c.redis_cluster_nodes, ["10.0.0.1:7000", "redis-b:7001", "[::1]:7002"]);
+        assert!(c.is_cluster());
+        assert!(!RuntimeConfig::default().is_cluster());
+    }
+
+    #[test]
+    fn bad_cluster_nodes_are_errors_naming_every_bad_entry() {
+        let err = parse_cluster_nodes("a:1,b,redis://c:3,:4,d:0,e:70000,::1:5,f g:6").unwrap_err();
+        assert_eq!(err.code, claudebench_contract::error::ErrorCode::Validation);
+        for needle in [
+            "entry 2 `b`: missing `:port`",
+            "entry 3 `redis://c:3`: give host:port without a scheme",
+            "entry 4 `:4`: missing host",
+            "entry 5 `d:0`: the port",
+            "entry 6 `e:70000`: the port",
+            "entry 7 `::1:5`: write an IPv6 address as [addr]:port",
+            "entry 8 `f g:6`: the host",
+        ] {
+            assert!(err.message.contains(needle), "{needle} in {err}");
+        }
+        assert!(!err.message.contains("entry 1"), "{err}");
+        assert!(parse_cluster_nodes(" , ").unwrap_err().message.contains("names no node"));
+        let both = RuntimeConfig::from_lookup(|k| match k {
+            "REDIS_URL" => Some("redis://127.0.0.1:6379".into()),
+            "REDIS_CLUSTER_NODES" => Some("127.0.0.1:7000".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert!(both.message.contains("both set"), "{both}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Finding a Redis server, or starting a private one so `claudebench serve` works on a bare
 //! machine.
 //!
-//! A configured `REDIS_URL` is always used as is. Without one, the default address is probed;
+//! A configured `REDIS_URL` is always used as is, and so is a configured Redis Cluster
+//! (`REDIS_CLUSTER_NODES`: never probed or started here). Without either, the default address is probed;
 //! when nothing answers there and `redis-server` is installed, a private child is started on a
 //! free loopback port with persistence off (`--save "" --appendonly no`): it is a cache of the
 //! durable SQL state, rebuilt by rehydration, and it dies with the process (`kill_on_drop`).
@@ -42,6 +43,10 @@ impl RedisServer {
 /// Uses the configured Redis, or the default one if it answers, or starts a private
 /// `redis-server`; fails with one actionable line when none of these is possible.
 pub async fn ensure_server(config: &RuntimeConfig) -> Result<RedisServer, Error> {
+    if config.is_cluster() {
+        // The cluster client connects through `redis_cluster_nodes`; `url` is not used then.
+        return Ok(RedisServer::External { url: config.effective_redis_url().to_string() });
+    }
     if let Some(url) = &config.redis_url {
         return Ok(RedisServer::External { url: url.clone() });
     }

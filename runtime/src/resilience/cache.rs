@@ -5,18 +5,17 @@
 //! sorted at every depth), so `{"a":1,"b":2}` and `{"b":2,"a":1}` share one entry.
 
 use ::redis::AsyncCommands;
-use ::redis::aio::ConnectionManager;
 use claudebench_contract::error::Error;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::keys::Keys;
-use crate::redis::{RedisHandle, redis_error};
+use crate::redis::{Conn, RedisHandle, redis_error};
 
 /// GET / SET EX of serialized answers.
 #[derive(Debug, Clone)]
 pub struct ResponseCache {
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Keys,
 }
 

@@ -19,14 +19,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use ::redis::aio::ConnectionManager;
 use claudebench_contract::error::{Error, ErrorCode};
 use claudebench_contract::event::CircuitBreakerDef;
 use serde::Deserialize;
 
 use crate::bus::subscribe::{Flow, Listener, listen};
 use crate::keys::Keys;
-use crate::redis::{RedisHandle, redis_error};
+use crate::redis::{Conn, RedisHandle, redis_error};
 use crate::scripts;
 
 /// A circuit's state.
@@ -147,7 +146,7 @@ type Table = Arc<RwLock<HashMap<String, Local>>>;
 
 /// Every event's circuit breaker, for one process.
 pub struct CircuitBreakers {
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Keys,
     local: Table,
     _feed: Listener,
@@ -290,7 +289,7 @@ impl CircuitBreakers {
 type StoredFields = (Option<String>, Option<u64>, Option<u64>, Option<u64>);
 
 /// Reads one circuit from Redis into the local table.
-async fn load(conn: &mut ConnectionManager, keys: &Keys, local: &Table, event: &str) -> Result<Local, Error> {
+async fn load(conn: &mut Conn, keys: &Keys, local: &Table, event: &str) -> Result<Local, Error> {
     let (fields, time): (StoredFields, (u64, u64)) = ::redis::pipe()
         .cmd("HMGET")
         .arg(keys.circuit(event))

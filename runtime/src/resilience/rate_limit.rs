@@ -3,12 +3,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use ::redis::aio::ConnectionManager;
 use claudebench_contract::error::{Error, ErrorCode};
 use claudebench_contract::event::RateLimit;
 
 use crate::keys::Keys;
-use crate::redis::RedisHandle;
+use crate::redis::{Conn, RedisHandle};
 use crate::scripts;
 
 /// The answer of one rate-limit check.
@@ -24,7 +23,7 @@ pub struct RateDecision {
 /// Rate limiter over the shared Redis.
 #[derive(Debug)]
 pub struct RateLimiter {
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Keys,
     /// Makes this process's window members unique among all instances.
     nonce: String,

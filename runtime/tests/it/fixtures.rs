@@ -3,13 +3,13 @@
 #![allow(dead_code)]
 
 use claudebench_runtime::persist::SqlStore;
-use claudebench_runtime::redis::{RedisHandle, RedisOptions};
+use claudebench_runtime::redis::RedisHandle;
 
 use crate::support;
 
-/// A handle on the test Redis.
+/// A handle on the test Redis (server or cluster, see `support`).
 pub async fn handle() -> RedisHandle {
-    RedisHandle::connect(RedisOptions::new(support::redis_url())).await.expect("Redis must be running")
+    support::redis_handle().await
 }
 
 /// A URL of a fresh PostgreSQL schema of its own (`cbt_<unique>`).

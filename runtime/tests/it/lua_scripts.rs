@@ -81,7 +81,7 @@ async fn retention_trim_drops_entries_older_than_the_retention() {
 }
 
 /// Reads up to `count` new entries of `stream` as a member of the `persister` group; their ids.
-async fn read_as_persister(conn: &mut redis::aio::MultiplexedConnection, stream: &str, count: usize) -> Vec<String> {
+async fn read_as_persister(conn: &mut claudebench_runtime::redis::Conn, stream: &str, count: usize) -> Vec<String> {
     let read: redis::streams::StreamReadReply = redis::cmd("XREADGROUP")
         .arg("GROUP")
         .arg("persister")

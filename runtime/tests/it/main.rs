@@ -9,6 +9,7 @@ mod cache;
 mod circuit;
 mod lua_scripts;
 mod rate_limit;
+mod redis_cluster;
 mod redis_conn;
 
 mod transport_connections;
