@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite: starts (or installs) Redis and PostgreSQL when needed, prepares the
 # Python OpenAPI tools and schemathesis, runs every test of the workspace on one Redis server,
-# then the runtime and end-to-end test binaries again on a local three-master Redis Cluster
-# (scripts/redis-cluster.sh; CB_CLUSTER_TESTS=0 skips that pass), then every fuzz target for a
+# then the runtime and end-to-end test binaries again on a local three-master Redis Cluster with
+# tasks in six partitions, two per master (scripts/redis-cluster.sh; CB_CLUSTER_TESTS=0 skips that
+# pass), then every fuzz target for a
 # bounded time (scripts/fuzz.sh; CB_FUZZ_SECONDS per target, 0 skips them). Extra arguments go to
 # `cargo test` (those after `--` to the test binaries of the cluster pass as well).
 set -euo pipefail
@@ -45,7 +46,7 @@ if [ "${CB_CLUSTER_TESTS:-}" != 0 ]; then
   cluster_out=$(scripts/redis-cluster.sh start)
   cluster_dir=$(sed -n 's/^CLUSTER_DIR=//p' <<<"$cluster_out")
   trap 'scripts/redis-cluster.sh stop "$cluster_dir"' EXIT
-  export CLAUDEBENCH_TEST_REDIS_CLUSTER
+  export CLAUDEBENCH_TEST_REDIS_CLUSTER CLAUDEBENCH_TEST_PARTITIONS=6
   CLAUDEBENCH_TEST_REDIS_CLUSTER=$(sed -n 's/^REDIS_CLUSTER_NODES=//p' <<<"$cluster_out")
   # Drills whose fault and checks are on the SQL side (a database outage, NUL text, the PostgreSQL
   # twins of the SQLite create drills) are not repeated here: Redis plays the same part in them as

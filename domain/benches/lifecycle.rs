@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use claudebench_domain::coordination::tasks::{NewTask, Outcome, Tasks, TASK_STREAMS};
+use claudebench_domain::coordination::tasks::{NewTask, Outcome, TASK_STREAMS, Tasks};
 use claudebench_domain::coordination::{Coordination, CoordinationConfig};
-use claudebench_runtime::keys::{Keys, Partitions};
 use claudebench_runtime::bus::EventBus;
+use claudebench_runtime::keys::{Keys, Partitions};
 use claudebench_runtime::persist::{PERSISTER_GROUP, Persister, SqlStore};
 use claudebench_runtime::redis::server::PrivateRedis;
 use claudebench_runtime::redis::{RedisHandle, RedisOptions};
@@ -26,29 +26,92 @@ fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-async fn memory(redis: &RedisHandle) -> (u64, u64) {
-    let mut con = redis.conn();
-    let info: String = redis::cmd("INFO").arg("memory").query_async(&mut con).await.unwrap_or_default();
-    let used = info
+/// One server's figures: used_memory, keys, commands processed, error replies by kind.
+#[derive(Debug, Default, Clone)]
+struct NodeStats {
+    used_memory: u64,
+    keys: u64,
+    commands: u64,
+    errors: Vec<(String, u64)>,
+}
+
+async fn node_stats(client: &redis::Client) -> NodeStats {
+    let Ok(mut con) = client.get_multiplexed_async_connection().await else { return NodeStats::default() };
+    let info: String = redis::cmd("INFO").arg("all").query_async(&mut con).await.unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        info.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    };
+    let errors = info
         .lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
+        .filter_map(|l| l.strip_prefix("errorstat_"))
+        .filter_map(|l| {
+            let (kind, rest) = l.split_once(':')?;
+            Some((kind.to_string(), rest.strip_prefix("count=")?.trim().parse().ok()?))
+        })
+        .collect();
     let keys: u64 = redis::cmd("DBSIZE").query_async(&mut con).await.unwrap_or(0);
-    (used, keys)
+    NodeStats { used_memory: field("used_memory:"), keys, commands: field("total_commands_processed:"), errors }
+}
+
+/// Every master (one server when not on a cluster).
+struct Nodes(Vec<(String, redis::Client)>);
+
+impl Nodes {
+    async fn stats(&self) -> Vec<NodeStats> {
+        let mut out = Vec::new();
+        for (_, client) in &self.0 {
+            out.push(node_stats(client).await);
+        }
+        out
+    }
+
+    async fn memory(&self) -> (u64, u64) {
+        let all = self.stats().await;
+        (all.iter().map(|s| s.used_memory).sum(), all.iter().map(|s| s.keys).sum())
+    }
+}
+
+/// The masters of the cluster `seed` belongs to, from `CLUSTER NODES`.
+async fn masters(seed: &str) -> Result<Vec<(String, redis::Client)>, Box<dyn std::error::Error>> {
+    let client = redis::Client::open(format!("redis://{seed}"))?;
+    let mut con = client.get_multiplexed_async_connection().await?;
+    let nodes: String = redis::cmd("CLUSTER").arg("NODES").query_async(&mut con).await?;
+    let mut out = Vec::new();
+    for line in nodes.lines() {
+        let parts: Vec<&str> = line.split(' ').collect();
+        if parts.len() > 2 && parts[2].contains("master") {
+            let addr = parts[1].split('@').next().unwrap_or_default().to_string();
+            out.push((addr.clone(), redis::Client::open(format!("redis://{addr}"))?));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let cycles = env("CB_BENCH_CYCLES", 100_000);
     let partitions = env("CB_BENCH_PARTITIONS", 2) as u32;
     let retention_ms = env("CB_BENCH_RETENTION_MS", 1_000);
-    let mut server = PrivateRedis::start(None).await?;
-    let redis = RedisHandle::connect(RedisOptions::new(server.url())).await?;
+    let cluster: Vec<String> = std::env::var("REDIS_CLUSTER_NODES")
+        .ok()
+        .map(|v| v.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect())
+        .unwrap_or_default();
+    let (mut server, redis, nodes) = if cluster.is_empty() {
+        let server = PrivateRedis::start(None).await?;
+        let redis = RedisHandle::connect(RedisOptions::new(server.url())).await?;
+        let nodes = Nodes(vec![(server.url(), redis::Client::open(server.url())?)]);
+        (Some(server), redis, nodes)
+    } else {
+        let nodes = Nodes(masters(&cluster[0]).await?);
+        (None, RedisHandle::connect(RedisOptions::cluster(cluster.clone())).await?, nodes)
+    };
+    let before = nodes.stats().await;
     let dir = std::env::temp_dir().join(format!("cb-lifecycle-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let store = SqlStore::connect(&format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()), "cb").await?;
 
-    let keys = Keys::new("cb");
+    // A prefix of its own, so a shared cluster's other keys stay apart (the counts are whole-node).
+    let keys = Keys::new(&format!("cbbench{}", std::process::id()));
     let config = CoordinationConfig { partitions, task_retention_ms: retention_ms, ..Default::default() };
     let tasks = Tasks::new(keys.clone(), config.clone()).with_store(store.clone());
     let coord = Coordination::with_tasks(tasks, keys.clone(), config);
@@ -116,7 +179,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let done = Arc::new(AtomicU64::new(0));
-    let (start_mem, start_keys) = memory(&redis).await;
+    let (start_mem, start_keys) = nodes.memory().await;
     println!(
         "lifecycle: {cycles} create → claim → complete cycles, {WORKERS} workers, {partitions} partitions, \
          retention {retention_ms} ms, SQLite"
@@ -144,9 +207,17 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let n = done.load(Ordering::Relaxed).min(cycles);
         if n >= next_report {
-            let (mem, keys) = memory(&redis).await;
+            let stats = nodes.stats().await;
+            let (mem, keys): (u64, u64) =
+                (stats.iter().map(|s| s.used_memory).sum(), stats.iter().map(|s| s.keys).sum());
+            let per_master = if cluster.is_empty() {
+                String::new()
+            } else {
+                let shares: Vec<String> = stats.iter().map(|s| s.keys.to_string()).collect();
+                format!("   keys per master {}", shares.join(" / "))
+            };
             println!(
-                "{:>8} {:>8.1} {:>14} {:>8} {:>10}",
+                "{:>8} {:>8.1} {:>14} {:>8} {:>10}{per_master}",
                 n,
                 started.elapsed().as_secs_f64(),
                 mem,
@@ -173,7 +244,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     tokio::time::sleep(Duration::from_millis(retention_ms + 3_000)).await;
-    let (end_mem, end_keys) = memory(&redis).await;
+    let (end_mem, end_keys) = nodes.memory().await;
     println!(
         "{:>8} {:>8.1} {:>14} {:>8} {:>10}   (after the retention)",
         cycles,
@@ -188,11 +259,46 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         (end_mem as f64 - start_mem as f64) * 100.0 / start_mem.max(1) as f64,
         store.row_count().await?
     );
+    if !cluster.is_empty() {
+        let after = nodes.stats().await;
+        let keys_total: u64 = after.iter().map(|s| s.keys).sum::<u64>().max(1);
+        let commands: Vec<u64> =
+            after.iter().zip(&before).map(|(a, b)| a.commands.saturating_sub(b.commands)).collect();
+        let commands_total: u64 = commands.iter().sum::<u64>().max(1);
+        println!("per master (its own INFO): keys now, commands during the run, error replies during the run");
+        for (((addr, _), a), (b, n)) in nodes.0.iter().zip(&after).zip(before.iter().zip(&commands)) {
+            let errors: Vec<String> = a
+                .errors
+                .iter()
+                .map(|(kind, count)| {
+                    let was = b.errors.iter().find(|(k, _)| k == kind).map_or(0, |(_, c)| *c);
+                    format!("{kind} {}", count - was)
+                })
+                .filter(|e| !e.ends_with(" 0"))
+                .collect();
+            println!(
+                "  {addr}: keys {} ({:.1} %), commands {n} ({:.1} %), errors: {}",
+                a.keys,
+                a.keys as f64 * 100.0 / keys_total as f64,
+                *n as f64 * 100.0 / commands_total as f64,
+                if errors.is_empty() { "none".to_string() } else { errors.join(", ") }
+            );
+        }
+        let mut con = redis.conn();
+        for part in Partitions::new(&keys, partitions).all() {
+            let slot = claudebench_runtime::keys::slot(&part.pending());
+            let tasks: u64 =
+                redis::cmd("ZCARD").arg(part.by_status("completed")).query_async(&mut con).await.unwrap_or(0);
+            println!("  partition {} {}: slot {slot}, completed tasks still hot {tasks}", part.index(), part.tag());
+        }
+    }
     stop.notify_waiters();
     for b in background {
         b.abort();
     }
-    server.stop().await?;
+    if let Some(server) = server.as_mut() {
+        server.stop().await?;
+    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

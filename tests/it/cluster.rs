@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use claudebench_domain::coordination::CoordinationConfig;
 use claudebench_domain::node::NodeOptions;
 use serde_json::{Value, json};
 
@@ -212,7 +211,7 @@ async fn when_the_leader_stops_another_server_leads_within_one_lease_with_a_high
     let mut base = options();
     base.background_jobs = true;
     // Lease = failure timeout clamped to at least 1 s (see app.rs).
-    base.coordination = CoordinationConfig { failure_timeout_ms: 1_000, ..CoordinationConfig::default() };
+    base.coordination.failure_timeout_ms = 1_000;
     let lease = Duration::from_millis(1_000);
     let mut apps = cluster(3, base).await;
     let mut con = apps[0].redis();

@@ -611,9 +611,10 @@ impl Drill {
     /// Appends a `task.created` entry whose task state is `state` to the outbox stream; its id.
     async fn add_outbox_entry(&self, state: &str) -> String {
         let mut con = connect_redis(self.redis.clone()).await;
-        // The spawned servers run with one task partition (the default): its outbox stream.
+        // The first task partition's outbox stream (its persister reads it like any other).
         let keys = claudebench_runtime::keys::Keys::new(&self.prefix);
-        let stream = claudebench_runtime::keys::Partitions::new(&keys, 1).get(0).stream("task.created");
+        let partitions = crate::spawned::test_partitions();
+        let stream = claudebench_runtime::keys::Partitions::new(&keys, partitions).get(0).stream("task.created");
         let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis().to_string();
         let fields = [("event", "task.created"), ("payload", "{}"), ("ts", &ms), ("entity", "task"), ("state", state)];
         redis::cmd("XADD").arg(&stream).arg("*").arg(&fields[..]).query_async(&mut con).await.expect("XADD")

@@ -25,6 +25,15 @@ pub fn cluster_nodes() -> Option<String> {
     }
 }
 
+/// How many task partitions the servers under test use: `CLAUDEBENCH_TEST_PARTITIONS` (the
+/// cluster pass of scripts/test.sh sets 6, so tasks spread over every master), else 1.
+pub fn test_partitions() -> u32 {
+    match std::env::var("CLAUDEBENCH_TEST_PARTITIONS").ok().filter(|v| !v.trim().is_empty()) {
+        None => 1,
+        Some(v) => v.trim().parse().unwrap_or_else(|_| panic!("CLAUDEBENCH_TEST_PARTITIONS={v:?} is not a count")),
+    }
+}
+
 /// True (after saying why on stderr) when the tests run on a cluster, for tests that only make
 /// sense on one Redis server.
 pub fn skip_on_cluster(why: &str) -> bool {
@@ -86,6 +95,7 @@ impl Serve {
             ("CLAUDEBENCH_KEY_PREFIX", prefix.to_string()),
             ("CLAUDEBENCH_DATA_DIR", data_dir.display().to_string()),
             ("CLAUDEBENCH_FAILURE_TIMEOUT_MS", "1500".to_string()),
+            ("CLAUDEBENCH_PARTITIONS", test_partitions().to_string()),
             ("INSTANCE_ID", instance.clone()),
             ("RUST_LOG", "warn".to_string()),
             ("NO_COLOR", "1".to_string()),

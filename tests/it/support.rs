@@ -37,7 +37,10 @@ pub fn options() -> NodeOptions {
     NodeOptions {
         instance_id: format!("server-{}", runtime.key_prefix),
         runtime,
-        coordination: CoordinationConfig::default(),
+        coordination: CoordinationConfig {
+            partitions: crate::spawned::test_partitions(),
+            ..CoordinationConfig::default()
+        },
         persist: false,
         background_jobs: false,
         hook_rules: None,

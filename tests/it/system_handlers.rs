@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use claudebench_domain::coordination::CoordinationConfig;
 use claudebench_domain::coordination::tasks::{NewTask, Outcome};
 use claudebench_generated::error::ErrorCode;
 use serde_json::{Value, json};
@@ -84,7 +83,7 @@ pub async fn stream(t: &TestApp, event: &str) -> Vec<Value> {
 
 fn with_failure_timeout(ms: u64) -> claudebench_domain::node::NodeOptions {
     let mut o = options();
-    o.coordination = CoordinationConfig { failure_timeout_ms: ms, ..CoordinationConfig::default() };
+    o.coordination.failure_timeout_ms = ms;
     o
 }
 

@@ -230,7 +230,7 @@ async fn assign_reserves_a_pending_task_for_a_live_instance_and_publishes_task_a
     assert_eq!(task["assignedTo"], "worker-test-1");
     assert_eq!(task["status"], "pending", "assigned tasks stay pending until claimed");
     let queue: Vec<String> = redis::cmd("ZRANGE")
-        .arg(t.domain().coord.tasks.partitions().get(0).worker_queue("worker-test-1"))
+        .arg(t.domain().coord.tasks.partitions().of_task(&id).unwrap().worker_queue("worker-test-1"))
         .arg(0)
         .arg(-1)
         .query_async(&mut t.redis())

@@ -663,18 +663,19 @@ impl Tasks {
             return self.claim_in(con, self.parts.get(0), worker, max_tasks, true, true).await;
         }
         // Reserved tasks first, wherever the worker has a queue.
-        let mut claimed = Vec::new();
+        let mut reserved: Vec<Task> = Vec::new();
         for part in self.parts.all() {
             let queued: u64 =
                 redis::cmd("ZCARD").arg(part.worker_queue(&worker.id)).query_async(con).await.map_err(redis_error)?;
-            if queued > 0 && claimed.len() < max_tasks {
-                claimed.extend(self.claim_in(con, part, worker, max_tasks - claimed.len(), true, false).await?);
+            if queued > 0 && reserved.len() < max_tasks {
+                reserved.extend(self.claim_in(con, part, worker, max_tasks - reserved.len(), true, false).await?);
             }
         }
+        let mut claimed: Vec<Task> = Vec::new();
         // Then the best heads across partitions; a partition that yields fewer than planned
         // (another claim was faster) is looked at again, a bounded number of times.
         for _ in 0..MAX_RETRIES {
-            let need = max_tasks.saturating_sub(claimed.len());
+            let need = max_tasks.saturating_sub(reserved.len() + claimed.len());
             if need == 0 {
                 break;
             }
@@ -711,9 +712,14 @@ impl Tasks {
                 break;
             }
         }
-        claimed.sort_by(|a: &Task, b: &Task| {
+        // In queue order, after the reserved ones (each partition answers in its own order).
+        let by_score = |a: &Task, b: &Task| {
             queue_score(a.priority, seq_of(&a.id)).total_cmp(&queue_score(b.priority, seq_of(&b.id)))
-        });
+        };
+        reserved.sort_by(by_score);
+        claimed.sort_by(by_score);
+        reserved.extend(claimed);
+        let claimed = reserved;
         Ok(claimed)
     }
 

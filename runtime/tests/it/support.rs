@@ -91,8 +91,7 @@ pub fn unique_keys() -> Keys {
 pub fn open_partitions(keys: &Keys, count: u32) {
     let mut conn = blocking_redis();
     for part in claudebench_runtime::keys::Partitions::new(keys, count).all() {
-        let _: () =
-            redis::cmd("SET").arg(part.epoch()).arg("test").query(conn.as_mut()).expect("set the epoch marker");
+        let _: () = redis::cmd("SET").arg(part.epoch()).arg("test").query(conn.as_mut()).expect("set the epoch marker");
     }
 }
 
