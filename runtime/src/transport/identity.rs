@@ -28,23 +28,35 @@ impl Caller {
         meta.peer = self.peer.clone();
         meta
     }
+
+    /// The `RequestMeta` of the one request this caller makes (no copies of its identity).
+    pub fn into_meta(self, transport: Transport) -> RequestMeta {
+        let mut meta = RequestMeta::new(transport);
+        meta.client_id = self.client_id;
+        meta.peer = self.peer;
+        meta
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let meta = request_meta(Transport::Http, &parts.headers, &parts.extensions);
-        Ok(Caller { client_id: meta.client_id, peer: meta.peer })
+        Ok(Caller { client_id: client_id(&parts.headers), peer: peer(&parts.extensions) })
     }
 }
 
 /// The request's identity from its headers and connection.
 pub(crate) fn request_meta(transport: Transport, headers: &HeaderMap, extensions: &Extensions) -> RequestMeta {
     let mut meta = RequestMeta::new(transport);
-    meta.client_id = headers.get("x-client-id").and_then(|v| v.to_str().ok()).and_then(clean_id);
+    meta.client_id = client_id(headers);
     meta.peer = peer(extensions);
     meta
+}
+
+/// The `X-Client-Id` header, when usable.
+fn client_id(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-client-id").and_then(|v| v.to_str().ok()).and_then(clean_id)
 }
 
 /// The connection, `ip:port`, when the server was started with connect info. The port matters:
