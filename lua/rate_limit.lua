@@ -16,8 +16,7 @@
 -- ARGV[2]  window length in ms, >= 1
 -- Returns  {'ok', allowed 0|1, remaining, retry_after_ms}: remaining = calls that would still be
 --          admitted right now after this one; retry_after_ms (rejections) = how long until this
---          call would be admitted, rounded up to whole ms. Both are capped at 2^53 - 1, far past
---          anything a caller can tell apart.
+--          call would be admitted, rounded up to whole ms.
 local key = KEYS[1]
 local count = tonumber(ARGV[1])
 local window = tonumber(ARGV[2]) * 1000
@@ -32,26 +31,37 @@ local tolerance = (count - 1) * interval
 
 -- Redis' clock, not the callers': every server measures the same backlog.
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = t[1] * 1000000 + t[2]
 
--- A key left in another shape (the sliding-window log this replaced) counts as no key.
 local stored = redis.pcall('GET', key)
-if type(stored) == 'table' then
-  redis.call('DEL', key)
-  stored = false
-end
-
 local backlog = 0
 if stored then
-  backlog = (tonumber(stored) or now) - now
-  if backlog < 0 then backlog = 0 end
+  if type(stored) == 'table' then
+    -- A key of another shape (the sliding-window log this replaced) counts as no key.
+    redis.call('DEL', key)
+  else
+    backlog = (tonumber(stored) or now) - now
+    if backlog < 0 then backlog = 0 end
+  end
 end
 
-local function store(b)
-  local ttl = math.ceil(b / 1000)
-  if ttl < 1 then ttl = 1 end
-  local tat = string.format('%.0f', now + b)
-  -- SET's PX must stay below 2^63 ms; windows that long are forever in practice.
+local write = false
+-- A backlog above a full burst means Redis' clock went back since it was written: cap it, so
+-- a step back never holds a caller longer than one interval.
+if backlog > tolerance + interval then
+  backlog = tolerance + interval
+  write = true
+end
+local allowed = backlog <= tolerance
+if allowed then
+  backlog = backlog + interval
+  write = true
+end
+if write then
+  -- The key lives until the backlog is paid off (then it is the same as no key). SET's PX must
+  -- stay below 2^63 ms; windows that long are forever in practice.
+  local ttl = math.ceil(backlog / 1000)
+  local tat = string.format('%.0f', now + backlog)
   if ttl > 1e15 then
     redis.call('SET', key, tat)
   else
@@ -59,25 +69,13 @@ local function store(b)
   end
 end
 
--- A backlog above a full burst means Redis' clock went back since it was written: cap it, so
--- a step back never holds a caller longer than a full burst would.
-if backlog > tolerance + interval then
-  backlog = tolerance + interval
-  store(backlog)
-end
-
-if backlog > tolerance then
+-- Replies are integers; both are capped at 2^53 - 1, far past anything a caller can tell apart.
+if not allowed then
   local retry = math.ceil((backlog - tolerance) / 1000)
-  if retry < 1 then retry = 1 end
   if retry > 9007199254740991 then retry = 9007199254740991 end
-  return {'ok', 0, 0, string.format('%.0f', retry)}
+  return {'ok', 0, 0, retry}
 end
-
-backlog = backlog + interval
-store(backlog)
-local remaining = 0
-if backlog <= tolerance then
-  remaining = math.floor((tolerance - backlog) / interval) + 1
-end
+local remaining = math.floor((tolerance - backlog) / interval) + 1
+if remaining < 0 then remaining = 0 end
 if remaining > 9007199254740991 then remaining = 9007199254740991 end
-return {'ok', 1, string.format('%.0f', remaining), 0}
+return {'ok', 1, remaining, 0}
