@@ -4,10 +4,12 @@
 #   benches/load/redis_cost.sh
 #   ROUNDS=2 DURATION=6s CONNECTIONS=50 THREADS=2 IDLE_SECONDS=5 benches/load/redis_cost.sh   (the defaults)
 #   CLAUDEBENCH_BIN=… CEILING_BIN=… benches/load/redis_cost.sh   (prebuilt binaries; no cargo build)
+#   BASELINE_BIN=path/to/older/claudebench benches/load/redis_cost.sh   (a third server, `baseline`:
+#     another build of claudebench measured in the same rounds, for before → after figures)
 #
 # Starts a private redis-server on a free port (no persistence) and measures, in ROUNDS rounds,
-# each of two servers in turn (the order alternates between rounds: ceiling first in odd rounds),
-# each against a freshly started, empty Redis:
+# each of two (or, with BASELINE_BIN, three) servers in turn (the order alternates between rounds:
+# ceiling first in odd rounds, last in even ones), each against a freshly started, empty Redis:
 #   - ceiling: benches/ceiling (one EVALSHA per create: INCR, HSET, ZADD, XADD);
 #   - claudebench: the release `claudebench serve`, SQLite persistence in a temporary directory,
 #     its own key prefix, the full pipeline (per-caller rate limit, create, publish, persister).
@@ -49,6 +51,8 @@ for line in sys.stdin:
         print(m["executable"])')
 fi
 ceiling_bin=$CEILING_BIN
+baseline_bin=${BASELINE_BIN:-}
+servers="ceiling claudebench${baseline_bin:+ baseline}"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 dir=$(mktemp -d)
@@ -82,7 +86,7 @@ stop() { # pid variable name
 # Waits (at most 60 s) until the server has nothing left to persist; the ceiling has no persister.
 drain() {
   local name=$1 port=$2
-  [ "$name" = claudebench ] || return 0
+  [ "$name" != ceiling ] || return 0
   for _ in $(seq 240); do
     lag=$(curl -s "127.0.0.1:$port/health" | python3 -c 'import sys, json; print(json.load(sys.stdin)["outboxLag"])' || echo "?")
     [ "$lag" = 0 ] && return 0
@@ -102,9 +106,11 @@ run() { # round server
     server_pid=$!
     for _ in $(seq 100); do port_open "$port" && break; sleep 0.1; done
   else
+    local bin=$cb_bin
+    [ "$name" = claudebench ] || bin=$baseline_bin
     mkdir -p "$out.data"
     env REDIS_URL="redis://127.0.0.1:$redis_port" CLAUDEBENCH_KEY_PREFIX="cost-$$" CLAUDEBENCH_DATA_DIR="$out.data" \
-      RUST_LOG=warn "$cb_bin" serve --port "$port" 2>"$out.log" &
+      RUST_LOG=warn "$bin" serve --port "$port" 2>"$out.log" &
     server_pid=$!
     for _ in $(seq 100); do curl -sf "127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   fi
@@ -126,15 +132,15 @@ run() { # round server
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ {print $2}') GiB; $(redis-server --version | cut -d' ' -f1-3)"
 echo "load: wrk -t$threads -c$connections -d$duration -s benches/load/create_counted.lua, $rounds rounds, idle ${idle}s"
 for round in $(seq "$rounds"); do
-  if [ $((round % 2)) = 1 ]; then order="ceiling claudebench"; else order="claudebench ceiling"; fi
+  if [ $((round % 2)) = 1 ]; then order=$servers; else order=$(echo "$servers" | tr ' ' '\n' | tac | tr '\n' ' '); fi
   for name in $order; do run "$round" "$name"; done
 done
 
-python3 - "$dir" "$rounds" <<'PY'
+python3 - "$dir" "$rounds" $servers <<'PY'
 import re, sys
 
 dir, rounds = sys.argv[1], int(sys.argv[2])
-SERVERS = ("ceiling", "claudebench")
+SERVERS = tuple(sys.argv[3:])
 
 def info(path):
     text = open(path).read().split("\n")
@@ -182,9 +188,11 @@ for r in range(1, rounds + 1):
     for s in SERVERS:
         x = runs[r, s]
         print(f"{r:>5} {s:<12} {x['ok']:>7} {x['errors']:>7} {x['us']:>10.1f} {x['rps']:>8.0f} {x['p99']:>7.2f}")
-    a, b = runs[r, "claudebench"], runs[r, "ceiling"]
-    print(f"{r:>5} {'ratio':<12} {'':>7} {'':>7} {a['us'] / b['us']:>9.2f}× {a['rps'] / b['rps']:>7.2f}× "
-          f"{a['p99'] / b['p99']:>6.2f}×   (claudebench / ceiling)")
+    b = runs[r, "ceiling"]
+    for s in SERVERS[1:]:
+        a = runs[r, s]
+        print(f"{r:>5} {'ratio':<12} {'':>7} {'':>7} {a['us'] / b['us']:>9.2f}× {a['rps'] / b['rps']:>7.2f}× "
+              f"{a['p99'] / b['p99']:>6.2f}×   ({s} / ceiling)")
 
 print()
 print("Idle: Redis commands per second caused by the idle server (INFO commandstats deltas)")

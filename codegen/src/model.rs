@@ -182,7 +182,8 @@ pub struct HandlerConfig {
     pub mcp: McpConfig,
 }
 
-/// At most `count` calls per `window_ms`, per event and per caller.
+/// Per event and per caller: a burst of `count` calls, then `count` per `window_ms` (GCRA; the
+/// exact promise is in `runtime/src/resilience/rate_limit.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub count: u64,

@@ -33,8 +33,10 @@ impl Histogram {
 
 #[derive(Debug, Default)]
 struct Inner {
-    requests: BTreeMap<(String, String), u64>,
-    latency: BTreeMap<(String, String), Histogram>,
+    /// Requests by event, then outcome: their count is the histogram's. Nested rather than keyed
+    /// by a pair so that counting a request looks up by `&str` and allocates nothing once the
+    /// pair has been seen (this runs on every request).
+    requests: BTreeMap<String, BTreeMap<String, Histogram>>,
     rate_limited: BTreeMap<String, u64>,
     circuit: BTreeMap<String, CircuitState>,
     queue_depth: BTreeMap<String, i64>,
@@ -95,9 +97,7 @@ impl Metrics {
     /// Counts one request of `event` with `outcome` (`ok` or an error code) and its latency.
     pub fn observe_request(&self, event: &str, outcome: &str, latency: Duration) {
         self.with(|m| {
-            let key = (event.to_string(), outcome.to_string());
-            *m.requests.entry(key.clone()).or_default() += 1;
-            m.latency.entry(key).or_default().observe(latency.as_secs_f64());
+            update(&mut m.requests, event, |outcomes| update(outcomes, outcome, |h| h.observe(latency.as_secs_f64())));
             m.unflushed.events += 1;
             m.unflushed.latency_us += latency.as_micros().min(u64::MAX as u128) as u64;
         });
@@ -124,14 +124,13 @@ impl Metrics {
 
     /// Counts one rate-limit rejection of `event`.
     pub fn rate_limited(&self, event: &str) {
-        self.with(|m| *m.rate_limited.entry(event.to_string()).or_default() += 1);
+        self.with(|m| update(&mut m.rate_limited, event, |n| *n += 1));
     }
 
-    /// Sets the circuit state shown for `event`.
+    /// Sets the circuit state shown for `event` (every request of an event with a breaker
+    /// reports it, so an unchanged state costs a lookup, not an allocation).
     pub fn set_circuit_state(&self, event: &str, state: CircuitState) {
-        self.with(|m| {
-            m.circuit.insert(event.to_string(), state);
-        });
+        self.with(|m| update(&mut m.circuit, event, |current| *current = state));
     }
 
     /// Sets the depth of a queue (e.g. `pending`).
@@ -194,12 +193,13 @@ impl Metrics {
         self.with(|m| {
             let mut out = String::new();
             header(&mut out, "claudebench_requests_total", "counter", "Requests handled, by event and outcome.");
-            for ((event, outcome), n) in &m.requests {
+            for (event, outcome, h) in m.requests.iter().flat_map(|(e, o)| o.iter().map(move |(o, h)| (e, o, h))) {
                 let _ = writeln!(
                     out,
-                    "claudebench_requests_total{{event=\"{}\",outcome=\"{}\"}} {n}",
+                    "claudebench_requests_total{{event=\"{}\",outcome=\"{}\"}} {}",
                     esc(event),
-                    esc(outcome)
+                    esc(outcome),
+                    h.count
                 );
             }
             header(
@@ -208,7 +208,7 @@ impl Metrics {
                 "histogram",
                 "Request latency, by event and outcome.",
             );
-            for ((event, outcome), h) in &m.latency {
+            for (event, outcome, h) in m.requests.iter().flat_map(|(e, o)| o.iter().map(move |(o, h)| (e, o, h))) {
                 let labels = format!("event=\"{}\",outcome=\"{}\"", esc(event), esc(outcome));
                 let mut cumulative = 0;
                 for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
@@ -305,6 +305,16 @@ impl Metrics {
             let _ = writeln!(out, "claudebench_recoveries_total {}", m.recoveries);
             out
         })
+    }
+}
+
+/// Applies `f` to the entry of `key`, created (with the default) only when missing: the
+/// request path looks up by `&str` and allocates nothing for a key it has seen.
+fn update<V: Default>(map: &mut BTreeMap<String, V>, key: &str, f: impl FnOnce(&mut V)) {
+    if let Some(value) = map.get_mut(key) {
+        f(value);
+    } else {
+        f(map.entry(key.to_string()).or_default());
     }
 }
 

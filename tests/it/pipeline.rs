@@ -25,10 +25,24 @@ async fn invalid_input_is_refused_with_every_issue_before_any_handler_runs() {
     t.stop().await;
 }
 
+/// A server whose `test.circuit` allows a burst of 100 calls per caller, refilled at 100 an hour
+/// (one every 36 s), so no call is refilled while a test runs, however slow the machine.
+async fn hundred_an_hour() -> TestApp {
+    let mut options = crate::support::options();
+    let limit = claudebench_generated::event::RateLimit { count: 100, window_ms: 3_600_000 };
+    options.event_overrides.insert(
+        "test.circuit".into(),
+        claudebench_runtime::config::EventOverride {
+            rate_limit: Some(claudebench_runtime::config::Setting::On(limit)),
+            ..Default::default()
+        },
+    );
+    TestApp::start_with(options).await
+}
+
 #[tokio::test]
 async fn invalid_requests_are_refused_before_they_count_against_the_rate_limit() {
-    let t = TestApp::start().await;
-    // test.circuit allows 100 calls per minute per caller.
+    let t = hundred_an_hour().await;
     for _ in 0..150 {
         let err = t.call_as("test.circuit", json!({"delay": "soon"}), caller("c1")).await.unwrap_err();
         assert_eq!(err.code.as_str(), "validation");
@@ -43,7 +57,7 @@ async fn invalid_requests_are_refused_before_they_count_against_the_rate_limit()
 
 #[tokio::test]
 async fn rate_limited_requests_never_reach_the_circuit_breaker() {
-    let t = TestApp::start().await;
+    let t = hundred_an_hour().await;
     for _ in 0..100 {
         let _ = t.call_as("test.circuit", json!({}), caller("c2")).await;
     }

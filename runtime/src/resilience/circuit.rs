@@ -29,8 +29,9 @@ use crate::redis::{Conn, RedisHandle, redis_error};
 use crate::scripts;
 
 /// A circuit's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CircuitState {
+    #[default]
     Closed,
     Open,
     HalfOpen,

@@ -1,7 +1,24 @@
-//! Per event and caller rate limiting: a sliding-window log in Redis, shared by every instance,
-//! checked and recorded atomically in one script call (`lua/rate_limit.lua`).
-
-use std::sync::atomic::{AtomicU64, Ordering};
+//! Per event and caller rate limiting: GCRA on one Redis key per event and caller, shared by every
+//! instance, checked and recorded atomically in one script call (`lua/rate_limit.lua`).
+//!
+//! # The promise
+//!
+//! For a limit of `count` calls per `window_ms`, per event and per caller:
+//!
+//! - **Burst:** a caller that has been idle for a window may make `count` calls at once.
+//! - **Steady rate:** after that, one more call fits every `I = ⌈window_ms · 1000 / count⌉` µs,
+//!   i.e. `count` per window (rounded down to whole µs per call, never up).
+//! - **Bound:** in any span of `t` µs, at most `count + ⌊t / I⌋` calls are admitted, across every
+//!   server sharing the Redis, however many arrive concurrently. (So a window can see up to
+//!   `2 · count − 1` calls: a full burst, then the steady rate refilling it.)
+//! - **Rejections cost nothing:** a refused call is not recorded.
+//! - **`retry_after_ms`** of a refusal is exactly how long until that call would be admitted if
+//!   nobody else calls meanwhile, rounded up to whole milliseconds (at least 1).
+//! - **`remaining`** of an admission is how many more calls would be admitted right now.
+//! - **`count` 0** refuses every call without asking Redis; its `retry_after_ms` is the window.
+//!
+//! Time is Redis' clock (`TIME`), so servers with skewed clocks agree. If Redis' clock steps back,
+//! a caller is held at most as long as a full burst would hold it; a step forward refills buckets.
 
 use claudebench_contract::error::{Error, ErrorCode};
 use claudebench_contract::event::RateLimit;
@@ -14,9 +31,9 @@ use crate::scripts;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateDecision {
     pub allowed: bool,
-    /// Calls left in the current window after this one.
+    /// Calls that would still be admitted right now, after this one (0 when rejected).
     pub remaining: u64,
-    /// When rejected: how long until one more call fits.
+    /// When rejected: how long until this call would be admitted (whole ms, at least 1).
     pub retry_after_ms: u64,
 }
 
@@ -25,35 +42,36 @@ pub struct RateDecision {
 pub struct RateLimiter {
     conn: Conn,
     keys: Keys,
-    /// Makes this process's window members unique among all instances.
-    nonce: String,
-    seq: AtomicU64,
 }
 
 impl RateLimiter {
     /// A limiter using `redis` and the keys under `keys`.
     pub fn new(redis: &RedisHandle, keys: Keys) -> Self {
-        RateLimiter { conn: redis.conn(), keys, nonce: process_nonce(), seq: AtomicU64::new(0) }
+        RateLimiter { conn: redis.conn(), keys }
     }
 
-    /// Checks and, when allowed, records one call of `event` by `caller` (one round trip).
+    /// Checks and, when allowed, records one call of `event` by `caller` (one round trip, none
+    /// for a limit of 0).
     pub async fn check(&self, event: &str, caller: &str, limit: &RateLimit) -> Result<RateDecision, Error> {
-        let token = format!("{}-{}", self.nonce, self.seq.fetch_add(1, Ordering::Relaxed));
+        let window_ms = limit.window_ms.max(1);
+        if limit.count == 0 {
+            return Ok(RateDecision { allowed: false, remaining: 0, retry_after_ms: window_ms });
+        }
         let mut conn = self.conn.clone();
         let values = scripts::RATE_LIMIT
             .call()
             .key(self.keys.rate_limit(event, caller))
             .arg(limit.count)
-            .arg(limit.window_ms.max(1))
-            .arg(token)
+            .arg(window_ms)
             .run_ok(&mut conn)
             .await?;
-        let number = |n| scripts::int::<i64>(&values, n, "rate_limit");
-        let (allowed, remaining, retry_after_ms) = (number(0)?, number(1)?, number(2)?);
+        let allowed: u8 = scripts::int(&values, 0, "rate_limit")?;
+        let remaining: u64 = scripts::int(&values, 1, "rate_limit")?;
+        let retry_after_ms: u64 = scripts::int(&values, 2, "rate_limit")?;
         Ok(RateDecision {
             allowed: allowed == 1,
-            remaining: remaining.max(0) as u64,
-            retry_after_ms: retry_after_ms.max(0) as u64,
+            remaining: remaining.min(limit.count - 1),
+            retry_after_ms: if allowed == 1 { 0 } else { retry_after_ms.max(1) },
         })
     }
 
@@ -66,20 +84,9 @@ impl RateLimiter {
         }
         let mut err = Error::new(
             ErrorCode::RateLimited,
-            format!("rate limit exceeded for {event}: {} calls per {} ms", limit.count, limit.window_ms),
+            format!("rate limit exceeded for {event}: {} calls per {} ms per caller", limit.count, limit.window_ms),
         );
         err.retry_after_ms = Some(decision.retry_after_ms);
         Err(err)
     }
-}
-
-/// A short string unlikely to be chosen by any other process: the std hasher's random keys
-/// mixed with the pid and the clock (no extra dependency for randomness).
-pub(crate) fn process_nonce() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u32(std::process::id());
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    h.write_u128(nanos);
-    format!("{:016x}", h.finish())
 }

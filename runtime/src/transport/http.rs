@@ -62,7 +62,7 @@ async fn call_event(
         Ok(body) => body,
         Err((status, error)) => return error_response_with_status(status, &error),
     };
-    match state.backend.dispatch(event, Payload::Bytes(&body), caller.meta(Transport::Http)).await {
+    match state.backend.dispatch(event, Payload::Bytes(&body), caller.into_meta(Transport::Http)).await {
         Ok(output) => json_ok(&output),
         Err(error) => error_response(&error),
     }

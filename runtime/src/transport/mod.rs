@@ -119,8 +119,14 @@ pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
     // foreign hosts, origins (preflights included) and non-JSON bodies first; CORS answers
     // allowed preflights before authentication (browsers send no credentials on them); the body
     // limit applies to every extractor behind it.
-    api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
-        .layer(DefaultBodyLimit::max(state.config.body_limit))
+    // Without a token there is nothing to check, so no layer runs (it would cost every request
+    // a boxed future and a clone of the inner service).
+    let api = if state.config.token.is_some() {
+        api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
+    } else {
+        api
+    };
+    api.layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(limits::cors_layer(policy.clone()))
         .layer(axum::middleware::from_fn_with_state(policy, origin::enforce))
         .layer(axum::Extension(mcp_serving))

@@ -54,6 +54,40 @@ struct HostEntry {
     port: Option<u16>,
 }
 
+impl HostEntry {
+    /// Whether `raw` is exactly this entry's name (any ASCII case; IPv6 in brackets), optionally
+    /// followed by `:port` with a port this entry accepts. Only ever true for values that
+    /// [`parse_host`] reads the same way; `false` says nothing.
+    fn matches_plain(&self, raw: &[u8]) -> bool {
+        let name = self.name.as_bytes();
+        let rest = if name.contains(&b':') {
+            match raw.strip_prefix(b"[").and_then(|r| r.get(name.len()..).map(|tail| (&r[..name.len()], tail))) {
+                Some((n, tail)) if n.eq_ignore_ascii_case(name) => match tail.strip_prefix(b"]") {
+                    Some(tail) => tail,
+                    None => return false,
+                },
+                _ => return false,
+            }
+        } else {
+            match raw.get(..name.len()) {
+                Some(n) if n.eq_ignore_ascii_case(name) => &raw[name.len()..],
+                _ => return false,
+            }
+        };
+        if rest.is_empty() {
+            return self.port.is_none();
+        }
+        let Some(digits) = rest.strip_prefix(b":").filter(|d| !d.is_empty() && d.len() <= 5) else {
+            return false;
+        };
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        let port = digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        u16::try_from(port).is_ok_and(|port| self.port.is_none_or(|own| own == port))
+    }
+}
+
 /// An origin as browsers serialize it: scheme, host (lowercase, no brackets) and port (the
 /// scheme's default when the serialization omits it).
 #[derive(Debug, PartialEq)]
@@ -115,6 +149,11 @@ impl Policy {
         let (Some(allowed), Some(host)) = (&self.hosts, headers.get(header::HOST)) else {
             return true;
         };
+        // Every request passes here: the usual `Host` (`localhost:3000`) is matched on its bytes;
+        // anything else takes the full parse below, which decides alone.
+        if allowed.iter().any(|entry| entry.matches_plain(host.as_bytes())) {
+            return true;
+        }
         let Some(host) = host.to_str().ok().and_then(parse_host) else {
             return false;
         };
@@ -261,6 +300,47 @@ mod tests {
         assert_eq!(status(&p, "/rpc", &[("host", "cb.internal:3000"), JSON], true), 200);
         assert_eq!(status(&p, "/rpc", &[("host", "box.lan:8080"), JSON], true), 200);
         assert_eq!(status(&p, "/rpc", &[("host", "box.lan:9999"), JSON], true), 403, "an entry's port is exact");
+    }
+
+    #[test]
+    fn the_byte_match_of_hosts_agrees_with_the_full_parse() {
+        let entries = [
+            HostEntry { name: "localhost".into(), port: None },
+            HostEntry { name: "::1".into(), port: None },
+            HostEntry { name: "box.lan".into(), port: Some(8080) },
+        ];
+        let values = [
+            "localhost",
+            "localhost:3000",
+            "LocalHost:1",
+            "localhost:",
+            "localhost:65536",
+            "localhost:3x",
+            "localhost.evil",
+            "localhostx:3000",
+            "[::1]",
+            "[::1]:3000",
+            "[::1",
+            "::1",
+            "box.lan:8080",
+            "box.lan:8081",
+            "box.lan",
+            "BOX.LAN:8080",
+            "localhost:003000",
+            "localhost:+3000",
+            "",
+        ];
+        for value in values {
+            for entry in &entries {
+                let parsed = parse_host(value)
+                    .is_some_and(|h| h.name == entry.name && entry.port.is_none_or(|port| h.port == Some(port)));
+                if entry.matches_plain(value.as_bytes()) {
+                    assert!(parsed, "{value:?} matched {entry:?} on its bytes but not parsed");
+                }
+            }
+        }
+        assert!(entries[0].matches_plain(b"localhost:3000") && entries[1].matches_plain(b"[::1]:3000"));
+        assert!(entries[2].matches_plain(b"box.lan:8080") && !entries[2].matches_plain(b"box.lan:8081"));
     }
 
     #[test]
