@@ -15,7 +15,7 @@ use crate::{fixtures, support};
 const HOUR_MS: u64 = 3_600_000;
 
 /// Redis' clock in µs (the limiter's clock).
-async fn redis_now_us(conn: &mut redis::aio::MultiplexedConnection) -> u64 {
+async fn redis_now_us(conn: &mut impl redis::aio::ConnectionLike) -> u64 {
     let (s, us): (u64, u64) = redis::cmd("TIME").query_async(conn).await.unwrap();
     s * 1_000_000 + us
 }
