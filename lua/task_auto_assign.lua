@@ -2,7 +2,7 @@
 -- time, to the least-loaded candidate that still has capacity (ties: the smaller id), until
 -- tasks, capacity or the limit run out. The caller chose live candidates in the control slot and
 -- counted their load across every partition; fenced incarnations are skipped here.
--- KEYS: 1..8 task layout, 9 stream task.assigned, 10 fenced instances,
+-- KEYS: 1..7 task layout, 8 stream task.assigned, 9 fenced instances,
 --       then per candidate: queue, assignee index
 -- ARGV: 1 now ms, 2 now ISO, 3 channel, 4 capacity, 5 limit,
 --       6.. per candidate: id, incarnation, load (same order as their keys)
@@ -12,10 +12,10 @@ if lost then return lost end
 local now_ms, iso = ARGV[1], ARGV[2]
 local capacity, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
 local workers = {}
-local i, k = 6, 11
+local i, k = 6, 10
 while ARGV[i] do
   local w = { id = ARGV[i], inc = ARGV[i + 1], load = tonumber(ARGV[i + 2]), queue = KEYS[k], by_assignee = KEYS[k + 1] }
-  if not tr_fenced(KEYS[10], w.id, w.inc) then workers[#workers + 1] = w end
+  if not tr_fenced(KEYS[9], w.id, w.inc) then workers[#workers + 1] = w end
   i, k = i + 3, k + 2
 end
 
@@ -41,7 +41,7 @@ while #out < limit do
     t.updatedAt = iso
     tr_write(t, { 'assignedTo', 'assignedAt', 'assignedInc', 'updatedAt' })
     local json = tr_json(t)
-    cb_publish(KEYS[9], ARGV[3], 0, 'task.assigned',
+    cb_publish(KEYS[8], ARGV[3], 0, 'task.assigned',
       '{"taskId":"' .. t.id .. '","instanceId":' .. cjson.encode(best.id) .. ',"assignedAt":"' .. iso ..
       '","previousAssignment":null,"auto":true,"task":' .. json .. '}', now_ms, 'task', tr_state(t, json))
     out[#out + 1] = '{"taskId":"' .. t.id .. '","instanceId":' .. cjson.encode(best.id) ..

@@ -3,15 +3,15 @@
 -- in_progress, owned by the worker and in its queue; ZPOPMIN guarantees no task is handed out
 -- twice. The caller checked the worker's liveness in the control slot; the fence closes the
 -- race with a sweep or an unregistration that ran since.
--- KEYS: 1..8 task layout, 9 stream task.claimed, 10 worker queue, 11 worker assignee index,
---       12 fenced instances
+-- KEYS: 1..7 task layout, 8 stream task.claimed, 9 worker queue, 10 worker assignee index,
+--       11 fenced instances
 -- ARGV: 1 worker id, 2 max tasks, 3 now ms, 4 now ISO, 5 channel, 6 worker incarnation,
 --       7 take reserved tasks (0/1), 8 take from the pending queue (0/1)
 local lost = tr_guard()
 if lost then return lost end
 local worker, max, now_ms, iso, inc = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[6]
-local queue, by_assignee = KEYS[10], KEYS[11]
-local fenced = tr_fenced(KEYS[12], worker, inc)
+local queue, by_assignee = KEYS[9], KEYS[10]
+local fenced = tr_fenced(KEYS[11], worker, inc)
 if fenced then return fenced end
 
 local claimed = {}
@@ -20,7 +20,7 @@ local function start(t)
   t.updatedAt = iso
   tr_write(t, { 'status', 'updatedAt', 'assignedTo', 'assignedAt', 'assignedInc' })
   local json = tr_json(t)
-  cb_publish(KEYS[9], ARGV[5], 0, 'task.claimed',
+  cb_publish(KEYS[8], ARGV[5], 0, 'task.claimed',
     '{"taskId":"' .. t.id .. '","workerId":' .. cjson.encode(worker) .. ',"task":' .. json .. '}',
     now_ms, 'task', tr_state(t, json))
   claimed[#claimed + 1] = json

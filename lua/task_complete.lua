@@ -1,7 +1,7 @@
 -- task.complete: the worker that owns a task finishes it: completed (with an optional result;
 -- none is NOT a failure) or failed (when an error is given). It leaves the worker's queue and
 -- joins the departure queue (it leaves Redis once SQL holds it, after the retention).
--- KEYS: 1..8 task layout, 9 stream task.completed, 10 queue of the worker
+-- KEYS: 1..7 task layout, 8 stream task.completed, 9 queue of the worker
 -- ARGV: 1 id, 2 worker id, 3 now ms, 4 now ISO, 5 channel, 6 has result, 7 result raw JSON,
 --       8 has error, 9 error (JSON string)
 -- Idempotent: the same worker reporting the same outcome again (a retry after a lost response)
@@ -35,7 +35,7 @@ if owner == '' then return { 'err', 'conflict', 'task ' .. id .. ' is not assign
 if owner ~= worker then
   return { 'err', 'conflict', 'task ' .. id .. ' is assigned to ' .. owner .. ', not ' .. worker }
 end
-redis.call('ZREM', KEYS[10], id)
+redis.call('ZREM', KEYS[9], id)
 redis.call('ZREM', TR_PENDING, id)
 if status == 'failed' then t.error = ARGV[9] end
 if ARGV[6] == '1' then t.result = ARGV[7] end
@@ -45,7 +45,7 @@ t.completedMs = now_ms
 t.updatedAt = iso
 tr_write(t, { 'status', 'completedAt', 'completedMs', 'updatedAt', 'result', 'error' })
 local json = tr_json(t)
-cb_publish(KEYS[9], ARGV[5], 0, 'task.completed',
+cb_publish(KEYS[8], ARGV[5], 0, 'task.completed',
   '{"id":"' .. id .. '","status":"' .. status .. '","duration":' .. duration(now_ms) ..
   ',"workerId":' .. cjson.encode(owner) .. ',"task":' .. json .. '}', now_ms, 'task', tr_state(t, json))
 return { 'ok', json, duration(now_ms) }

@@ -1,5 +1,5 @@
 -- task.create: allocate a unique id, store the record, enqueue it and publish task.created.
--- KEYS: 1..8 task layout (see lib/task_record.lua), 9 id counter, 10 id limit, 11 stream task.created
+-- KEYS: 1..7 task layout (see lib/task_record.lua), 8 id counter, 9 id limit, 10 stream task.created
 -- ARGV: 1 partition index, 2 partition count, 3 text (JSON string), 4 priority, 5 now ms,
 --       6 now ISO, 7 channel, 8 metadata (raw JSON object, '' = none)
 -- Ids of partition p are the numbers n ≡ p (mod count), from the partition's own counter, so
@@ -9,13 +9,16 @@
 -- No limit key means no SQL, no reservation.
 local lost = tr_guard()
 if lost then return lost end
-local n = tonumber(redis.call('GET', KEYS[9]) or ARGV[1]) + tonumber(ARGV[2])
-local limit = redis.call('GET', KEYS[10])
+local count = tonumber(ARGV[2])
+local n = redis.call('INCRBY', KEYS[8], count)
+-- A counter that did not exist starts at the partition's own residue.
+if n == count and ARGV[1] ~= '0' then n = redis.call('INCRBY', KEYS[8], ARGV[1]) end
+local limit = redis.call('GET', KEYS[9])
 if limit and n > tonumber(limit) then
+  redis.call('DECRBY', KEYS[8], count)
   return { 'err', 'unavailable', 'task ids are being reserved in SQL; retry shortly' }
 end
 local seq = string.format('%d', n)
-redis.call('SET', KEYS[9], seq)
 local t = { id = 't-' .. seq, text = ARGV[3], status = 'pending', priority = ARGV[4], createdAt = ARGV[6],
   updatedAt = ARGV[6], seq = seq, createdMs = ARGV[5], version = '1' }
 if ARGV[8] ~= '' then t.metadata = ARGV[8] end
@@ -27,8 +30,7 @@ if t.metadata then
 end
 redis.call('HSET', tr_key(t.id), unpack(fields))
 redis.call('ZADD', TR_PENDING, tr_score(t.priority, seq), t.id)
-redis.call('ZADD', TR_ALL, seq, t.id)
 redis.call('ZADD', TR_STATUS.pending, seq, t.id)
 local json = tr_json(t)
-cb_publish(KEYS[11], ARGV[7], 0, 'task.created', json, ARGV[5], 'task', string.sub(json, 1, -2) .. ',"version":1}')
+cb_publish(KEYS[10], ARGV[7], 0, 'task.created', json, ARGV[5], 'task', string.sub(json, 1, -2) .. ',"version":1}')
 return { 'ok', json }

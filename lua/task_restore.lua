@@ -1,6 +1,6 @@
 -- Put one task back from its SQL snapshot: after Redis lost its data (unfinished tasks), or when
 -- a task that already left Redis is changed again (it comes back as it was, finished).
--- KEYS: 1..8 task layout (see lib/task_record.lua), 9 id counter
+-- KEYS: 1..7 task layout (see lib/task_record.lua), 8 id counter
 -- ARGV: 1 id, 2 seq (the n of t-<n>), 3 text (JSON string), 4 status, 5 priority,
 --       6 assignedTo ('' = none), 7 createdAt, 8 updatedAt, 9 completedAt ('' = none),
 --       10 createdMs, 11 result (raw JSON, '' = none), 12 error (JSON string, '' = none),
@@ -18,7 +18,6 @@ local id = ARGV[1]
 local present = tr_get(id)
 if present then
   local t = present
-  redis.call('ZADD', TR_ALL, t.seq, id)
   tr_set_status(t, t.status, t.completedMs or ARGV[15])
   if t.assignedTo then
     redis.call('ZADD', tr_by_assignee(t.assignedTo), t.seq, id)
@@ -44,9 +43,8 @@ end
 tr_set_status(t, status, ARGV[15])
 tr_write(t, { 'text', 'status', 'priority', 'assignedTo', 'createdAt', 'updatedAt', 'completedAt', 'result', 'error',
   'seq', 'createdMs', 'version', 'metadata' })
-redis.call('ZADD', TR_ALL, seq, id)
 if t.assignedTo then redis.call('ZADD', tr_by_assignee(t.assignedTo), seq, id) end
 if status == 'pending' then redis.call('ZADD', TR_PENDING, tr_score(t.priority, seq), id) end
-local current = tonumber(redis.call('GET', KEYS[9]) or '-1')
-if current < tonumber(seq) then redis.call('SET', KEYS[9], seq) end
+local current = tonumber(redis.call('GET', KEYS[8]) or '-1')
+if current < tonumber(seq) then redis.call('SET', KEYS[8], seq) end
 return { 'ok', '1' }

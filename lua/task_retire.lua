@@ -1,7 +1,7 @@
 -- Finished tasks leave Redis: each named task goes if it is still finished and unchanged since
 -- the version SQL was found to hold (a change since then, or a reopen, keeps it: its new
 -- version has not reached SQL yet). From then on SQL answers for it (task.get, task.list).
--- KEYS: 1..8 task layout
+-- KEYS: 1..7 task layout
 -- ARGV: pairs of (task id, version SQL holds)
 -- Returns {'ok', number of tasks removed}
 local removed = 0

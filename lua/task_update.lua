@@ -1,5 +1,5 @@
 -- task.update: edit text / status / priority / metadata atomically, keeping queues consistent.
--- KEYS: 1..8 task layout, 9 stream task.updated
+-- KEYS: 1..7 task layout, 8 stream task.updated
 -- ARGV: 1 id, 2 expected version (read by the caller with the metadata it merged), 3 now ms,
 --       4 now ISO, 5 channel, 6 has text, 7 text (JSON string), 8 has status, 9 status,
 --       10 has priority, 11 priority, 12 has metadata, 13 metadata (the merged raw JSON object)
@@ -76,7 +76,7 @@ end
 t.updatedAt = iso
 tr_write(t, fields)
 local json = tr_json(t)
-cb_publish(KEYS[9], ARGV[5], 0, 'task.updated',
+cb_publish(KEYS[8], ARGV[5], 0, 'task.updated',
   '{"id":"' .. id .. '","changes":[' .. table.concat(changes, ',') .. '],"task":' .. json .. '}',
   now_ms, 'task', tr_state(t, json))
 return { 'ok', json }

@@ -9,15 +9,14 @@
 -- and key order come back as they were sent.
 --
 -- Fixed KEYS layout shared by every task script (one partition):
---   1 pending queue (zset), 2 all tasks (zset by id number),
---   3..6 status indexes pending / in_progress / completed / failed (zsets by id number),
---   7 the epoch marker (see tr_guard), 8 finished tasks waiting to leave Redis (zset by time).
+--   1 pending queue (zset), 2..5 status indexes pending / in_progress / completed / failed (zsets
+--   by id number; together they list every task the partition holds), 6 the epoch marker (see
+--   tr_guard), 7 finished tasks waiting to leave Redis (zset by time).
 
 local TR_PENDING = KEYS[1]
-local TR_ALL = KEYS[2]
-local TR_STATUS = { pending = KEYS[3], in_progress = KEYS[4], completed = KEYS[5], failed = KEYS[6] }
-local TR_EPOCH = KEYS[7]
-local TR_FINISHED = KEYS[8]
+local TR_STATUS = { pending = KEYS[2], in_progress = KEYS[3], completed = KEYS[4], failed = KEYS[5] }
+local TR_EPOCH = KEYS[6]
+local TR_FINISHED = KEYS[7]
 local TR_TAG = string.match(KEYS[1], '^{[^}]*}')
 
 local function tr_key(id) return TR_TAG .. ':task:' .. id end
@@ -126,7 +125,6 @@ end
 local function tr_delete(t)
   redis.call('DEL', tr_key(t.id))
   redis.call('ZREM', TR_PENDING, t.id)
-  redis.call('ZREM', TR_ALL, t.id)
   redis.call('ZREM', TR_FINISHED, t.id)
   for _, key in pairs(TR_STATUS) do redis.call('ZREM', key, t.id) end
   if t.assignedTo then

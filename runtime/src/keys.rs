@@ -3,7 +3,7 @@
 //! Slot design (Redis Cluster): a Lua script may only touch keys of one hash slot.
 //! * **Task partitions** (`{<prefix>:<p>:<salt>}`, see [`Partitions`]): each task lives in one
 //!   partition; its record (`task:<id>`, one hash per task), the partition's pending queue,
-//!   indexes, worker queues, id counter, epoch marker and the task event streams its scripts
+//!   status indexes, worker queues, id counter, epoch marker and the task event streams its scripts
 //!   append to share the partition's tag, so every task script is single-slot.
 //! * **Control** (`{<prefix>}`): instances, leadership, gossip, quorum, batches, todos, hooks and
 //!   the streams of their events — what scripts change together outside the tasks.
@@ -324,11 +324,8 @@ impl PartitionKeys {
     pub fn pending(&self) -> String {
         format!("{}:tasks:pending", self.tag)
     }
-    /// Every task Redis holds, by id number (listing, paging).
-    pub fn all(&self) -> String {
-        format!("{}:tasks:all", self.tag)
-    }
-    /// Tasks Redis holds with one status, by id number.
+    /// Tasks Redis holds with one status, by id number (listing, paging; the four together list
+    /// every task of the partition).
     pub fn by_status(&self, status: &str) -> String {
         format!("{}:tasks:status:{status}", self.tag)
     }
@@ -408,7 +405,14 @@ mod tests {
             for p in parts.all() {
                 let s = u32::from(slot(&p.pending()));
                 assert!(s / width == p.index() || (p.index() + 1 == count && s >= p.index() * width), "{count} {p:?}");
-                for key in [p.task("t-1"), p.all(), p.worker_queue("w"), p.epoch(), p.seq(), p.stream("task.created")] {
+                for key in [
+                    p.task("t-1"),
+                    p.by_status("pending"),
+                    p.worker_queue("w"),
+                    p.epoch(),
+                    p.seq(),
+                    p.stream("task.created"),
+                ] {
                     assert_eq!(slot(&key), slot(&p.pending()), "{key}");
                 }
             }
