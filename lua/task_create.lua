@@ -1,7 +1,10 @@
 -- task.create: allocate a unique id, store the record, enqueue it and publish task.created.
--- KEYS: 1..7 task layout (see lib/task_record.lua), 8 id counter, 9 id limit, 10 stream task.created
+-- KEYS: 1..7 task layout (see lib/task_keys.lua), 8 id counter, 9 id limit, 10 stream task.created
 -- ARGV: 1 partition index, 2 partition count, 3 text (JSON string), 4 priority, 5 now ms,
---       6 now ISO, 7 channel, 8 metadata (raw JSON object, '' = none)
+--       6 now ISO, 7 channel, 8 metadata (raw JSON object, '' = none),
+--       9 the task's wire JSON after its id (`"text":…}`, built by the server, which has every
+--       field but the id), 10 the same with `,"version":1` before its closing brace (the outbox
+--       snapshot)
 -- Ids of partition p are the numbers n ≡ p (mod count), from the partition's own counter, so
 -- they are unique across partitions and route back to p. With SQL persistence the counter may
 -- not pass the limit: ids up to the limit are reserved in SQL first (domain/src/recovery.rs),
@@ -19,18 +22,17 @@ if limit and n > tonumber(limit) then
   return { 'err', 'unavailable', 'task ids are being reserved in SQL; retry shortly' }
 end
 local seq = string.format('%d', n)
-local t = { id = 't-' .. seq, text = ARGV[3], status = 'pending', priority = ARGV[4], createdAt = ARGV[6],
-  updatedAt = ARGV[6], seq = seq, createdMs = ARGV[5], version = '1' }
-if ARGV[8] ~= '' then t.metadata = ARGV[8] end
-local fields = { 'text', t.text, 'status', 'pending', 'priority', t.priority, 'createdAt', t.createdAt, 'updatedAt',
-  t.updatedAt, 'seq', seq, 'createdMs', t.createdMs, 'version', '1' }
-if t.metadata then
-  fields[#fields + 1] = 'metadata'
-  fields[#fields + 1] = t.metadata
+local id = 't-' .. seq
+if ARGV[8] == '' then
+  redis.call('HSET', tr_key(id), 'text', ARGV[3], 'status', 'pending', 'priority', ARGV[4], 'createdAt', ARGV[6],
+    'updatedAt', ARGV[6], 'seq', seq, 'createdMs', ARGV[5], 'version', '1')
+else
+  redis.call('HSET', tr_key(id), 'text', ARGV[3], 'status', 'pending', 'priority', ARGV[4], 'createdAt', ARGV[6],
+    'updatedAt', ARGV[6], 'seq', seq, 'createdMs', ARGV[5], 'version', '1', 'metadata', ARGV[8])
 end
-redis.call('HSET', tr_key(t.id), unpack(fields))
-redis.call('ZADD', TR_PENDING, tr_score(t.priority, seq), t.id)
-redis.call('ZADD', TR_STATUS.pending, seq, t.id)
-local json = tr_json(t)
-cb_publish(KEYS[10], ARGV[7], 0, 'task.created', json, ARGV[5], 'task', string.sub(json, 1, -2) .. ',"version":1}')
+redis.call('ZADD', TR_PENDING, tr_score(ARGV[4], seq), id)
+redis.call('ZADD', TR_STATUS.pending, seq, id)
+local head = '{"id":"' .. id .. '",'
+local json = head .. ARGV[9]
+cb_publish(KEYS[10], ARGV[7], 0, 'task.created', json, ARGV[5], 'task', head .. ARGV[10])
 return { 'ok', json }

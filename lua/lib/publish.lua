@@ -11,26 +11,20 @@
 -- (e.g. "task") with `state` (JSON snapshot to upsert) or `deleted` (the id removed).
 -- Pub/sub message: {"id": <entry id>, "event": ..., "ts": ..., "payload": ...}.
 local function cb_publish(stream_key, channel, maxlen, event, payload_json, now_ms, entity, state_json, deleted_id)
-  local fields = { 'event', event, 'payload', payload_json, 'ts', tostring(now_ms) }
-  if entity then
-    fields[#fields + 1] = 'entity'
-    fields[#fields + 1] = entity
-    if state_json then
-      fields[#fields + 1] = 'state'
-      fields[#fields + 1] = state_json
-    end
-    if deleted_id then
-      fields[#fields + 1] = 'deleted'
-      fields[#fields + 1] = deleted_id
-    end
-  end
+  -- One XADD per shape, arguments written out: no table to build and unpack per event.
   local id
-  if entity then
-    id = redis.call('XADD', stream_key, '*', unpack(fields))
+  if not entity then
+    id = redis.call('XADD', stream_key, 'MAXLEN', '~', maxlen, '*', 'event', event, 'payload', payload_json, 'ts', now_ms)
+  elseif state_json then
+    id = redis.call('XADD', stream_key, '*', 'event', event, 'payload', payload_json, 'ts', now_ms, 'entity', entity,
+      'state', state_json)
+  elseif deleted_id then
+    id = redis.call('XADD', stream_key, '*', 'event', event, 'payload', payload_json, 'ts', now_ms, 'entity', entity,
+      'deleted', deleted_id)
   else
-    id = redis.call('XADD', stream_key, 'MAXLEN', '~', maxlen, '*', unpack(fields))
+    id = redis.call('XADD', stream_key, '*', 'event', event, 'payload', payload_json, 'ts', now_ms, 'entity', entity)
   end
   redis.call('PUBLISH', channel,
-    '{"id":"' .. id .. '","event":"' .. event .. '","ts":' .. tostring(now_ms) .. ',"payload":' .. payload_json .. '}')
+    '{"id":"' .. id .. '","event":"' .. event .. '","ts":' .. now_ms .. ',"payload":' .. payload_json .. '}')
   return id
 end

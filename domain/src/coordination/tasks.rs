@@ -51,16 +51,16 @@ use super::instances::{LiveWorker, live, live_with_role};
 use super::script::{Lua, MAX_RETRIES, Reply, contention, eval, eval_ok, field, lua, parse_json, redis_error};
 use super::{CoordinationConfig, iso_millis, now_ms};
 
-static CREATE: Lua = lua!("task_create", "publish", "task_record");
-static UPDATE: Lua = lua!("task_update", "publish", "task_record");
-static CLAIM: Lua = lua!("task_claim", "publish", "task_record");
-static ASSIGN: Lua = lua!("task_assign", "publish", "task_record");
-static AUTO_ASSIGN: Lua = lua!("task_auto_assign", "publish", "task_record");
-static COMPLETE: Lua = lua!("task_complete", "publish", "task_record");
-static DELETE: Lua = lua!("task_delete", "publish", "task_record");
-static RESTORE: Lua = lua!("task_restore", "publish", "task_record");
-static REQUEUE: Lua = lua!("task_requeue", "publish", "task_record");
-static RETIRE: Lua = lua!("task_retire", "publish", "task_record");
+static CREATE: Lua = lua!("task_create", "publish", "task_keys");
+static UPDATE: Lua = lua!("task_update", "publish", "task_keys", "task_record");
+static CLAIM: Lua = lua!("task_claim", "publish", "task_keys", "task_record");
+static ASSIGN: Lua = lua!("task_assign", "publish", "task_keys", "task_record");
+static AUTO_ASSIGN: Lua = lua!("task_auto_assign", "publish", "task_keys", "task_record");
+static COMPLETE: Lua = lua!("task_complete", "publish", "task_keys", "task_record");
+static DELETE: Lua = lua!("task_delete", "publish", "task_keys", "task_record");
+static RESTORE: Lua = lua!("task_restore", "publish", "task_keys", "task_record");
+static REQUEUE: Lua = lua!("task_requeue", "publish", "task_keys", "task_record");
+static RETIRE: Lua = lua!("task_retire", "publish", "task_keys", "task_record");
 /// The scripts of this module, for the registry ([`super::scripts`]).
 pub(super) static SCRIPTS: [&Lua; 10] =
     [&CREATE, &UPDATE, &CLAIM, &ASSIGN, &AUTO_ASSIGN, &COMPLETE, &DELETE, &RESTORE, &REQUEUE, &RETIRE];
@@ -407,15 +407,29 @@ impl Tasks {
         let part = self.parts.get(self.next.fetch_add(1, Ordering::Relaxed));
         let keys = &self.create_keys[part.index() as usize];
         let now = now_ms();
+        let iso = iso_millis(now);
+        let text = json_text(&new.text, "text")?;
+        // The wire JSON after the id (as `tr_json` in lua/lib/task_record.lua lays it out), so
+        // the script only puts the id in front.
+        let mut tail = format!(r#""text":{text},"status":"pending","priority":{},"assignedTo":null"#, new.priority);
+        if !metadata.is_empty() {
+            tail.push_str(r#","metadata":"#);
+            tail.push_str(&metadata);
+        }
+        tail.push_str(&format!(r#","createdAt":"{iso}","updatedAt":"{iso}""#));
+        let state = format!(r#"{tail},"version":1}}"#);
+        tail.push('}');
         let args = [
             part.index().to_string(),
             part.count().to_string(),
-            json_text(&new.text, "text")?,
+            text,
             new.priority.to_string(),
             now.to_string(),
-            iso_millis(now),
+            iso,
             self.created_channel.to_string(),
             metadata,
+            tail,
+            state,
         ];
         let v = eval_ok(con, &CREATE, keys, &args).await?;
         parse_json(field(&v, 0, "task_create")?, "task_create")
