@@ -160,6 +160,23 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
         }));
     }
+    // The workers' heartbeats (a claim needs a live worker).
+    {
+        let (c, redis, stop, workers) = (coord.clone(), redis.clone(), stop.clone(), workers.clone());
+        background.push(tokio::spawn(async move {
+            let mut con = redis.conn();
+            loop {
+                tokio::select! {
+                    _ = stop.notified() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {
+                        for w in &workers {
+                            let _ = c.instances.heartbeat(&mut con, w).await;
+                        }
+                    }
+                }
+            }
+        }));
+    }
     let retired = Arc::new(AtomicU64::new(0));
     {
         let (tasks, redis, stop, retired) = (coord.tasks.clone(), redis.clone(), stop.clone(), retired.clone());
