@@ -532,3 +532,62 @@ async fn claims_completions_and_requeues_under_churn_hand_out_each_task_once() {
     assert_eq!(times.len(), N, "every task completed once; counts {counts:?}");
     assert_eq!((counts.completed, counts.pending, counts.in_progress, counts.queue_depth), (N as u64, 0, 0, 0));
 }
+
+/// One partition loses every key (one master of a cluster restarted empty) while the others
+/// keep theirs: its retired tasks still answer from SQL, its hot tasks answer `unavailable`
+/// (never `not_found`), the other partitions keep claiming, and recovery touches only that
+/// partition and brings every task back with the same totals.
+#[tokio::test]
+async fn one_partition_losing_its_keys_recovers_alone_and_keeps_answering() {
+    if crate::support::skip_on_cluster("deletes one partition's keys with KEYS") {
+        return;
+    }
+    let mut s = Setup::new(pg().await, 3, 0).await;
+    let mut con = s.redis.conn();
+    let tasks = s.coord.tasks.clone();
+    let parts = Partitions::new(&s.keys, 3);
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(tasks.create(&mut con, NewTask::new(format!("p{i}"))).await.unwrap().id);
+    }
+    // Half of them finished and retired.
+    for id in &ids[..6] {
+        tasks.update(&mut con, id, done()).await.unwrap();
+    }
+    s.drain().await;
+    assert_eq!(tasks.retire(&mut con, 100).await.unwrap(), 6);
+    let before = tasks.list(&mut con, &TaskQuery { limit: 100, ..Default::default() }).await.unwrap();
+    // Partition 1 loses everything.
+    let lost = parts.get(1).clone();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}*", lost.tag())).query_async(&mut con).await.unwrap();
+    let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut con).await.unwrap();
+    let in_lost = |id: &String| parts.of_task(id).unwrap().index() == 1;
+    let mut wrong = Vec::new();
+    for id in &ids {
+        let r = tasks.get(&mut con, id).await;
+        let cold = ids[..6].contains(id);
+        match (&r, in_lost(id), cold) {
+            (Ok(_), _, true) | (Ok(_), false, false) => {}
+            (Err(e), true, false) if e.code == ErrorCode::Unavailable => {}
+            _ => wrong.push(format!("{id} (lost partition: {}, cold: {cold}): {r:?}", in_lost(id))),
+        }
+    }
+    s.coord.instances.register(&mut con, "w1", &["worker".into()]).await.unwrap();
+    let claimed = tasks.claim(&mut con, "w1", 1).await;
+    let metrics = claudebench_runtime::metrics::Metrics::new();
+    let check = claudebench_domain::recovery::ensure_epoch(&s.redis, &s.keys, &tasks, Some(&s.store), "me", &metrics)
+        .await
+        .unwrap();
+    let after = tasks.list(&mut con, &TaskQuery { limit: 100, ..Default::default() }).await.unwrap();
+    let mut after_ids: Vec<String> = after.tasks.iter().map(|t| t.id.clone()).collect();
+    let mut before_ids: Vec<String> = before.tasks.iter().map(|t| t.id.clone()).collect();
+    after_ids.sort();
+    before_ids.sort();
+    assert!(wrong.is_empty(), "reads during the loss: {wrong:#?}");
+    assert!(claimed.as_ref().is_ok_and(|c| c.len() == 1), "claim on the healthy partitions: {claimed:?}");
+    assert!(
+        matches!(check, claudebench_domain::recovery::EpochCheck::Recovered(st) if st.partitions == 1),
+        "{check:?}"
+    );
+    assert_eq!((after.total, after_ids), (before.total, before_ids), "every task back, counted once");
+}
