@@ -3,6 +3,7 @@
 
 mod support;
 
+mod attack;
 mod bridge;
 mod circuit_breaker;
 mod cluster;

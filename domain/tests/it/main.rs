@@ -29,6 +29,7 @@ macro_rules! on_both {
     };
 }
 
+mod attack_lifecycle;
 mod coordination_cluster;
 mod coordination_hooks;
 mod coordination_instances;
