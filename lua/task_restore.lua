@@ -1,11 +1,13 @@
 -- Put one task back from its SQL snapshot: after Redis lost its data (unfinished tasks), or when
 -- a task that already left Redis is changed again (it comes back as it was, finished).
--- KEYS: 1..7 task layout (see lib/task_record.lua), 8 id counter
+-- KEYS: 1..7 task layout (see lib/task_keys.lua), 8 id counter, 9 recently deleted tasks
 -- ARGV: 1 id, 2 seq (the n of t-<n>), 3 text (JSON string), 4 status, 5 priority,
 --       6 assignedTo ('' = none), 7 createdAt, 8 updatedAt, 9 completedAt ('' = none),
 --       10 createdMs, 11 result (raw JSON, '' = none), 12 error (JSON string, '' = none),
 --       13 version (of the stored snapshot), 14 metadata (raw JSON object, '' = none),
---       15 now ms
+--       15 when a finished task may leave Redis again (ms; later than now, so a task revived to
+--       change is not retired before the change), 16 completedMs ('' = none)
+-- A task deleted lately is not brought back: returns 'gone'.
 -- A task Redis still has keeps its state (Redis is the newer copy) and only gets its index
 -- entries back (a loss that took some keys of the slot and not others): returns 0. Unfinished work
 -- is restored pending and unassigned: the instances that held it were
@@ -15,6 +17,7 @@
 -- while the epoch marker is still missing (it is how the task state becomes complete again), so
 -- it has no tr_guard.
 local id = ARGV[1]
+if redis.call('ZSCORE', KEYS[9], id) then return { 'ok', 'gone' } end
 local present = tr_get(id)
 if present then
   local t = present
@@ -35,7 +38,8 @@ local finished = tr_finished(status)
 if not finished then status = 'pending' end
 local function opt(v) if v == '' then return nil end return v end
 local t = { id = id, text = ARGV[3], priority = ARGV[5], createdAt = ARGV[7], updatedAt = ARGV[8], seq = seq,
-  createdMs = ARGV[10], version = ARGV[13], result = opt(ARGV[11]), error = opt(ARGV[12]), metadata = opt(ARGV[14]) }
+  createdMs = ARGV[10], version = ARGV[13], result = opt(ARGV[11]), error = opt(ARGV[12]), metadata = opt(ARGV[14]),
+  completedMs = opt(ARGV[16]) }
 if finished then
   t.assignedTo = opt(ARGV[6])
   t.completedAt = opt(ARGV[9])

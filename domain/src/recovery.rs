@@ -91,17 +91,15 @@ pub async fn ensure_epoch(
         return Ok(EpochCheck::Intact);
     }
     metrics.set_recovering(true);
+    // A server with another partition count must not recover (into its own layout) what it
+    // would then hand out a second time; the count is checked again here because the Redis
+    // copy of the record may have been lost with the markers.
+    check_partition_count(&mut con, keys, tasks, store).await?;
     let Some(lock) = RecoveryLock::take(&mut con, keys, instance).await? else {
         return Ok(EpochCheck::RecoveringElsewhere);
     };
     let mut stats = RecoveryStats::default();
-    let mut result = Ok(());
-    for part in lost {
-        result = recover(&mut con, part, tasks, store, &lock, &mut stats).await;
-        if result.is_err() {
-            break;
-        }
-    }
+    let result = recover_all(&mut con, &lost, tasks, store, &lock, &mut stats).await;
     // Released whatever happened (only if still ours): a failed recovery is retried by the next
     // check, here or on another instance.
     let _ = lock.step(&mut con, "release", "").await;
@@ -109,6 +107,63 @@ pub async fn ensure_epoch(
     metrics.set_recovering(false);
     tracing::warn!(?stats, "task state recovered (Redis had lost it, or this is the deployment's first start)");
     Ok(EpochCheck::Recovered(stats))
+}
+
+/// Recovers `lost` partitions under one id reservation: the ids of every partition restart
+/// above one base, so creation order across partitions stays close to id order.
+async fn recover_all<C: ConnectionLike + Send + Clone>(
+    con: &mut C,
+    lost: &[&PartitionKeys],
+    tasks: &Tasks,
+    store: Option<&SqlStore>,
+    lock: &RecoveryLock,
+    stats: &mut RecoveryStats,
+) -> Result<(), Error> {
+    let ids = match store {
+        Some(store) => Some(reserve_above_everything(con, tasks, store).await?),
+        None => None,
+    };
+    for part in lost {
+        recover(con, part, tasks, store, ids, lock, stats).await?;
+    }
+    Ok(())
+}
+
+/// Task partition counts: ids route to partitions by the count, so a deployment keeps the one
+/// it first ran with. Recorded in SQL (which outlives Redis) when there is SQL, and in Redis
+/// (for deployments without SQL, and for a fast check): another count is refused with a
+/// message naming both.
+pub async fn check_partition_count<C: ConnectionLike + Send>(
+    con: &mut C,
+    keys: &Keys,
+    tasks: &Tasks,
+    store: Option<&SqlStore>,
+) -> Result<(), Error> {
+    let count = tasks.partitions().count();
+    let refuse = |recorded: u32, where_: &str| {
+        Error::new(
+            claudebench_contract::error::ErrorCode::Validation,
+            format!(
+                "CLAUDEBENCH_PARTITIONS={count}, but this deployment (prefix {}) keeps its tasks in {recorded} \
+                 partitions ({where_}); start with CLAUDEBENCH_PARTITIONS={recorded} (the count is fixed for \
+                 a deployment)",
+                keys.prefix()
+            ),
+        )
+    };
+    if let Some(store) = store {
+        let recorded = store.partition_count(count).await?;
+        if recorded != count {
+            return Err(refuse(recorded, "recorded in SQL"));
+        }
+    }
+    let key = keys.partition_count();
+    let _: bool = redis::cmd("SET").arg(&key).arg(count).arg("NX").query_async(con).await.map_err(redis_error)?;
+    let recorded: Option<u32> = redis::cmd("GET").arg(&key).query_async(con).await.map_err(redis_error)?;
+    match recorded {
+        Some(n) if n != count => Err(refuse(n, "recorded in Redis")),
+        _ => Ok(()),
+    }
 }
 
 /// The partitions whose epoch marker is missing.
@@ -173,24 +228,27 @@ impl RecoveryLock {
     }
 }
 
-/// Recovers one partition that lost its marker.
+/// Recovers one partition that lost its marker; with SQL, its counter restarts at `ids`
+/// (base, limit) from [`reserve_above_everything`].
 async fn recover<C: ConnectionLike + Send + Clone>(
     con: &mut C,
     part: &PartitionKeys,
     tasks: &Tasks,
     store: Option<&SqlStore>,
+    ids: Option<(i64, i64)>,
     lock: &RecoveryLock,
     stats: &mut RecoveryStats,
 ) -> Result<(), Error> {
     let token = format!("{}/{}", lock.token, part.index());
     partition_epoch(con, part, &token, "begin").await?;
-    if let Some(store) = store {
+    if let (Some(store), Some((base, limit))) = (store, ids) {
         // SQL first takes every change Redis still holds (the marker alone may have been lost),
         // so no task deleted or changed in Redis comes back in an older form from SQL.
         catch_up(con, part, store).await?;
-        stats.counter = stats.counter.max(restart_ids(con, part, store).await?);
+        raise_ids(con, part, Some(last_id_at_or_below(base, part)), limit).await?;
+        stats.counter = stats.counter.max(base);
         restore_unfinished(con, part, tasks, store, Some(lock), stats).await?;
-        stats.finished += store.retire_partition((part.count(), part.index())).await?;
+        retire_absent(con, part, store, stats).await?;
     }
     if !partition_epoch(con, part, &token, "finish").await? {
         return Err(Error::unavailable(format!(
@@ -200,6 +258,31 @@ async fn recover<C: ConnectionLike + Send + Clone>(
     }
     stats.partitions += 1;
     Ok(())
+}
+
+/// Lets SQL alone answer for the finished tasks of one partition that Redis lacks (their rows
+/// are marked retired, at the version SQL holds); tasks Redis still holds stay as they are.
+async fn retire_absent<C: ConnectionLike + Send>(
+    con: &mut C,
+    part: &PartitionKeys,
+    store: &SqlStore,
+    stats: &mut RecoveryStats,
+) -> Result<(), Error> {
+    let mut after = 0;
+    loop {
+        let page = store.tasks_page(false, (part.count(), part.index()), after, PAGE).await?;
+        let Some(last) = page.last() else { return Ok(()) };
+        after = seq_of(&last.id).max(after + 1);
+        let mut pipe = redis::pipe();
+        for t in &page {
+            pipe.exists(part.task(&t.id));
+        }
+        let present: Vec<bool> = pipe.query_async(con).await.map_err(redis_error)?;
+        let absent: Vec<(String, i64)> =
+            page.iter().zip(present).filter(|(_, here)| !here).map(|(t, _)| (t.id.clone(), t.order.version)).collect();
+        stats.present += (page.len() - absent.len()) as u64;
+        stats.finished += store.retire(&absent).await?.len() as u64;
+    }
 }
 
 /// Runs `lua/partition_epoch.lua`; `false` when finishing found the token gone.
@@ -227,48 +310,33 @@ async fn partition_epoch<C: ConnectionLike + Send>(
 pub async fn rehydrate(redis: &RedisHandle, tasks: &Tasks, store: &SqlStore) -> Result<RecoveryStats, Error> {
     let mut con = redis.conn();
     let mut stats = RecoveryStats::default();
+    let (base, limit) = reserve_above_everything(&mut con, tasks, store).await?;
+    stats.counter = base;
     for part in tasks.partitions().all() {
-        stats.counter = stats.counter.max(restart_ids(&mut con, part, store).await?);
+        raise_ids(&mut con, part, Some(last_id_at_or_below(base, part)), limit).await?;
         catch_up(&mut con, part, store).await?;
         restore_unfinished(&mut con, part, tasks, store, None, &mut stats).await?;
-        // Finished tasks Redis lacks: SQL's copy becomes the only one (it is already the newest).
-        let mut after = 0;
-        loop {
-            let page = store.tasks_page(false, (part.count(), part.index()), after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = seq_of(&last.id).max(after + 1);
-            let mut pipe = redis::pipe();
-            for t in &page {
-                pipe.exists(part.task(&t.id));
-            }
-            let present: Vec<bool> = pipe.query_async(&mut con).await.map_err(redis_error)?;
-            let absent: Vec<(String, i64)> = page
-                .iter()
-                .zip(present)
-                .filter(|(_, here)| !here)
-                .map(|(t, _)| (t.id.clone(), t.order.version))
-                .collect();
-            stats.present += (page.len() - absent.len()) as u64;
-            stats.finished += store.retire(&absent).await?.len() as u64;
-        }
+        retire_absent(&mut con, part, store, &mut stats).await?;
         stats.partitions += 1;
     }
     Ok(stats)
 }
 
-/// Raises one partition's id counter above every id ever issued (reserved), stored (rows older
-/// than any reservation) or still counted there, with a fresh reservation above it; returns
-/// the base it restarted from.
-async fn restart_ids<C: ConnectionLike + Send>(
+/// One id reservation above every id ever issued (reserved), stored (rows older than any
+/// reservation) or counted in any partition: the base every restarted counter starts above, and
+/// the new limit.
+async fn reserve_above_everything<C: ConnectionLike + Send>(
     con: &mut C,
-    part: &PartitionKeys,
+    tasks: &Tasks,
     store: &SqlStore,
-) -> Result<i64, Error> {
-    let counter: Option<i64> = redis::cmd("GET").arg(part.seq()).query_async(con).await.map_err(redis_error)?;
-    let base = store.reserved_ids().await?.max(store.max_seq().await?).max(counter.unwrap_or(0));
+) -> Result<(i64, i64), Error> {
+    let mut base = store.reserved_ids().await?.max(store.max_seq().await?);
+    for part in tasks.partitions().all() {
+        let counter: Option<i64> = redis::cmd("GET").arg(part.seq()).query_async(con).await.map_err(redis_error)?;
+        base = base.max(counter.unwrap_or(0));
+    }
     let limit = store.reserve_ids(base, ID_BLOCK).await?;
-    raise_ids(con, part, Some(last_id_at_or_below(base, part)), limit).await?;
-    Ok(base)
+    Ok((base, limit))
 }
 
 /// The largest id number of `part` (`≡ index mod count`) not above `n` (the create script hands

@@ -69,6 +69,12 @@ impl Keys {
     pub fn incarnations(&self) -> String {
         format!("{}:instances:incarnation", self.slot)
     }
+    /// Hash instance id → its current incarnation. Unlike the instance record it does not
+    /// expire, so a worker found dead only after its record expired is still fenced by the
+    /// incarnation its tasks were claimed under.
+    pub fn instance_incarnations(&self) -> String {
+        format!("{}:instances:incarnations", self.slot)
+    }
     /// Hash of instances whose tasks are still being taken back from the partitions after a
     /// failure or an unregistration: id → JSON {reason, incarnation, lastSeen}. An entry stays
     /// until every partition is done, so a crash mid-way is finished by the next sweep.
@@ -341,6 +347,11 @@ impl PartitionKeys {
     /// Finished tasks waiting to leave Redis (score = when they finished, ms).
     pub fn finished(&self) -> String {
         format!("{}:tasks:finished", self.tag)
+    }
+    /// Tasks deleted lately (member = id, score = when, ms): SQL may still hold a retired copy
+    /// until the deletion reaches it, and that copy must neither answer nor come back.
+    pub fn deleted(&self) -> String {
+        format!("{}:tasks:deleted", self.tag)
     }
     /// Instance incarnations fenced off this partition (member = instance id, score = the last
     /// incarnation fenced): a claim or assignment by a fenced incarnation is refused.

@@ -257,6 +257,7 @@ impl Instances {
                 self.keys.instances_failed(),
                 self.keys.stream("instance.registered"),
                 self.keys.incarnations(),
+                self.keys.instance_incarnations(),
             ];
             keys.extend(unique.iter().map(|r| self.keys.role(r)));
             keys.extend(old.iter().map(|r| self.keys.role(r)));
@@ -304,6 +305,7 @@ impl Instances {
                 self.keys.instances(),
                 self.keys.instances_failed(),
                 self.keys.instances_cleanup(),
+                self.keys.instance_incarnations(),
             ];
             keys.extend(roles.iter().map(|r| self.keys.role(r)));
             match eval(con, &UNREGISTER, &keys, &[id.to_string(), raw, now_ms().to_string()]).await? {
@@ -375,6 +377,7 @@ impl Instances {
             .call()
             .key(self.keys.instances_cleanup())
             .key(self.keys.stream(event))
+            .key(self.keys.instance_incarnations())
             .arg(id)
             .arg(raw)
             .arg(event)
@@ -382,6 +385,7 @@ impl Instances {
             .arg(now)
             .arg(self.config.stream_maxlen)
             .arg(self.keys.channel(event))
+            .arg(cleanup.incarnation)
             .run_ok(con)
             .await?;
         Ok(requeued)
@@ -418,7 +422,12 @@ impl Instances {
                 break;
             }
             let full_batch = candidates.len() == SWEEP_BATCH;
-            let mut keys = vec![self.keys.instances(), self.keys.instances_failed(), self.keys.instances_cleanup()];
+            let mut keys = vec![
+                self.keys.instances(),
+                self.keys.instances_failed(),
+                self.keys.instances_cleanup(),
+                self.keys.instance_incarnations(),
+            ];
             let mut args = vec![iso_millis(now_ms), cutoff.to_string(), now_ms.to_string()];
             for c in candidates {
                 keys.push(self.keys.instance(&c));

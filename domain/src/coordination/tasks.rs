@@ -269,6 +269,25 @@ fn layout(p: &PartitionKeys) -> Vec<String> {
     keys
 }
 
+/// A task brought back from SQL to change may not leave Redis again for this long (plus the
+/// retention): its change must land before the retirement job looks at it again.
+const REVIVED_STAYS_MS: i64 = 60_000;
+
+/// How long a deletion is remembered in its partition (`PartitionKeys::deleted`): long enough
+/// for the persister to write it to SQL even after a long SQL outage; while SQL is behind by
+/// more, a retired copy of a task deleted meanwhile could answer reads again.
+const DELETIONS_REMEMBERED_MS: i64 = 3_600_000;
+
+/// What `lua/task_restore.lua` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Restore {
+    Done,
+    /// Redis has the task (it is the newer copy).
+    Present,
+    /// Redis deleted the task lately; it is not brought back.
+    Gone,
+}
+
 /// What the task scripts answer while a partition's state is being recovered.
 fn lost_state() -> Error {
     let mut e = Error::unavailable("task state is being recovered after Redis lost its data; retry shortly");
@@ -435,11 +454,23 @@ impl Tasks {
         parse_json(field(&v, 0, "task_create")?, "task_create")
     }
 
-    /// Put a task back from its persisted snapshot (rehydration after a Redis loss, or a cold
-    /// task that changes again). Returns `false` when Redis still has the task (it is left
-    /// untouched). Unfinished tasks come back pending and unassigned; the instances that held
-    /// them were lost with Redis.
+    /// Put a task back from its persisted snapshot (rehydration after a Redis loss). Returns
+    /// `false` when Redis still has the task (it is left untouched) or deleted it lately.
+    /// Unfinished tasks come back pending and unassigned; the instances that held them were
+    /// lost with Redis.
     pub async fn restore<C: ConnectionLike + Send>(&self, con: &mut C, snapshot: &Value) -> Result<bool, Error> {
+        let leave_from = now_ms() + REVIVED_STAYS_MS;
+        Ok(self.restore_with(con, snapshot, leave_from).await? == Restore::Done)
+    }
+
+    /// [`restore`](Self::restore); a finished task may leave Redis again from `leave_from` (ms)
+    /// on, after the retention.
+    async fn restore_with<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        snapshot: &Value,
+        leave_from: i64,
+    ) -> Result<Restore, Error> {
         let (task, version) = from_snapshot(snapshot)?;
         let part = self
             .parts
@@ -450,9 +481,9 @@ impl Tasks {
             Some(m @ Value::Object(_)) => m.to_string(),
             _ => String::new(),
         };
-        let created_ms = super::parse_iso_millis(&task.created_at).unwrap_or(0);
+        let ms = |iso: &str| super::parse_iso_millis(iso).unwrap_or(0);
         let mut keys = layout(part);
-        keys.push(part.seq());
+        keys.extend([part.seq(), part.deleted()]);
         let args = [
             task.id.clone(),
             seq_of(&task.id).to_string(),
@@ -463,7 +494,7 @@ impl Tasks {
             task.created_at.clone(),
             task.updated_at.clone(),
             task.completed_at.clone().unwrap_or_default(),
-            created_ms.to_string(),
+            ms(&task.created_at).to_string(),
             task.result.as_ref().map(Value::to_string).unwrap_or_default(),
             // The scripts never store a `null` error: absent and `null` both mean none.
             match &task.error {
@@ -472,10 +503,15 @@ impl Tasks {
             },
             version.to_string(),
             metadata,
-            now_ms().to_string(),
+            leave_from.to_string(),
+            task.completed_at.as_deref().map(|c| ms(c).to_string()).unwrap_or_default(),
         ];
         let v = eval_ok(con, &RESTORE, &keys, &args).await?;
-        Ok(field(&v, 0, "task_restore")? == "1")
+        Ok(match field(&v, 0, "task_restore")? {
+            "1" => Restore::Done,
+            "gone" => Restore::Gone,
+            _ => Restore::Present,
+        })
     }
 
     /// The task as Redis holds it, with its version; `None` when it is not in Redis.
@@ -489,14 +525,18 @@ impl Tasks {
         from_record(id, &record).map(Some)
     }
 
-    /// The task as SQL holds it once it left Redis; `None` without SQL or when no retired task
-    /// has this id (see [`SqlStore::retired_task`]).
-    async fn cold(&self, id: &str) -> Result<Option<(Task, i64)>, Error> {
+    /// The task as SQL holds it once it left Redis; `None` without SQL, when no retired task has
+    /// this id (see [`SqlStore::retired_task`]), or when Redis deleted it lately (SQL has not
+    /// heard yet).
+    async fn cold<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<Option<(Task, i64)>, Error> {
         let Some(store) = &self.store else { return Ok(None) };
-        match store.retired_task(id).await? {
-            Some(stored) => from_snapshot(&stored.state).map(Some),
-            None => Ok(None),
+        let Some(stored) = store.retired_task(id).await? else { return Ok(None) };
+        let deleted: Option<f64> =
+            redis::cmd("ZSCORE").arg(self.part(id)?.deleted()).arg(id).query_async(con).await.map_err(redis_error)?;
+        if deleted.is_some() {
+            return Ok(None);
         }
+        from_snapshot(&stored.state).map(Some)
     }
 
     /// One task, or `not_found`: from Redis, else (a finished task that left it) from SQL.
@@ -504,7 +544,11 @@ impl Tasks {
         if let Some((task, _)) = self.hot(con, id).await? {
             return Ok(task);
         }
-        if let Some((task, _)) = self.cold(id).await? {
+        if let Some((task, _)) = self.cold(con, id).await? {
+            return Ok(task);
+        }
+        // Redis may have got it back (revived) between the two reads.
+        if let Some((task, _)) = self.hot(con, id).await? {
             return Ok(task);
         }
         // Not found, unless the partition lost its state: then "not found" could be a lie.
@@ -513,18 +557,35 @@ impl Tasks {
         if open { Err(not_found(id)) } else { Err(lost_state()) }
     }
 
-    /// Brings a task that left Redis back into it, as SQL holds it, before it changes again.
-    /// `false` when SQL has no such task either.
+    /// Brings a task that left Redis back into it, as SQL holds it, before it changes again; it
+    /// may not leave again for [`REVIVED_STAYS_MS`] plus the retention. `false` when there is
+    /// nothing to bring back (no retired copy, or deleted lately). Several clients reviving one
+    /// task at once is harmless: the first restores it, the others find it present.
     pub async fn revive<C: ConnectionLike + Send>(&self, con: &mut C, id: &str) -> Result<bool, Error> {
         let Some(store) = &self.store else { return Ok(false) };
         let Some(stored) = store.retired_task(id).await? else { return Ok(false) };
-        self.restore(con, &stored.state).await?;
+        let outcome = self.restore_with(con, &stored.state, now_ms() + REVIVED_STAYS_MS).await?;
+        if outcome == Restore::Gone {
+            return Ok(false);
+        }
         // Back in Redis: the row is no longer the only copy (a listing reads it from Redis now).
         store.unretire(id).await?;
         Ok(true)
     }
 
-    /// Runs a script on one task; a task that left Redis is brought back first (once).
+    /// A finished task just changed (or was deleted) in Redis. A retirement that marked its SQL
+    /// row retired a moment ago (and found it changed) takes the mark back itself, but one that
+    /// died in between would leave SQL answering for it beside Redis until the persister writes
+    /// the change; so the change takes the mark back at once. Finished tasks rarely change: one
+    /// SQL statement by primary key on a rare path.
+    async fn no_longer_retired(&self, id: &str) -> Result<(), Error> {
+        match &self.store {
+            Some(store) => store.unretire(id).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Runs a script on one task; a task that left Redis is brought back first.
     async fn on_task<C: ConnectionLike + Send>(
         &self,
         con: &mut C,
@@ -533,11 +594,23 @@ impl Tasks {
         keys: &[String],
         args: &[String],
     ) -> Result<Vec<String>, Error> {
-        match eval_ok(con, lua, keys, args).await {
-            Err(e) if e.code == ErrorCode::NotFound && self.revive(con, id).await? => {
-                eval_ok(con, lua, keys, args).await
+        let mut attempt = 0;
+        loop {
+            match eval_ok(con, lua, keys, args).await {
+                // Not in Redis: bring it back from SQL and run again. Nothing to bring back may
+                // mean another client just did (its restore landed after this script ran and
+                // before this read of SQL): run again once to see.
+                Err(e) if e.code == ErrorCode::NotFound && attempt < MAX_RETRIES => {
+                    attempt += 1;
+                    if !self.revive(con, id).await? {
+                        return match eval_ok(con, lua, keys, args).await {
+                            Err(again) if again.code == ErrorCode::NotFound => Err(e),
+                            other => other,
+                        };
+                    }
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 
@@ -545,6 +618,13 @@ impl Tasks {
     /// total count, newest (highest id number) first unless asked otherwise. Tasks in Redis and
     /// tasks that left it for SQL are merged into one order.
     pub async fn list<C: ConnectionLike + Send>(&self, con: &mut C, query: &TaskQuery) -> Result<TaskPage, Error> {
+        // A partition that lost its state would make the page and the total silently short.
+        for part in self.parts.all() {
+            let open: bool = redis::cmd("EXISTS").arg(part.epoch()).query_async(con).await.map_err(redis_error)?;
+            if !open {
+                return Err(lost_state());
+            }
+        }
         let limit = query.limit.min(MAX_PAGE);
         let want = query.offset.saturating_add(limit);
         let unassigned = query.unassigned_only && query.assigned_to.is_none();
@@ -614,7 +694,7 @@ impl Tasks {
             match found {
                 Some(task) => tasks.push(task),
                 None => {
-                    if let Some((task, _)) = self.cold(&id).await? {
+                    if let Some((task, _)) = self.cold(con, &id).await? {
                         tasks.push(task);
                     }
                 }
@@ -649,8 +729,10 @@ impl Tasks {
         let mut revived = false;
         for _ in 0..MAX_RETRIES {
             let Some((current, version)) = self.hot(con, id).await? else {
-                if !revived && self.revive(con, id).await? {
+                // Not in Redis: bring it back from SQL (or find another client just did).
+                if !revived {
                     revived = true;
+                    self.revive(con, id).await?;
                     continue;
                 }
                 return Err(not_found(id));
@@ -678,7 +760,13 @@ impl Tasks {
                 metadata,
             ];
             match eval(con, &UPDATE, &keys, &args).await? {
-                Reply::Ok(v) => return parse_json(field(&v, 0, "task_update")?, "task_update"),
+                Reply::Ok(v) => {
+                    let updated = parse_json(field(&v, 0, "task_update")?, "task_update")?;
+                    if current.status.is_finished() {
+                        self.no_longer_retired(id).await?;
+                    }
+                    return Ok(updated);
+                }
                 Reply::Retry => continue,
             }
         }
@@ -826,7 +914,7 @@ impl Tasks {
         ];
         match eval_ok(con, &ASSIGN, &keys, &args).await {
             // Only finished tasks leave Redis: a cold task is finished, so it cannot be assigned.
-            Err(e) if e.code == ErrorCode::NotFound => match self.cold(task_id).await? {
+            Err(e) if e.code == ErrorCode::NotFound => match self.cold(con, task_id).await? {
                 Some((task, _)) => {
                     Err(Error::new(ErrorCode::Conflict, format!("task {task_id} is already {}", task.status.as_str())))
                 }
@@ -964,10 +1052,19 @@ impl Tasks {
         check_id("id", id)?;
         let part = self.part(id)?;
         let mut keys = layout(part);
-        keys.push(part.stream("task.deleted"));
-        let args = [id.to_string(), now_ms().to_string(), self.keys.channel("task.deleted")];
+        keys.extend([part.stream("task.deleted"), part.deleted()]);
+        let args = [
+            id.to_string(),
+            now_ms().to_string(),
+            self.keys.channel("task.deleted"),
+            DELETIONS_REMEMBERED_MS.to_string(),
+        ];
         let v = self.on_task(con, id, &DELETE, &keys, &args).await?;
-        parse_json(field(&v, 0, "task_delete")?, "task_delete")
+        let deleted: Task = parse_json(field(&v, 0, "task_delete")?, "task_delete")?;
+        if deleted.status.is_finished() {
+            self.no_longer_retired(id).await?;
+        }
+        Ok(deleted)
     }
 
     /// Takes one instance's unfinished tasks back to the pending queues, in every partition,
@@ -1035,9 +1132,16 @@ impl Tasks {
             if durable.is_empty() {
                 continue;
             }
-            let args: Vec<String> = durable.iter().flat_map(|(id, v)| [id.clone(), v.to_string()]).collect();
+            let mut args = vec![before.to_string()];
+            args.extend(durable.iter().flat_map(|(id, v)| [id.clone(), v.to_string()]));
             let v = eval_ok(con, &RETIRE, &layout(part), &args).await?;
-            removed += field(&v, 0, "task_retire")?.parse::<u64>().unwrap_or(0);
+            let kept: Vec<String> = parse_json(field(&v, 0, "task_retire")?, "task_retire")?;
+            removed += (durable.len() - kept.len()) as u64;
+            // Changed, reopened, deleted or revived meanwhile: Redis answers for it (or nobody
+            // does), so SQL's row is not its only copy.
+            if !kept.is_empty() {
+                store.unretire_all(&kept).await?;
+            }
         }
         Ok(removed)
     }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::error::Error;
 use claudebench_contract::event::EventDef;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -20,7 +20,7 @@ use crate::coordination::leader::LeaderElector;
 use crate::coordination::tasks::{TASK_STREAMS, Tasks};
 use crate::coordination::{Coordination, CoordinationConfig};
 use crate::policy::HookRules;
-use crate::recovery::{EpochCheck, RecoveryStats, ensure_epoch, rehydrate, top_up_ids};
+use crate::recovery::{EpochCheck, RecoveryStats, check_partition_count, ensure_epoch, rehydrate, top_up_ids};
 use crate::services::Domain;
 use crate::sessions::Sessions;
 use claudebench_runtime::bus::EventBus;
@@ -30,7 +30,7 @@ use claudebench_runtime::keys::Keys;
 use claudebench_runtime::metrics::Metrics;
 use claudebench_runtime::persist::{Persister, SqlStore};
 use claudebench_runtime::redis::server::{RedisServer, ensure_server};
-use claudebench_runtime::redis::{RedisHandle, RedisOptions, redis_error};
+use claudebench_runtime::redis::{RedisHandle, RedisOptions};
 use claudebench_runtime::scripts::{self, Lua};
 use claudebench_runtime::transport::serving::Serving;
 
@@ -114,7 +114,8 @@ impl Node {
             .chain(crate::recovery::SCRIPTS.iter().copied())
             .collect();
         scripts::preload(&mut domain.runtime.redis.conn(), &scripts).await?;
-        check_partition_count(&domain).await?;
+        let mut con = domain.runtime.redis.conn();
+        check_partition_count(&mut con, &domain.runtime.keys, &domain.coord.tasks, store.as_ref()).await?;
 
         // A Redis without the epoch marker never held this deployment's task state, or lost it:
         // recover what SQL kept (or wait while another instance does) before serving.
@@ -201,26 +202,4 @@ async fn check_epoch(s: &Domain) -> Result<EpochCheck, Error> {
 /// repair; instances recover by themselves after a Redis data loss).
 pub async fn rehydrate_tasks(domain: &Domain, store: &SqlStore) -> Result<RecoveryStats, Error> {
     rehydrate(&domain.runtime.redis, &domain.coord.tasks, store).await
-}
-
-/// Task ids route to partitions by the partition count, so a deployment's Redis keeps the count
-/// it was first started with: the first start records it, a start with another count refuses
-/// to run (rather than lose track of every task).
-async fn check_partition_count(domain: &Domain) -> Result<(), Error> {
-    let mut con = domain.runtime.redis.conn();
-    let key = domain.runtime.keys.partition_count();
-    let count = domain.coord.tasks.partitions().count();
-    let _: bool = redis::cmd("SET").arg(&key).arg(count).arg("NX").query_async(&mut con).await.map_err(redis_error)?;
-    let recorded: Option<u32> = redis::cmd("GET").arg(&key).query_async(&mut con).await.map_err(redis_error)?;
-    match recorded {
-        Some(n) if n != count => Err(Error::new(
-            ErrorCode::Validation,
-            format!(
-                "CLAUDEBENCH_PARTITIONS={count}, but this deployment's Redis (prefix {}) holds tasks in {n} \
-                 partitions; start with CLAUDEBENCH_PARTITIONS={n} (the count is fixed while Redis keeps the tasks)",
-                domain.runtime.keys.prefix()
-            ),
-        )),
-        _ => Ok(()),
-    }
 }

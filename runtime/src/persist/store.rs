@@ -384,6 +384,44 @@ impl SqlStore {
         Ok(marked)
     }
 
+    /// Takes the retired mark back from rows whose task did not leave Redis after all (it
+    /// changed, was deleted or reopened between the two steps of a retirement).
+    pub async fn unretire_all(&self, ids: &[String]) -> Result<(), Error> {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| self.placeholder(i + 2)).collect();
+            let sql = format!(
+                "UPDATE tasks SET retired = 0 WHERE prefix = {} AND id IN ({})",
+                self.placeholder(1),
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false).bind(self.prefix.as_str());
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            query.execute(&self.pool).await.map_err(sql_error)?;
+        }
+        Ok(())
+    }
+
+    /// Records the deployment's task partition count (the first call wins) and returns the
+    /// recorded one: ids route to partitions by it, and unlike a Redis key the record survives
+    /// Redis losing its data.
+    pub async fn partition_count(&self, count: u32) -> Result<u32, Error> {
+        sqlx::query("INSERT INTO task_partitions (prefix, partitions) VALUES ($1, $2) ON CONFLICT (prefix) DO NOTHING")
+            .bind(self.prefix.as_str())
+            .bind(i64::from(count))
+            .execute(&self.pool)
+            .await
+            .map_err(sql_error)?;
+        let row = sqlx::query("SELECT partitions FROM task_partitions WHERE prefix = $1")
+            .bind(self.prefix.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(sql_error)?;
+        let recorded: i64 = row.try_get("partitions").map_err(sql_error)?;
+        Ok(u32::try_from(recorded).unwrap_or(0))
+    }
+
     /// The task is back in Redis (it changes again): its row is no longer the only copy.
     pub async fn unretire(&self, id: &str) -> Result<(), Error> {
         sqlx::query("UPDATE tasks SET retired = 0 WHERE prefix = $1 AND id = $2")
@@ -393,22 +431,6 @@ impl SqlStore {
             .await
             .map_err(sql_error)?;
         Ok(())
-    }
-
-    /// After Redis lost one partition's data: its finished tasks are no longer in Redis (recovery
-    /// brings back only unfinished work), so SQL alone answers for them. Returns how many.
-    pub async fn retire_partition(&self, (count, index): (u32, u32)) -> Result<u64, Error> {
-        let done = sqlx::query(
-            "UPDATE tasks SET retired = 1 WHERE prefix = $1 AND deleted = 0 AND retired = 0 \
-             AND status IN ('completed', 'failed') AND seq % $2 = $3",
-        )
-        .bind(self.prefix.as_str())
-        .bind(i64::from(count))
-        .bind(i64::from(index))
-        .execute(&self.pool)
-        .await
-        .map_err(sql_error)?;
-        Ok(done.rows_affected())
     }
 
     /// The retired (cold) tasks matching `filter`: how many, and the `(seq, id)` of the first
