@@ -314,7 +314,7 @@ async fn reads_and_retried_completions_race_a_retiring_leader() {
             let mut round = 0usize;
             while tokio::time::Instant::now() < deadline {
                 for (i, id) in ids.iter().enumerate() {
-                    let (op, r) = if (i + round + c) % 2 == 0 {
+                    let (op, r) = if (i + round + c).is_multiple_of(2) {
                         ("get", tasks.get(&mut con, id).await.map(|_| ()))
                     } else {
                         ("complete", tasks.complete(&mut con, id, "w1", Outcome::Completed(None)).await.map(|_| ()))
@@ -498,7 +498,7 @@ async fn claims_completions_and_requeues_under_churn_hand_out_each_task_once() {
                 idle = 0;
                 for (k, t) in got.iter().enumerate() {
                     // Some workers leave mid-work every so often.
-                    if w % 3 == 0 && claims % 5 == 0 && k == 0 {
+                    if w.is_multiple_of(3) && claims.is_multiple_of(5) && k == 0 {
                         let _ = c.instances.unregister(&mut con, &me).await;
                     }
                     if c.tasks.complete(&mut con, &t.id, &me, Outcome::Completed(None)).await.is_ok() {
