@@ -339,7 +339,11 @@ impl SqlStore {
 
     /// One task, if stored and not deleted.
     pub async fn task(&self, id: &str) -> Result<Option<StoredTask>, Error> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE prefix = $1 AND deleted = 0 AND id = $2");
+        self.one_task(id, "").await
+    }
+
+    async fn one_task(&self, id: &str, condition: &str) -> Result<Option<StoredTask>, Error> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE prefix = $1 AND deleted = 0 {condition} AND id = $2");
         let row = sqlx::query(AssertSqlSafe(sql))
             .bind(self.prefix.as_str())
             .bind(id)
@@ -503,15 +507,7 @@ impl SqlStore {
     /// is not retired belongs to a task Redis holds — or deleted, or lost, moments ago, with the
     /// outbox still carrying that news — so it never answers for a task Redis lacks.
     pub async fn retired_task(&self, id: &str) -> Result<Option<StoredTask>, Error> {
-        let sql =
-            format!("SELECT {TASK_COLUMNS} FROM tasks WHERE prefix = $1 AND deleted = 0 AND retired = 1 AND id = $2");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(self.prefix.as_str())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(sql_error)?;
-        row.as_ref().map(stored_task).transpose()
+        self.one_task(id, "AND retired = 1").await
     }
 
     /// How many rows (tombstones included) this prefix holds.
