@@ -36,7 +36,7 @@ async fn open(con: &mut redis::aio::MultiplexedConnection, keys: &Keys) -> Resul
 
 /// Remove what a run created: every key under its unique prefix (control slot and task
 /// partitions; one task is one key, so they are found with SCAN).
-async fn cleanup(con: &mut redis::aio::MultiplexedConnection, keys: &Keys, _workers: &[String]) {
+async fn cleanup(con: &mut redis::aio::MultiplexedConnection, keys: &Keys) {
     for pattern in [format!("{{{}}}*", keys.prefix()), format!("{{{}:*", keys.prefix())] {
         let mut cursor = 0u64;
         loop {
@@ -122,7 +122,7 @@ async fn throughput(tasks: usize) -> Result<(), Box<dyn std::error::Error>> {
             secs
         );
     }
-    cleanup(&mut con, &keys, &workers).await;
+    cleanup(&mut con, &keys).await;
     Ok(())
 }
 
@@ -168,7 +168,7 @@ async fn failure_detection() -> Result<(), Box<dyn std::error::Error>> {
         sweep_every.as_millis(),
         sweep_time.as_secs_f64() * 1000.0
     );
-    cleanup(&mut con, &keys, &workers).await;
+    cleanup(&mut con, &keys).await;
     Ok(())
 }
 

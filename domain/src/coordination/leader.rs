@@ -149,8 +149,8 @@ enum StopMode {
 }
 
 impl LeaderElector {
-    /// Start campaigning as `id` with leases of `lease_ms`, on a cloneable connection
-    /// (`ConnectionManager`, `MultiplexedConnection`).
+    /// Start campaigning as `id` with leases of `lease_ms`, on a cloneable connection (the
+    /// runtime's `Conn`, on one Redis or a cluster, or a plain multiplexed connection).
     pub fn spawn<C>(lease: LeaderLease, con: C, id: impl Into<String>, lease_ms: u64) -> Self
     where
         C: ConnectionLike + Clone + Send + Sync + 'static,

@@ -9,8 +9,8 @@
 //! key of another slot, the Rust side reads it first and the script re-checks it (a fence, a
 //! version), answering "retry" or refusing if it changed in between.
 //!
-//! The APIs are generic over [`redis::aio::ConnectionLike`], so they work with a
-//! `ConnectionManager` as well as a `MultiplexedConnection`.
+//! The APIs are generic over [`redis::aio::ConnectionLike`], so they work with the runtime's
+//! `Conn` (one Redis or a cluster) as well as a plain multiplexed connection.
 
 pub mod batch;
 pub mod gossip;
