@@ -25,21 +25,7 @@ command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 load=${SECONDS_OF_LOAD:-10}
 connections=${CONNECTIONS:-4}
 
-target=${CARGO_TARGET_DIR:-target}
-if [ -z "${CLAUDEBENCH_BIN:-}" ]; then
-  cargo build --release --quiet
-fi
-cb_bin=${CLAUDEBENCH_BIN:-$target/release/claudebench}
-if [ -z "${CEILING_BIN:-}" ]; then
-  CEILING_BIN=$(cargo build --release --quiet --bench ceiling --message-format=json \
-    | python3 -c 'import sys, json
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "ceiling" and m.get("executable"):
-        print(m["executable"])')
-fi
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source benches/load/common.sh
 dir=${KEEP:-$(mktemp -d)}
 mkdir -p "$dir"
 redis_pid=""

@@ -36,25 +36,10 @@ connections=${CONNECTIONS:-50}
 threads=${THREADS:-2}
 idle=${IDLE_SECONDS:-5}
 
-target=${CARGO_TARGET_DIR:-target}
-if [ -z "${CLAUDEBENCH_BIN:-}" ]; then
-  cargo build --release --quiet
-fi
-cb_bin=${CLAUDEBENCH_BIN:-$target/release/claudebench}
-if [ -z "${CEILING_BIN:-}" ]; then
-  # The bench's executable, built with the release profile (like the server it is compared with).
-  CEILING_BIN=$(cargo build --release --quiet --bench ceiling --message-format=json \
-    | python3 -c 'import sys, json
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "ceiling" and m.get("executable"):
-        print(m["executable"])')
-fi
-ceiling_bin=$CEILING_BIN
+source benches/load/common.sh
 baseline_bin=${BASELINE_BIN:-}
 servers="ceiling claudebench${baseline_bin:+ baseline}"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 dir=$(mktemp -d)
 redis_port=$(free_port)
 redis_pid=""

@@ -295,6 +295,15 @@ fn lost_state() -> Error {
     e
 }
 
+/// The task layout plus what a script giving one worker a task touches (KEYS 8..11 of
+/// `task_claim` and `task_assign`): the event's stream, the worker's queue and assignee index,
+/// and the partition's fences.
+fn worker_layout(part: &PartitionKeys, event: &str, worker: &str) -> Vec<String> {
+    let mut keys = layout(part);
+    keys.extend([part.stream(event), part.worker_queue(worker), part.by_assignee(worker), part.fenced()]);
+    keys
+}
+
 fn not_found(id: &str) -> Error {
     Error::new(ErrorCode::NotFound, format!("task {id} not found"))
 }
@@ -791,41 +800,60 @@ impl Tasks {
         if self.parts.count() == 1 {
             return self.claim_in(con, self.parts.get(0), worker, max_tasks, true, true).await;
         }
-        // Reserved tasks first, wherever the worker has a queue.
-        let mut reserved: Vec<Task> = Vec::new();
+        // One pipeline per partition: does the worker have a queue there (reserved tasks come
+        // first), and the best heads of its pending queue.
+        let mut queued: Vec<&PartitionKeys> = Vec::new();
+        let mut heads: Vec<(f64, u32)> = Vec::new();
         for part in self.parts.all() {
-            let queued: u64 =
-                redis::cmd("ZCARD").arg(part.worker_queue(&worker.id)).query_async(con).await.map_err(redis_error)?;
-            if queued > 0 && reserved.len() < max_tasks {
+            let (mine, top): (u64, Vec<(String, f64)>) = redis::pipe()
+                .zcard(part.worker_queue(&worker.id))
+                .cmd("ZRANGE")
+                .arg(part.pending())
+                .arg(0)
+                .arg(max_tasks - 1)
+                .arg("WITHSCORES")
+                .query_async(con)
+                .await
+                .map_err(redis_error)?;
+            if mine > 0 {
+                queued.push(part);
+            }
+            heads.extend(top.into_iter().map(|(_, score)| (score, part.index())));
+        }
+        let mut reserved: Vec<Task> = Vec::new();
+        for part in queued {
+            if reserved.len() < max_tasks {
                 reserved.extend(self.claim_in(con, part, worker, max_tasks - reserved.len(), true, false).await?);
             }
         }
         let mut claimed: Vec<Task> = Vec::new();
         // Then the best heads across partitions; a partition that yields fewer than planned
         // (another claim was faster) is looked at again, a bounded number of times.
-        for _ in 0..MAX_RETRIES {
+        for round in 0..MAX_RETRIES {
             let need = max_tasks.saturating_sub(reserved.len() + claimed.len());
             if need == 0 {
                 break;
             }
-            let mut heads: Vec<(f64, u32)> = Vec::new();
-            for part in self.parts.all() {
-                let top: Vec<(String, f64)> = redis::cmd("ZRANGE")
-                    .arg(part.pending())
-                    .arg(0)
-                    .arg(need - 1)
-                    .arg("WITHSCORES")
-                    .query_async(con)
-                    .await
-                    .map_err(redis_error)?;
-                heads.extend(top.into_iter().map(|(_, score)| (score, part.index())));
+            if round > 0 {
+                heads.clear();
+                for part in self.parts.all() {
+                    let top: Vec<(String, f64)> = redis::cmd("ZRANGE")
+                        .arg(part.pending())
+                        .arg(0)
+                        .arg(need - 1)
+                        .arg("WITHSCORES")
+                        .query_async(con)
+                        .await
+                        .map_err(redis_error)?;
+                    heads.extend(top.into_iter().map(|(_, score)| (score, part.index())));
+                }
             }
             if heads.is_empty() {
                 break;
             }
             heads.sort_by(|a, b| a.0.total_cmp(&b.0));
             let mut plan: Vec<(u32, usize)> = Vec::new();
-            for (_, p) in heads.into_iter().take(need) {
+            for (_, p) in heads.drain(..).take(need) {
                 match plan.iter_mut().find(|(q, _)| *q == p) {
                     Some((_, n)) => *n += 1,
                     None => plan.push((p, 1)),
@@ -862,13 +890,7 @@ impl Tasks {
         pending: bool,
     ) -> Result<Vec<Task>, Error> {
         let now = now_ms();
-        let mut keys = layout(part);
-        keys.extend([
-            part.stream("task.claimed"),
-            part.worker_queue(&worker.id),
-            part.by_assignee(&worker.id),
-            part.fenced(),
-        ]);
+        let keys = worker_layout(part, "task.claimed", &worker.id);
         let args = [
             worker.id.clone(),
             max.to_string(),
@@ -897,13 +919,7 @@ impl Tasks {
         let part = self.part(task_id)?;
         let instance = &live(con, &self.keys, &self.config, instance_id).await?;
         let now = now_ms();
-        let mut keys = layout(part);
-        keys.extend([
-            part.stream("task.assigned"),
-            part.worker_queue(&instance.id),
-            part.by_assignee(&instance.id),
-            part.fenced(),
-        ]);
+        let keys = worker_layout(part, "task.assigned", &instance.id);
         let args = [
             task_id.to_string(),
             instance.id.clone(),
