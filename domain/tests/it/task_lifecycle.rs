@@ -2,73 +2,19 @@
 //! their final version and the retention passed; reads, listings, counts and further changes keep
 //! working from SQL with the same wire shape; a task deleted in Redis never comes back from SQL.
 
-use std::time::Duration;
-
-use claudebench_domain::coordination::tasks::{NewTask, Outcome, TaskQuery, TaskStatus, TaskUpdate, Tasks};
+use claudebench_domain::coordination::tasks::{NewTask, Outcome, TaskQuery, TaskStatus, TaskUpdate};
 use claudebench_domain::coordination::{Coordination, CoordinationConfig, ErrorCode};
-use claudebench_runtime::bus::ConsumerOptions;
-use claudebench_runtime::keys::{Keys, Partitions};
-use claudebench_runtime::persist::{PERSISTER_GROUP, Persister, SqlStore};
-use claudebench_runtime::redis::RedisHandle;
-use serde_json::{Value, json};
+use claudebench_runtime::keys::Keys;
+use claudebench_runtime::persist::SqlStore;
+use serde_json::json;
 
-use crate::fixtures;
+use crate::lifecycle_setup::Setup;
 use crate::support::{open_partitions, redis, unique_prefix};
-
-use claudebench_domain::coordination::tasks::TASK_STREAMS;
 
 const PARTS: u32 = 2;
 
-struct Setup {
-    redis: RedisHandle,
-    keys: Keys,
-    coord: Coordination,
-    persisters: Vec<Persister>,
-}
-
-impl Setup {
-    async fn new(store: SqlStore) -> Self {
-        let redis = fixtures::handle().await;
-        let keys = Keys::new(&unique_prefix());
-        open_partitions(&keys, PARTS);
-        let config = CoordinationConfig { partitions: PARTS, task_retention_ms: 0, ..Default::default() };
-        let tasks = Tasks::new(keys.clone(), config.clone()).with_store(store.clone());
-        let coord = Coordination::with_tasks(tasks, keys.clone(), config);
-        let mut persisters = Vec::new();
-        for part in Partitions::new(&keys, PARTS).all() {
-            let mut o = ConsumerOptions::new(PERSISTER_GROUP, "p", TASK_STREAMS.map(String::from).to_vec());
-            o.stream_keys = Some(TASK_STREAMS.iter().map(|e| part.stream(e)).collect());
-            o.block = Duration::from_millis(20);
-            persisters.push(Persister::with_options(&redis, &keys, store.clone(), o).await.unwrap());
-        }
-        Setup { redis, keys, coord, persisters }
-    }
-
-    /// Until SQL holds every change made so far.
-    async fn drain(&mut self) {
-        for p in &mut self.persisters {
-            for _ in 0..50 {
-                if p.step().await.unwrap().entries == 0 {
-                    break;
-                }
-            }
-        }
-    }
-
-    async fn in_redis(&self, id: &str) -> bool {
-        let part = Partitions::new(&self.keys, PARTS).of_task(id).unwrap().clone();
-        let mut con = self.redis.conn();
-        redis::cmd("EXISTS").arg(part.task(id)).query_async(&mut con).await.unwrap()
-    }
-
-    async fn list(&self, query: TaskQuery) -> (u64, Vec<Value>) {
-        let page = self.coord.tasks.list(&mut self.redis.conn(), &query).await.unwrap();
-        (page.total, page.tasks.iter().map(|t| serde_json::to_value(t).unwrap()).collect())
-    }
-}
-
 async fn finished_tasks_leave_redis_and_sql_answers_for_them_unchanged(store: SqlStore) {
-    let mut s = Setup::new(store).await;
+    let mut s = Setup::new(store, PARTS, 0).await;
     let mut con = s.redis.conn();
     let tasks = s.coord.tasks.clone();
     let mut ids = Vec::new();
@@ -150,7 +96,7 @@ async fn finished_tasks_leave_redis_and_sql_answers_for_them_unchanged(store: Sq
 /// A task deleted in Redis while SQL still holds its row (the tombstone is in the outbox) is
 /// not found: SQL only answers for tasks that left Redis by retiring.
 async fn a_deleted_task_never_answers_from_sql(store: SqlStore) {
-    let mut s = Setup::new(store).await;
+    let mut s = Setup::new(store, PARTS, 0).await;
     let mut con = s.redis.conn();
     let t = s.coord.tasks.create(&mut con, NewTask::new("short-lived")).await.unwrap();
     s.drain().await;
@@ -164,7 +110,7 @@ async fn a_deleted_task_never_answers_from_sql(store: SqlStore) {
 /// A finished task that changed after SQL caught up stays in Redis until the new version is in
 /// SQL: leaving earlier would lose the change.
 async fn a_task_changed_after_sql_caught_up_waits_for_its_new_version(store: SqlStore) {
-    let mut s = Setup::new(store).await;
+    let mut s = Setup::new(store, PARTS, 0).await;
     let mut con = s.redis.conn();
     let tasks = s.coord.tasks.clone();
     let t = tasks.create(&mut con, NewTask::new("v1")).await.unwrap();
