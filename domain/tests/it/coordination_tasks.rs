@@ -28,6 +28,37 @@ pub async fn stream(
         .collect()
 }
 
+/// `workers` registered workers `w0…` claiming `batch` at a time and completing what they got,
+/// each on its own connection, until nothing is left; the ids each one completed.
+pub async fn claim_and_complete_concurrently(c: &Coordination, workers: usize, batch: usize) -> Vec<Vec<String>> {
+    let mut handles = Vec::new();
+    for w in 0..workers {
+        let c = c.clone();
+        handles.push(tokio::spawn(async move {
+            let mut con = redis().await;
+            let worker = format!("w{w}");
+            let mut mine = Vec::new();
+            loop {
+                let got = c.tasks.claim(&mut con, &worker, batch).await.unwrap();
+                if got.is_empty() {
+                    break;
+                }
+                for t in got {
+                    assert_eq!(t.assigned_to.as_deref(), Some(worker.as_str()));
+                    c.tasks.complete(&mut con, &t.id, &worker, Outcome::Completed(None)).await.unwrap();
+                    mine.push(t.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
 fn meta(v: Value) -> Metadata {
     v.as_object().cloned().unwrap().into_iter().collect()
 }
@@ -147,31 +178,10 @@ async fn eight_concurrent_workers_claim_a_thousand_tasks_each_exactly_once() {
     for w in 0..8 {
         c.instances.register(&mut con, &format!("w{w}"), &["worker".into()]).await.unwrap();
     }
-    let mut handles = Vec::new();
-    for w in 0..8 {
-        let c = c.clone();
-        handles.push(tokio::spawn(async move {
-            let mut con = redis().await;
-            let worker = format!("w{w}");
-            let mut mine = Vec::new();
-            loop {
-                let got = c.tasks.claim(&mut con, &worker, 3).await.unwrap();
-                if got.is_empty() {
-                    break;
-                }
-                for t in got {
-                    assert_eq!(t.assigned_to.as_deref(), Some(worker.as_str()));
-                    c.tasks.complete(&mut con, &t.id, &worker, Outcome::Completed(None)).await.unwrap();
-                    mine.push(t.id);
-                }
-            }
-            mine
-        }));
-    }
+    let per_worker = claim_and_complete_concurrently(&c, 8, 3).await;
     let mut seen = HashSet::new();
     let mut busy_workers = 0;
-    for h in handles {
-        let mine = h.await.unwrap();
+    for mine in per_worker {
         if !mine.is_empty() {
             busy_workers += 1;
         }

@@ -10,6 +10,7 @@ use claudebench_domain::coordination::tasks::{NewTask, Outcome, TaskQuery, TaskS
 use claudebench_domain::coordination::{Coordination, CoordinationConfig, ErrorCode};
 use claudebench_runtime::keys::{Keys, Partitions};
 
+use crate::coordination_tasks::claim_and_complete_concurrently;
 use crate::support::{open_partitions, redis, unique_prefix};
 
 const PARTS: u32 = 3;
@@ -104,29 +105,9 @@ async fn eight_workers_claim_across_partitions_each_task_exactly_once() {
     for w in 0..8 {
         c.instances.register(&mut con, &format!("w{w}"), &["worker".into()]).await.unwrap();
     }
-    let mut handles = Vec::new();
-    for w in 0..8 {
-        let c = c.clone();
-        handles.push(tokio::spawn(async move {
-            let mut con = redis().await;
-            let worker = format!("w{w}");
-            let mut mine = Vec::new();
-            loop {
-                let got = c.tasks.claim(&mut con, &worker, 4).await.unwrap();
-                if got.is_empty() {
-                    break;
-                }
-                for t in got {
-                    c.tasks.complete(&mut con, &t.id, &worker, Outcome::Completed(None)).await.unwrap();
-                    mine.push(t.id);
-                }
-            }
-            mine
-        }));
-    }
     let mut seen = HashSet::new();
-    for h in handles {
-        for id in h.await.unwrap() {
+    for mine in claim_and_complete_concurrently(&c, 8, 4).await {
+        for id in mine {
             assert!(seen.insert(id.clone()), "{id} was claimed twice");
         }
     }
