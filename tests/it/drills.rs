@@ -91,6 +91,12 @@ async fn kill_9_one_of_three_servers_under_create_claim_complete_load() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_tasks_leave_redis_under_load_and_every_one_still_reads_back() {
+    let name = "finished_tasks_leave_redis_under_load_and_every_one_still_reads_back";
+    take_turn(name, retire_under_load(name)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_empty_while_three_servers_run() {
     let name = "redis_restarted_empty_while_three_servers_run";
     take_turn(name, redis_restarted_empty(name)).await;
@@ -162,6 +168,75 @@ const CREATORS_PER_SERVER: usize = 6;
 const CREATE_PAUSE: Duration = Duration::from_millis(20);
 const WORKERS_PER_SERVER: usize = 5;
 const WORK_TIME: Duration = Duration::from_millis(20);
+
+/// Three servers with a retention of 0 under create/claim/complete load for 4 s: finished tasks
+/// leave Redis while workers keep claiming and completing through every server. Afterwards every
+/// acknowledged task is completed in SQL exactly once, most of them retired, and every one reads
+/// back (from SQL for the retired ones) through every server, with the text it was created with.
+async fn retire_under_load(name: &str) {
+    let mut drill = Drill::new(name, Store::Postgres).await;
+    let letters = ["a", "b", "c"];
+    for letter in letters {
+        drill.spawn(letter, &[("CLAUDEBENCH_TASK_RETENTION_S", "0")]).await;
+    }
+    let (creates, work) = (Creates::new(), Work::new());
+    let mut crews = Vec::new();
+    for (server, letter) in letters.iter().enumerate() {
+        let url = drill.servers[server].url.clone();
+        let ids: Vec<String> = (1..=WORKERS_PER_SERVER).map(|n| format!("r-{letter}-{n}")).collect();
+        let workers = Workers::start(&drill.api, &work, &url, &ids, Duration::ZERO).await;
+        let load =
+            creators(&drill.api, &creates, &format!("retire-{letter}"), &[url], CREATORS_PER_SERVER, CREATE_PAUSE);
+        crews.push((load, workers));
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut idle = Vec::new();
+    for (load, workers) in crews {
+        load.stop().await;
+        idle.push(workers);
+    }
+    let acks = creates.acks();
+    // The workers finish what is left; SQL then holds every task completed.
+    let sql = drill.await_sql(TAKEOVER_STALL, |rows| not_completed(&acks, rows).len()).await;
+    for workers in idle {
+        workers.stop().await;
+    }
+    // The leader retires once a second: give it a few rounds.
+    let mut retired = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        retired = drill.sql.retired().await.unwrap_or(0);
+        if retired >= acks.len() as i64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let comparison = compare(&acks, &sql.rows);
+    let unfinished = not_completed(&acks, &sql.rows);
+    let urls: Vec<String> = drill.servers.iter().map(|s| s.url.clone()).collect();
+    let reread = read_back(&drill.api, &urls, &acks).await;
+    drill.say(format!(
+        "{} acked creates ({}); workers' answers: {}; {} of them retired to SQL; read back: {} problems; {}",
+        acks.len(),
+        creates.tally.summary(),
+        work.tally.summary(),
+        retired,
+        reread.problems.len(),
+        sql.describe()
+    ));
+    let mut verdict = Verdict::default();
+    comparison.check_exactly_once(&mut verdict, creates.tally.ambiguous());
+    verdict.check(unfinished.is_empty(), || {
+        format!("{} acknowledged tasks never ended `completed` in SQL: {}", unfinished.len(), sample(&unfinished))
+    });
+    verdict.check(retired * 10 >= acks.len() as i64 * 9, || {
+        format!("only {retired} of {} finished tasks left Redis within 10 s (retention 0)", acks.len())
+    });
+    verdict.check(reread.problems.is_empty(), || {
+        format!("{} acknowledged tasks did not read back: {}", reread.problems.len(), sample(&reread.problems))
+    });
+    drill.conclude(verdict);
+}
 
 /// Three servers under create/claim/complete load; A is SIGKILLed 3 s in, B and C carry on.
 async fn kill_one_of_three(name: &str) {
@@ -835,6 +910,15 @@ impl Sql {
                 Sql { url: url.clone(), server_url: Some(url), database: Some(database) }
             }
         }
+    }
+
+    /// How many task rows are retired (their task left Redis; SQL answers for it).
+    async fn retired(&self) -> Result<i64, sqlx::Error> {
+        let mut con = connect(&self.url).await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM tasks WHERE deleted = 0 AND retired = 1").fetch_one(&mut con).await;
+        let _ = con.close().await;
+        row?.try_get::<i64, _>("n")
     }
 
     /// Every task row that is not deleted.
