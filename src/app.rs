@@ -14,6 +14,7 @@ use claudebench_runtime::config::{ConfigFile, RuntimeConfig};
 use claudebench_runtime::context::{RequestMeta, Services};
 use claudebench_runtime::keys::MAX_PARTITIONS;
 use claudebench_runtime::pipeline::{EventHandlers, Pipeline};
+use claudebench_runtime::resilience::OwnLimit;
 use serde_json::Value;
 
 use crate::handlers::Handlers;
@@ -47,9 +48,21 @@ impl EventHandlers for Dispatch {
         input.to_value()
     }
 
-    fn call(&self, event: &'static EventDef, meta: RequestMeta, input: Input) -> BoxFuture<'_, Result<Value, Error>> {
+    /// `task.create` checks the caller's limit inside its create script (one Redis round trip
+    /// on the hottest write path, issue 13).
+    fn checks_own_rate_limit(&self, event: &'static EventDef) -> bool {
+        EventId::from_name(event.name) == Some(EventId::TaskCreate)
+    }
+
+    fn call(
+        &self,
+        event: &'static EventDef,
+        meta: RequestMeta,
+        input: Input,
+        own_limit: Option<OwnLimit>,
+    ) -> BoxFuture<'_, Result<Value, Error>> {
         Box::pin(async move {
-            let ctx = Ctx { meta, event, domain: self.domain.clone() };
+            let ctx = Ctx { meta, event, domain: self.domain.clone(), own_limit };
             let output = claudebench_generated::handlers::call(&Handlers, &ctx, input).await?;
             let value = output.to_value();
             // The output is published to clients as the event's schema says; a handler that

@@ -11,6 +11,7 @@
 use claudebench_contract::error::Error;
 use claudebench_generated::types::{Task, TaskStatus};
 use claudebench_runtime::redis::Conn;
+use claudebench_runtime::resilience::OwnLimit;
 
 use crate::coordination::CoordinationConfig;
 use crate::coordination::batch::{BatchLock, BatchProgress, Batches};
@@ -41,6 +42,9 @@ impl<'a, S> Connected<'a, S> {
 impl Connected<'_, Tasks> {
     pub async fn create(&self, new: NewTask) -> Result<Task, Error> {
         self.service.create(&mut self.con(), new).await
+    }
+    pub async fn create_limited(&self, new: NewTask, own_limit: Option<&OwnLimit>) -> Result<Task, Error> {
+        self.service.create_limited(&mut self.con(), new, own_limit).await
     }
     pub async fn get(&self, id: &str) -> Result<Task, Error> {
         self.service.get(&mut self.con(), id).await

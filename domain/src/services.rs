@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use claudebench_contract::event::EventDef;
 use claudebench_runtime::context::{RequestMeta, Services};
+use claudebench_runtime::resilience::OwnLimit;
 
 use crate::connected::Connected;
 use crate::coordination::Coordination;
@@ -71,6 +72,9 @@ pub struct Ctx {
     pub meta: RequestMeta,
     pub event: &'static EventDef,
     pub domain: Arc<Domain>,
+    /// The caller's rate limit, for the handlers that check it in their own script (the
+    /// pipeline skipped its check; see `EventHandlers::checks_own_rate_limit`).
+    pub own_limit: Option<OwnLimit>,
 }
 
 impl Ctx {

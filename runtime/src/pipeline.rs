@@ -5,8 +5,9 @@
 //!
 //! Publishing and persistence are not stages here because they are not separable from the
 //! state change: the coordination scripts append the event to its stream (the outbox the
-//! persister drains) in the same atomic call that changes Redis. That is also what keeps
-//! `task.create` at two Redis round trips: the rate-limit script and the create script.
+//! persister drains) in the same atomic call that changes Redis. An event whose handler checks
+//! its rate limit in that same call ([`EventHandlers::checks_own_rate_limit`]) skips the
+//! rate-limit stage and gets the limit to check: `task.create` is one Redis round trip.
 //! Circuit state is read from a local copy kept fresh over pub/sub, and metrics are in process.
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use serde_json::Value;
 use crate::backend::{Backend, BoxFuture, BusEvent, EventStream, Payload, Readiness};
 use crate::context::{RequestMeta, Services};
 use crate::resilience::circuit::counts_as_failure;
-use crate::resilience::{Admission, CircuitBreakers, RateLimiter, ResponseCache};
+use crate::resilience::{Admission, CircuitBreakers, OwnLimit, RateLimiter, ResponseCache};
 
 /// How long `GET /health` waits for Redis or SQL before reporting it down.
 const READINESS_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
@@ -38,14 +39,23 @@ pub trait EventHandlers: Send + Sync + 'static {
     /// The canonical JSON of a validated input (the cache key is derived from it).
     fn input_json(&self, input: &Self::Input) -> Value;
 
+    /// Whether `event`'s handler checks the caller's rate limit itself, atomically with its
+    /// change (it is then given the limit as an [`OwnLimit`] and must refuse with
+    /// `rate_limited`). Only worth it on hot paths: it saves the limiter's round trip.
+    fn checks_own_rate_limit(&self, _event: &'static EventDef) -> bool {
+        false
+    }
+
     /// Run the event's handler for the caller `meta` and return its output as JSON, validated
     /// against the output schema (an invalid output is an `internal` error: the handler broke
-    /// the contract). The implementation gives its handlers whatever context they need.
+    /// the contract). The implementation gives its handlers whatever context they need, and
+    /// `own_limit` to the handlers that check their own rate limit.
     fn call(
         &self,
         event: &'static EventDef,
         meta: RequestMeta,
         input: Self::Input,
+        own_limit: Option<OwnLimit>,
     ) -> BoxFuture<'_, Result<Value, Error>>;
 }
 
@@ -123,14 +133,21 @@ impl<H: EventHandlers> Pipeline<H> {
             ));
         }
 
-        if let Some(limit) = &event.rate_limit
-            && let Err(e) = self.limiter.enforce(event.name, &meta.caller_key(), limit).await
-        {
-            if e.code == ErrorCode::RateLimited {
-                self.services.metrics.rate_limited(event.name);
+        let own_limit = match &event.rate_limit {
+            Some(limit) if self.handlers.checks_own_rate_limit(event) => {
+                Some(OwnLimit { event: event.name, caller: meta.caller_key(), limit: *limit })
             }
-            return Err(e);
-        }
+            Some(limit) => {
+                if let Err(e) = self.limiter.enforce(event.name, &meta.caller_key(), limit).await {
+                    if e.code == ErrorCode::RateLimited {
+                        self.services.metrics.rate_limited(event.name);
+                    }
+                    return Err(e);
+                }
+                None
+            }
+            None => None,
+        };
 
         let permit = match &event.circuit_breaker {
             Some(cb) => match self.circuits.admit(event.name, cb).await? {
@@ -161,7 +178,11 @@ impl<H: EventHandlers> Pipeline<H> {
         };
 
         let result =
-            crate::resilience::with_timeout(event.name, event.timeout_ms, self.handlers.call(event, meta, input)).await;
+            crate::resilience::with_timeout(event.name, event.timeout_ms, self.handlers.call(event, meta, input, own_limit))
+                .await;
+        if matches!(&result, Err(e) if e.code == ErrorCode::RateLimited) {
+            self.services.metrics.rate_limited(event.name);
+        }
 
         if let (Some(cb), Some(permit)) = (&event.circuit_breaker, permit) {
             let failed = matches!(&result, Err(e) if counts_as_failure(e.code));

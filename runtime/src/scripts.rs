@@ -124,7 +124,8 @@ impl Call<'_> {
 
     /// Run it and decode the reply convention; an `err` reply becomes `Err` with the script's
     /// code (`unavailable` carries a retry hint: scripts answer it only for a passing state,
-    /// such as task state being recovered).
+    /// such as task state being recovered; `rate_limited` carries the script's own, its third
+    /// value).
     pub async fn run<C: ConnectionLike>(&self, con: &mut C) -> Result<Reply, Error> {
         let name = self.lua.name;
         let mut reply: Vec<String> = self.invocation.invoke_async(con).await.map_err(redis_error)?;
@@ -139,8 +140,12 @@ impl Call<'_> {
                 let code = reply.first().map(|c| code_from_str(c)).unwrap_or(ErrorCode::Internal);
                 let message = reply.get(1).cloned().unwrap_or_else(|| format!("lua/{name}.lua failed"));
                 let mut error = Error::new(code, message);
-                if code == ErrorCode::Unavailable {
-                    error.retry_after_ms = Some(1000);
+                match code {
+                    ErrorCode::Unavailable => error.retry_after_ms = Some(1000),
+                    ErrorCode::RateLimited => {
+                        error.retry_after_ms = Some(reply.get(2).and_then(|ms| ms.parse().ok()).unwrap_or(1).max(1))
+                    }
+                    _ => {}
                 }
                 Err(error)
             }
@@ -179,6 +184,7 @@ fn code_from_str(code: &str) -> ErrorCode {
         "conflict" => ErrorCode::Conflict,
         "validation" => ErrorCode::Validation,
         "unavailable" => ErrorCode::Unavailable,
+        "rate_limited" => ErrorCode::RateLimited,
         _ => ErrorCode::Internal,
     }
 }
@@ -205,7 +211,7 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str, script: &str) -> R
 }
 
 /// `lua/rate_limit.lua`.
-pub static RATE_LIMIT: Lua = lua!("rate_limit");
+pub static RATE_LIMIT: Lua = lua!("rate_limit", "gcra");
 /// `lua/circuit_acquire.lua`.
 pub static CIRCUIT_ACQUIRE: Lua = lua!("circuit_acquire", "circuit");
 /// `lua/circuit_record.lua`.

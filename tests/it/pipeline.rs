@@ -152,3 +152,48 @@ async fn the_configuration_file_and_the_rate_limit_switch_set_the_limits_the_pip
     t.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `task.create` checks its rate limit inside its create script rather than in the pipeline's
+/// stage: seen from outside nothing changes. Two servers racing one caller admit exactly the
+/// limit, every refusal is `rate_limited` with a wait, nothing is created for it, the refusals
+/// are counted in the metrics, and the circuit breaker never sees them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_create_limit_checked_in_its_script_holds_across_two_servers() {
+    let mut options = crate::support::options();
+    let limit = claudebench_generated::event::RateLimit { count: 10, window_ms: 3_600_000 };
+    options.event_overrides.insert(
+        "task.create".into(),
+        claudebench_runtime::config::EventOverride {
+            rate_limit: Some(claudebench_runtime::config::Setting::On(limit)),
+            ..Default::default()
+        },
+    );
+    let a = std::sync::Arc::new(TestApp::start_with(options.clone()).await);
+    let b = std::sync::Arc::new(TestApp::start_with(options).await);
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+        calls.spawn(async move { app.call_as("task.create", json!({"text": format!("burst {i}")}), caller("one-agent")).await });
+    }
+    let answers = calls.join_all().await;
+    let created = answers.iter().filter(|r| r.is_ok()).count();
+    let refused: Vec<_> = answers.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!((created, refused.len()), (10, 20));
+    for e in &refused {
+        assert_eq!(e.code.as_str(), "rate_limited", "{e:?}");
+        assert!(e.retry_after_ms.is_some_and(|ms| ms > 0), "{e:?}");
+    }
+    assert_eq!(a.ok("task.list", json!({})).await["total"], json!(10));
+    let counted = |t: &TestApp| {
+        let text = claudebench_runtime::backend::Backend::metrics_text(t.pipeline().as_ref());
+        text.lines()
+            .find_map(|l| l.strip_prefix("claudebench_rate_limited_total{event=\"task.create\"} "))
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+    assert_eq!(counted(&a) + counted(&b), 20);
+    // The breaker (5 failures open it) saw no failure: another caller still creates.
+    a.call_as("task.create", json!({"text": "someone else"}), caller("other-agent")).await.expect("circuit closed");
+    for app in [b, a] {
+        std::sync::Arc::into_inner(app).expect("no call left").stop().await;
+    }
+}

@@ -42,6 +42,7 @@ use claudebench_contract::validation;
 use claudebench_generated::types::{self, Metadata, Priority, TaskText};
 use claudebench_runtime::keys::{Keys, PartitionKeys, Partitions};
 use claudebench_runtime::persist::{SqlStore, TaskFilter};
+use claudebench_runtime::resilience::OwnLimit;
 use redis::aio::ConnectionLike;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -51,7 +52,7 @@ use super::instances::{LiveWorker, live, live_with_role};
 use super::script::{Lua, MAX_RETRIES, Reply, contention, eval, eval_ok, field, lua, parse_json, redis_error};
 use super::{CoordinationConfig, iso_millis, now_ms};
 
-static CREATE: Lua = lua!("task_create", "publish", "task_keys");
+static CREATE: Lua = lua!("task_create", "publish", "task_keys", "gcra");
 static UPDATE: Lua = lua!("task_update", "publish", "task_keys", "task_record");
 static CLAIM: Lua = lua!("task_claim", "publish", "task_keys", "task_record");
 static ASSIGN: Lua = lua!("task_assign", "publish", "task_keys", "task_record");
@@ -423,6 +424,18 @@ impl Tasks {
     /// and publish `task.created`. One round trip. `unavailable` while the partition's task state
     /// is being recovered or ids are being reserved.
     pub async fn create<C: ConnectionLike + Send>(&self, con: &mut C, new: NewTask) -> Result<Task, Error> {
+        self.create_limited(con, new, None).await
+    }
+
+    /// [`create`](Self::create), checking the caller's rate limit `own_limit` in the same script:
+    /// a refused create changes nothing and is `rate_limited`. With a limit, the task goes to the
+    /// caller's partition ([`Partitions::of_caller`]), where its limit's key lives.
+    pub async fn create_limited<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        new: NewTask,
+        own_limit: Option<&OwnLimit>,
+    ) -> Result<Task, Error> {
         check_text(&new.text)?;
         check_priority(new.priority)?;
         let metadata = match &new.metadata {
@@ -432,7 +445,11 @@ impl Tasks {
             }
             None => String::new(),
         };
-        let part = self.parts.get(self.next.fetch_add(1, Ordering::Relaxed));
+        let limit_args = own_limit.map(OwnLimit::script_args).transpose()?;
+        let part = match own_limit {
+            Some(own) => self.parts.of_caller(&own.caller),
+            None => self.parts.get(self.next.fetch_add(1, Ordering::Relaxed)),
+        };
         let keys = &self.create_keys[part.index() as usize];
         let now = now_ms();
         let iso = iso_millis(now);
@@ -459,7 +476,21 @@ impl Tasks {
             tail,
             state,
         ];
-        let v = eval_ok(con, &CREATE, keys, &args).await?;
+        let v = match (own_limit, limit_args) {
+            (Some(own), Some((count, window_ms))) => {
+                let mut call = CREATE.call();
+                for key in keys {
+                    call.key(key);
+                }
+                call.key(part.rate_limit(own.event, &own.caller));
+                for arg in &args {
+                    call.arg(arg);
+                }
+                call.arg(count).arg(window_ms);
+                call.run_ok(con).await.map_err(|e| own.explain(e))?
+            }
+            _ => eval_ok(con, &CREATE, keys, &args).await?,
+        };
         parse_json(field(&v, 0, "task_create")?, "task_create")
     }
 

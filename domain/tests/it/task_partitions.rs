@@ -286,3 +286,69 @@ async fn auto_assign_balances_load_counted_across_partitions() {
     assert_eq!(c.tasks.queue_length(&mut con, "w1").await.unwrap(), 4);
     assert_eq!(c.tasks.queue_length(&mut con, "w2").await.unwrap(), 4);
 }
+
+/// `task.create` checks its caller's rate limit inside the create script (one round trip): two
+/// servers racing one caller's creates admit exactly the limit, a refusal creates nothing and
+/// uses no id, the limit's key lives in the slot of the partition the caller's tasks go to, and
+/// other callers keep their own limit.
+#[tokio::test]
+async fn a_create_checks_its_callers_limit_in_the_same_script() {
+    use claudebench_generated::event::RateLimit;
+    use claudebench_runtime::keys::slot;
+    use claudebench_runtime::resilience::OwnLimit;
+
+    let (a, keys) = coordination_with(config());
+    let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(Coordination::new(keys.clone(), config())));
+    let limit = RateLimit { count: 12, window_ms: 3_600_000 };
+    let own = |caller: &str| OwnLimit { event: "task.create", caller: caller.into(), limit };
+    let busy = own("client:busy");
+    let mut racers = tokio::task::JoinSet::new();
+    for (i, server) in (0..40).map(|i| (i, if i % 2 == 0 { a.clone() } else { b.clone() })) {
+        let busy = busy.clone();
+        racers.spawn(async move {
+            let mut con = redis().await;
+            server.tasks.create_limited(&mut con, NewTask::new(format!("r{i}")), Some(&busy)).await
+        });
+    }
+    let (mut created, mut refused) = (Vec::new(), 0);
+    while let Some(result) = racers.join_next().await {
+        match result.unwrap() {
+            Ok(task) => created.push(task.id),
+            Err(e) => {
+                assert_eq!(e.code, ErrorCode::RateLimited, "{e:?}");
+                let retry = e.retry_after_ms.expect("retryAfterMs");
+                assert!((1..=3_600_000).contains(&retry), "{retry}");
+                assert!(e.message.contains("task.create") && e.message.contains("12 calls"), "{}", e.message);
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!((created.len(), refused), (12, 28));
+
+    // Every task is in the caller's partition, and the refusals used no id: the partition's
+    // first 12 ids, nothing skipped.
+    let parts = Partitions::new(&keys, PARTS);
+    let home = parts.of_caller("client:busy").clone();
+    let mut numbers: Vec<u64> = created.iter().map(|id| id[2..].parse().unwrap()).collect();
+    numbers.sort_unstable();
+    let expected: Vec<u64> = (1..=12).map(|k| u64::from(home.index()) + u64::from(PARTS) * k).collect();
+    assert_eq!(numbers, expected, "partition {}", home.index());
+    let listed = a.tasks.list(&mut redis().await, &TaskQuery::default()).await.unwrap();
+    assert_eq!(listed.total, 12, "a refused create left nothing behind");
+
+    // The limit's state is one key in the partition's slot, and none in the pipeline's place.
+    let mut con = redis().await;
+    let key = home.rate_limit("task.create", "client:busy");
+    let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut con).await.unwrap();
+    assert!(exists && slot(&key) == slot(home.tag()), "{key}");
+    let elsewhere: bool =
+        redis::cmd("EXISTS").arg(keys.rate_limit("task.create", "client:busy")).query_async(&mut con).await.unwrap();
+    assert!(!elsewhere);
+
+    // Another caller has its own limit; a limit of 0 refuses without creating.
+    a.tasks.create_limited(&mut con, NewTask::new("calm"), Some(&own("client:calm"))).await.unwrap();
+    let zero = OwnLimit { limit: RateLimit { count: 0, window_ms: 5_000 }, ..own("client:none") };
+    let err = a.tasks.create_limited(&mut con, NewTask::new("never"), Some(&zero)).await.unwrap_err();
+    assert_eq!((err.code, err.retry_after_ms), (ErrorCode::RateLimited, Some(5_000)));
+    assert_eq!(a.tasks.list(&mut con, &TaskQuery::default()).await.unwrap().total, 13);
+}

@@ -8,5 +8,5 @@ pub mod timeout;
 
 pub use cache::ResponseCache;
 pub use circuit::{Admission, CircuitBreakers, CircuitState, Permit};
-pub use rate_limit::{RateDecision, RateLimiter};
+pub use rate_limit::{OwnLimit, RateDecision, RateLimiter};
 pub use timeout::with_timeout;

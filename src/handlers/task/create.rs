@@ -12,7 +12,8 @@ use crate::handlers::{Ctx, Handlers};
 impl TaskCreate<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: TaskCreateInput) -> Result<TaskCreateOutput, Error> {
         // The id comes from a cluster-wide Redis counter inside the create script, so two
-        // instances creating in the same millisecond never collide (a time-based id could).
-        ctx.tasks().create(input.into()).await
+        // instances creating in the same millisecond never collide (a time-based id could). The
+        // same script checks the caller's rate limit (the pipeline left it to this handler).
+        ctx.tasks().create_limited(input.into(), ctx.own_limit.as_ref()).await
     }
 }
