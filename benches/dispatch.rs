@@ -72,7 +72,7 @@ async fn main() {
     let start = Instant::now();
     for _ in 0..n {
         let input = dispatch.parse(circuit, Payload::Value(json!({}))).expect("valid");
-        let r = dispatch.call(circuit, meta(), input).await;
+        let r = dispatch.call(circuit, meta(), input, None).await;
         assert!(r.is_ok());
     }
     let direct = micros(start.elapsed(), n);

@@ -13,6 +13,10 @@ use claudebench_generated::events::EVENTS;
 use claudebench_runtime::backend::Backend;
 use claudebench_runtime::transport::{self, TransportConfig};
 
+/// See Cargo.toml: the server's many small allocations are cheaper with mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The OpenAPI document served at `GET /openapi.json` (committed, checked for staleness by tests).
 const OPENAPI: &str = include_str!("../generated/openapi.json");
 

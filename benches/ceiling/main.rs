@@ -24,6 +24,10 @@ use claudebench_domain::coordination::{iso_millis, now_ms};
 use redis::aio::ConnectionManager;
 use serde_json::{Map, Value};
 
+/// The same allocator as the server, so the comparison is of the work, not of malloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// KEYS: 1 id counter, 2 pending queue, 3 the `task.created` stream.
 /// ARGV: 1 task key prefix (the id is appended), 2 text, 3 priority, 4 now ISO, 5 metadata JSON
 /// ('' for none), 6 the task JSON after its id (`,"text":…}`), 7 now ms.

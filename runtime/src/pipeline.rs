@@ -177,9 +177,12 @@ impl<H: EventHandlers> Pipeline<H> {
             None => None,
         };
 
-        let result =
-            crate::resilience::with_timeout(event.name, event.timeout_ms, self.handlers.call(event, meta, input, own_limit))
-                .await;
+        let result = crate::resilience::with_timeout(
+            event.name,
+            event.timeout_ms,
+            self.handlers.call(event, meta, input, own_limit),
+        )
+        .await;
         if matches!(&result, Err(e) if e.code == ErrorCode::RateLimited) {
             self.services.metrics.rate_limited(event.name);
         }

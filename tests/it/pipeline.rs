@@ -173,7 +173,9 @@ async fn the_create_limit_checked_in_its_script_holds_across_two_servers() {
     let mut calls = tokio::task::JoinSet::new();
     for i in 0..30 {
         let app = if i % 2 == 0 { a.clone() } else { b.clone() };
-        calls.spawn(async move { app.call_as("task.create", json!({"text": format!("burst {i}")}), caller("one-agent")).await });
+        calls.spawn(async move {
+            app.call_as("task.create", json!({"text": format!("burst {i}")}), caller("one-agent")).await
+        });
     }
     let answers = calls.join_all().await;
     let created = answers.iter().filter(|r| r.is_ok()).count();
