@@ -19,7 +19,7 @@ use std::str::FromStr;
 use std::sync::LazyLock;
 
 use ::redis::aio::ConnectionLike;
-use ::redis::{ScriptInvocation, ToRedisArgs};
+use ::redis::{ErrorKind, ScriptInvocation, ServerErrorKind, ToRedisArgs};
 use claudebench_contract::error::{Error, ErrorCode};
 
 use crate::redis::redis_error;
@@ -105,6 +105,10 @@ pub enum Reply {
 /// another client made progress, so a small bound is enough.
 pub const MAX_RETRIES: usize = 16;
 
+/// How many times a call is invoked while Redis keeps answering NOSCRIPT (each invocation loads
+/// the body first).
+const NOSCRIPT_ATTEMPTS: usize = 3;
+
 /// One call of a script being prepared: its KEYS and ARGV.
 pub struct Call<'a> {
     lua: &'a Lua,
@@ -128,7 +132,18 @@ impl Call<'_> {
     /// value).
     pub async fn run<C: ConnectionLike>(&self, con: &mut C) -> Result<Reply, Error> {
         let name = self.lua.name;
-        let mut reply: Vec<String> = self.invocation.invoke_async(con).await.map_err(redis_error)?;
+        let mut attempt = 1;
+        let mut reply: Vec<String> = loop {
+            // One invocation already loads the body and retries once on NOSCRIPT; a script cache
+            // flushed again in between (a failover, `SCRIPT FLUSH` while under load) gets a few
+            // more tries before the request fails (as `unavailable`, see `redis_error`).
+            match self.invocation.invoke_async(con).await {
+                Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) && attempt < NOSCRIPT_ATTEMPTS => {
+                    attempt += 1
+                }
+                other => break other.map_err(redis_error)?,
+            }
+        };
         if reply.is_empty() {
             return Err(Error::internal(format!("lua/{name}.lua returned an empty reply")));
         }

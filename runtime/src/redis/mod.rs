@@ -331,6 +331,8 @@ pub fn redis_error(e: RedisError) -> Error {
                 | ErrorKind::Server(ServerErrorKind::TryAgain)
                 | ErrorKind::Server(ServerErrorKind::ClusterDown)
                 | ErrorKind::Server(ServerErrorKind::MasterDown)
+                // Scripts lost again while being reloaded (scripts::Call::run retries first).
+                | ErrorKind::Server(ServerErrorKind::NoScript)
         );
     let code = if unavailable { ErrorCode::Unavailable } else { ErrorCode::Internal };
     Error::new(code, format!("redis: {e}"))
