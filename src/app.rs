@@ -48,6 +48,10 @@ impl EventHandlers for Dispatch {
         input.to_value()
     }
 
+    fn hook_routes(&self) -> &'static [claudebench_runtime::claude_code::HookRoute] {
+        events::HOOK_ROUTES
+    }
+
     /// `task.create` checks the caller's limit inside its create script (one Redis round trip
     /// on the hottest write path, issue 13).
     fn checks_own_rate_limit(&self, event: &'static EventDef) -> bool {

@@ -122,6 +122,9 @@ diagnostic_kinds! {
     InvalidExample => "invalid-example",
     /// A circuit breaker fallback that the event's output schema refuses.
     FallbackMismatch => "fallback-mismatch",
+    /// A `claude_code` route that is malformed, names input properties the event lacks, leaves a
+    /// required one unfilled, or serves a hook another route serves too.
+    BadHookRoute => "bad-hook-route",
 }
 
 impl fmt::Display for DiagnosticKind {

@@ -148,7 +148,32 @@ pub struct Event {
     /// Example request/response pairs; each input validates against `input` and each output
     /// against `output` (checked).
     pub examples: Vec<Example>,
+    /// The Claude Code hooks this event serves (`claude_code`: one route or a list).
+    pub claude_code: Vec<HookRoute>,
     pub origin: Origin,
+}
+
+/// How Claude Code hooks reach an event (`claude_code`): which hooks, which of their calls, how
+/// each input property is filled from the hook's input, and how the answer goes back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookRoute {
+    /// PascalCase hook names, or `*` for every hook no other route serves.
+    pub hooks: Vec<String>,
+    /// `(field, value, negate)`: only calls whose top-level string `field` is (or is not) `value`.
+    pub when: Option<(String, String, bool)>,
+    /// Input property (wire name; `a.b` fills `b` inside the object property `a`) ← source, in
+    /// spec order.
+    pub fields: Vec<(String, HookSource)>,
+    /// One of `claudebench_contract::hook::HookAnswer`'s names.
+    pub answer: String,
+}
+
+/// Where one input property comes from (see `claudebench_contract::hook::HookSource`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum HookSource {
+    Paths { paths: Vec<String>, fallback: Option<Value> },
+    Const(Value),
+    Input,
 }
 
 /// One documented request/response pair.

@@ -19,6 +19,7 @@ mod issue_code;
 
 pub mod error;
 pub mod event;
+pub mod hook;
 pub mod issue;
 pub mod jsonrpc;
 pub mod routes;

@@ -3,7 +3,11 @@
 //! mount it.
 
 /// Exact paths of the server's own endpoints.
-pub const RESERVED: [&str; 6] = ["/health", "/metrics", "/openapi.json", "/rpc", "/ws", "/rpc/batch"];
+pub const RESERVED: [&str; 7] =
+    ["/health", "/metrics", "/openapi.json", "/rpc", "/ws", "/rpc/batch", CLAUDE_CODE_HOOKS];
+
+/// Claude Code's HTTP hooks post here (the hook table of `crate::hook`).
+pub const CLAUDE_CODE_HOOKS: &str = "/hooks/claude-code";
 
 /// The MCP endpoint; every path under it belongs to MCP.
 pub const MCP: &str = "/mcp";

@@ -4,7 +4,7 @@
 //! re-exported here under the paths the generated code uses (`crate::error`, `crate::validation`…),
 //! so only this crate and its users rebuild when the spec changes.
 
-pub use claudebench_contract::{error, event, issue, validation};
+pub use claudebench_contract::{error, event, hook, issue, validation};
 
 /// Everything `build.rs` generated from `spec/` (see `OUT_DIR/spec.rs`).
 mod spec {

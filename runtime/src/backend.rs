@@ -158,4 +158,10 @@ pub trait Backend: Send + Sync + 'static {
     fn serving(&self) -> Option<&crate::transport::serving::Serving> {
         None
     }
+
+    /// The Claude Code hook table `POST /hooks/claude-code` serves (empty: every hook is
+    /// recorded nowhere and answered with a hook error).
+    fn hook_routes(&self) -> &'static [claudebench_contract::hook::HookRoute] {
+        &[]
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod bus;
+pub mod claude_code;
 pub mod config;
 pub mod context;
 pub mod keys;

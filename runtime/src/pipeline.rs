@@ -39,6 +39,11 @@ pub trait EventHandlers: Send + Sync + 'static {
     /// The canonical JSON of a validated input (the cache key is derived from it).
     fn input_json(&self, input: &Self::Input) -> Value;
 
+    /// The Claude Code hook table (generated from the spec's `claude_code` routes).
+    fn hook_routes(&self) -> &'static [claudebench_contract::hook::HookRoute] {
+        &[]
+    }
+
     /// Whether `event`'s handler checks the caller's rate limit itself, atomically with its
     /// change (it is then given the limit as an [`OwnLimit`] and must refuse with
     /// `rate_limited`). Only worth it on hot paths: it saves the limiter's round trip.
@@ -264,5 +269,9 @@ impl<H: EventHandlers> Backend for Pipeline<H> {
 
     fn serving(&self) -> Option<&crate::transport::serving::Serving> {
         Some(&self.services.serving)
+    }
+
+    fn hook_routes(&self) -> &'static [claudebench_contract::hook::HookRoute] {
+        self.handlers.hook_routes()
     }
 }

@@ -1,7 +1,7 @@
 //! The Claude Code hook bridge: `claudebench hook` is configured as a `command` hook in Claude
-//! Code's `settings.json`; it reads the hook's JSON from stdin, forwards it to the server as
-//! one JSON-RPC call, and turns the answer into what Claude Code reads: stdout JSON and an exit
-//! code.
+//! Code's `settings.json`; it reads the hook's JSON from stdin, posts it unchanged to the server's
+//! `POST /hooks/claude-code` (which maps it through the spec's hook table and answers in Claude
+//! Code's format), and prints the answer. What it adds to an HTTP hook: it can fail closed.
 //!
 //! Two rules shape everything here:
 //! - never break Claude Code: any stdin, any server answer, no server at all → a well-formed
@@ -16,7 +16,7 @@ mod output;
 use std::time::Duration;
 
 pub use client::CallError;
-pub use input::{HookCall, HookKind, parse_hook};
+pub use input::{HookCall, parse_hook};
 
 /// Where the server is when neither `--url` nor `CLAUDEBENCH_URL` says.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:3000";
@@ -52,7 +52,7 @@ impl std::str::FromStr for OnError {
 /// How the bridge reaches the server and decides when it cannot.
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
-    /// Base URL of the server; the call goes to `<url>/rpc`.
+    /// Base URL of the server; the call goes to `<url>/hooks/claude-code`.
     pub url: String,
     /// Bearer token (`CLAUDEBENCH_TOKEN`), when the server requires one.
     pub token: Option<String>,
@@ -189,7 +189,7 @@ pub async fn run_async(stdin_json: &str, config: &BridgeConfig) -> BridgeOutcome
         return BridgeOutcome::silent();
     };
     match client::call(config, &call).await {
-        Ok(result) => output::on_result(&call, &result, config),
+        Ok(answer) => output::on_answer(&answer),
         Err(error) => output::on_failure(&call, &error, config),
     }
 }

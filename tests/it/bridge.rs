@@ -1,13 +1,16 @@
-//! The hook bridge against a tiny local JSON-RPC stub, with payloads recorded from Claude Code
-//! (`tests/fixtures/hooks/*.json`).
+//! The hook bridge against the real `POST /hooks/claude-code` endpoint (the runtime's router and
+//! the spec's hook table) over a stub backend that answers like the hook handlers, with payloads
+//! recorded from Claude Code (`tests/fixtures/hooks/*.json`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::extract::State;
-use axum::routing::post;
 use claudebench::bridge::{BridgeConfig, BridgeOutcome, OnError, run, run_async};
+use claudebench_generated::error::{Error, ErrorCode};
+use claudebench_generated::event::EventDef;
+use claudebench_generated::events::{EVENTS, EventId, HOOK_ROUTES};
+use claudebench_runtime::backend::{Backend, BoxFuture, EventStream, Payload, Readiness};
+use claudebench_runtime::context::RequestMeta;
 use serde_json::{Value, json};
 
 /// How the stub answers.
@@ -15,39 +18,67 @@ use serde_json::{Value, json};
 enum Mode {
     /// Like the real hook handlers, for the examples in spec/hook.yaml.
     Normal,
-    /// Every call is blocked with the `forbidden` JSON-RPC error.
+    /// Every call is refused with `forbidden`.
     Block,
     /// Answers after 3 s.
     Slow,
-    /// HTTP 500 with an HTML body.
+    /// HTTP 500 with an HTML body (a proxy in front of a dead server).
     Broken,
 }
 
-#[derive(Clone)]
 struct Stub {
     mode: Mode,
+    /// Each call: `{"method": event, "params": input, "metadata": {"sessionId": …}}`.
     requests: Arc<Mutex<Vec<Value>>>,
 }
 
-async fn rpc(State(stub): State<Stub>, Json(request): Json<Value>) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    stub.requests.lock().unwrap().push(request.clone());
-    let id = request["id"].clone();
-    match stub.mode {
-        Mode::Broken => {
-            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "<html>oops</html>").into_response();
-        }
-        Mode::Block => {
-            return Json(
-                json!({"jsonrpc": "2.0", "error": {"code": -32003, "message": "Blocked by policy"}, "id": id}),
-            )
-            .into_response();
-        }
-        Mode::Slow => tokio::time::sleep(Duration::from_secs(3)).await,
-        Mode::Normal => {}
+impl Backend for Stub {
+    fn events(&self) -> &'static [EventDef] {
+        &EVENTS
     }
-    let params = &request["params"];
-    let result = match request["method"].as_str().unwrap_or("") {
+    fn resolve(&self, name: &str) -> Option<&'static EventDef> {
+        EventId::from_name(name).map(EventId::def)
+    }
+    fn hook_routes(&self) -> &'static [claudebench_runtime::claude_code::HookRoute] {
+        HOOK_ROUTES
+    }
+    fn dispatch<'a>(
+        &'a self,
+        event: &'static EventDef,
+        input: Payload<'a>,
+        meta: RequestMeta,
+    ) -> BoxFuture<'a, Result<Value, Error>> {
+        Box::pin(async move {
+            let params = match input {
+                Payload::Value(v) => v,
+                Payload::Bytes(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+            };
+            self.requests
+                .lock()
+                .unwrap()
+                .push(json!({"method": event.name, "params": params, "metadata": {"sessionId": meta.session_id}}));
+            match self.mode {
+                Mode::Block => return Err(Error::new(ErrorCode::Forbidden, "Blocked by policy")),
+                Mode::Slow => tokio::time::sleep(Duration::from_secs(3)).await,
+                Mode::Normal | Mode::Broken => {}
+            }
+            Ok(answer(event.name, &params))
+        })
+    }
+    fn subscribe<'a>(&'a self, _patterns: &'a [String]) -> BoxFuture<'a, Result<EventStream, Error>> {
+        Box::pin(async { Err(Error::internal("no bus in the stub")) })
+    }
+    fn readiness(&self) -> BoxFuture<'_, Readiness> {
+        Box::pin(async { Readiness::assess(true, true, Default::default(), 60_000) })
+    }
+    fn metrics_text(&self) -> String {
+        String::new()
+    }
+}
+
+/// What the hook handlers answer for the fixtures.
+fn answer(event: &str, params: &Value) -> Value {
+    match event {
         "hook.pre_tool" => {
             let command = params["params"]["command"].as_str().unwrap_or("");
             if command.contains("rm -rf") {
@@ -55,11 +86,11 @@ async fn rpc(State(stub): State<Stub>, Json(request): Json<Value>) -> axum::resp
             } else if command.contains("| sh") {
                 json!({"allow": false, "decision": "ask", "reason": "`sh` runs code that is downloaded", "rule": "download_exec", "warnings": []})
             } else if let Some(rest) = command.strip_prefix("sudo ") {
-                json!({"allow": true, "reason": "Privileges stripped: leading sudo removed", "warnings": [], "modified": {"command": rest}})
+                json!({"allow": true, "decision": "allow", "reason": "Privileges stripped: leading sudo removed", "warnings": [], "modified": {"command": rest}})
             } else if command.starts_with("find /") {
-                json!({"allow": true, "warnings": ["Warning: Filesystem-wide operation"]})
+                json!({"allow": true, "decision": "allow", "warnings": ["Warning: Filesystem-wide operation"]})
             } else {
-                json!({"allow": true, "warnings": []})
+                json!({"allow": true, "decision": "allow", "warnings": []})
             }
         }
         "hook.post_tool" => json!({"processed": true}),
@@ -77,8 +108,7 @@ async fn rpc(State(stub): State<Stub>, Json(request): Json<Value>) -> axum::resp
         }
         "hook.stop" => json!({"acknowledged": true, "inProgressTasks": 1}),
         _ => json!({"acknowledged": true}),
-    };
-    Json(json!({"jsonrpc": "2.0", "result": result, "id": id})).into_response()
+    }
 }
 
 struct StubServer {
@@ -98,7 +128,16 @@ impl StubServer {
 
 async fn stub(mode: Mode) -> StubServer {
     let requests = Arc::new(Mutex::new(Vec::new()));
-    let app = axum::Router::new().route("/rpc", post(rpc)).with_state(Stub { mode, requests: requests.clone() });
+    let app = match mode {
+        Mode::Broken => axum::Router::new().route(
+            "/hooks/claude-code",
+            axum::routing::post(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "<html>oops</html>") }),
+        ),
+        _ => claudebench_runtime::transport::router(
+            Arc::new(Stub { mode, requests: requests.clone() }),
+            claudebench_runtime::transport::TransportConfig::default(),
+        ),
+    };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -180,7 +219,8 @@ async fn every_recorded_hook_is_forwarded_as_its_server_event_with_the_session()
             "hook.notification",
             json!({"message": "Claude is waiting for your input", "notificationType": "idle_prompt"}),
         ),
-        ("pre_compact", "hook.pre_compact", json!({"trigger": "auto", "customInstructions": ""})),
+        // An empty string counts as absent (the table's rule for every source).
+        ("pre_compact", "hook.pre_compact", json!({"trigger": "auto"})),
     ];
     for (name, event, mut params) in cases {
         run_async(&fixture(name), &server.config()).await;
@@ -189,7 +229,6 @@ async fn every_recorded_hook_is_forwarded_as_its_server_event_with_the_session()
         assert_eq!(request["method"], json!(event), "{name}");
         assert_eq!(request["params"], params, "{name}");
         assert_eq!(request["metadata"]["sessionId"], json!(SESSION), "{name}");
-        assert_eq!(request["jsonrpc"], json!("2.0"));
     }
 }
 
@@ -340,20 +379,19 @@ async fn a_broken_server_counts_as_down() {
 }
 
 #[tokio::test]
-async fn unknown_hooks_and_unreadable_input_exit_0_without_calling_the_server() {
+async fn unknown_hooks_are_recorded_and_unreadable_input_exits_0_without_calling_the_server() {
     let server = stub(Mode::Normal).await;
-    for stdin in [
-        fixture("unknown_hook"),
-        String::new(),
-        "not json".into(),
-        "[1,2]".into(),
-        "{\"hook_event_name\":null}".into(),
-        "\u{0}\u{ffff}".into(),
-    ] {
+    assert_eq!(run_async(&fixture("unknown_hook"), &server.config()).await, BridgeOutcome::silent());
+    let recorded = server.requests().pop().expect("the unknown hook reached the server");
+    assert_eq!(recorded["method"], json!("hook.record"));
+    let before = server.requests().len();
+    for stdin in
+        [String::new(), "not json".into(), "[1,2]".into(), "{\"hook_event_name\":null}".into(), "\u{0}\u{ffff}".into()]
+    {
         let outcome = run_async(&stdin, &server.config()).await;
         assert_eq!(outcome, BridgeOutcome::silent(), "{stdin:?}");
     }
-    assert!(server.requests().is_empty());
+    assert_eq!(server.requests().len(), before, "nothing unreadable was forwarded");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod support;
 mod attack;
 mod bridge;
 mod circuit_breaker;
+mod claude_code;
 mod cluster;
 mod drills;
 mod hook_handlers;

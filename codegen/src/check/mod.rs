@@ -3,6 +3,7 @@
 //! uses, references, and values (defaults, examples, fallbacks) that must satisfy schemas which
 //! may live in other files — and [`check`] runs them in order.
 
+mod hooks;
 mod values;
 
 use std::collections::{HashMap, HashSet};
@@ -15,8 +16,18 @@ pub(crate) use values::validate;
 
 /// Finish the model: report what needs the whole spec, then sort.
 pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
-    let Parsed { definitions, events, refs, variant_refs, root_refs, replaced_by, aliases, published, value_checks } =
-        parsed;
+    let Parsed {
+        definitions,
+        events,
+        refs,
+        variant_refs,
+        root_refs,
+        replaced_by,
+        aliases,
+        published,
+        hook_routes,
+        value_checks,
+    } = parsed;
     let (definitions, def_locs) = unique_definitions(definitions, diags);
     let (events, event_locs) = unique_events(events, diags);
     reserved_definition_names(&definitions, &def_locs, &events, diags);
@@ -31,6 +42,7 @@ pub(crate) fn check(parsed: Parsed, diags: &mut Diagnostics) -> Spec {
         root_refs_are_objects(&spec, &root_refs, diags);
         variant_refs_are_objects(&spec, &variant_refs, diags);
         recursion(&spec, &def_locs, diags);
+        hooks::routes_fit(&spec, &hook_routes, diags);
         // Against a spec with other errors, a value check would mostly repeat them.
         if diags.is_empty() {
             values_match_their_schemas(&spec, &value_checks, diags);

@@ -41,6 +41,7 @@ fn render(context: &Context) -> Result<String, minijinja::Error> {
 struct Context {
     note: &'static str,
     domains: Vec<DomainDoc>,
+    hooks: Vec<HookDoc>,
     definitions: Vec<DefinitionDoc>,
     errors: Vec<ErrorDoc>,
 }
@@ -65,6 +66,17 @@ struct EventDoc {
     /// `(label, value)` pairs, already formatted.
     facts: Vec<(String, String)>,
     examples: Vec<ExampleDoc>,
+}
+
+/// One row of the Claude Code hook table; every cell already formatted.
+#[derive(Serialize)]
+struct HookDoc {
+    hooks: String,
+    when: String,
+    event: String,
+    anchor: String,
+    fields: String,
+    answer: String,
 }
 
 #[derive(Serialize)]
@@ -138,7 +150,43 @@ impl Context {
                 meaning: cell(c.meaning),
             })
             .collect();
-        Context { note: GENERATED_NOTE, domains, definitions, errors }
+        let hooks = spec.events.iter().flat_map(|e| e.claude_code.iter().map(move |r| hook_doc(e, r))).collect();
+        Context { note: GENERATED_NOTE, domains, hooks, definitions, errors }
+    }
+}
+
+fn hook_doc(event: &Event, route: &crate::model::HookRoute) -> HookDoc {
+    use crate::model::HookSource;
+    let code = |s: &str| format!("`{s}`");
+    let fields: Vec<String> = route
+        .fields
+        .iter()
+        .map(|(property, source)| {
+            let from = match source {
+                HookSource::Input => "`$`".to_string(),
+                HookSource::Const(v) => format!("`{}`", compact(v)),
+                HookSource::Paths { paths, fallback } => {
+                    let mut from: Vec<String> = paths.iter().map(|p| code(p)).collect();
+                    if let Some(v) = fallback {
+                        from.push(format!("`{}`", compact(v)));
+                    }
+                    from.join(" or ")
+                }
+            };
+            format!("`{property}` ← {from}")
+        })
+        .collect();
+    HookDoc {
+        hooks: cell(&route.hooks.iter().map(|h| code(h)).collect::<Vec<_>>().join(", ")),
+        when: match &route.when {
+            None => String::new(),
+            Some((field, value, false)) => cell(&format!("`{field}` is `{value}`")),
+            Some((field, value, true)) => cell(&format!("`{field}` is not `{value}`")),
+        },
+        event: event.name.full.clone(),
+        anchor: event_anchor(&event.name.full),
+        fields: cell(&fields.join("; ")),
+        answer: code(&route.answer),
     }
 }
 

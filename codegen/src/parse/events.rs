@@ -35,6 +35,7 @@ const EVENT_KEYS: &[&str] = &[
     "replaced_by",
     "publishes",
     "examples",
+    "claude_code",
 ];
 
 /// MCP clients reject tool names outside `^[a-zA-Z0-9_-]{1,64}$`.
@@ -90,6 +91,19 @@ impl Reader<'_> {
         let aliases = self.aliases(node.get("aliases"), path);
         let replaced_by = self.replaced_by(node.get("replaced_by"), path, name.as_ref().map(|(n, _)| n));
         let publishes = self.publishes(node.get("publishes"), path);
+        let claude_code = match node.get("claude_code") {
+            Some(n) => {
+                let routes = self.claude_code_routes(n, &join(path, "claude_code"));
+                if let (Some(routes), Some((ev, _))) = (&routes, &name) {
+                    for i in 0..routes.len() {
+                        let loc = self.loc(n.pos, &join(path, "claude_code"));
+                        self.out.hook_routes.push((ev.full.clone(), i, loc));
+                    }
+                }
+                routes
+            }
+            None => Some(Vec::new()),
+        };
         let examples = match node.get("examples") {
             Some(n) => self.event_examples(n, &join(path, "examples"), input.as_ref(), output.as_ref()),
             None => Vec::new(),
@@ -97,6 +111,7 @@ impl Reader<'_> {
 
         let (name, name_pos) = name?;
         let (input, output, description, config) = (input?, output?, description?, config?);
+        let claude_code = claude_code?;
         if !tool_ok {
             return None;
         }
@@ -116,6 +131,7 @@ impl Reader<'_> {
             replaced_by,
             publishes,
             examples,
+            claude_code,
         };
         Some((event, loc))
     }

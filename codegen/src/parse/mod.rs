@@ -12,6 +12,7 @@
 //! object's cross-field rules) and [`unions`] `one_of`.
 
 mod events;
+mod hooks;
 mod rules;
 mod schemas;
 mod unions;
@@ -71,6 +72,8 @@ pub(crate) struct Parsed {
     pub aliases: Vec<(String, Loc)>,
     /// Every name an event `publishes`: none may be an event of the spec.
     pub published: Vec<(String, Loc)>,
+    /// Each `claude_code` route (event, index in its list) and where it was written.
+    pub hook_routes: Vec<(String, usize, Loc)>,
     pub value_checks: Vec<ValueCheck>,
 }
 

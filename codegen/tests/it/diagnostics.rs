@@ -105,3 +105,9 @@ case!(
     "publishes",
     ["publishes-spec-event", "duplicate-published-name", "bad-event-name"]
 );
+case!(
+    claude_code_routes_fill_their_events_input_and_reach_one_event_each,
+    "bad-hook-route",
+    ["bad-hook-route", "wrong-value"]
+);
+case!(claude_code_routes_that_do_not_fit_the_spec_are_refused, "hook-table", ["bad-hook-route"]);

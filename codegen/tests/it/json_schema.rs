@@ -125,6 +125,7 @@ pub fn event(name: &str, description: &str, input: Schema, output: Schema) -> Ev
         replaced_by: None,
         publishes: vec![],
         examples: vec![],
+        claude_code: vec![],
         origin: Origin::default(),
     }
 }

@@ -4,7 +4,7 @@
 //! back to the pending queue) and forgets the session's todo state.
 
 use claudebench_contract::error::{Error, ErrorCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{SESSION_ROLE, SESSION_STATE_TTL_SECS, Session, Sessions, StoredTodo, now};
 
@@ -175,6 +175,28 @@ impl Sessions {
             "timestamp": iso,
         });
         self.bus.publish("hook.notification.received", &payload).await?;
+        self.touch(session).await;
+        Ok(())
+    }
+
+    /// Put a Claude Code hook that has no event of its own on the bus as `hook.recorded`, with
+    /// its name and complete input, so every hook Claude Code sends is seen somewhere.
+    pub async fn record_hook(
+        &self,
+        session: &Session,
+        hook: &str,
+        cwd: Option<&str>,
+        input: &Value,
+    ) -> Result<(), Error> {
+        let (_, iso) = now();
+        let payload = json!({
+            "sessionId": session.id,
+            "hook": hook,
+            "cwd": cwd,
+            "input": input,
+            "timestamp": iso,
+        });
+        self.bus.publish("hook.recorded", &payload).await?;
         self.touch(session).await;
         Ok(())
     }

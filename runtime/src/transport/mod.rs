@@ -8,6 +8,7 @@
 
 mod auth;
 mod conn;
+mod hooks;
 mod identity;
 mod limits;
 mod origin;
@@ -111,6 +112,7 @@ pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
 
     let api = http::routes(&state)
         .merge(jsonrpc::routes())
+        .merge(hooks::routes())
         .merge(ws::routes())
         .with_state(state.clone())
         .nest_service("/mcp", mcp);

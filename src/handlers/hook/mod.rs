@@ -7,6 +7,7 @@ mod notification;
 mod post_tool;
 mod pre_compact;
 mod pre_tool;
+mod record;
 mod session_end;
 mod session_start;
 mod stop;

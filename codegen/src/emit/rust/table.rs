@@ -15,6 +15,8 @@ pub(super) fn emit(spec: &Spec, support: &TokenStream) -> TokenStream {
     let indices = (0..n).map(Literal::usize_unsuffixed);
     let variant_docs = spec.events.iter().map(|e| doc(Some(&format!("`{}`: {}", e.name.full, e.description.trim()))));
     let rows = spec.events.iter().map(|e| row(spec, e));
+    let hook_routes: Vec<TokenStream> =
+        spec.events.iter().flat_map(|e| e.claude_code.iter().map(move |r| hook_route(e, r))).collect();
     let alias_arms = spec.events.iter().zip(&ids).filter(|(e, _)| !e.aliases.is_empty()).map(|(e, id)| {
         let aliases = &e.aliases;
         quote!(#(#aliases)|* => ::core::option::Option::Some(EventId::#id),)
@@ -31,6 +33,8 @@ pub(super) fn emit(spec: &Spec, support: &TokenStream) -> TokenStream {
         #allow
         pub mod events {
             use #support::event::{CircuitBreakerDef, EventDef, McpDef, RateLimit};
+            #[allow(unused_imports)]
+            use #support::hook::{HookAnswer, HookRoute, HookSource, HookWhen};
             use #support::validation::{self as v, ValidationError};
             use super::types;
 
@@ -76,6 +80,10 @@ pub(super) fn emit(spec: &Spec, support: &TokenStream) -> TokenStream {
 
             /// What the runtime knows about each event, in name order.
             pub static EVENTS: [EventDef; #n] = [#(#rows),*];
+
+            /// The Claude Code hook table: the events that serve Claude Code's hooks (their
+            /// `claude_code` routes), in event name order.
+            pub static HOOK_ROUTES: &[HookRoute] = &[#(#hook_routes),*];
 
             /// A validated input of any event.
             #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +150,46 @@ pub(super) fn emit(spec: &Spec, support: &TokenStream) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+/// One `HookRoute` literal: one of an event's `claude_code` routes.
+fn hook_route(e: &Event, route: &crate::model::HookRoute) -> TokenStream {
+    use crate::model::HookSource as Source;
+    let event = &e.name.full;
+    let hooks = &route.hooks;
+    let when = opt(route
+        .when
+        .as_ref()
+        .map(|(field, equals, negate)| quote!(HookWhen { field: #field, equals: #equals, negate: #negate })));
+    let fields = route.fields.iter().map(|(property, source)| {
+        let source = match source {
+            Source::Input => quote!(HookSource::Input),
+            Source::Const(value) => {
+                let json = value.to_string();
+                quote!(HookSource::Const(#json))
+            }
+            Source::Paths { paths, fallback } => {
+                let fallback = opt(fallback.as_ref().map(|v| {
+                    let json = v.to_string();
+                    quote!(#json)
+                }));
+                quote!(HookSource::Paths { paths: &[#(#paths),*], fallback: #fallback })
+            }
+        };
+        quote!((#property, #source))
+    });
+    let answer = format_ident!(
+        "{}",
+        match route.answer.as_str() {
+            "permission" => "Permission",
+            "prompt_context" => "PromptContext",
+            "context" => "Context",
+            _ => "Nothing",
+        }
+    );
+    quote! {
+        HookRoute { event: #event, hooks: &[#(#hooks),*], when: #when, fields: &[#(#fields),*], answer: HookAnswer::#answer }
     }
 }
 
