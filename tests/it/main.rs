@@ -14,6 +14,7 @@ mod pipeline;
 mod processes;
 mod schemathesis;
 mod server;
+mod setup;
 mod spawned;
 mod system_handlers;
 mod task_handlers;
