@@ -30,11 +30,12 @@ pub struct JsonFile {
 struct Style {
     indent: String,
     bom: bool,
+    crlf: bool,
 }
 
 impl Default for Style {
     fn default() -> Self {
-        Style { indent: "  ".into(), bom: false }
+        Style { indent: "  ".into(), bom: false, crlf: false }
     }
 }
 
@@ -91,11 +92,12 @@ impl JsonFile {
                 _ => return Err(invalid(1, 1, "the top level is not a JSON object".into())),
             }
         };
-        let style = Style { indent: indent_of(json), bom };
+        let style = Style { indent: indent_of(json), bom, crlf: json.contains("\r\n") };
         Ok(JsonFile { path: path.into(), target, text: Some(text), root, style })
     }
 
-    /// `root` as this file would hold it: the file's own indentation, a final newline.
+    /// `root` as this file would hold it: the file's own indentation and line ends, a final
+    /// newline.
     pub fn render(&self, root: &Map<String, Value>) -> String {
         let mut out = Vec::new();
         if self.style.bom {
@@ -106,7 +108,9 @@ impl JsonFile {
         // Serializing a `Map` into a `Vec` cannot fail: keys are strings, there is no I/O.
         let _ = root.serialize(&mut serializer);
         out.push(b'\n');
-        String::from_utf8(out).unwrap_or_default()
+        let text = String::from_utf8(out).unwrap_or_default();
+        // JSON strings escape their line breaks, so every raw `\n` is a line end.
+        if self.style.crlf { text.replace('\n', "\r\n") } else { text }
     }
 
     /// Replace the file with `text` atomically: a temporary file in the same directory, flushed,
@@ -152,6 +156,18 @@ fn indent_of(json: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rewrite_keeps_the_files_indentation_line_ends_and_byte_order_mark() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("s.json");
+        fs::write(&path, "\u{feff}{\r\n\t\"a\": \"x\\ny\"\r\n}\r\n").unwrap();
+        let file = JsonFile::read(&path, Shape::Settings).unwrap();
+        let mut root = file.root.clone();
+        root.insert("b".into(), Value::from(vec![1]));
+        assert_eq!(file.render(&root), "\u{feff}{\r\n\t\"a\": \"x\\ny\",\r\n\t\"b\": [\r\n\t\t1\r\n\t]\r\n}\r\n");
+        assert_eq!(file.render(&file.root), file.text.clone().unwrap());
+    }
 
     #[test]
     fn the_indentation_of_the_file_is_kept() {

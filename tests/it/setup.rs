@@ -444,6 +444,12 @@ fn permissions_and_symlinks_of_existing_files_are_kept() {
     assert!(fs::symlink_metadata(p.mcp_path()).unwrap().file_type().is_symlink(), "the link stays a link");
     assert_eq!(fs::metadata(&real).unwrap().permissions().mode() & 0o7777, 0o640);
     assert!(read_json(&real)["mcpServers"]["claudebench"].is_object(), "the file it points to is updated");
+
+    fs::remove_file(&real).unwrap();
+    let run = p.run(&[]);
+    assert_eq!(run.code, 1, "a dangling link is not replaced by a file: {}", run.stderr);
+    assert!(run.stderr.contains(&format!("cannot follow the symlink {}", p.mcp_path().display())), "{}", run.stderr);
+    assert!(fs::symlink_metadata(p.mcp_path()).unwrap().file_type().is_symlink());
 }
 
 #[test]
