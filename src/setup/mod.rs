@@ -7,7 +7,8 @@
 //! - only the entries `setup` owns are replaced — the hook handlers that reach this server
 //!   ([`hooks::is_owned`]) and the MCP server named `claudebench` — and everything else stays as
 //!   it was, in its order; an unchanged file is not rewritten;
-//! - a file is replaced atomically (same directory, then rename) with its old permissions.
+//! - a file is replaced atomically (same directory, then rename), keeping its permissions,
+//!   indentation and line ends; a symlink stays a symlink (the file it points to is replaced).
 
 mod events;
 mod hooks;
