@@ -4,3 +4,4 @@
 pub mod app;
 pub mod bridge;
 pub mod handlers;
+pub mod setup;

@@ -106,6 +106,55 @@ enum Command {
         #[command(subcommand)]
         command: DeadletterCommand,
     },
+    /// Configure a client to use this server.
+    Setup {
+        #[command(subcommand)]
+        client: SetupClient,
+    },
+}
+
+#[derive(Subcommand)]
+enum SetupClient {
+    /// Write or merge Claude Code's hooks (settings.json) and its MCP server entry.
+    ///
+    /// Idempotent: only the entries it owns are replaced (hooks that run `claudebench hook` or
+    /// post to `<url>/hooks/claude-code`, and the MCP server `claudebench`); every other key, hook
+    /// and server is kept in its order. Prints each file's change as a diff. A file that is not
+    /// valid JSON of the expected shape is refused (exit 1) and nothing is written. With
+    /// CLAUDEBENCH_TOKEN set, HTTP hooks and the MCP entry send the token from that variable of
+    /// Claude Code's environment (the files never hold it).
+    ClaudeCode(SetupArgs),
+}
+
+#[derive(clap::Args)]
+struct SetupArgs {
+    /// Every hook over HTTP (a down server lets everything through). Default: PreToolUse and
+    /// PermissionRequest through the command bridge, which can fail closed; the rest over HTTP.
+    #[arg(long, conflicts_with = "command")]
+    http: bool,
+    /// Every hook through the command bridge, `claudebench hook`.
+    #[arg(long)]
+    command: bool,
+    /// project: <dir>/.claude/settings.json and <dir>/.mcp.json; user: ~/.claude/settings.json
+    /// and the mcpServers of ~/.claude.json.
+    #[arg(long, value_enum, default_value_t = SetupScope::Project)]
+    scope: SetupScope,
+    /// Print what would change, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The server's URL (hooks post to <url>/hooks/claude-code, MCP is <url>/mcp).
+    #[arg(long, env = "CLAUDEBENCH_URL", default_value = claudebench::bridge::DEFAULT_URL,
+          value_parser = claudebench::setup::parse_url)]
+    url: String,
+    /// The project directory (--scope project). Default: the current directory.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SetupScope {
+    Project,
+    User,
 }
 
 #[derive(Subcommand)]
@@ -181,6 +230,7 @@ fn main() -> ExitCode {
             run_codegen(&["scaffold".as_ref(), spec.as_os_str(), handlers.as_os_str()])
         }
         Command::Spec { command: SpecCommand::Check { dir } } => run_codegen(&["check".as_ref(), dir.as_os_str()]),
+        Command::Setup { client: SetupClient::ClaudeCode(args) } => setup_claude_code(args),
         command => {
             init_logging();
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -199,7 +249,11 @@ async fn async_main(command: Command) -> ExitCode {
         Command::Call { event, input, url, token } => call(&event, &input, &url, token.as_deref()).await,
         Command::Rehydrate => rehydrate().await,
         Command::Deadletter { command } => deadletter(command).await,
-        Command::Hook { .. } | Command::Events | Command::Scaffold { .. } | Command::Spec { .. } => ExitCode::SUCCESS,
+        Command::Hook { .. }
+        | Command::Events
+        | Command::Scaffold { .. }
+        | Command::Spec { .. }
+        | Command::Setup { .. } => ExitCode::SUCCESS,
     }
 }
 
@@ -492,6 +546,49 @@ async fn deadletter(command: DeadletterCommand) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e.message),
     }
+}
+
+/// `setup claude-code`: no runtime, no server; exit 1 for a file it cannot read or write.
+fn setup_claude_code(args: SetupArgs) -> ExitCode {
+    use clap::CommandFactory;
+    use claudebench::setup::{Options, Scope, Transport};
+    let scope = match args.scope {
+        SetupScope::Project => Scope::Project,
+        SetupScope::User => Scope::User,
+    };
+    if scope == Scope::User && args.dir.is_some() {
+        // Bad usage, like clap's own: exit 2.
+        let mut cli = Cli::command();
+        cli.build();
+        let command = cli.find_subcommand_mut("setup").and_then(|s| s.find_subcommand_mut("claude-code"));
+        let message = "--dir applies to --scope project only";
+        match command {
+            Some(command) => command.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
+            None => cli.error(clap::error::ErrorKind::ArgumentConflict, message).exit(),
+        }
+    }
+    let dir = match args.dir {
+        Some(dir) => dir,
+        None => match std::env::current_dir() {
+            Ok(dir) => dir,
+            Err(e) => return fail(&format!("cannot read the current directory: {e}")),
+        },
+    };
+    let options = Options {
+        transport: match (args.http, args.command) {
+            (true, _) => Transport::Http,
+            (_, true) => Transport::Command,
+            _ => Transport::Mixed,
+        },
+        scope,
+        url: args.url,
+        dir,
+        home: std::env::home_dir(),
+        token: std::env::var("CLAUDEBENCH_TOKEN").is_ok_and(|t| !t.trim().is_empty()),
+        dry_run: args.dry_run,
+    };
+    let code = claudebench::setup::run(&options, &mut std::io::stdout().lock(), &mut std::io::stderr().lock());
+    ExitCode::from(code)
 }
 
 /// The events as this configuration serves them (test-only events, overrides, rate limits).

@@ -15,6 +15,7 @@ mod pipeline;
 mod processes;
 mod schemathesis;
 mod server;
+mod setup;
 mod spawned;
 mod system_handlers;
 mod task_handlers;
