@@ -19,32 +19,40 @@ pub struct HookEvent {
     pub tool_event: bool,
     /// The transport of the default (mixed) mode.
     pub default_via: DefaultVia,
+    /// Claude Code runs no HTTP hooks for this event (only command and MCP-tool hooks), so it
+    /// runs the bridge whatever the mode (see tests/fixtures/claude-code/SOURCES.md).
+    pub command_only: bool,
     /// `Some(reason)`: `setup` leaves the event out, because configuring any hook for it changes
     /// what Claude Code does even when the hook answers nothing.
     pub left_out: Option<&'static str>,
 }
 
 const fn event(name: &'static str) -> HookEvent {
-    HookEvent { name, tool_event: false, default_via: DefaultVia::Http, left_out: None }
+    HookEvent { name, tool_event: false, default_via: DefaultVia::Http, command_only: false, left_out: None }
+}
+
+const fn command_only(name: &'static str) -> HookEvent {
+    HookEvent { name, tool_event: false, default_via: DefaultVia::Bridge, command_only: true, left_out: None }
 }
 
 const fn tool_event(name: &'static str, default_via: DefaultVia) -> HookEvent {
-    HookEvent { name, tool_event: true, default_via, left_out: None }
+    HookEvent { name, tool_event: true, default_via, command_only: false, left_out: None }
 }
 
 const fn left_out(name: &'static str, reason: &'static str) -> HookEvent {
-    HookEvent { name, tool_event: false, default_via: DefaultVia::Http, left_out: Some(reason) }
+    HookEvent { name, tool_event: false, default_via: DefaultVia::Http, command_only: false, left_out: Some(reason) }
 }
 
 /// Every hook event of Claude Code's hooks reference (<https://code.claude.com/docs/en/hooks>,
 /// the table under "Hook lifecycle": 31 events when this was written), in that table's order.
 /// The tool events are the five whose matcher filters the tool name ("Matcher patterns").
 ///
-/// This table will come from the spec's hook table: once the mapping of Claude Code's hooks to
-/// server events is declared in `spec/` (issue 14), the generated table replaces this constant.
+/// What this table holds are facts about Claude Code (which events take a tool matcher, which run
+/// no HTTP hooks, which must not be configured); which event serves each hook is the spec's hook
+/// table (`events::HOOK_ROUTES`), and a test keeps the two in step.
 pub const CLAUDE_CODE_HOOK_EVENTS: &[HookEvent] = &[
-    event("SessionStart"),
-    event("Setup"),
+    command_only("SessionStart"),
+    command_only("Setup"),
     event("UserPromptSubmit"),
     event("UserPromptExpansion"),
     tool_event("PreToolUse", DefaultVia::Bridge),
@@ -108,10 +116,30 @@ mod tests {
     }
 
     #[test]
-    fn only_tool_events_go_through_the_bridge_by_default() {
+    fn the_bridge_serves_the_tool_checks_and_the_events_claude_code_runs_no_http_hooks_for() {
         let bridged: Vec<_> =
             CLAUDE_CODE_HOOK_EVENTS.iter().filter(|e| e.default_via == DefaultVia::Bridge).map(|e| e.name).collect();
-        assert_eq!(bridged, ["PreToolUse", "PermissionRequest"]);
-        assert!(CLAUDE_CODE_HOOK_EVENTS.iter().filter(|e| e.default_via == DefaultVia::Bridge).all(|e| e.tool_event));
+        assert_eq!(bridged, ["SessionStart", "Setup", "PreToolUse", "PermissionRequest"]);
+        assert!(
+            CLAUDE_CODE_HOOK_EVENTS
+                .iter()
+                .filter(|e| e.default_via == DefaultVia::Bridge)
+                .all(|e| e.tool_event || e.command_only)
+        );
+    }
+
+    /// Every event `setup` knows is served by the spec's hook table (by its own event or the
+    /// catch-all's explicit list), and the table names no Claude Code event `setup` does not know
+    /// but those newer than the reference this table follows.
+    #[test]
+    fn the_events_match_the_specs_hook_table() {
+        use claudebench_generated::events::HOOK_ROUTES;
+        let served: std::collections::BTreeSet<&str> =
+            HOOK_ROUTES.iter().flat_map(|r| r.hooks.iter().copied()).filter(|h| *h != "*").collect();
+        let known: std::collections::BTreeSet<&str> = CLAUDE_CODE_HOOK_EVENTS.iter().map(|e| e.name).collect();
+        let unserved: Vec<_> = known.difference(&served).collect();
+        assert!(unserved.is_empty(), "events setup registers that no route names: {unserved:?}");
+        let newer: Vec<_> = served.difference(&known).copied().collect();
+        assert_eq!(newer, ["PostModelSwitch", "PreModelSwitch", "PreSkillShellCommand"]);
     }
 }

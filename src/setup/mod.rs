@@ -40,6 +40,9 @@ pub enum Transport {
 impl Transport {
     /// Whether `event`'s hook runs the bridge (else it is an HTTP hook).
     fn bridges(self, event: &HookEvent) -> bool {
+        if event.command_only {
+            return true;
+        }
         match self {
             Transport::Command => true,
             Transport::Http => false,

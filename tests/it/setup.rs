@@ -47,6 +47,11 @@ const REFERENCE_EVENTS: [&str; 31] = [
 const TOOL_EVENTS: [&str; 5] =
     ["PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "PermissionDenied"];
 /// Events a configured hook changes even when it answers nothing: `setup` leaves them out.
+/// Claude Code runs no HTTP hooks for these (tests/fixtures/claude-code/SOURCES.md): always the bridge.
+const COMMAND_ONLY: [&str; 2] = ["SessionStart", "Setup"];
+/// The bridge in the default mode: where failing closed matters, and where HTTP hooks do not run.
+const BRIDGED_BY_DEFAULT: [&str; 4] = ["SessionStart", "Setup", "PreToolUse", "PermissionRequest"];
+
 const LEFT_OUT: [&str; 2] = ["WorktreeCreate", "MessageDisplay"];
 const HOOK_URL: &str = "http://127.0.0.1:3000/hooks/claude-code";
 
@@ -163,7 +168,7 @@ fn a_fresh_project_gets_every_event_but_the_left_out_ones_and_the_mcp_server() {
     for event in &events {
         let handlers = ours(&settings, event);
         assert_eq!(handlers.len(), 1, "{event}");
-        let via_bridge = ["PreToolUse", "PermissionRequest"].contains(&event.as_str());
+        let via_bridge = BRIDGED_BY_DEFAULT.contains(&event.as_str());
         let expected = if via_bridge {
             json!({"type": "command", "command": "claudebench hook", "timeout": 10})
         } else {
@@ -273,7 +278,8 @@ fn switching_between_http_and_command_swaps_every_entry_without_duplicates() {
         for event in keys(&settings["hooks"]) {
             let handlers = ours(&settings, &event);
             assert_eq!(handlers.len(), 1, "{args:?} {event}: {handlers:?}");
-            let bridge = bridge_everywhere.unwrap_or(event == "PreToolUse" || event == "PermissionRequest");
+            let bridge = COMMAND_ONLY.contains(&event.as_str())
+                || bridge_everywhere.unwrap_or(BRIDGED_BY_DEFAULT.contains(&event.as_str()));
             assert_eq!(handlers[0]["type"], if bridge { "command" } else { "http" }, "{args:?} {event}");
         }
         assert_eq!(settings["hooks"]["PostToolUse"][0]["hooks"], json!([theirs]), "{args:?}");
@@ -302,7 +308,8 @@ fn the_hooks_of_the_old_readme_are_taken_over_not_duplicated() {
     for event in keys(&settings["hooks"]) {
         assert_eq!(settings["hooks"][&event].as_array().unwrap().len(), 1, "{event}");
         assert_eq!(ours(&settings, &event).len(), 1, "{event}");
-        assert_eq!(ours(&settings, &event)[0]["type"], "http", "{event}");
+        let expected = if COMMAND_ONLY.contains(&event.as_str()) { "command" } else { "http" };
+        assert_eq!(ours(&settings, &event)[0]["type"], expected, "{event}");
     }
 }
 
@@ -628,7 +635,8 @@ fn setup_warns_when_the_bridge_it_configures_is_not_on_path() {
     };
     assert!(warned(&bin, &[]));
     assert!(warned(&bin, &["--command"]));
-    assert!(!warned(&bin, &["--http"]), "HTTP hooks do not run the bridge");
+    // Even with --http, SessionStart and Setup run the bridge: Claude Code runs no HTTP hooks there.
+    assert!(warned(&bin, &["--http"]));
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_claudebench"), bin.join("claudebench")).unwrap();
     assert!(!warned(&bin, &[]));
 }
