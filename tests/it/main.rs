@@ -9,6 +9,7 @@ mod circuit_breaker;
 mod cluster;
 mod drills;
 mod hook_handlers;
+mod leases;
 mod load;
 mod pipeline;
 mod processes;
