@@ -197,6 +197,31 @@ async fn an_idle_lease_lapses_and_the_waiting_session_gets_the_file() {
 }
 
 #[tokio::test]
+async fn the_leader_announces_a_lapsed_lease_without_anyone_touching_the_file() {
+    let mut opts = options();
+    opts.background_jobs = true;
+    opts.coordination.leases.ttl_ms = 200;
+    let t = TestApp::start_with(opts).await;
+    let repo = Repo::new();
+    write(&t, A, &repo, "src/lib.rs").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let expired = loop {
+        let expired = t.stream("lease.expired").await;
+        if !expired.is_empty() || tokio::time::Instant::now() > deadline {
+            break expired;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(expired.len(), 1, "the sweep runs every second");
+    assert_eq!(
+        (expired[0].1["holder"].as_str(), expired[0].1["path"].as_str()),
+        (Some(A), Some(repo.at("src/lib.rs").as_str()))
+    );
+    assert!(leases(&t, &repo).await.is_empty());
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn leases_are_per_repository() {
     let t = TestApp::start().await;
     let (one, two) = (Repo::new(), Repo::new());
