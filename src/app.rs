@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use claudebench_domain::coordination::CoordinationConfig;
+use claudebench_domain::leases::{ConflictAnswer, LeaseConfig, MAX_TTL_MS};
 use claudebench_domain::node::{Node, NodeOptions};
 use claudebench_domain::{Ctx, Domain};
-use claudebench_generated::error::Error;
+use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::event::EventDef;
 use claudebench_generated::events::{self, EventId, Input, Output};
 use claudebench_runtime::backend::{BoxFuture, Payload};
@@ -98,6 +99,7 @@ pub fn options_from_env() -> Result<NodeOptions, Error> {
     if let Some(n) = env_u64("CLAUDEBENCH_WORKER_CAPACITY")? {
         coordination.worker_capacity = n.clamp(1, u32::MAX as u64) as u32;
     }
+    coordination.leases = lease_config(|name| std::env::var(name).ok())?;
     Ok(NodeOptions {
         runtime,
         coordination,
@@ -121,14 +123,38 @@ pub fn config_file() -> Result<Option<ConfigFile>, Error> {
     }
 }
 
+/// `CLAUDEBENCH_LEASE_TTL_S` (1..=86400, default 300) and `CLAUDEBENCH_LEASE_CONFLICT`
+/// (`deny` | `ask`, default `deny`), read through `lookup`; a bad value stops the start.
+pub fn lease_config(lookup: impl Fn(&str) -> Option<String>) -> Result<LeaseConfig, Error> {
+    let mut config = LeaseConfig::default();
+    let set = |name: &str| lookup(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    if let Some(v) = set("CLAUDEBENCH_LEASE_TTL_S") {
+        let max = MAX_TTL_MS / 1_000;
+        match v.parse::<u64>() {
+            Ok(s) if (1..=max).contains(&s) => config.ttl_ms = s * 1_000,
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::Validation,
+                    format!("CLAUDEBENCH_LEASE_TTL_S must be a whole number of seconds from 1 to {max}, got `{v}`"),
+                ));
+            }
+        }
+    }
+    if let Some(v) = set("CLAUDEBENCH_LEASE_CONFLICT") {
+        config.conflict = ConflictAnswer::parse(&v).ok_or_else(|| {
+            Error::new(ErrorCode::Validation, format!("CLAUDEBENCH_LEASE_CONFLICT must be `deny` or `ask`, got `{v}`"))
+        })?;
+    }
+    Ok(config)
+}
+
 fn env_u64(name: &str) -> Result<Option<u64>, Error> {
     match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).map_err(|_| {
-            Error::new(
-                claudebench_generated::error::ErrorCode::Validation,
-                format!("{name} must be a whole number, got `{v}`"),
-            )
-        }),
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::new(ErrorCode::Validation, format!("{name} must be a whole number, got `{v}`"))),
         _ => Ok(None),
     }
 }

@@ -4,6 +4,8 @@
 //!   typed APIs over atomic Lua scripts (each state change appends its event in the same step);
 //! - [`sessions`]: Claude Code sessions as the hooks report them — session records, todo lists
 //!   mirrored into tasks, compaction snapshots, tool statistics and error alerts, prompt history;
+//! - [`leases`]: file leases between sessions — one holder per file, idle TTL, fencing tokens,
+//!   per repository — and the pre-tool hook's use of them;
 //! - [`policy`]: the hook policy — the pre-tool guard (shell parsing, wrappers, paths, rules) and
 //!   prompt inspection. Pure Rust, no Redis;
 //! - [`recovery`]: surviving Redis data loss (epoch marker, id reservations, task rehydration);
@@ -17,6 +19,7 @@
 pub mod connected;
 pub mod coordination;
 pub mod counters;
+pub mod leases;
 pub mod node;
 pub mod policy;
 pub mod recovery;

@@ -19,6 +19,7 @@ use crate::coordination::instances::Instances;
 use crate::coordination::leader::LeaderLease;
 use crate::coordination::quorum::Quorum;
 use crate::coordination::tasks::Tasks;
+use crate::leases::Leases;
 use crate::policy::Guard;
 use crate::sessions::Sessions;
 use crate::views::Views;
@@ -33,6 +34,8 @@ pub struct Domain {
     pub guard: Guard,
     /// Claude Code sessions: todos, snapshots, tool records, prompts, lifecycle.
     pub sessions: Sessions,
+    /// File leases between sessions.
+    pub leases: Leases,
 }
 
 impl Domain {

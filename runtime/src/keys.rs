@@ -7,6 +7,11 @@
 //!   append to share the partition's tag, so every task script is single-slot.
 //! * **Control** (`{<prefix>}`): instances, leadership, gossip, quorum, batches, todos, hooks and
 //!   the streams of their events — what scripts change together outside the tasks.
+//! * **Lease repositories** (`{<prefix>:lease:<digest>}`, see [`LeaseRepoKeys`]): the file
+//!   leases of one repository (its root directory, digested), their index, the session sets and
+//!   the fencing-token counter share one tag, so every lease script is single-slot and unrelated
+//!   repositories spread over the cluster. The registry of repositories holding leases and each
+//!   session's list of repositories are in the control slot.
 //! * **Own slots** (no tag): keys only ever touched alone (rate limits, circuit breakers, the
 //!   response cache, counters) spread over the cluster.
 //!
@@ -160,6 +165,24 @@ impl Keys {
     /// Lifecycle record of one session (stops, notifications, last activity).
     pub fn hook_session(&self, session: &str) -> String {
         format!("{}:hook:session:{session}", self.slot)
+    }
+
+    // --- coordination slot: file leases (the leases themselves: [`LeaseRepoKeys`]) ---------------
+
+    /// Repositories that hold (or lately held) leases: digest → a version every new acquisition
+    /// bumps, so the sweep forgets a repository only if nothing was acquired there since it
+    /// looked.
+    pub fn lease_repos(&self) -> String {
+        format!("{}:leases:repos", self.slot)
+    }
+    /// The repositories (digests) one session took leases in, so its leases can be released
+    /// everywhere when it stops or ends.
+    pub fn lease_session_repos(&self, session: &str) -> String {
+        format!("{}:leases:session:{session}", self.slot)
+    }
+    /// The keys of one repository's leases, under its own hash tag (`digest` names the root).
+    pub fn lease_repo(&self, digest: &str) -> LeaseRepoKeys {
+        LeaseRepoKeys { tag: format!("{{{}:lease:{digest}}}", self.prefix) }
     }
 
     // --- coordination slot: events ------------------------------------------------------------
@@ -392,6 +415,37 @@ impl PartitionKeys {
     }
 }
 
+/// The keys of one repository's file leases, all under its hash tag. `lua/lib/lease_keys.lua`
+/// builds the per-path and per-session names from the tag the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseRepoKeys {
+    tag: String,
+}
+
+impl LeaseRepoKeys {
+    /// The hash tag, braces included: `{cb:lease:3a9c…}`.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+    /// Every lease of the repository: path → when it lapses (ms), a sorted set.
+    pub fn index(&self) -> String {
+        format!("{}:leases", self.tag)
+    }
+    /// The fencing-token counter: every new acquisition takes the next number. Never expires,
+    /// so a token is never handed out twice while Redis keeps its data.
+    pub fn seq(&self) -> String {
+        format!("{}:leases:seq", self.tag)
+    }
+    /// One lease (a hash: holder, token, since, expiresAt, …), by canonical path.
+    pub fn lease(&self, path: &str) -> String {
+        format!("{}:lease:{path}", self.tag)
+    }
+    /// The paths one session holds here (`session` made safe as a key part).
+    pub fn session(&self, session: &str) -> String {
+        format!("{}:leases:session:{session}", self.tag)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,6 +471,18 @@ mod tests {
         assert_eq!(slot("foo{}{bar}"), slot("foo{}{bar}"));
         assert_eq!(slot("foo{}{bar}"), crc16(b"foo{}{bar}") % SLOTS);
         assert_eq!(slot("foo{{bar}}zap"), slot("{bar"));
+    }
+
+    #[test]
+    fn a_repositorys_lease_keys_share_its_own_tag() {
+        let k = Keys::new("cb");
+        let repo = k.lease_repo("0123456789abcdef");
+        assert_eq!(repo.tag(), "{cb:lease:0123456789abcdef}");
+        for key in [repo.index(), repo.seq(), repo.lease("/p/{x}:y"), repo.session("s1")] {
+            assert_eq!(slot(&key), slot(repo.tag()), "{key}");
+        }
+        assert_ne!(slot(&repo.index()), slot(&k.lease_repos()));
+        assert!(k.lease_repos().starts_with("{cb}:") && k.lease_session_repos("s").starts_with("{cb}:"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ const _: () = {
     let _ = every_event_has_a_handler::<Handlers>;
 };
 mod hook;
+mod lease;
 mod system;
 mod task;
 mod test;

@@ -10,6 +10,7 @@ mod claude_code;
 mod cluster;
 mod drills;
 mod hook_handlers;
+mod leases;
 mod load;
 mod pipeline;
 mod processes;

@@ -52,6 +52,9 @@ pub struct CoordinationConfig {
     /// How long a finished task stays in Redis once SQL holds its final state
     /// (`CLAUDEBENCH_TASK_RETENTION_S`); after that SQL alone answers for it.
     pub task_retention_ms: u64,
+    /// File leases: their idle TTL and the answer to a conflicting edit
+    /// (`CLAUDEBENCH_LEASE_TTL_S`, `CLAUDEBENCH_LEASE_CONFLICT`).
+    pub leases: crate::leases::LeaseConfig,
 }
 
 impl Default for CoordinationConfig {
@@ -66,6 +69,7 @@ impl Default for CoordinationConfig {
             batch_retention_ms: 3_600_000,
             partitions: 1,
             task_retention_ms: 300_000,
+            leases: crate::leases::LeaseConfig::default(),
         }
     }
 }

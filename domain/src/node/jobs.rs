@@ -5,6 +5,7 @@
 //! | heartbeat + gossip (re-register when declared failed) | every instance | failure timeout / 3 |
 //! | failure sweep + outbox retention | the leader | failure timeout / 2 |
 //! | finished tasks leave Redis (with SQL) | the leader | 1 s |
+//! | lapsed file leases removed (`lease.expired`) | the leader | 1 s |
 //! | epoch check (recover task state after a Redis loss) | every instance | 250 ms |
 //! | task-id reservation in SQL | every instance with SQL | 1 s |
 //! | counter flush + gauges | every instance | 1 s |
@@ -30,6 +31,8 @@ use claudebench_runtime::persist::{DeadLetters, PERSISTER_GROUP};
 /// partition.
 const RETIRE_PERIOD: Duration = Duration::from_secs(1);
 const RETIRE_BATCH: usize = 2_000;
+/// How often lapsed file leases are looked for.
+const LEASE_SWEEP_PERIOD: Duration = Duration::from_secs(1);
 
 /// Start every job (and the leader election the leader-only ones follow).
 pub(super) fn start(
@@ -150,6 +153,24 @@ pub(super) fn start(
             }
         }));
     }
+
+    // File leases: lapsed ones are free already (every script judges by expiry); removing them
+    // announces `lease.expired` about when it happens. The scripts make a second sweeper
+    // harmless, so a leadership hand-over needs no care.
+    let (s, term) = (services.clone(), elector.watch());
+    jobs.push(every(LEASE_SWEEP_PERIOD, stop.clone(), move || {
+        let (s, term) = (s.clone(), term.clone());
+        async move {
+            if term.borrow().is_none() {
+                return;
+            }
+            match s.leases.sweep().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(leases = n, "lapsed file leases removed"),
+                Err(e) => tracing::warn!(error = %e, "lease sweep failed; retrying next period"),
+            }
+        }
+    }));
 
     // Cluster-wide counters: add what this process counted to the shared hash; refresh the
     // queue-depth and outbox-lag gauges of `/metrics`.

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use crate::coordination::leader::LeaderElector;
 use crate::coordination::tasks::{TASK_STREAMS, Tasks};
 use crate::coordination::{Coordination, CoordinationConfig};
+use crate::leases::Leases;
 use crate::policy::HookRules;
 use crate::recovery::{EpochCheck, RecoveryStats, check_partition_count, ensure_epoch, rehydrate, top_up_ids};
 use crate::services::Domain;
@@ -104,7 +105,8 @@ impl Node {
             redis,
         });
         let sessions = Sessions::new(&runtime.bus, &coord, &runtime.instance_id, runtime.config.stream_maxlen);
-        let domain = Arc::new(Domain { runtime, coord, guard: hook_rules, sessions });
+        let leases = Leases::new(&runtime.bus, options.coordination.leases);
+        let domain = Arc::new(Domain { runtime, coord, guard: hook_rules, sessions, leases });
 
         // Every script in Redis' cache before the first request, so none pays for NOSCRIPT.
         let scripts: Vec<&Lua> = scripts::ALL
@@ -112,6 +114,7 @@ impl Node {
             .copied()
             .chain(crate::coordination::scripts())
             .chain(crate::recovery::SCRIPTS.iter().copied())
+            .chain(crate::leases::SCRIPTS.iter().copied())
             .collect();
         scripts::preload(&mut domain.runtime.redis.conn(), &scripts).await?;
         let mut con = domain.runtime.redis.conn();

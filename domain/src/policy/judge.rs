@@ -426,6 +426,9 @@ impl Judge<'_> {
             if value == "-" || cwd.anchor == Anchor::Unknown && !value.starts_with(['/', '~']) {
                 continue;
             }
+            if !target.dynamic && !target.glob {
+                self.out.wrote(&cwd.join(value));
+            }
             let loc = cwd.join(value).canonical(&self.g.homes);
             if let Some(p) = self.g.protected_hit(&loc) {
                 self.out.deny("protected_path", format!("{by} writes `{}`, inside the protected `{p}`", loc.display()));

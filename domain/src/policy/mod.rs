@@ -79,6 +79,18 @@ impl HookDecision {
     }
 }
 
+/// A decision with what the call would write: the files the guard resolved statically, as
+/// absolute paths (the file of a file tool; for a shell command every redirection, `tee`, `cp`,
+/// `mv`, `sed -i`, … target it could name). Leases are taken on these (`crate::leases::edits`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    pub decision: HookDecision,
+    /// Absolute, lexically normalised paths, each once, in the order met. Targets known only at
+    /// run time, globs, `~` paths, Windows paths and paths relative to an unknown working
+    /// directory are not listed.
+    pub writes: Vec<String>,
+}
+
 /// The decision being built: the strictest answer wins, the first reason of that answer is kept.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
@@ -88,6 +100,8 @@ pub(crate) struct Outcome {
     warnings: Vec<String>,
     /// Char spans of plain `sudo`s to remove, when everything else is allowed.
     strip: Vec<(usize, usize)>,
+    /// Files written, as absolute paths (see [`Judgement::writes`]).
+    writes: Vec<String>,
 }
 
 impl Outcome {
@@ -112,7 +126,25 @@ impl Outcome {
             self.warnings.push(text);
         }
     }
+
+    /// Record a file written at `loc`, when it is a plain absolute path.
+    pub fn wrote(&mut self, loc: &Loc) {
+        if loc.anchor != Anchor::Root || loc.climbs > 0 || loc.parts.is_empty() {
+            return;
+        }
+        if loc.parts.iter().any(|p| paths::has_glob(p)) || matches!(loc.parts[0].as_str(), "dev" | "proc" | "sys") {
+            return;
+        }
+        let path = loc.display();
+        // Bounded: a command line of thousands of writes must cost linear time at most.
+        if self.writes.len() < MAX_WRITES && !self.writes.contains(&path) {
+            self.writes.push(path);
+        }
+    }
 }
+
+/// Most written files a judgement lists.
+pub const MAX_WRITES: usize = 64;
 
 /// A compiled ruleset, ready to judge tool calls.
 #[derive(Debug, Clone)]
@@ -181,14 +213,20 @@ impl Guard {
     /// Judge one call of `tool` with input `params`, made from the working directory `cwd`
     /// (when known; relative paths are then resolved against it).
     pub fn evaluate_in(&self, tool: &str, params: &Value, cwd: Option<&str>) -> HookDecision {
+        self.judge_in(tool, params, cwd).decision
+    }
+
+    /// [`Guard::evaluate_in`], with the files the call would write.
+    pub fn judge_in(&self, tool: &str, params: &Value, cwd: Option<&str>) -> Judgement {
         if let Some(problem) = &self.broken {
-            return HookDecision {
+            let decision = HookDecision {
                 decision: Decision::Deny,
                 reason: Some(format!("hook rules unavailable: {problem}")),
                 rule: None,
                 warnings: Vec::new(),
                 modified: None,
             };
+            return Judgement { decision, writes: Vec::new() };
         }
         let cwd = working_dir(cwd);
         let mut out = Outcome::default();
@@ -214,7 +252,7 @@ impl Guard {
             result.reason = Some("Privileges stripped: leading sudo removed".into());
             result.rule = Some("privileges".into());
         }
-        result
+        Judgement { decision: result, writes: out.writes }
     }
 
     /// Judge a Bash command (no tool input around it): for tests, benchmarks and tools.
@@ -260,6 +298,7 @@ impl Guard {
     }
 
     fn judge_file(&self, path: &str, cwd: &Loc, out: &mut Outcome) {
+        out.wrote(&cwd.join(path));
         let loc = cwd.join(path).canonical(&self.homes);
         if let Some(p) = self.protected_hit(&loc) {
             out.deny("protected_path", format!("Cannot modify a protected path: `{}` is inside `{p}`", loc.display()));

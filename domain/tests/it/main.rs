@@ -38,6 +38,7 @@ mod coordination_tasks;
 mod guard_corpus;
 mod guard_fuzz;
 mod guard_redteam;
+mod leases;
 mod lifecycle_setup;
 mod persist;
 mod sessions;

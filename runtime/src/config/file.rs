@@ -53,6 +53,8 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("CLAUDEBENCH_PARTITIONS", "task partitions (hash slots) tasks are spread over, 1..=1024"),
     ("CLAUDEBENCH_TASK_RETENTION_S", "seconds a finished task stays in Redis once SQL holds it"),
     ("CLAUDEBENCH_HOOK_RULES", "YAML or JSON file replacing the hook.pre_tool rules"),
+    ("CLAUDEBENCH_LEASE_TTL_S", "idle seconds after which a file lease lapses (1..=86400)"),
+    ("CLAUDEBENCH_LEASE_CONFLICT", "`deny` or `ask`: the answer to an edit of a file another session leases"),
     ("CLAUDEBENCH_STREAM_MAXLEN", "approximate cap of every event stream"),
     ("CLAUDEBENCH_STREAM_RETENTION_S", "stream entries older than this are trimmed"),
     ("CLAUDEBENCH_OUTBOX_DEGRADED_MS", "/health says degraded past this SQL backlog age"),
