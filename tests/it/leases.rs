@@ -175,20 +175,23 @@ async fn every_file_tool_takes_a_lease_and_session_end_releases_them_all() {
 
 #[tokio::test]
 async fn an_idle_lease_lapses_and_the_waiting_session_gets_the_file() {
+    // Margins wide enough for a loaded CI machine: uses 300 ms apart renew a 2 s lease, and an
+    // idle spell of 2.6 s lets it lapse.
     let mut opts = options();
-    opts.coordination.leases.ttl_ms = 400;
+    opts.coordination.leases.ttl_ms = 2_000;
     let t = TestApp::start_with(opts).await;
     let repo = Repo::new();
     write(&t, A, &repo, "src/lib.rs").await;
     assert_eq!(edit(&t, B, &repo, "src/lib.rs").await["decision"], "deny");
     // A keeps using it: each use renews, so B is still refused past the first TTL.
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+    let first_ttl_ends = tokio::time::Instant::now() + Duration::from_millis(2_000);
+    while tokio::time::Instant::now() < first_ttl_ends + Duration::from_millis(300) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(write(&t, A, &repo, "src/lib.rs").await["decision"], "allow");
     }
     assert_eq!(edit(&t, B, &repo, "src/lib.rs").await["decision"], "deny");
     // A goes idle: the lease lapses.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(2_600)).await;
     assert_eq!(edit(&t, B, &repo, "src/lib.rs").await["decision"], "allow");
     assert_eq!(write(&t, A, &repo, "src/lib.rs").await["decision"], "deny");
     let expired: Vec<Value> = t.stream("lease.expired").await.into_iter().map(|(_, p)| p).collect();
