@@ -316,14 +316,6 @@ impl Partitions {
         &self.parts[(index % self.count()) as usize]
     }
 
-    /// The partition a caller's creates go to while its rate limit is checked in the create
-    /// script (the limit's key must share the task's slot, and one caller must always meet the
-    /// same key): CRC16 of the caller, the same on every server. A caller's limit bounds what it
-    /// adds to one partition; many callers spread over all of them.
-    pub fn of_caller(&self, caller: &str) -> &PartitionKeys {
-        &self.parts[(u32::from(crc16(caller.as_bytes())) % self.count()) as usize]
-    }
-
     /// The partition of task `t-<n>`; `None` for an id no task script ever hands out.
     pub fn of_task(&self, id: &str) -> Option<&PartitionKeys> {
         let n: u64 = id.strip_prefix("t-")?.parse().ok()?;
@@ -375,8 +367,8 @@ impl PartitionKeys {
     pub fn worker_queue(&self, instance: &str) -> String {
         format!("{}:queue:instance:{instance}", self.tag)
     }
-    /// A caller's rate limit for an event whose script checks it in this partition (see
-    /// [`Partitions::of_caller`]); the GCRA state, like [`Keys::rate_limit`].
+    /// A caller's rate limit for an event whose script checks it in this partition's slot (with
+    /// one partition: `task.create`); the GCRA state, like [`Keys::rate_limit`].
     pub fn rate_limit(&self, event: &str, caller: &str) -> String {
         format!("{}:ratelimit:{event}:{caller}", self.tag)
     }

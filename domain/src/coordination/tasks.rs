@@ -427,9 +427,11 @@ impl Tasks {
         self.create_limited(con, new, None).await
     }
 
-    /// [`create`](Self::create), checking the caller's rate limit `own_limit` in the same script:
-    /// a refused create changes nothing and is `rate_limited`. With a limit, the task goes to the
-    /// caller's partition ([`Partitions::of_caller`]), where its limit's key lives.
+    /// [`create`](Self::create), checking the caller's rate limit `own_limit`: a refused create
+    /// changes nothing and is `rate_limited`. With one partition the check runs inside the create
+    /// script (one round trip; the limit's key lives in the partition's slot). With several, new
+    /// tasks go round robin, so that ids follow creation order across partitions, and the caller's
+    /// one key is checked first by the limiter's own script.
     pub async fn create_limited<C: ConnectionLike + Send>(
         &self,
         con: &mut C,
@@ -446,10 +448,11 @@ impl Tasks {
             None => String::new(),
         };
         let limit_args = own_limit.map(OwnLimit::script_args).transpose()?;
-        let part = match own_limit {
-            Some(own) => self.parts.of_caller(&own.caller),
-            None => self.parts.get(self.next.fetch_add(1, Ordering::Relaxed)),
-        };
+        let folded = self.parts.count() == 1;
+        if let (Some(own), false) = (own_limit, folded) {
+            own.enforce_on(con, &self.keys).await?;
+        }
+        let part = self.parts.get(self.next.fetch_add(1, Ordering::Relaxed));
         let keys = &self.create_keys[part.index() as usize];
         let now = now_ms();
         let iso = iso_millis(now);
@@ -477,7 +480,7 @@ impl Tasks {
             state,
         ];
         let v = match (own_limit, limit_args) {
-            (Some(own), Some((count, window_ms))) => {
+            (Some(own), Some((count, window_ms))) if folded => {
                 let mut call = CREATE.call();
                 for key in keys {
                     call.key(key);

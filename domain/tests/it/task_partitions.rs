@@ -287,16 +287,23 @@ async fn auto_assign_balances_load_counted_across_partitions() {
     assert_eq!(c.tasks.queue_length(&mut con, "w2").await.unwrap(), 4);
 }
 
-/// `task.create` checks its caller's rate limit inside the create script (one round trip): two
-/// servers racing one caller's creates admit exactly the limit, a refusal creates nothing and
-/// uses no id, the limit's key lives in the slot of the partition the caller's tasks go to, and
-/// other callers keep their own limit.
+/// `task.create` checks its caller's rate limit: inside the create script with one partition (one
+/// round trip), first with the limiter's own script with several (new tasks go round robin). Either
+/// way two servers racing one caller's creates admit exactly the limit, a refusal creates nothing
+/// and uses no id, and other callers keep their own limit.
 #[tokio::test]
-async fn a_create_checks_its_callers_limit_in_the_same_script() {
+async fn a_create_checks_its_callers_limit_with_one_partition_or_several() {
+    for partitions in [1, PARTS] {
+        create_limit_holds(partitions).await;
+    }
+}
+
+async fn create_limit_holds(partitions: u32) {
     use claudebench_generated::event::RateLimit;
     use claudebench_runtime::keys::slot;
     use claudebench_runtime::resilience::OwnLimit;
 
+    let config = || CoordinationConfig { partitions, ..Default::default() };
     let (a, keys) = coordination_with(config());
     let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(Coordination::new(keys.clone(), config())));
     let limit = RateLimit { count: 12, window_ms: 3_600_000 };
@@ -323,27 +330,30 @@ async fn a_create_checks_its_callers_limit_in_the_same_script() {
             }
         }
     }
-    assert_eq!((created.len(), refused), (12, 28));
+    assert_eq!((created.len(), refused), (12, 28), "{partitions} partition(s)");
 
-    // Every task is in the caller's partition, and the refusals used no id: the partition's
-    // first 12 ids, nothing skipped.
-    let parts = Partitions::new(&keys, PARTS);
-    let home = parts.of_caller("client:busy").clone();
+    // The refusals used no id: the first 12 ids, nothing skipped (round robin over the partitions).
     let mut numbers: Vec<u64> = created.iter().map(|id| id[2..].parse().unwrap()).collect();
     numbers.sort_unstable();
-    let expected: Vec<u64> = (1..=12).map(|k| u64::from(home.index()) + u64::from(PARTS) * k).collect();
-    assert_eq!(numbers, expected, "partition {}", home.index());
-    let listed = a.tasks.list(&mut redis().await, &TaskQuery::default()).await.unwrap();
-    assert_eq!(listed.total, 12, "a refused create left nothing behind");
-
-    // The limit's state is one key in the partition's slot, and none in the pipeline's place.
+    let first = u64::from(partitions);
+    assert_eq!(numbers, (first..first + 12).collect::<Vec<u64>>(), "{partitions} partition(s)");
     let mut con = redis().await;
-    let key = home.rate_limit("task.create", "client:busy");
-    let exists: bool = redis::cmd("EXISTS").arg(&key).query_async(&mut con).await.unwrap();
-    assert!(exists && slot(&key) == slot(home.tag()), "{key}");
-    let elsewhere: bool =
-        redis::cmd("EXISTS").arg(keys.rate_limit("task.create", "client:busy")).query_async(&mut con).await.unwrap();
-    assert!(!elsewhere);
+    assert_eq!(a.tasks.list(&mut con, &TaskQuery::default()).await.unwrap().total, 12, "a refused create left nothing");
+
+    // Where the limit's state lives: in the one partition's slot, or under the limiter's own key.
+    let exists = |key: String| {
+        let mut con = con.clone();
+        async move { redis::cmd("EXISTS").arg(&key).query_async::<bool>(&mut con).await.unwrap() }
+    };
+    let parts = Partitions::new(&keys, partitions);
+    let in_partition = parts.get(0).rate_limit("task.create", "client:busy");
+    let own_key = keys.rate_limit("task.create", "client:busy");
+    if partitions == 1 {
+        assert!(exists(in_partition.clone()).await && slot(&in_partition) == slot(parts.get(0).tag()));
+        assert!(!exists(own_key).await);
+    } else {
+        assert!(exists(own_key).await && !exists(in_partition).await);
+    }
 
     // Another caller has its own limit; a limit of 0 refuses without creating.
     a.tasks.create_limited(&mut con, NewTask::new("calm"), Some(&own("client:calm"))).await.unwrap();

@@ -24,6 +24,8 @@ use claudebench_contract::error::{Error, ErrorCode};
 use claudebench_contract::event::RateLimit;
 
 use crate::keys::Keys;
+use ::redis::aio::ConnectionLike;
+
 use crate::redis::{Conn, RedisHandle};
 use crate::scripts;
 
@@ -39,6 +41,8 @@ pub struct RateDecision {
 
 /// A rate limit the pipeline leaves to the handler, which checks it inside the script that makes
 /// its change (`lua/lib/gcra.lua`, same promise): one Redis round trip per call instead of two.
+/// A handler that cannot fold it in (its change lands in another slot than the caller's key)
+/// checks it first with [`OwnLimit::enforce_on`].
 /// The pipeline hands one over only to events whose handlers say they check it
 /// ([`EventHandlers::checks_own_rate_limit`](crate::pipeline::EventHandlers::checks_own_rate_limit)).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,13 @@ impl OwnLimit {
         Ok((self.limit.count, window_ms))
     }
 
+    /// Checks and records the call with the pipeline's own script, on `con` (the handler could not
+    /// fold the check into its script); a refusal is the `rate_limited` error.
+    pub async fn enforce_on<C: ConnectionLike + Send>(&self, con: &mut C, keys: &Keys) -> Result<(), Error> {
+        let decision = check_on(con, keys, self.event, &self.caller, &self.limit).await?;
+        if decision.allowed { Ok(()) } else { Err(refusal(self.event, &self.limit, decision.retry_after_ms)) }
+    }
+
     /// The script's refusal as the caller sees it: `rate_limited` with the script's wait
     /// (`retry_after_ms` of `e`); any other error passes unchanged.
     pub fn explain(&self, e: Error) -> Error {
@@ -68,6 +79,35 @@ impl OwnLimit {
             _ => e,
         }
     }
+}
+
+/// [`RateLimiter::check`] on any connection.
+async fn check_on<C: ConnectionLike + Send>(
+    con: &mut C,
+    keys: &Keys,
+    event: &str,
+    caller: &str,
+    limit: &RateLimit,
+) -> Result<RateDecision, Error> {
+    let window_ms = limit.window_ms.max(1);
+    if limit.count == 0 {
+        return Ok(RateDecision { allowed: false, remaining: 0, retry_after_ms: window_ms });
+    }
+    let values = scripts::RATE_LIMIT
+        .call()
+        .key(keys.rate_limit(event, caller))
+        .arg(limit.count)
+        .arg(window_ms)
+        .run_ok(con)
+        .await?;
+    let allowed: u8 = scripts::int(&values, 0, "rate_limit")?;
+    let remaining: u64 = scripts::int(&values, 1, "rate_limit")?;
+    let retry_after_ms: u64 = scripts::int(&values, 2, "rate_limit")?;
+    Ok(RateDecision {
+        allowed: allowed == 1,
+        remaining: remaining.min(limit.count - 1),
+        retry_after_ms: if allowed == 1 { 0 } else { retry_after_ms.max(1) },
+    })
 }
 
 /// The `rate_limited` error of `event` (with `retryAfterMs`), ready for a transport.
@@ -96,26 +136,7 @@ impl RateLimiter {
     /// Checks and, when allowed, records one call of `event` by `caller` (one round trip, none
     /// for a limit of 0).
     pub async fn check(&self, event: &str, caller: &str, limit: &RateLimit) -> Result<RateDecision, Error> {
-        let window_ms = limit.window_ms.max(1);
-        if limit.count == 0 {
-            return Ok(RateDecision { allowed: false, remaining: 0, retry_after_ms: window_ms });
-        }
-        let mut conn = self.conn.clone();
-        let values = scripts::RATE_LIMIT
-            .call()
-            .key(self.keys.rate_limit(event, caller))
-            .arg(limit.count)
-            .arg(window_ms)
-            .run_ok(&mut conn)
-            .await?;
-        let allowed: u8 = scripts::int(&values, 0, "rate_limit")?;
-        let remaining: u64 = scripts::int(&values, 1, "rate_limit")?;
-        let retry_after_ms: u64 = scripts::int(&values, 2, "rate_limit")?;
-        Ok(RateDecision {
-            allowed: allowed == 1,
-            remaining: remaining.min(limit.count - 1),
-            retry_after_ms: if allowed == 1 { 0 } else { retry_after_ms.max(1) },
-        })
+        check_on(&mut self.conn.clone(), &self.keys, event, caller, limit).await
     }
 
     /// Like [`check`](Self::check), but a rejection is the `rate_limited` error (with
