@@ -143,3 +143,117 @@ async fn a_dangerous_command_is_denied_over_http_with_the_rule_and_an_allowed_on
     assert_eq!(answer["hookSpecificOutput"]["permissionDecision"], json!("allow"));
     server.stop().await;
 }
+
+/// The settings file `claudebench setup claude-code` writes drives the server as Claude Code would
+/// run it: for every hook event it configures, the fixture input goes where the handler says — POSTed
+/// to an HTTP handler's URL, or piped to a command handler through `sh -c` — and the answer must
+/// satisfy that event's output contract.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_setup_writes_drive_the_server_for_every_hook_it_configures() {
+    let server = TestServer::start().await;
+    let contract = contract();
+    let dir = std::env::temp_dir().join(format!("cb-setup-drive-{}", crate::support::unique_prefix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_claudebench"));
+    let setup = std::process::Command::new(bin)
+        .args(["setup", "claude-code", "--dir"])
+        .arg(&dir)
+        .args(["--url", &server.url])
+        .env("HOME", &dir)
+        .env_remove("CLAUDEBENCH_TOKEN")
+        .env_remove("CLAUDEBENCH_URL")
+        .output()
+        .unwrap();
+    assert!(setup.status.success(), "{}", String::from_utf8_lossy(&setup.stderr));
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(".claude/settings.json")).unwrap()).unwrap();
+    let inputs = inputs();
+    // `claudebench` on PATH, as Claude Code would find it.
+    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let (mut over_http, mut over_command) = (0, 0);
+    for (event, groups) in settings["hooks"].as_object().unwrap() {
+        let (_, input) = inputs
+            .iter()
+            .find(|(name, _)| name == event)
+            .unwrap_or_else(|| panic!("no fixture input for the configured event {event}"));
+        for handler in groups.as_array().unwrap().iter().flat_map(|g| g["hooks"].as_array().unwrap()) {
+            let answer = match handler["type"].as_str().unwrap() {
+                "http" => {
+                    over_http += 1;
+                    let (status, answer) = post(handler["url"].as_str().unwrap(), &input.to_string()).await;
+                    assert_eq!(status, 200, "{event}: {answer}");
+                    answer
+                }
+                "command" => {
+                    over_command += 1;
+                    let command = handler["command"].as_str().unwrap().to_string();
+                    let stdin = input.to_string();
+                    let path = path.clone();
+                    let output = tokio::task::spawn_blocking(move || {
+                        use std::io::Write;
+                        let mut child = std::process::Command::new("sh")
+                            .args(["-c", &command])
+                            .env("PATH", path)
+                            .env_remove("CLAUDEBENCH_URL")
+                            .stdin(std::process::Stdio::piped())
+                            .stdout(std::process::Stdio::piped())
+                            .stderr(std::process::Stdio::piped())
+                            .spawn()
+                            .unwrap();
+                        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+                        child.wait_with_output().unwrap()
+                    })
+                    .await
+                    .unwrap();
+                    let stderr = String::from_utf8_lossy(&output.stderr);
+                    assert!(output.status.success() && !stderr.contains("continuing"), "{event}: {stderr}");
+                    let stdout = String::from_utf8_lossy(&output.stdout);
+                    if stdout.trim().is_empty() { json!({}) } else { serde_json::from_str(&stdout).unwrap() }
+                }
+                other => panic!("{event}: a handler of type {other}"),
+            };
+            check_answer(&contract, event, &answer, &format!("{event} as configured by setup"));
+        }
+    }
+    assert!(over_http >= 20 && over_command >= 4, "{over_http} HTTP handlers, {over_command} command handlers");
+    let _ = std::fs::remove_dir_all(&dir);
+    server.stop().await;
+}
+
+/// File leases through Claude Code's own hook traffic: two sessions in one repository, each posting
+/// to `/hooks/claude-code` as an HTTP hook would. The second session's edit of the file the first
+/// is writing is denied, naming the holder; after the first session's turn ends (Stop), it is
+/// allowed.
+#[tokio::test]
+async fn two_sessions_contend_for_one_file_over_the_hook_endpoint() {
+    let server = TestServer::start().await;
+    let url = format!("{}/hooks/claude-code", server.url);
+    let repo = std::env::temp_dir().join(format!("cb-hook-leases-{}", crate::support::unique_prefix()));
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(repo.join("src")).unwrap();
+    let cwd = repo.display().to_string();
+    let file = repo.join("src/lib.rs").display().to_string();
+    let (a, b) = ("5b0c3d2e-aaaa-4bbb-8ccc-000000000001", "5b0c3d2e-aaaa-4bbb-8ccc-000000000002");
+    let edit = |session: &str, tool: &str| {
+        json!({"hook_event_name": "PreToolUse", "session_id": session, "cwd": cwd, "tool_name": tool,
+               "tool_use_id": format!("toolu_{tool}"),
+               "tool_input": {"file_path": file, "content": "x", "old_string": "a", "new_string": "b"}})
+        .to_string()
+    };
+    assert_eq!(post(&url, &edit(a, "Write")).await, (200, json!({})), "A takes the lease");
+    let (status, denied) = post(&url, &edit(b, "Edit")).await;
+    assert_eq!(status, 200);
+    assert_eq!(denied["hookSpecificOutput"]["permissionDecision"], json!("deny"), "{denied}");
+    let reason = denied["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap();
+    assert!(reason.contains(&a[..8]) && reason.contains("src/lib.rs"), "{reason}");
+    let stop = json!({"hook_event_name": "Stop", "session_id": a, "cwd": cwd, "stop_hook_active": false});
+    assert_eq!(post(&url, &stop.to_string()).await, (200, json!({})));
+    assert_eq!(post(&url, &edit(b, "Edit")).await, (200, json!({})), "B gets the file once A's turn ended");
+    assert_eq!(
+        post(&url, &edit(a, "Write")).await.1["hookSpecificOutput"]["permissionDecision"],
+        json!("deny"),
+        "now A waits"
+    );
+    let _ = std::fs::remove_dir_all(&repo);
+    server.stop().await;
+}
