@@ -257,3 +257,56 @@ async fn two_sessions_contend_for_one_file_over_the_hook_endpoint() {
     let _ = std::fs::remove_dir_all(&repo);
     server.stop().await;
 }
+
+/// Claude Code's hook traffic under load: 50 sessions posting PreToolUse and PostToolUse hooks at
+/// once for 3 s, each on a new connection as Claude Code's HTTP hooks do. Every hook is answered
+/// 200 (each session is its own rate-limit caller, far under its limit), none with a server error,
+/// and the dangerous command among them is denied every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_sessions_hooking_at_once_are_all_answered() {
+    let server = TestServer::start().await;
+    let url = format!("{}/hooks/claude-code", server.url);
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    let mut sessions = tokio::task::JoinSet::new();
+    for s in 0..50 {
+        let url = url.clone();
+        sessions.spawn(async move {
+            let session = format!("load-session-{s}");
+            let (mut answered, mut denied, mut problems) = (0u32, 0u32, Vec::new());
+            let mut i = 0u32;
+            while tokio::time::Instant::now() < until {
+                i += 1;
+                let command = if i.is_multiple_of(10) { "rm -rf /" } else { "cargo test" };
+                let input = if i.is_multiple_of(2) {
+                    json!({"hook_event_name": "PreToolUse", "session_id": session, "cwd": "/tmp", "tool_name": "Bash",
+                           "tool_input": {"command": command}, "tool_use_id": format!("toolu_{i}")})
+                } else {
+                    json!({"hook_event_name": "PostToolUse", "session_id": session, "cwd": "/tmp", "tool_name": "Bash",
+                           "tool_input": {"command": "ls"}, "tool_response": {"stdout": "ok"}, "tool_use_id": format!("toolu_{i}")})
+                };
+                let (status, answer) = post(&url, &input.to_string()).await;
+                answered += 1;
+                if status != 200 {
+                    problems.push(format!("{status} {answer}"));
+                } else if command == "rm -rf /" && i.is_multiple_of(2) {
+                    if answer["hookSpecificOutput"]["permissionDecision"] == "deny" {
+                        denied += 1;
+                    } else {
+                        problems.push(format!("not denied: {answer}"));
+                    }
+                }
+            }
+            (answered, denied, problems)
+        });
+    }
+    let (mut answered, mut denied) = (0, 0);
+    while let Some(result) = sessions.join_next().await {
+        let (a, d, problems) = result.unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        answered += a;
+        denied += d;
+    }
+    assert!(answered >= 200 && denied >= 1, "{answered} hooks answered, {denied} denials");
+    eprintln!("[claude_code load] 50 sessions, 3 s: {answered} hooks answered, {denied} dangerous calls denied");
+    server.stop().await;
+}
