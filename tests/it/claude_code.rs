@@ -276,7 +276,9 @@ async fn fifty_sessions_hooking_at_once_are_all_answered() {
             let mut i = 0u32;
             while tokio::time::Instant::now() < until {
                 i += 1;
-                let command = if i.is_multiple_of(10) { "rm -rf /" } else { "cargo test" };
+                // Every session tries the dangerous call on its second hook, then every tenth: a slow machine
+                // still sends some.
+                let command = if i % 10 == 2 { "rm -rf /" } else { "cargo test" };
                 let input = if i.is_multiple_of(2) {
                     json!({"hook_event_name": "PreToolUse", "session_id": session, "cwd": "/tmp", "tool_name": "Bash",
                            "tool_input": {"command": command}, "tool_use_id": format!("toolu_{i}")})
@@ -306,7 +308,7 @@ async fn fifty_sessions_hooking_at_once_are_all_answered() {
         answered += a;
         denied += d;
     }
-    assert!(answered >= 200 && denied >= 1, "{answered} hooks answered, {denied} denials");
+    assert!(answered >= 100 && denied >= 50, "{answered} hooks answered, {denied} denials");
     eprintln!("[claude_code load] 50 sessions, 3 s: {answered} hooks answered, {denied} dangerous calls denied");
     server.stop().await;
 }
