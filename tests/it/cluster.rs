@@ -77,11 +77,14 @@ async fn a_silent_worker_s_tasks_are_requeued_exactly_once_under_concurrent_swee
     for id in &ids {
         assert_eq!(task(a, id).await["assignedTo"], "doomed", "{id}");
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The worker stays silent well past the sweep's timeout, and the survivor's heartbeat is a
+    // whole second younger than it: a stall of the loaded CI machine between the heartbeat and
+    // the sweep must not make the survivor look silent too.
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
     a.ok("system.heartbeat", json!({"instanceId": "survivor"})).await;
 
     // Both servers sweep at once.
-    let sweep = json!({"timeout": 200});
+    let sweep = json!({"timeout": 1_000});
     let (ra, rb) = tokio::join!(a.ok("system.check_health", sweep.clone()), b.ok("system.check_health", sweep.clone()));
     let counts: Vec<i64> = [&ra, &rb].iter().filter_map(|r| r["reassigned"]["doomed"].as_i64()).collect();
     assert_eq!(counts, [4], "exactly one sweep handled the failure: {ra} {rb}");
@@ -210,9 +213,11 @@ async fn metrics_add_up_the_events_every_server_handled() {
 async fn when_the_leader_stops_another_server_leads_within_one_lease_with_a_higher_term() {
     let mut base = options();
     base.background_jobs = true;
-    // Lease = failure timeout clamped to at least 1 s (see app.rs).
-    base.coordination.failure_timeout_ms = 1_000;
-    let lease = Duration::from_millis(1_000);
+    // Lease = failure timeout clamped to 1-30 s (`leader_lease_ms`). Followers retry every
+    // lease/3, so a released lease is taken within about a second; a 3 s lease leaves the loaded
+    // CI machine two seconds of scheduling delay before the promise below is broken.
+    base.coordination.failure_timeout_ms = 3_000;
+    let lease = Duration::from_millis(3_000);
     let mut apps = cluster(3, base).await;
     let mut con = apps[0].redis();
     let leader = apps[0].domain().coord.leader.clone();
