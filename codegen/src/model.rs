@@ -109,10 +109,11 @@ impl EventName {
 }
 
 /// Schema names every generated API document defines besides the spec's definitions and the
-/// events' input/output types: the error model and the JSON-RPC envelope. A definition with one
+/// events' input/output types: the error model, the JSON-RPC envelope and Claude Code's hook
+/// input and output. A definition with one
 /// of these names would be overwritten in the document, so the checker refuses it and the OpenAPI
 /// emitter defines no other.
-pub const RESERVED_COMPONENTS: [&str; 8] = [
+pub const RESERVED_COMPONENTS: [&str; 10] = [
     "Error",
     "ErrorDetail",
     "Issue",
@@ -121,6 +122,8 @@ pub const RESERVED_COMPONENTS: [&str; 8] = [
     "JsonRpcFailure",
     "JsonRpcError",
     "JsonRpcResponse",
+    "ClaudeCodeHookInput",
+    "ClaudeCodeHookOutput",
 ];
 
 /// One event of the spec: its schemas and how the runtime must treat it.

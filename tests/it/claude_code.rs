@@ -45,6 +45,15 @@ fn check_answer(contract: &Value, hook: &str, answer: &Value, what: &str) {
     assert!(problems.is_empty(), "{what}: {answer} breaks {hook}'s output contract: {problems:?}");
 }
 
+/// The hook output schema this server publishes in its OpenAPI document: every answer must fit
+/// it too, or generated clients and schemathesis would see answers the document does not allow.
+fn published_output_schema() -> jsonschema::Validator {
+    let doc: Value = serde_json::from_str(crate::server::OPENAPI).unwrap();
+    let schema = doc["components"]["schemas"]["ClaudeCodeHookOutput"].clone();
+    assert!(schema.is_object(), "the OpenAPI document defines ClaudeCodeHookOutput");
+    jsonschema::validator_for(&schema).unwrap()
+}
+
 /// Hooks where even an empty answer changes what Claude Code does (the contract says so): the
 /// setup never registers them, and the server answers them only to record them.
 const NOT_REGISTERED: [&str; 1] = ["WorktreeCreate"];
@@ -53,6 +62,7 @@ const NOT_REGISTERED: [&str; 1] = ["WorktreeCreate"];
 async fn every_hook_event_is_answered_within_claude_codes_contract_over_http_and_through_the_bridge() {
     let server = TestServer::start().await;
     let contract = contract();
+    let published = published_output_schema();
     let inputs = inputs();
     let events: std::collections::BTreeSet<&str> =
         inputs.iter().map(|(_, input)| input["hook_event_name"].as_str().unwrap()).collect();
@@ -62,6 +72,7 @@ async fn every_hook_event_is_answered_within_claude_codes_contract_over_http_and
         let hook = input["hook_event_name"].as_str().unwrap();
         let (status, answer) = post(&format!("{}/hooks/claude-code", server.url), &input.to_string()).await;
         assert_eq!(status, 200, "{name}: {answer}");
+        assert!(published.is_valid(&answer), "{name}: {answer} is outside the published ClaudeCodeHookOutput");
         if !NOT_REGISTERED.contains(&hook) {
             check_answer(&contract, hook, &answer, &format!("{name} over HTTP"));
         }

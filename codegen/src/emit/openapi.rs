@@ -1,4 +1,5 @@
-//! OpenAPI 3.1.0 document: one `POST /{domain}/{action}` per event plus the JSON-RPC endpoint.
+//! OpenAPI 3.1.0 document: one `POST /{domain}/{action}` per event, the JSON-RPC endpoint and
+//! the Claude Code hook endpoint (its routes listed from the spec's hook table).
 //!
 //! One dialect only: schemas are JSON Schema 2020-12 (`type: [T, "null"]`, never `nullable`).
 //! Every definition and every event input/output is a named component, referenced with `$ref`,
@@ -8,6 +9,7 @@
 //! (`claudebench-contract`), the same constants the server answers with ([`ERROR_CODES`],
 //! [`ISSUE_CODES`], [`JSONRPC_PROTOCOL_ERRORS`]).
 
+use claudebench_contract::routes::CLAUDE_CODE_HOOKS;
 use claudebench_contract::{ErrorCode, IssueCode};
 use serde_json::{Map, Value, json};
 
@@ -90,6 +92,7 @@ pub fn emit(spec: &Spec, opts: &OpenApiOptions) -> Value {
     let spec = &*spec.published();
     let mut paths = Map::new();
     paths.insert("/rpc".into(), json!({ "post": rpc_operation() }));
+    paths.insert(CLAUDE_CODE_HOOKS.into(), json!({ "post": hook_operation(spec) }));
     for event in &spec.events {
         paths.insert(event.name.http_path(), json!({ "post": operation(event) }));
     }
@@ -134,6 +137,7 @@ fn tags(spec: &Spec) -> Value {
         .map(|d| json!({ "name": d, "description": format!("Events of the `{d}` domain.") }))
         .collect();
     tags.push(json!({ "name": "rpc", "description": "JSON-RPC 2.0 transport for every event." }));
+    tags.push(json!({ "name": "claude-code", "description": "Claude Code's hooks, as Claude Code sends them." }));
     Value::Array(tags)
 }
 
@@ -243,7 +247,7 @@ fn component_schemas(spec: &Spec) -> Value {
         schemas.insert(output, json_schema::schema(spec, &event.output, Refs::Components));
     }
     let builtins = [("Error", error_schema()), ("ErrorDetail", error_detail_schema()), ("Issue", issue_schema())];
-    for (name, schema) in builtins.into_iter().chain(rpc_schemas(spec)) {
+    for (name, schema) in builtins.into_iter().chain(rpc_schemas(spec)).chain(hook_schemas()) {
         debug_assert!(RESERVED_COMPONENTS.contains(&name), "{name} must be listed in RESERVED_COMPONENTS");
         schemas.insert(name.into(), schema);
     }
@@ -468,4 +472,121 @@ fn rpc_operation() -> Value {
             "204": { "description": "Every request was a notification (no `id`): no body." },
         },
     })
+}
+
+/// `POST /hooks/claude-code`: the operation Claude Code's `http` hooks (and the bridge) call. Its
+/// description lists the spec's hook table, so the document says which event serves which hook.
+fn hook_operation(spec: &Spec) -> Value {
+    let mut table = String::from("| Hook | When | Event | Answer |\n|---|---|---|---|");
+    let mut routes = Vec::new();
+    for event in &spec.events {
+        for route in &event.claude_code {
+            let when = match &route.when {
+                None => String::new(),
+                Some((field, value, negate)) => format!("`{field}` {} `{value}`", if *negate { "≠" } else { "=" }),
+            };
+            let hooks: Vec<String> = route.hooks.iter().map(|h| format!("`{h}`")).collect();
+            table.push_str(&format!(
+                "\n| {} | {when} | `{}` | `{}` |",
+                hooks.join(", "),
+                event.name.full,
+                route.answer
+            ));
+            routes.push(json!({ "hooks": route.hooks, "event": event.name.full, "answer": route.answer }));
+        }
+    }
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "Claude Code's hook output; `{}` when the server has nothing to say. A `forbidden` \
+                            refusal is answered here too: PreToolUse is denied, UserPromptSubmit and PostToolUse \
+                            are blocked.",
+            "content": { JSON: { "schema": { "$ref": "#/components/schemas/ClaudeCodeHookOutput" } } },
+        }),
+    );
+    for (status, name) in ERROR_RESPONSES {
+        responses.insert(status.to_string(), json!({ "$ref": format!("#/components/responses/{name}") }));
+    }
+    json!({
+        "tags": ["claude-code"],
+        "operationId": "claudeCodeHook",
+        "summary": "Claude Code hook",
+        "description": format!(
+            "Takes a Claude Code hook's input exactly as Claude Code sends it (an `http` hook, or piped \
+             through `claudebench hook`), runs the event that serves the hook through the same pipeline \
+             as every call and answers in Claude Code's hook output format. Every hook is accepted: one \
+             no route names (a hook Claude Code adds later) goes to the `*` route. Each Claude Code \
+             session is its own caller for rate limits.\n\nA non-2xx answer is a hook error, which \
+             Claude Code does not block on: over HTTP a server that is down fails open (the bridge can \
+             fail closed).\n\n{table}"
+        ),
+        "parameters": [{
+            "name": "approve",
+            "in": "query",
+            "required": false,
+            "schema": { "type": "string", "enum": ["", "1", "true"] },
+            "description": "Present (`?approve`, `?approve=1`): PreToolUse answers `allow` for calls the guard \
+                            allows, instead of leaving the decision to Claude Code's own permission rules.",
+        }],
+        "requestBody": {
+            "required": true,
+            "content": { JSON: { "schema": { "$ref": "#/components/schemas/ClaudeCodeHookInput" } } },
+        },
+        "responses": responses,
+        "x-hook-routes": routes,
+    })
+}
+
+/// Claude Code's hook input and output, as far as the server reads and writes them. The input is
+/// open: every hook has fields of its own, and future hooks are accepted.
+fn hook_schemas() -> Vec<(&'static str, Value)> {
+    let text = |description: &str| json!({ "type": "string", "description": description });
+    vec![
+        (
+            "ClaudeCodeHookInput",
+            json!({
+                "type": "object",
+                "properties": {
+                    "hook_event_name": { "type": "string", "minLength": 1, "description": "The hook, e.g. `PreToolUse`." },
+                    "session_id": text("Claude Code's session id."),
+                    "transcript_path": text("Path of the session's transcript."),
+                    "cwd": text("The session's working directory."),
+                    "permission_mode": text("`default`, `plan`, `acceptEdits`, `bypassPermissions`, …"),
+                    "tool_name": text("The tool, for the tool hooks."),
+                    "tool_input": { "type": "object", "description": "The tool's input, for the tool hooks." },
+                    "agent_id": text("The subagent, when a subagent's call fires the hook."),
+                    "agent_type": text("The subagent's type."),
+                },
+                "required": ["hook_event_name"],
+                "additionalProperties": true,
+                "description": "A Claude Code hook input; each hook adds fields of its own.",
+            }),
+        ),
+        (
+            "ClaudeCodeHookOutput",
+            json!({
+                "type": "object",
+                "properties": {
+                    "decision": { "const": "block", "description": "Blocks the prompt or the tool result (with `reason`)." },
+                    "reason": text("Why it is blocked; Claude reads it."),
+                    "systemMessage": text("Shown to the user (warnings)."),
+                    "hookSpecificOutput": {
+                        "type": "object",
+                        "properties": {
+                            "hookEventName": { "type": "string" },
+                            "permissionDecision": { "enum": ["allow", "deny", "ask"] },
+                            "permissionDecisionReason": { "type": "string" },
+                            "updatedInput": { "type": "object", "description": "The tool input to run instead." },
+                            "additionalContext": { "type": "string", "description": "Added to Claude's context." },
+                        },
+                        "required": ["hookEventName"],
+                        "additionalProperties": false,
+                    },
+                },
+                "additionalProperties": false,
+                "description": "Claude Code's hook output (the fields this server answers with).",
+            }),
+        ),
+    ]
 }

@@ -67,7 +67,38 @@ fn document_is_openapi_3_1_with_info_servers_and_a_tag_per_domain() {
     assert!(doc["info"]["x-generated-from"].is_string());
     assert_eq!(doc["servers"], json!([{ "url": "http://127.0.0.1:3000" }]));
     let tags: Vec<&str> = doc["tags"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(tags, ["hook", "system", "task", "rpc"]);
+    assert_eq!(tags, ["hook", "system", "task", "rpc", "claude-code"]);
+}
+
+#[test]
+fn the_hook_endpoint_lists_every_route_of_the_hook_table() {
+    let spec = fixture_spec();
+    let doc = openapi::emit(&spec, &options());
+    let op = &doc["paths"]["/hooks/claude-code"]["post"];
+    let expected: Vec<Value> = spec
+        .events
+        .iter()
+        .flat_map(|e| {
+            e.claude_code.iter().map(move |r| json!({"hooks": r.hooks, "event": e.name.full, "answer": r.answer}))
+        })
+        .collect();
+    assert!(!expected.is_empty(), "the fixture spec has hook routes");
+    assert_eq!(op["x-hook-routes"], json!(expected));
+    let description = op["description"].as_str().unwrap();
+    for route in &expected {
+        assert!(description.contains(&format!("`{}`", route["event"].as_str().unwrap())), "{description}");
+    }
+    assert_eq!(
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ClaudeCodeHookInput"
+    );
+    assert_eq!(
+        op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ClaudeCodeHookOutput"
+    );
+    for (status, _) in ERROR_RESPONSES {
+        assert!(op["responses"][status.to_string()]["$ref"].is_string(), "{status}");
+    }
 }
 
 #[test]
