@@ -85,7 +85,10 @@ fn strip(schema: &mut Value, keys: &[&str]) {
             ("properties" | "patternProperties" | "$defs" | "definitions", Value::Object(children)) => {
                 children.values_mut().for_each(|child| strip(child, keys));
             }
-            ("items" | "additionalProperties" | "not" | "contains" | "propertyNames" | "if" | "then" | "else", child) => {
+            (
+                "items" | "additionalProperties" | "not" | "contains" | "propertyNames" | "if" | "then" | "else",
+                child,
+            ) => {
                 strip(child, keys);
             }
             ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(children)) => {

@@ -517,10 +517,10 @@ impl Reader<'_> {
             let key_path = join(path, &key.name);
             match key.name.as_str() {
                 "toolset" => {
-                    if let Some(name) = self.string(value, &key_path) {
-                        if self.toolset_name(&name, value.pos, &key_path) {
-                            cfg.toolset = name;
-                        }
+                    if let Some(name) = self.string(value, &key_path)
+                        && self.toolset_name(&name, value.pos, &key_path)
+                    {
+                        cfg.toolset = name;
                     }
                     continue;
                 }
@@ -567,7 +567,10 @@ impl Reader<'_> {
             return true;
         }
         let (message, help) = if name == "all" {
-            ("`all` is not a tool set name".to_string(), "`CLAUDEBENCH_MCP_TOOLSETS=all` selects every set; name the set otherwise".to_string())
+            (
+                "`all` is not a tool set name".to_string(),
+                "`CLAUDEBENCH_MCP_TOOLSETS=all` selects every set; name the set otherwise".to_string(),
+            )
         } else {
             let suggestion: String = name
                 .chars()
@@ -746,4 +749,3 @@ mod tests {
         assert_eq!(default_title(&EventName::new("hook", "pre_tool")), "Hook: pre tool");
     }
 }
-
