@@ -296,6 +296,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mcp_toolsets_are_read_and_checked_against_the_event_table() {
+        let read = |v: &str| RuntimeConfig::from_lookup(|k| (k == "CLAUDEBENCH_MCP_TOOLSETS").then(|| v.to_string()));
+        assert_eq!(read(" , ").unwrap().mcp_toolsets, McpToolsets::default());
+        assert_eq!(read("core, Admin,core").unwrap().mcp_toolsets, McpToolsets::parse("core,admin").unwrap());
+        assert_eq!(read("admin,ALL").unwrap().mcp_toolsets, McpToolsets::All);
+        let events = &claudebench_generated::events::EVENTS;
+        assert!(McpToolsets::default().check(events).is_ok() && McpToolsets::All.check(events).is_ok());
+        let err = McpToolsets::parse("core,ops").unwrap().check(events).unwrap_err().message;
+        assert_eq!(
+            err,
+            "CLAUDEBENCH_MCP_TOOLSETS names unknown tool set `ops`: the known sets are `admin`, `coordination`, \
+             `core`, `hooks` (or `all` for every set)"
+        );
+        assert!(!err.contains('\n'), "one line");
+        let sets = McpToolsets::parse("core,admin").unwrap();
+        assert!(sets.includes("admin") && !sets.includes("hooks") && McpToolsets::All.includes("hooks"));
+        assert_eq!(sets.describe(), "core,admin");
+    }
+
+    #[test]
     fn defaults_apply_when_nothing_is_set() {
         let c = RuntimeConfig::from_lookup(|_| None).unwrap();
         assert_eq!(c, RuntimeConfig::default());
