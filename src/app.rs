@@ -83,6 +83,8 @@ impl EventHandlers for Dispatch {
 /// Options from the environment (and the configuration file it names), with every job on.
 pub fn options_from_env() -> Result<NodeOptions, Error> {
     let runtime = RuntimeConfig::from_env()?;
+    // An unknown tool set stops the start rather than serving fewer tools than asked.
+    runtime.mcp_toolsets.check(&events::EVENTS)?;
     let mut coordination = CoordinationConfig { stream_maxlen: runtime.stream_maxlen, ..CoordinationConfig::default() };
     if let Some(ms) = env_u64("CLAUDEBENCH_FAILURE_TIMEOUT_MS")? {
         coordination.failure_timeout_ms = ms.max(100);

@@ -116,6 +116,10 @@ diagnostic_kinds! {
     CacheOnMutatingEvent => "cache-on-mutating-event",
     /// `mcp.read_only: true` on an event that changes state.
     ReadOnlyMutates => "read-only-mutates",
+    /// `mcp.toolset` that is not a lowercase identifier (or is `all`).
+    BadToolset => "bad-toolset",
+    /// An exposed event without `mcp.description`, or one that is empty or too long.
+    McpDescription => "mcp-description",
     /// A `default` that its own schema refuses.
     InvalidDefault => "invalid-default",
     /// An example value or example request/response that its schema refuses.

@@ -252,7 +252,26 @@ pub struct McpConfig {
     pub idempotent: bool,
     /// Defaults to false: every event talks only to this server's state.
     pub open_world: bool,
+    /// The tool set the tool belongs to (`mcp.toolset`, default [`DEFAULT_TOOLSET`]): a server
+    /// lists only the sets it is told to (`CLAUDEBENCH_MCP_TOOLSETS`).
+    pub toolset: String,
+    /// `mcp.description`: what the tool does, when to use it and its key constraints, written
+    /// for a model and short (at most [`MCP_DESCRIPTION_MAX`] characters). Required on exposed
+    /// events of a parsed spec; a model built in code may leave it out, and the tool then
+    /// carries the event's `description`.
+    pub description: Option<String>,
 }
+
+/// The tool set of an exposed event without `mcp.toolset`, and the only one a server lists by
+/// default.
+pub const DEFAULT_TOOLSET: &str = claudebench_contract::event::DEFAULT_TOOLSET;
+
+/// Longest `mcp.description`, in characters: every listed tool's description is in every
+/// session's context.
+pub const MCP_DESCRIPTION_MAX: usize = 300;
+
+/// Longest tool set name.
+pub const TOOLSET_NAME_MAX: usize = 32;
 
 /// A schema node with the attributes every kind shares.
 #[derive(Debug, Clone, PartialEq)]

@@ -59,11 +59,24 @@ pub struct CircuitBreakerDef {
     pub fallback: Option<&'static str>,
 }
 
+/// The tool set of an event whose spec names none (`mcp.toolset`), and the only set an MCP
+/// transport lists unless `CLAUDEBENCH_MCP_TOOLSETS` says otherwise.
+pub const DEFAULT_TOOLSET: &str = "core";
+
 /// MCP tool settings of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct McpDef {
     /// `domain__action`
     pub tool_name: &'static str,
+    /// The tool set (`mcp.toolset`): a lowercase identifier, [`DEFAULT_TOOLSET`] unless named.
+    pub toolset: &'static str,
+    /// The description written for a model (`mcp.description`; deprecated events say so first).
+    pub description: &'static str,
+    /// The input schema as MCP lists it: the event's, without `examples`.
+    pub input_schema: &'static str,
+    /// The output schema as MCP lists it: the event's structure without `description`s and
+    /// `examples` (clients validate `structuredContent` against it; models read the input's).
+    pub output_schema: &'static str,
     pub read_only: bool,
     pub destructive: bool,
     pub idempotent: bool,

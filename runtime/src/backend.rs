@@ -159,6 +159,11 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
+    /// The MCP tool sets the MCP transports list and accept (default: the default set).
+    fn mcp_toolsets(&self) -> crate::config::McpToolsets {
+        crate::config::McpToolsets::default()
+    }
+
     /// The Claude Code hook table `POST /hooks/claude-code` serves (empty: every hook is
     /// recorded nowhere and answered with a hook error).
     fn hook_routes(&self) -> &'static [claudebench_contract::hook::HookRoute] {

@@ -216,6 +216,10 @@ impl<H: EventHandlers> Backend for Pipeline<H> {
         self.services.events
     }
 
+    fn mcp_toolsets(&self) -> crate::config::McpToolsets {
+        self.services.config.mcp_toolsets.clone()
+    }
+
     fn resolve(&self, name: &str) -> Option<&'static EventDef> {
         self.by_name.get(name).copied()
     }

@@ -12,6 +12,7 @@ mod drills;
 mod hook_handlers;
 mod leases;
 mod load;
+mod mcp_toolsets;
 mod pipeline;
 mod processes;
 mod schemathesis;

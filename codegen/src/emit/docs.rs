@@ -244,8 +244,8 @@ fn facts(event: &Event) -> Vec<(String, String)> {
                     hints.push(hint);
                 }
             }
-            let hints = if hints.is_empty() { String::new() } else { format!(" ({})", hints.join(", ")) };
-            format!("`{}`{hints}", event.name.mcp_tool())
+            let hints = if hints.is_empty() { String::new() } else { format!(", {}", hints.join(", ")) };
+            format!("`{}` (tool set `{}`{hints})", event.name.mcp_tool(), mcp.toolset)
         } else {
             "not exposed".to_string()
         },

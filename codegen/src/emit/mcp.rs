@@ -4,6 +4,14 @@
 //! (`^[a-zA-Z0-9_-]{1,64}$`, no dots), schemas whose root is `type: "object"`, and every `$ref`
 //! inlined with no `$defs` (several clients cannot resolve references). The runtime serves this
 //! list as is, so the order is fixed (by name) and the bytes are stable.
+//!
+//! Every listed tool is in every session's context, so the list is lean: each tool carries the
+//! spec's `mcp.description` (written for a model) rather than the event's long description, the
+//! input schema without `examples`, and the output schema without `description`s and `examples`
+//! (its structure stays: clients validate `structuredContent` against it). `toolsets` maps each
+//! tool set to its tools; a server lists only the sets it is told to.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
@@ -11,16 +19,22 @@ use super::GENERATED_NOTE;
 use super::json_schema;
 use crate::model::{Event, Spec};
 
-/// `{"$comment": …, "tools": [...]}`: the tools exactly as `tools/list` returns them.
+/// `{"$comment": …, "toolsets": {set: [tool, …]}, "tools": [...]}`: the tools exactly as
+/// `tools/list` returns them with every set selected (`CLAUDEBENCH_MCP_TOOLSETS=all`).
 pub fn emit(spec: &Spec) -> Value {
     let spec = &*spec.published();
-    let mut tools: Vec<(String, Value)> =
-        spec.events.iter().filter(|e| e.config.mcp.expose).map(|e| (e.name.mcp_tool(), tool(spec, e))).collect();
+    let mut tools: Vec<(String, &Event)> =
+        spec.events.iter().filter(|e| e.config.mcp.expose).map(|e| (e.name.mcp_tool(), e)).collect();
     // Sorting by event name is not enough: `.` and `__` order differently against other characters.
     tools.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut toolsets: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, event) in &tools {
+        toolsets.entry(event.config.mcp.toolset.as_str()).or_default().push(name);
+    }
     json!({
         "$comment": GENERATED_NOTE,
-        "tools": tools.into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
+        "toolsets": toolsets,
+        "tools": tools.iter().map(|(_, e)| tool(spec, e)).collect::<Vec<_>>(),
     })
 }
 
@@ -31,8 +45,8 @@ pub fn tool(spec: &Spec, event: &Event) -> Value {
         "name": event.name.mcp_tool(),
         "title": event.title,
         "description": description(spec, event),
-        "inputSchema": object_root(json_schema::event_input(spec, event)),
-        "outputSchema": object_root(json_schema::event_output(spec, event)),
+        "inputSchema": input_schema(spec, event),
+        "outputSchema": output_schema(spec, event),
         "annotations": {
             "title": event.title,
             "readOnlyHint": mcp.read_only,
@@ -43,10 +57,53 @@ pub fn tool(spec: &Spec, event: &Event) -> Value {
     })
 }
 
-/// The event's description; a deprecated event says so first, so a model reading the list
-/// prefers its replacement (named as a tool when it is one).
-fn description(spec: &Spec, event: &Event) -> String {
-    let text = event.description.trim_end();
+/// The input schema as MCP lists it: the event's, object-rooted, without `examples` (the
+/// property descriptions stay: they tell a model what to send).
+pub fn input_schema(spec: &Spec, event: &Event) -> Value {
+    let mut schema = object_root(json_schema::event_input(spec, event));
+    strip(&mut schema, &["examples"]);
+    schema
+}
+
+/// The output schema as MCP lists it: the event's structure, object-rooted, without
+/// `description`s and `examples` (a model reads the result itself; clients validate it).
+pub fn output_schema(spec: &Spec, event: &Event) -> Value {
+    let mut schema = object_root(json_schema::event_output(spec, event));
+    strip(&mut schema, &["description", "examples"]);
+    schema
+}
+
+/// Removes the annotation keywords `keys` from a schema and every schema inside it, leaving
+/// property names alone (a property may well be called `description`).
+fn strip(schema: &mut Value, keys: &[&str]) {
+    let Value::Object(map) = schema else { return };
+    for key in keys {
+        map.remove(*key);
+    }
+    for (keyword, value) in map.iter_mut() {
+        match (keyword.as_str(), value) {
+            ("properties" | "patternProperties" | "$defs" | "definitions", Value::Object(children)) => {
+                children.values_mut().for_each(|child| strip(child, keys));
+            }
+            (
+                "items" | "additionalProperties" | "not" | "contains" | "propertyNames" | "if" | "then" | "else",
+                child,
+            ) => {
+                strip(child, keys);
+            }
+            ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(children)) => {
+                children.iter_mut().for_each(|child| strip(child, keys));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The description for a model (`mcp.description`, or the event's when a model built in code
+/// has none); a deprecated event says so first, so a model reading the list prefers its
+/// replacement (named as a tool when it is one).
+pub fn description(spec: &Spec, event: &Event) -> String {
+    let text = event.config.mcp.description.as_deref().unwrap_or(&event.description).trim_end();
     if !event.deprecated {
         return text.to_string();
     }

@@ -269,7 +269,7 @@ impl Reader<'_> {
             self.cache_on_mutating_event(node, path, persist);
             ok = false;
         }
-        let mcp = self.mcp(node.get("mcp"), &join(path, "mcp"), mutates);
+        let mcp = self.mcp(node.get("mcp"), &join(path, "mcp"), mutates, node.pos);
         let circuit_breaker = match node.get("circuit_breaker") {
             Some(n) => self.circuit_breaker(n, &join(path, "circuit_breaker"), output),
             None => None,
@@ -481,29 +481,58 @@ impl Reader<'_> {
         })
     }
 
-    fn mcp(&mut self, node: Option<&Node>, path: &str, mutates: bool) -> McpConfig {
+    /// `mcp`: `false`, or a mapping of exposure, tool set, the description for a model and the
+    /// annotations. An exposed event must have a description (`event_pos` locates the complaint
+    /// when the event has no `mcp` key at all).
+    fn mcp(&mut self, node: Option<&Node>, path: &str, mutates: bool, event_pos: Pos) -> McpConfig {
         let mut cfg = McpConfig {
             expose: true,
             read_only: !mutates,
             destructive: false,
             idempotent: !mutates,
             open_world: false,
+            toolset: DEFAULT_TOOLSET.to_string(),
+            description: None,
         };
-        let Some(node) = node else { return cfg };
+        let Some(node) = node else {
+            self.missing_mcp_description(event_pos, path);
+            return cfg;
+        };
         if let NodeValue::Bool(b) = node.value {
             cfg.expose = b;
+            if b {
+                self.missing_mcp_description(node.pos, path);
+            }
             return cfg;
         }
         let Some(entries) = self.mapping(
             node,
             path,
             "MCP settings",
-            &["expose", "read_only", "destructive", "idempotent", "open_world"],
+            &["expose", "toolset", "description", "read_only", "destructive", "idempotent", "open_world"],
         ) else {
             return cfg;
         };
         for (key, value) in entries {
-            let Some(b) = self.boolean(value, &join(path, &key.name)) else {
+            let key_path = join(path, &key.name);
+            match key.name.as_str() {
+                "toolset" => {
+                    if let Some(name) = self.string(value, &key_path)
+                        && self.toolset_name(&name, value.pos, &key_path)
+                    {
+                        cfg.toolset = name;
+                    }
+                    continue;
+                }
+                "description" => {
+                    if let Some(text) = self.string(value, &key_path) {
+                        cfg.description = self.mcp_description(text, value.pos, &key_path);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let Some(b) = self.boolean(value, &key_path) else {
                 continue;
             };
             match key.name.as_str() {
@@ -515,6 +544,9 @@ impl Reader<'_> {
                 _ => {}
             }
         }
+        if cfg.expose && cfg.description.is_none() && node.get("description").is_none() {
+            self.missing_mcp_description(node.pos, path);
+        }
         if cfg.read_only && mutates {
             self.error(
                 DiagnosticKind::ReadOnlyMutates,
@@ -525,6 +557,83 @@ impl Reader<'_> {
             );
         }
         cfg
+    }
+
+    /// A tool set name is a lowercase identifier (it is typed into `CLAUDEBENCH_MCP_TOOLSETS`);
+    /// `all` is taken by the selection that means every set.
+    fn toolset_name(&mut self, name: &str, pos: Pos, path: &str) -> bool {
+        let valid = is_identifier(name) && name.chars().count() <= TOOLSET_NAME_MAX;
+        if valid && name != "all" {
+            return true;
+        }
+        let (message, help) = if name == "all" {
+            (
+                "`all` is not a tool set name".to_string(),
+                "`CLAUDEBENCH_MCP_TOOLSETS=all` selects every set; name the set otherwise".to_string(),
+            )
+        } else {
+            let suggestion: String = name
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                .collect::<String>()
+                .trim_matches('_')
+                .to_string();
+            let hint = if is_identifier(&suggestion) && suggestion.len() <= TOOLSET_NAME_MAX {
+                format!(", such as `{suggestion}`")
+            } else {
+                String::new()
+            };
+            (
+                format!("tool set `{name}` is not a lowercase identifier"),
+                format!("a tool set is named by `[a-z][a-z0-9_]*`, at most {TOOLSET_NAME_MAX} characters{hint}"),
+            )
+        };
+        self.error(DiagnosticKind::BadToolset, message, pos, path, Some(help));
+        false
+    }
+
+    /// `mcp.description`: trimmed, non-empty, at most [`MCP_DESCRIPTION_MAX`] characters.
+    fn mcp_description(&mut self, text: String, pos: Pos, path: &str) -> Option<String> {
+        let text = text.trim().to_string();
+        let length = text.chars().count();
+        if text.is_empty() {
+            self.error(
+                DiagnosticKind::McpDescription,
+                "the MCP description is empty",
+                pos,
+                path,
+                Some("say what the tool does, when to use it and its key constraints".into()),
+            );
+            return None;
+        }
+        if length > MCP_DESCRIPTION_MAX {
+            self.error(
+                DiagnosticKind::McpDescription,
+                format!("the MCP description is {length} characters long, more than {MCP_DESCRIPTION_MAX}"),
+                pos,
+                path,
+                Some(
+                    "it is in every session's context: keep what the tool does, when to use it and its key \
+                     constraints; the event's `description` holds the rest"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        Some(text)
+    }
+
+    fn missing_mcp_description(&mut self, pos: Pos, path: &str) {
+        self.error(
+            DiagnosticKind::McpDescription,
+            "an event exposed over MCP has no `mcp.description`",
+            pos,
+            &join(path, "description"),
+            Some(format!(
+                "add `mcp: {{ description: \"…\" }}` (at most {MCP_DESCRIPTION_MAX} characters, written for a model), \
+                 or `mcp: false` to hide the event"
+            )),
+        );
     }
 
     /// Documented request/response pairs; each side is validated against its schema in `check`.
@@ -615,6 +724,13 @@ fn dotted_name_regex() -> &'static Regex {
     static RE: std::sync::LazyLock<Regex> =
         std::sync::LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$").expect("static regex"));
     &RE
+}
+
+/// `[a-z][a-z0-9_]*`.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 #[cfg(test)]

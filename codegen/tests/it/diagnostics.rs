@@ -50,6 +50,8 @@ case!(
 case!(lower_bounds_above_upper_bounds_are_refused, "min-greater-than-max", ["min-greater-than-max"]);
 case!(a_fallback_must_validate_against_the_output, "fallback-mismatch", ["fallback-mismatch"]);
 case!(state_changing_events_cannot_be_cached, "cache-on-mutating-event", ["cache-on-mutating-event"]);
+case!(tool_set_names_are_lowercase_identifiers_and_not_all, "bad-toolset", ["bad-toolset", "wrong-type"]);
+case!(exposed_events_need_a_short_description_for_a_model, "mcp-description", ["mcp-description"]);
 case!(invalid_regexes_are_refused_with_the_reason, "invalid-regex", ["invalid-regex"]);
 case!(yaml_syntax_errors_point_at_the_line, "yaml-syntax", ["yaml-syntax"]);
 case!(

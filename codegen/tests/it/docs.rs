@@ -74,7 +74,7 @@ fn each_event_section_documents_transports_limits_and_policy() {
     let pre = section(&md, "### `hook.pre_tool`", "### ");
     for needle in [
         "**Cache**: answers cached for 30 s",
-        "(read-only, idempotent)",
+        "(tool set `hooks`, read-only, idempotent)",
         "| `params.command` | string | yes |",
         "when `kind` is `\"bash\"`",
     ] {

@@ -106,7 +106,15 @@ pub fn config() -> HandlerConfig {
         timeout_ms: 5000,
         circuit_breaker: None,
         cache_ttl_s: None,
-        mcp: McpConfig { expose: true, read_only: false, destructive: false, idempotent: false, open_world: false },
+        mcp: McpConfig {
+            expose: true,
+            read_only: false,
+            destructive: false,
+            idempotent: false,
+            open_world: false,
+            toolset: DEFAULT_TOOLSET.into(),
+            description: None,
+        },
     }
 }
 
@@ -261,6 +269,8 @@ pub fn sample_spec() -> Spec {
     pre_tool.config.timeout_ms = 2000;
     pre_tool.config.mcp.read_only = true;
     pre_tool.config.mcp.idempotent = true;
+    pre_tool.config.mcp.toolset = "hooks".into();
+    pre_tool.config.mcp.description = Some("Ask whether a tool call would be allowed.".into());
 
     let mut batch = event(
         "system.batch_process",

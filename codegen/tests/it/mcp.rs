@@ -113,3 +113,34 @@ fn tools_are_sorted_by_name_whatever_the_event_order() {
 fn manifest_is_byte_for_byte_deterministic() {
     assert_eq!(to_pretty_json(&manifest()), to_pretty_json(&manifest()));
 }
+
+#[test]
+fn toolsets_map_each_set_to_its_tools() {
+    let m = manifest();
+    assert_eq!(
+        m["toolsets"],
+        json!({ "core": ["system__batch_process", "task__complete", "task__create"], "hooks": ["hook__pre_tool"] })
+    );
+}
+
+#[test]
+fn the_mcp_description_replaces_the_long_one() {
+    let m = manifest();
+    assert_eq!(tool(&m, "hook__pre_tool")["description"], json!("Ask whether a tool call would be allowed."));
+}
+
+#[test]
+fn schemas_are_lean_inputs_keep_descriptions_outputs_keep_only_structure() {
+    let m = manifest();
+    for t in tools(&m) {
+        assert!(!contains_key(&t["inputSchema"], "examples"), "{} input has examples", t["name"]);
+        let output = &t["outputSchema"];
+        assert!(!contains_key(output, "examples") && !contains_key(output, "description"), "{}", t["name"]);
+    }
+    // The real spec: input property descriptions stay; a property named `description` would too.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec");
+    let real = mcp::emit(&claudebench_codegen::load_dir(&dir, "spec").expect("the real spec loads").0);
+    let create = tools(&real).iter().find(|t| t["name"] == json!("task__create")).unwrap();
+    assert!(create["inputSchema"]["properties"]["text"]["description"].is_string());
+    assert_eq!(create["outputSchema"]["properties"]["status"]["enum"][0], json!("pending"));
+}

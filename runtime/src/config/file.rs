@@ -60,6 +60,7 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("CLAUDEBENCH_OUTBOX_DEGRADED_MS", "/health says degraded past this SQL backlog age"),
     ("CLAUDEBENCH_RATE_LIMITS", "`off` switches every per-caller rate limit off"),
     ("CLAUDEBENCH_TEST_EVENTS", "`1` serves the spec's test-only events"),
+    ("CLAUDEBENCH_MCP_TOOLSETS", "comma-separated MCP tool sets to list and accept (`all`: every set; default `core`)"),
     ("REDIS_RESPONSE_TIMEOUT_MS", "a Redis command without an answer fails after this"),
     ("REDIS_CONNECT_TIMEOUT_MS", "one Redis connection attempt gives up after this"),
     ("CLAUDEBENCH_URL", "server used by `claudebench hook` and `call`"),

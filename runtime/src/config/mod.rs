@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use claudebench_contract::error::Error;
-use claudebench_contract::event::EventDef;
+use claudebench_contract::event::{DEFAULT_TOOLSET, EventDef};
 
 pub use file::{ConfigFile, EventOverride, SETTINGS, Setting};
 
@@ -52,6 +52,87 @@ pub struct RuntimeConfig {
     /// `CLAUDEBENCH_RATE_LIMITS` (`on`/`off`, default on): `off` switches every per-caller rate
     /// limit off (benchmarks, bulk loads).
     pub rate_limits: bool,
+    /// `CLAUDEBENCH_MCP_TOOLSETS` (comma-separated tool set names, or `all`; default the default
+    /// set): the tools the MCP transports list and accept. Names are checked against the event
+    /// table with [`McpToolsets::check`].
+    pub mcp_toolsets: McpToolsets,
+}
+
+/// The MCP tool sets a server lists and accepts (`CLAUDEBENCH_MCP_TOOLSETS`). Every exposed
+/// event belongs to one set (the spec's `mcp.toolset`); REST and JSON-RPC serve every event
+/// whatever the selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum McpToolsets {
+    /// `all`: every set.
+    All,
+    /// These sets, in the order given, without repeats.
+    Sets(Vec<String>),
+}
+
+impl Default for McpToolsets {
+    /// The default set only ([`DEFAULT_TOOLSET`]).
+    fn default() -> Self {
+        McpToolsets::Sets(vec![DEFAULT_TOOLSET.to_string()])
+    }
+}
+
+impl McpToolsets {
+    /// Reads a `CLAUDEBENCH_MCP_TOOLSETS` value: names separated by commas (blanks around them
+    /// ignored, case-insensitive), or `all`. Nothing but blanks and commas is the default.
+    pub fn parse(value: &str) -> Result<Self, Error> {
+        let mut sets: Vec<String> = Vec::new();
+        for name in value.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()) {
+            if name == "all" {
+                return Ok(McpToolsets::All);
+            }
+            if !sets.contains(&name) {
+                sets.push(name);
+            }
+        }
+        Ok(if sets.is_empty() { McpToolsets::default() } else { McpToolsets::Sets(sets) })
+    }
+
+    /// Whether tools of `set` are listed and accepted.
+    pub fn includes(&self, set: &str) -> bool {
+        match self {
+            McpToolsets::All => true,
+            McpToolsets::Sets(sets) => sets.iter().any(|s| s == set),
+        }
+    }
+
+    /// The sets of the event table's MCP tools, sorted, each once.
+    pub fn known(events: &[EventDef]) -> Vec<&'static str> {
+        let mut known: Vec<&'static str> = events.iter().filter_map(|e| e.mcp.map(|m| m.toolset)).collect();
+        known.sort_unstable();
+        known.dedup();
+        known
+    }
+
+    /// Every named set must be a set of `events`; otherwise one line naming the unknown ones and
+    /// the known ones, which stops the start.
+    pub fn check(&self, events: &[EventDef]) -> Result<(), Error> {
+        let McpToolsets::Sets(sets) = self else { return Ok(()) };
+        let known = Self::known(events);
+        let unknown: Vec<String> =
+            sets.iter().filter(|s| !known.contains(&s.as_str())).map(|s| format!("`{s}`")).collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let (noun, names) =
+            if unknown.len() == 1 { ("tool set", unknown[0].clone()) } else { ("tool sets", unknown.join(", ")) };
+        Err(invalid(format!(
+            "CLAUDEBENCH_MCP_TOOLSETS names unknown {noun} {names}: the known sets are {} (or `all` for every set)",
+            known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        )))
+    }
+
+    /// As `CLAUDEBENCH_MCP_TOOLSETS` would say it: `all` or `core,admin`.
+    pub fn describe(&self) -> String {
+        match self {
+            McpToolsets::All => "all".to_string(),
+            McpToolsets::Sets(sets) => sets.join(","),
+        }
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -69,6 +150,7 @@ impl Default for RuntimeConfig {
             outbox_degraded_after: Duration::from_millis(10_000),
             test_events: false,
             rate_limits: true,
+            mcp_toolsets: McpToolsets::default(),
         }
     }
 }
@@ -125,6 +207,10 @@ impl RuntimeConfig {
             outbox_degraded_after: Duration::from_millis(number("CLAUDEBENCH_OUTBOX_DEGRADED_MS", 10_000)?),
             test_events: switch("CLAUDEBENCH_TEST_EVENTS", false)?,
             rate_limits: switch("CLAUDEBENCH_RATE_LIMITS", true)?,
+            mcp_toolsets: match non_empty("CLAUDEBENCH_MCP_TOOLSETS") {
+                None => defaults.mcp_toolsets,
+                Some(list) => McpToolsets::parse(&list)?,
+            },
         })
     }
 
@@ -208,6 +294,26 @@ fn invalid(message: String) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mcp_toolsets_are_read_and_checked_against_the_event_table() {
+        let read = |v: &str| RuntimeConfig::from_lookup(|k| (k == "CLAUDEBENCH_MCP_TOOLSETS").then(|| v.to_string()));
+        assert_eq!(read(" , ").unwrap().mcp_toolsets, McpToolsets::default());
+        assert_eq!(read("core, Admin,core").unwrap().mcp_toolsets, McpToolsets::parse("core,admin").unwrap());
+        assert_eq!(read("admin,ALL").unwrap().mcp_toolsets, McpToolsets::All);
+        let events = &claudebench_generated::events::EVENTS;
+        assert!(McpToolsets::default().check(events).is_ok() && McpToolsets::All.check(events).is_ok());
+        let err = McpToolsets::parse("core,ops").unwrap().check(events).unwrap_err().message;
+        assert_eq!(
+            err,
+            "CLAUDEBENCH_MCP_TOOLSETS names unknown tool set `ops`: the known sets are `admin`, `coordination`, \
+             `core`, `hooks` (or `all` for every set)"
+        );
+        assert!(!err.contains('\n'), "one line");
+        let sets = McpToolsets::parse("core,admin").unwrap();
+        assert!(sets.includes("admin") && !sets.includes("hooks") && McpToolsets::All.includes("hooks"));
+        assert_eq!(sets.describe(), "core,admin");
+    }
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {

@@ -2,7 +2,10 @@
 //! over Streamable HTTP at `/mcp` and over stdio (`claudebench mcp`).
 //!
 //! The tool list comes from the event table, so the handler implements `list_tools` /
-//! `call_tool` itself rather than using rmcp's compile-time tool macros.
+//! `call_tool` itself rather than using rmcp's compile-time tool macros. Only the tool sets the
+//! server is told to serve (`CLAUDEBENCH_MCP_TOOLSETS`, [`Backend::mcp_toolsets`]) are listed
+//! and accepted; a call to a tool of another set is refused with the set's name and how to
+//! enable it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +32,7 @@ use super::identity::{self, clean_id};
 use super::wire::{error_response, too_large};
 use super::{TransportConfig, jsonrpc};
 use crate::backend::{Backend, Payload};
+use crate::config::McpToolsets;
 use crate::context::{RequestMeta, Transport};
 
 /// Name the server reports in `serverInfo` (Claude Code shows tools as `mcp__claudebench__…`).
@@ -38,27 +42,70 @@ const INSTRUCTIONS: &str = "ClaudeBench coordinates Claude Code sessions and wor
 Tools are named `<domain>__<action>` after the server's events (for example `task__create`). \
 A tool that fails returns `isError: true` with a JSON error {code, message, issues}; fix the input and call again.";
 
-/// The tools, built once from the event table and shared by every session.
+/// The tools, built once from the event table and the selected tool sets, and shared by every
+/// session.
 struct Catalog {
+    /// The selected tools, as `tools/list` returns them.
     tools: Vec<Tool>,
     events: HashMap<String, &'static EventDef>,
+    /// Tools of the sets not selected → their set, to say how to enable one.
+    unselected: HashMap<String, &'static str>,
+    selection: McpToolsets,
+    instructions: String,
 }
 
 impl Catalog {
     fn new(backend: &dyn Backend) -> Self {
+        let selection = backend.mcp_toolsets();
         let mut exposed: Vec<(&'static EventDef, McpDef)> =
             backend.events().iter().filter_map(|e| e.mcp.map(|m| (e, m))).collect();
         // Deterministic order (the 2026-07-28 spec asks for it; caches and diffs like it).
         exposed.sort_by_key(|(_, mcp)| mcp.tool_name);
-        let tools = exposed.iter().map(|(event, mcp)| tool(event, mcp)).collect();
-        let events = exposed.into_iter().map(|(event, mcp)| (mcp.tool_name.to_string(), event)).collect();
-        Catalog { tools, events }
+        let (selected, others): (Vec<_>, Vec<_>) =
+            exposed.into_iter().partition(|(_, mcp)| selection.includes(mcp.toolset));
+        let tools = selected.iter().map(|(event, mcp)| tool(event, mcp)).collect();
+        let events = selected.into_iter().map(|(event, mcp)| (mcp.tool_name.to_string(), event)).collect();
+        let unselected: HashMap<String, &'static str> =
+            others.iter().map(|(_, mcp)| (mcp.tool_name.to_string(), mcp.toolset)).collect();
+        let mut instructions = INSTRUCTIONS.to_string();
+        let mut more: Vec<&str> = unselected.values().copied().collect();
+        more.sort_unstable();
+        more.dedup();
+        if !more.is_empty() {
+            instructions.push_str(&format!(
+                " This server lists the tool sets {}; the sets {} are enabled with CLAUDEBENCH_MCP_TOOLSETS.",
+                selection.describe(),
+                more.join(", ")
+            ));
+        }
+        Catalog { tools, events, unselected, selection, instructions }
+    }
+
+    /// The error for a tool that is not served: one of a set not selected says which set and how
+    /// to enable it.
+    fn unknown_tool(&self, name: &str) -> McpError {
+        match self.unselected.get(name) {
+            Some(set) => McpError::invalid_params(
+                format!(
+                    "Tool `{name}` is in the `{set}` tool set, which this server does not serve over MCP \
+                     (CLAUDEBENCH_MCP_TOOLSETS={}). Enable it with CLAUDEBENCH_MCP_TOOLSETS={} (or `all`) and \
+                     restart the server; REST and JSON-RPC serve every event.",
+                    self.selection.describe(),
+                    match &self.selection {
+                        McpToolsets::All => set.to_string(),
+                        McpToolsets::Sets(sets) => format!("{},{set}", sets.join(",")),
+                    }
+                ),
+                Some(json!({ "tool": name, "toolset": set, "selected": self.selection.describe() })),
+            ),
+            None => McpError::invalid_params(format!("Unknown tool: {name}"), None),
+        }
     }
 }
 
 /// One event as an MCP tool.
 fn tool(event: &EventDef, mcp: &McpDef) -> Tool {
-    let input = object_schema(event.input_schema).unwrap_or_else(|| {
+    let input = object_schema(mcp.input_schema).unwrap_or_else(|| {
         tracing::warn!(event = event.name, "input schema is not a JSON object schema; advertising an open object");
         let mut open = JsonObject::new();
         open.insert("type".into(), json!("object"));
@@ -69,12 +116,12 @@ fn tool(event: &EventDef, mcp: &McpDef) -> Tool {
         .destructive(mcp.destructive)
         .idempotent(mcp.idempotent)
         .open_world(mcp.open_world);
-    let mut tool = Tool::new(mcp.tool_name, event.description, Arc::new(input))
+    let mut tool = Tool::new(mcp.tool_name, mcp.description, Arc::new(input))
         .with_title(event.title)
         .with_annotations(annotations);
     // Protocol versions before 2026-07-28 require an object root for outputSchema; an event
     // whose output is not an object simply advertises none.
-    if let Some(output) = object_schema(event.output_schema) {
+    if let Some(output) = object_schema(mcp.output_schema) {
         tool = tool.with_raw_output_schema(Arc::new(output));
     }
     tool
@@ -107,7 +154,7 @@ impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(self.catalog.instructions.clone())
     }
 
     async fn list_tools(
@@ -128,7 +175,7 @@ impl ServerHandler for McpHandler {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let Some(&event) = self.catalog.events.get(request.name.as_ref()) else {
-            return Err(McpError::invalid_params(format!("Unknown tool: {}", request.name), None));
+            return Err(self.catalog.unknown_tool(request.name.as_ref()));
         };
         let arguments = Value::Object(request.arguments.unwrap_or_default());
         let meta = caller_meta(&context);

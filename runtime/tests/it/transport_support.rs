@@ -15,6 +15,7 @@ use claudebench_generated::error::{Error, ErrorCode};
 use claudebench_generated::event::{EventDef, McpDef};
 use claudebench_generated::issue::{Issue, IssueCode};
 use claudebench_runtime::backend::{Backend, BoxFuture, BusEvent, EventStream, Payload, Readiness};
+use claudebench_runtime::config::McpToolsets;
 use claudebench_runtime::context::RequestMeta;
 use claudebench_runtime::transport::{self, TransportConfig};
 use serde_json::{Value, json};
@@ -49,25 +50,48 @@ const fn event(name: &'static str, domain: &'static str, action: &'static str, h
 }
 
 const fn tool(tool_name: &'static str, read_only: bool) -> Option<McpDef> {
-    Some(McpDef { tool_name, read_only, destructive: false, idempotent: read_only, open_world: false })
+    tool_with(tool_name, read_only, OBJECT, OBJECT)
 }
+
+/// An MCP tool of the default set, listing `input` and `output` as its schemas.
+const fn tool_with(
+    tool_name: &'static str,
+    read_only: bool,
+    input_schema: &'static str,
+    output_schema: &'static str,
+) -> Option<McpDef> {
+    Some(McpDef {
+        tool_name,
+        toolset: claudebench_generated::event::DEFAULT_TOOLSET,
+        description: "A test tool.",
+        input_schema,
+        output_schema,
+        read_only,
+        destructive: false,
+        idempotent: read_only,
+        open_world: false,
+    })
+}
+
+const CREATE_INPUT: &str = r#"{"type":"object","properties":{"title":{"type":"string","minLength":1}},"required":["title"],"additionalProperties":false}"#;
+const CREATE_OUTPUT: &str = r#"{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]}"#;
 
 /// Sorted by name, like the generated table.
 pub static EVENTS: [EventDef; 4] = [
     EventDef { aliases: &["hook.agent_stop"], ..event("hook.stop", "hook", "stop", "/hook/stop") },
     EventDef {
-        mcp: tool("task__create", false),
+        mcp: tool_with("task__create", false, CREATE_INPUT, CREATE_OUTPUT),
         mutates: true,
         title: "Create a task",
         description: "Creates a task.",
-        input_schema: r#"{"type":"object","properties":{"title":{"type":"string","minLength":1}},"required":["title"],"additionalProperties":false}"#,
-        output_schema: r#"{"type":"object","properties":{"id":{"type":"string"}},"required":["id"]}"#,
+        input_schema: CREATE_INPUT,
+        output_schema: CREATE_OUTPUT,
         ..event("task.create", "task", "create", "/task/create")
     },
     EventDef { mcp: tool("test__echo", true), ..event("test.echo", "test", "echo", "/test/echo") },
     // An event whose output is not an object: its tool advertises no outputSchema.
     EventDef {
-        mcp: tool("test__scalar", true),
+        mcp: tool_with("test__scalar", true, OBJECT, r#"{"type":"integer"}"#),
         output_schema: r#"{"type":"integer"}"#,
         ..event("test.scalar", "test", "scalar", "/test/scalar")
     },
@@ -78,6 +102,8 @@ pub const MCP_TOOLS: usize = 3;
 
 pub struct TestBackend {
     events: &'static [EventDef],
+    /// The MCP tool sets served (default: the default set).
+    pub toolsets: Mutex<McpToolsets>,
     pub calls: Mutex<Vec<(String, Value, RequestMeta)>>,
     subscribers: Mutex<Vec<(Vec<String>, mpsc::Sender<BusEvent>)>>,
     pub not_ready: AtomicBool,
@@ -91,10 +117,18 @@ impl TestBackend {
         Self::with_events(&EVENTS)
     }
 
+    /// Over another event table (the generated one), echoing every input; MCP serves `toolsets`.
+    pub fn with_toolsets(events: &'static [EventDef], toolsets: McpToolsets) -> Arc<Self> {
+        let backend = Self::with_events(events);
+        *backend.toolsets.lock().unwrap() = toolsets;
+        backend
+    }
+
     /// Over another event table (the generated one), echoing every input.
     pub fn with_events(events: &'static [EventDef]) -> Arc<Self> {
         Arc::new(TestBackend {
             events,
+            toolsets: Mutex::new(McpToolsets::default()),
             calls: Mutex::default(),
             subscribers: Mutex::default(),
             not_ready: AtomicBool::new(false),
@@ -156,6 +190,10 @@ fn scripted_error(code: &str) -> Error {
 impl Backend for TestBackend {
     fn events(&self) -> &'static [EventDef] {
         self.events
+    }
+
+    fn mcp_toolsets(&self) -> McpToolsets {
+        self.toolsets.lock().unwrap().clone()
     }
 
     fn resolve(&self, name: &str) -> Option<&'static EventDef> {

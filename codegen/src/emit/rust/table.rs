@@ -222,7 +222,21 @@ fn row(spec: &Spec, e: &Event) -> TokenStream {
         let tool = e.name.mcp_tool();
         let m = &c.mcp;
         let (ro, de, id, ow) = (m.read_only, m.destructive, m.idempotent, m.open_world);
-        quote!(McpDef { tool_name: #tool, read_only: #ro, destructive: #de, idempotent: #id, open_world: #ow })
+        let toolset = &m.toolset;
+        let description = crate::emit::mcp::description(spec, e);
+        let input = serde_json::to_string(&crate::emit::mcp::input_schema(spec, e)).unwrap_or_default();
+        let output = serde_json::to_string(&crate::emit::mcp::output_schema(spec, e)).unwrap_or_default();
+        quote!(McpDef {
+            tool_name: #tool,
+            toolset: #toolset,
+            description: #description,
+            input_schema: #input,
+            output_schema: #output,
+            read_only: #ro,
+            destructive: #de,
+            idempotent: #id,
+            open_world: #ow,
+        })
     }));
     let replaced_by = opt(e.replaced_by.as_ref().map(|r| quote!(#r)));
     let publishes = &e.publishes;
