@@ -49,7 +49,7 @@ fn todo(content: &str, status: TodoStatus) -> TodoItem {
 }
 
 fn outcome<'a>(tool: &'a str, result: &'a Value) -> ToolOutcome<'a> {
-    ToolOutcome { tool, tool_use_id: None, result, duration_ms: None }
+    ToolOutcome { tool, tool_use_id: None, result, error: None, duration_ms: None }
 }
 
 // --- error window and alert ------------------------------------------------------------------
