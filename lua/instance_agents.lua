@@ -5,7 +5,8 @@
 -- incarnation and no expiry.
 -- KEYS: 1 instance record
 -- ARGV: 1 field (`subagents` | `teammates`), 2 entry key, 3 entry JSON ('' removes the entry),
---       4 most entries kept (the oldest by ARGV[5] go first), 5 the entries' time field
+--       4 most entries kept (the oldest by ARGV[5] go first), 5 the entries' time field,
+--       6 '1' keeps an existing entry as it is (a repeated SubagentStart keeps its start time)
 -- Returns {'ok', '1', n} when the record holds the change (n entries now), {'ok', '0', 0} when
 -- there is no record.
 if redis.call('EXISTS', KEYS[1]) == 0 then return { 'ok', '0', '0' } end
@@ -17,7 +18,7 @@ if raw then
 end
 if ARGV[3] == '' then
   map[ARGV[2]] = nil
-else
+elseif map[ARGV[2]] == nil or ARGV[6] ~= '1' then
   map[ARGV[2]] = cjson.decode(ARGV[3])
 end
 local cap, at = tonumber(ARGV[4]), ARGV[5]

@@ -60,7 +60,8 @@ pub fn parse_agents(subagents: Option<&str>, teammates: Option<&str>) -> (Vec<Ru
 }
 
 impl Sessions {
-    /// Change one entry of the session's instance record (`None` removes it). Returns the
+    /// Change one entry of the session's instance record (`None` removes it; `keep` leaves an
+    /// existing entry as it is). Returns the
     /// number of entries the field now holds, or `None` when the session has no registered
     /// instance (then nothing is written).
     async fn set_agent(
@@ -70,6 +71,7 @@ impl Sessions {
         key: &str,
         entry: Option<String>,
         time_field: &str,
+        keep: bool,
     ) -> Result<Option<u64>, Error> {
         if !session.explicit {
             return Ok(None);
@@ -81,6 +83,7 @@ impl Sessions {
             entry.unwrap_or_default(),
             MAX_AGENTS.to_string(),
             time_field.to_string(),
+            if keep { "1" } else { "0" }.to_string(),
         ];
         let v = eval_ok(&mut self.conn(), &AGENTS, &keys, &args).await?;
         if field(&v, 0, "instance_agents")? != "1" {
@@ -89,7 +92,8 @@ impl Sessions {
         Ok(Some(field(&v, 1, "instance_agents")?.parse().unwrap_or(0)))
     }
 
-    /// A subagent started: it joins the running subagents of the session's instance, and
+    /// A subagent started: it joins the running subagents of the session's instance (a repeated
+    /// SubagentStart keeps the first start time), and
     /// `hook.subagent.started` is published. Returns how many subagents the instance now runs
     /// (`None` without a registered instance).
     pub async fn start_subagent(
@@ -105,7 +109,7 @@ impl Sessions {
             started_at: iso.clone(),
         };
         let json = serde_json::to_string(&entry).map_err(|e| Error::internal(e.to_string()))?;
-        let running = self.set_agent(session, SUBAGENTS_FIELD, agent_id, Some(json), "startedAt").await?;
+        let running = self.set_agent(session, SUBAGENTS_FIELD, agent_id, Some(json), "startedAt", true).await?;
         let payload = json!({
             "sessionId": session.id,
             "agentId": agent_id,
@@ -127,7 +131,7 @@ impl Sessions {
         agent_type: Option<&str>,
     ) -> Result<(), Error> {
         let running = match agent_id {
-            Some(id) => self.set_agent(session, SUBAGENTS_FIELD, id, None, "startedAt").await?,
+            Some(id) => self.set_agent(session, SUBAGENTS_FIELD, id, None, "startedAt", false).await?,
             None => None,
         };
         let payload = json!({
@@ -147,7 +151,7 @@ impl Sessions {
         let (_, iso) = now();
         let entry = IdleTeammate { name: name.to_string(), team: team.map(str::to_string), idle_since: iso.clone() };
         let json = serde_json::to_string(&entry).map_err(|e| Error::internal(e.to_string()))?;
-        self.set_agent(session, TEAMMATES_FIELD, name, Some(json), "idleSince").await?;
+        self.set_agent(session, TEAMMATES_FIELD, name, Some(json), "idleSince", false).await?;
         let payload = json!({"sessionId": session.id, "teammateName": name, "teamName": team, "timestamp": iso});
         self.bus.publish("hook.teammate.idle", &payload).await?;
         self.touch(session).await;
