@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use claudebench_contract::error::{Error, ErrorCode};
-use claudebench_generated::types::{EventRecord, Instance, Task};
+use claudebench_generated::types::{EventRecord, IdleTeammate, Instance, RunningSubagent, Task};
 use claudebench_runtime::backend::{HealthVerdict, Readiness};
 use claudebench_runtime::bus::consumer::parse_entry_id;
 use claudebench_runtime::context::Probe;
@@ -22,6 +22,7 @@ use crate::coordination::tasks::{TASK_STREAMS, TaskQuery};
 use crate::coordination::{iso_millis, now_ms};
 use crate::counters::{self, Counters};
 use crate::services::Domain;
+use crate::sessions::parse_agents;
 
 /// Entries read from each task stream to find the most recently changed tasks: enough for ten
 /// distinct tasks unless a few of them changed many times in a row (then the newest-created
@@ -114,12 +115,31 @@ impl<'a> Views<'a> {
         let now = now_ms();
         Ok(seen
             .into_iter()
-            .map(|s| Instance {
-                health: health(s.last_seen, now, timeout),
-                last_seen: iso_millis(s.last_seen),
-                is_leader: leader.as_deref() == Some(s.id.as_str()),
-                roles: s.roles,
-                id: s.id,
+            .map(|s| {
+                let (subagents, teammates) = parse_agents(s.subagents.as_deref(), s.teammates.as_deref());
+                Instance {
+                    health: health(s.last_seen, now, timeout),
+                    last_seen: iso_millis(s.last_seen),
+                    is_leader: leader.as_deref() == Some(s.id.as_str()),
+                    roles: s.roles,
+                    id: s.id,
+                    subagents: (!subagents.is_empty()).then(|| {
+                        subagents
+                            .into_iter()
+                            .map(|a| RunningSubagent {
+                                agent_id: a.agent_id,
+                                agent_type: a.agent_type,
+                                started_at: a.started_at,
+                            })
+                            .collect()
+                    }),
+                    teammates: (!teammates.is_empty()).then(|| {
+                        teammates
+                            .into_iter()
+                            .map(|t| IdleTeammate { name: t.name, team: t.team, idle_since: t.idle_since })
+                            .collect()
+                    }),
+                }
             })
             .collect())
     }

@@ -166,6 +166,11 @@ impl Keys {
     pub fn hook_session(&self, session: &str) -> String {
         format!("{}:hook:session:{session}", self.slot)
     }
+    /// Claude Code task id → the server task mirroring it, for one session (TaskCreated,
+    /// TaskCompleted).
+    pub fn hook_tasks(&self, session: &str) -> String {
+        format!("{}:hook:tasks:{session}", self.slot)
+    }
 
     // --- coordination slot: file leases (the leases themselves: [`LeaseRepoKeys`]) ---------------
 

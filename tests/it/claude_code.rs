@@ -323,3 +323,315 @@ async fn fifty_sessions_hooking_at_once_are_all_answered() {
     eprintln!("[claude_code load] 50 sessions, 3 s: {answered} hooks answered, {denied} dangerous calls denied");
     server.stop().await;
 }
+
+// --- hooks with behaviour of their own: tasks, subagents, teammates, tool failures, session id ---
+
+/// One fixture input, by file stem (`TaskCreated`, `SessionStart.agent`, …).
+fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixtures().join("inputs").join(format!("{name}.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The fixtures' session (every input of `inputs/` names it) and its instance.
+const FIXTURE_SESSION: &str = "9f1c2a3e-5b6d-4e7f-8a9b-0c1d2e3f4a5b";
+const FIXTURE_INSTANCE: &str = "claude-code-9f1c2a3e";
+
+async fn hook(server: &TestServer, input: &Value) -> (u16, Value) {
+    post(&format!("{}/hooks/claude-code", server.url), &input.to_string()).await
+}
+
+/// Every task the server holds, newest first.
+async fn all_tasks(server: &TestServer) -> Vec<claudebench_domain::coordination::tasks::Task> {
+    let app = server.app.as_ref().unwrap();
+    let query = claudebench_domain::coordination::tasks::TaskQuery {
+        status: None,
+        assigned_to: None,
+        unassigned_only: false,
+        offset: 0,
+        limit: 100,
+        oldest_first: true,
+    };
+    let page = app.domain.coord.tasks.list(&mut app.services.redis.conn(), &query).await.unwrap();
+    assert_eq!(page.total as usize, page.tasks.len());
+    page.tasks
+}
+
+/// The payloads of one bus stream, oldest first.
+async fn published(server: &TestServer, event: &str) -> Vec<Value> {
+    let app = server.app.as_ref().unwrap();
+    let entries: redis::streams::StreamRangeReply = redis::cmd("XRANGE")
+        .arg(app.services.keys.stream(event))
+        .arg("-")
+        .arg("+")
+        .query_async(&mut app.services.redis.conn())
+        .await
+        .unwrap();
+    entries.ids.iter().map(|e| serde_json::from_str(&e.get::<String>("payload").unwrap()).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn task_created_then_completed_mirror_one_completed_task_with_its_metadata() {
+    use claudebench_domain::coordination::tasks::TaskStatus;
+    let server = TestServer::start().await;
+    assert_eq!(hook(&server, &fixture("TaskCreated")).await, (200, json!({})), "answered with nothing");
+    let tasks = all_tasks(&server).await;
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(
+        (tasks[0].text.as_str(), tasks[0].status),
+        ("Write the per-tenant rate-limit test", TaskStatus::Pending)
+    );
+    assert_eq!(
+        tasks[0].metadata.as_ref().map(|m| serde_json::to_value(m).unwrap()),
+        Some(json!({
+            "source": "claude_code_task",
+            "sessionId": FIXTURE_SESSION,
+            "claudeCodeTaskId": "7",
+            "description": "Cover the burst and the steady-state cases",
+            "teammateName": "tester",
+            "teamName": "session-9f1c2a3e",
+        }))
+    );
+    assert_eq!(hook(&server, &fixture("TaskCompleted")).await, (200, json!({})));
+    // Delivered again: a no-op, never an error.
+    assert_eq!(hook(&server, &fixture("TaskCompleted")).await, (200, json!({})));
+    let after = all_tasks(&server).await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!((after[0].id.as_str(), after[0].status), (tasks[0].id.as_str(), TaskStatus::Completed));
+
+    let created = published(&server, "hook.task_created.executed").await;
+    assert_eq!(created.len(), 1);
+    assert_eq!((&created[0]["taskId"], &created[0]["created"]), (&json!(tasks[0].id), &json!(true)));
+    let completed = published(&server, "hook.task_completed.executed").await;
+    let flags: Vec<(&Value, &Value)> = completed.iter().map(|c| (&c["created"], &c["completed"])).collect();
+    assert_eq!(flags, [(&json!(false), &json!(true)), (&json!(false), &json!(false))]);
+    assert!(published(&server, "hook.recorded").await.is_empty(), "no longer the catch-all's");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_task_created_twenty_times_at_once_is_one_task() {
+    let server = TestServer::start().await;
+    let url = format!("{}/hooks/claude-code", server.url);
+    let body = fixture("TaskCreated").to_string();
+    let mut posts = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (url, body) = (url.clone(), body.clone());
+        posts.spawn(async move { post(&url, &body).await });
+    }
+    while let Some(answer) = posts.join_next().await {
+        assert_eq!(answer.unwrap(), (200, json!({})));
+    }
+    assert_eq!(hook(&server, &fixture("TaskCreated")).await, (200, json!({})), "and once more, later");
+    let tasks = all_tasks(&server).await;
+    assert_eq!(tasks.len(), 1, "exactly one task: {tasks:?}");
+    let answers = published(&server, "hook.task_created.executed").await;
+    assert_eq!(answers.len(), 21);
+    assert_eq!(answers.iter().filter(|a| a["created"] == json!(true)).count(), 1, "{answers:?}");
+    assert!(answers.iter().all(|a| a["taskId"] == json!(tasks[0].id)), "{answers:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn task_completed_without_task_created_is_one_completed_task() {
+    use claudebench_domain::coordination::tasks::TaskStatus;
+    let server = TestServer::start().await;
+    assert_eq!(hook(&server, &fixture("TaskCompleted")).await, (200, json!({})));
+    let tasks = all_tasks(&server).await;
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0].status, TaskStatus::Completed);
+    assert_eq!(tasks[0].text, "Write the per-tenant rate-limit test");
+    assert_eq!(tasks[0].metadata.as_ref().unwrap()["claudeCodeTaskId"], "7");
+    // Its TaskCreated arriving late finds it: still one task, still completed.
+    assert_eq!(hook(&server, &fixture("TaskCreated")).await, (200, json!({})));
+    let after = all_tasks(&server).await;
+    assert_eq!((after.len(), after[0].status), (1, TaskStatus::Completed));
+    let completed = published(&server, "hook.task_completed.executed").await;
+    assert_eq!((&completed[0]["created"], &completed[0]["completed"]), (&json!(true), &json!(true)));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn two_sessions_using_the_same_task_id_keep_separate_tasks() {
+    use claudebench_domain::coordination::tasks::TaskStatus;
+    let server = TestServer::start().await;
+    let mut other = fixture("TaskCreated");
+    other["session_id"] = json!("0a0b0c0d-other-session");
+    other["task_subject"] = json!("Another session's task 7");
+    hook(&server, &fixture("TaskCreated")).await;
+    hook(&server, &other).await;
+    let tasks = all_tasks(&server).await;
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    let mut completed_other = fixture("TaskCompleted");
+    completed_other["session_id"] = json!("0a0b0c0d-other-session");
+    assert_eq!(hook(&server, &completed_other).await, (200, json!({})));
+    let by_session = |tasks: &[claudebench_domain::coordination::tasks::Task], s: &str| {
+        tasks.iter().find(|t| t.metadata.as_ref().unwrap()["sessionId"] == json!(s)).unwrap().clone()
+    };
+    let tasks = all_tasks(&server).await;
+    assert_eq!(tasks.len(), 2);
+    let other_task = by_session(&tasks, "0a0b0c0d-other-session");
+    assert_eq!((other_task.text.as_str(), other_task.status), ("Another session's task 7", TaskStatus::Completed));
+    assert_eq!(by_session(&tasks, FIXTURE_SESSION).status, TaskStatus::Pending, "the first session's is untouched");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn subagents_and_idle_teammates_show_in_the_instance_view() {
+    let server = TestServer::start().await;
+    let state = |server: &TestServer| {
+        let url = format!("{}/system/get_state", server.url);
+        async move {
+            let (status, state) = post(&url, "{}").await;
+            assert_eq!(status, 200, "{state}");
+            state["instances"].as_array().unwrap().iter().find(|i| i["id"] == json!(FIXTURE_INSTANCE)).cloned()
+        }
+    };
+    // Before the session registered, a subagent has no instance to join: nothing is kept.
+    assert_eq!(hook(&server, &fixture("SubagentStart")).await, (200, json!({})));
+    assert!(state(&server).await.is_none());
+
+    hook(&server, &fixture("SessionStart")).await;
+    let instance = state(&server).await.expect("the session's instance");
+    assert!(instance.get("subagents").is_none() && instance.get("teammates").is_none(), "{instance}");
+    assert_eq!(hook(&server, &fixture("SubagentStart")).await, (200, json!({})));
+    let mut second = fixture("SubagentStart");
+    second["agent_id"] = json!("b7e1f9c2d4a60518");
+    second["agent_type"] = json!("Plan");
+    assert_eq!(hook(&server, &second).await, (200, json!({})));
+    assert_eq!(hook(&server, &fixture("TeammateIdle")).await, (200, json!({})));
+
+    let instance = state(&server).await.unwrap();
+    let subagents = instance["subagents"].as_array().unwrap();
+    let agents: Vec<(&Value, &Value)> = subagents.iter().map(|a| (&a["agentId"], &a["agentType"])).collect();
+    assert_eq!(agents, [(&json!("a4d2c8f1e0b3a297"), &json!("Explore")), (&json!("b7e1f9c2d4a60518"), &json!("Plan"))]);
+    assert!(subagents.iter().all(|a| a["startedAt"].as_str().is_some_and(|t| t.ends_with('Z'))), "{instance}");
+    let teammates = instance["teammates"].as_array().unwrap();
+    assert_eq!(teammates.len(), 1, "{instance}");
+    assert_eq!((&teammates[0]["name"], &teammates[0]["team"]), (&json!("tester"), &json!("session-9f1c2a3e")));
+    assert!(teammates[0]["idleSince"].as_str().is_some_and(|t| t.ends_with('Z')));
+
+    // SubagentStop takes the Explore agent off; the Plan agent keeps running.
+    assert_eq!(hook(&server, &fixture("SubagentStop")).await, (200, json!({})));
+    let instance = state(&server).await.unwrap();
+    assert_eq!(instance["subagents"], json!([subagents[1].clone()]), "{instance}");
+    let mut stop_second = fixture("SubagentStop");
+    stop_second["agent_id"] = json!("b7e1f9c2d4a60518");
+    hook(&server, &stop_second).await;
+    assert!(state(&server).await.unwrap().get("subagents").is_none());
+
+    // Every one of these hooks is on the bus.
+    assert_eq!(published(&server, "hook.subagent.started").await.len(), 3);
+    assert_eq!(published(&server, "hook.subagent.stopped").await.len(), 2);
+    let idle = published(&server, "hook.teammate.idle").await;
+    assert_eq!((idle.len(), &idle[0]["teammateName"]), (1, &json!("tester")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn six_tool_failures_raise_one_alert_and_the_error_text_is_logged_cut() {
+    let server = TestServer::start().await;
+    let mut failure = fixture("PostToolUseFailure");
+    for _ in 0..5 {
+        assert_eq!(hook(&server, &failure).await, (200, json!({})));
+    }
+    assert!(published(&server, "alert.tool_errors").await.is_empty());
+    failure["error"] = json!("E".repeat(5000));
+    hook(&server, &failure).await;
+    hook(&server, &failure).await;
+    let alerts = published(&server, "alert.tool_errors").await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(
+        (&alerts[0]["tool"], &alerts[0]["sessionId"], &alerts[0]["errors"]),
+        (&json!("Bash"), &json!(FIXTURE_SESSION), &json!(6))
+    );
+
+    let app = server.app.as_ref().unwrap();
+    let log: Vec<String> = redis::cmd("LRANGE")
+        .arg(app.services.keys.hook_tool_log(FIXTURE_SESSION))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut app.services.redis.conn())
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 7);
+    let newest: Value = serde_json::from_str(&log[0]).unwrap();
+    assert_eq!(newest["error"], json!(true));
+    assert_eq!(newest["errorText"].as_str().unwrap().chars().count(), 1000);
+    let oldest: Value = serde_json::from_str(&log[6]).unwrap();
+    assert!(oldest["errorText"].as_str().unwrap().starts_with("Exit code 101"), "{oldest}");
+    assert_eq!(oldest["durationMs"], json!(18342));
+    let executed = published(&server, "hook.post_tool.executed").await;
+    assert!(executed.iter().all(|e| e["error"] == json!(true)), "{executed:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn session_start_tells_claude_its_session_id_for_the_lease_tools() {
+    let server = TestServer::start().await;
+    for name in ["SessionStart", "SessionStart.clear", "SessionStart.agent"] {
+        let input = fixture(name);
+        let (status, answer) = hook(&server, &input).await;
+        assert_eq!(status, 200, "{name}: {answer}");
+        let context = answer["hookSpecificOutput"]["additionalContext"].as_str().unwrap_or_default();
+        let session = input["session_id"].as_str().unwrap();
+        assert!(context.contains(session), "{name}: {context}");
+        for needle in ["`sessionId`", "lease__acquire", "lease__release", "lease__list"] {
+            assert!(context.contains(needle), "{name}: {needle} in {context}");
+        }
+        assert_eq!(answer["hookSpecificOutput"]["hookEventName"], json!("SessionStart"));
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_task_subagent_teammate_and_failure_hooks_get_a_structured_4xx_never_a_500() {
+    let server = TestServer::start().await;
+    let with = |name: &str, key: &str, value: Value| {
+        let mut input = fixture(name);
+        match value {
+            Value::Null => {
+                input.as_object_mut().unwrap().remove(key);
+            }
+            v => input[key] = v,
+        }
+        input
+    };
+    for (name, key, value) in [
+        ("TaskCreated", "task_id", Value::Null),
+        ("TaskCreated", "task_id", json!(7)),
+        ("TaskCreated", "task_subject", json!("s".repeat(70_000))),
+        ("TaskCreated", "task_subject", json!(["a list"])),
+        ("TaskCompleted", "task_id", json!({"id": 7})),
+        ("TaskCompleted", "session_id", json!({})),
+        ("SubagentStart", "agent_id", Value::Null),
+        ("SubagentStart", "agent_type", json!(3)),
+        ("TeammateIdle", "teammate_name", Value::Null),
+        ("TeammateIdle", "team_name", json!(false)),
+        ("PostToolUseFailure", "tool_name", Value::Null),
+        ("PostToolUseFailure", "error", json!(5)),
+        ("PostToolUseFailure", "duration_ms", json!("slow")),
+    ] {
+        let input = with(name, key, value);
+        let (status, answer) = hook(&server, &input).await;
+        assert!((400..500).contains(&status), "{name}.{key}: {status} {answer}");
+        assert!(answer["error"]["code"].is_string(), "{name}.{key}: {answer}");
+    }
+    assert!(all_tasks(&server).await.is_empty(), "nothing was created by a refused hook");
+
+    // A long subject within the input bound is accepted: the text is cut, the metadata keeps it.
+    let subject = "word ".repeat(2000);
+    let (status, answer) = hook(&server, &with("TaskCreated", "task_subject", json!(subject))).await;
+    assert_eq!((status, answer), (200, json!({})));
+    // An empty subject names no subject: the text falls back to the task id.
+    let mut no_subject = with("TaskCreated", "task_subject", json!(""));
+    no_subject["task_id"] = json!("8");
+    assert_eq!(hook(&server, &no_subject).await, (200, json!({})));
+    let tasks = all_tasks(&server).await;
+    assert_eq!(tasks.len(), 2);
+    let max = claudebench_generated::types::TASK_TEXT_MAX_LENGTH;
+    assert_eq!(tasks[0].text.chars().count(), max);
+    assert!(tasks[0].text.ends_with('…'));
+    assert_eq!(tasks[0].metadata.as_ref().unwrap()["subject"], json!(subject));
+    assert_eq!(tasks[1].text, "Claude Code task 8");
+    server.stop().await;
+}

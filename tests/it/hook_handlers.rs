@@ -513,7 +513,7 @@ async fn concurrent_todo_writes_of_one_session_create_each_task_once() {
 async fn session_start_registers_the_instance_and_session_end_unregisters_it_releasing_its_tasks() {
     let t = TestApp::start().await;
     let out = t.ok("hook.session_start", json!({"sessionId": SESSION, "source": "startup", "cwd": "/home/dev"})).await;
-    assert_eq!(out, json!({"instanceId": INSTANCE, "registered": true}));
+    assert_eq!((&out["instanceId"], &out["registered"]), (&json!(INSTANCE), &json!(true)), "{out}");
     // Registering again is harmless.
     assert_eq!(t.ok("hook.session_start", json!({"sessionId": SESSION, "source": "clear"})).await["registered"], true);
 
@@ -575,15 +575,20 @@ async fn session_start_after_compaction_or_resume_summarises_open_work() {
         "Open todos: Implement the parser (in progress), Write the changelog (pending). In-progress tasks: {}.",
         claimed[0].id
     );
+    let lease_line = claudebench_domain::sessions::lifecycle::lease_hint(SESSION);
     for source in ["compact", "resume"] {
         let out = t.ok("hook.session_start", json!({"sessionId": SESSION, "source": source})).await;
-        assert_eq!(out["additionalContext"], json!(expected), "{source}");
+        assert_eq!(out["additionalContext"], json!(format!("{lease_line}\n{expected}")), "{source}");
     }
+    // A fresh start and a session with nothing open get only the session id line.
     let fresh = t.ok("hook.session_start", json!({"sessionId": SESSION, "source": "startup"})).await;
-    assert!(fresh.get("additionalContext").is_none());
-    // A session with nothing open gets no context.
+    assert_eq!(fresh["additionalContext"], json!(lease_line));
     let other = t.ok("hook.session_start", json!({"sessionId": "ffffffff-0000", "source": "compact"})).await;
-    assert_eq!(other, json!({"instanceId": "claude-code-ffffffff", "registered": true}));
+    assert_eq!(
+        other,
+        json!({"instanceId": "claude-code-ffffffff", "registered": true,
+               "additionalContext": claudebench_domain::sessions::lifecycle::lease_hint("ffffffff-0000")})
+    );
     t.stop().await;
 }
 

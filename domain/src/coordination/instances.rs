@@ -73,6 +73,10 @@ pub struct SeenInstance {
     pub last_seen: i64,
     /// Empty once its record expired (before the sweep got to it).
     pub roles: Vec<String>,
+    /// The record's raw `subagents` and `teammates` fields: a Claude Code session's agents (see
+    /// `sessions::agents`), which the instance view shows.
+    pub subagents: Option<String>,
+    pub teammates: Option<String>,
 }
 
 /// Registered instances by heartbeat age (see [`health`]).
@@ -534,16 +538,19 @@ impl Instances {
         }
         let mut pipe = redis::pipe();
         for (id, _) in &live {
-            pipe.hget(self.keys.instance(id), "roles");
+            pipe.cmd("HMGET").arg(self.keys.instance(id)).arg("roles").arg("subagents").arg("teammates");
         }
-        let roles: Vec<Option<String>> = pipe.query_async(con).await.map_err(redis_error)?;
+        let fields: Vec<(Option<String>, Option<String>, Option<String>)> =
+            pipe.query_async(con).await.map_err(redis_error)?;
         Ok(live
             .into_iter()
-            .zip(roles)
-            .map(|((id, score), roles)| SeenInstance {
+            .zip(fields)
+            .map(|((id, score), (roles, subagents, teammates))| SeenInstance {
                 id,
                 last_seen: score as i64,
                 roles: roles.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or_default(),
+                subagents,
+                teammates,
             })
             .collect())
     }

@@ -115,6 +115,7 @@ impl Node {
             .chain(crate::coordination::scripts())
             .chain(crate::recovery::SCRIPTS.iter().copied())
             .chain(crate::leases::SCRIPTS.iter().copied())
+            .chain(crate::sessions::agents::SCRIPTS.iter().copied())
             .collect();
         scripts::preload(&mut domain.runtime.redis.conn(), &scripts).await?;
         let mut con = domain.runtime.redis.conn();

@@ -15,8 +15,31 @@ const MAX_RECALLED_TODOS: usize = 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionStarted {
     pub instance_id: String,
+    /// The session id, for [`SessionStarted::context`].
+    pub session_id: String,
     /// A reminder of the session's open work, after a resume or a compaction with work open.
     pub reminder: Option<String>,
+}
+
+impl SessionStarted {
+    /// What Claude is told at the start: its session id, which the lease tools take (a model
+    /// does not see it otherwise, so it could not lease files itself), then the reminder.
+    pub fn context(&self) -> String {
+        let mut text = lease_hint(&self.session_id);
+        if let Some(reminder) = &self.reminder {
+            text.push('\n');
+            text.push_str(reminder);
+        }
+        text
+    }
+}
+
+/// "Your ClaudeBench session id is …: pass it as `sessionId` to the lease tools …".
+pub fn lease_hint(session_id: &str) -> String {
+    format!(
+        "Your ClaudeBench session id is {session_id}: pass it as `sessionId` to the lease tools \
+         (lease__acquire, lease__release, lease__list over MCP) to lease files yourself."
+    )
 }
 
 /// What [`Sessions::end`] did.
@@ -98,7 +121,7 @@ impl Sessions {
             Some("resume") | Some("compact") => self.open_work(session).await?.reminder(),
             _ => None,
         };
-        Ok(SessionStarted { instance_id, reminder })
+        Ok(SessionStarted { instance_id, session_id: session.id.clone(), reminder })
     }
 
     /// The session's open todos and in-progress tasks. The live state wins; the snapshot taken
@@ -124,7 +147,8 @@ impl Sessions {
         Ok(work)
     }
 
-    /// Record a stop in the session record and refresh the session's instance. Returns how many
+    /// Record a stop in the session record and refresh the session's instance; a subagent's stop
+    /// also takes it off the instance's running subagents (see [`super::agents`]). Returns how many
     /// tasks the session's instance has in progress; only a named session has an instance, so the
     /// shared `default` session gets `None`.
     pub async fn record_stop(&self, session: &Session, stop: &Stop) -> Result<Option<u64>, Error> {
@@ -148,6 +172,9 @@ impl Sessions {
         }
         pipe.cmd("EXPIRE").arg(&key).arg(SESSION_STATE_TTL_SECS).ignore();
         self.exec::<()>(&pipe).await?;
+        if stop.subagent {
+            self.stop_subagent(session, stop.agent_id.as_deref(), stop.agent_type.as_deref()).await?;
+        }
 
         let in_progress = if session.explicit { Some(self.in_progress_tasks(session).await?.1) } else { None };
         self.touch(session).await;
@@ -222,6 +249,20 @@ mod tests {
 
     fn todo(c: &str, s: &str) -> StoredTodo {
         StoredTodo { content: c.into(), status: s.into(), active_form: None }
+    }
+
+    #[test]
+    fn the_start_context_names_the_session_for_the_lease_tools_then_the_reminder() {
+        let started =
+            SessionStarted { instance_id: "claude-code-s1".into(), session_id: "s1-full-id".into(), reminder: None };
+        let text = started.context();
+        assert!(
+            text.contains("s1-full-id") && text.contains("`sessionId`") && text.contains("lease__acquire"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 1);
+        let with = SessionStarted { reminder: Some("Open todos: A (pending).".into()), ..started };
+        assert_eq!(with.context().lines().nth(1), Some("Open todos: A (pending)."));
     }
 
     #[test]

@@ -11,11 +11,15 @@
 //!
 //! - [`session`]: which session a hook belongs to, its key component and its instance id;
 //! - [`lifecycle`]: start (register, recall open work), stop, notification, end;
+//! - [`agents`]: the subagents a session runs and its idle teammates, in its instance record;
 //! - [`todos`]: the todo list mirrored into the task queue;
+//! - [`claude_tasks`]: Claude Code's own tasks (TaskCreated, TaskCompleted) mirrored likewise;
 //! - [`snapshot`]: what a session had open before Claude Code compacted it;
 //! - [`tools`]: the audit of guard decisions and the record of tool outcomes;
 //! - [`prompts`]: prompt inspection and history.
 
+pub mod agents;
+pub mod claude_tasks;
 pub mod lifecycle;
 pub mod prompts;
 pub mod session;
@@ -31,6 +35,8 @@ use claudebench_runtime::redis::{Conn, RedisHandle, redis_error};
 use crate::coordination::tasks::{Task, TaskQuery, TaskStatus, Tasks};
 use crate::coordination::{Coordination, instances::Instances, iso_millis, now_ms};
 
+pub use agents::{IdleTeammate, RunningSubagent, parse_agents};
+pub use claude_tasks::MirroredTask;
 pub use lifecycle::{Notification, OpenWork, SessionEnded, SessionStarted, Stop};
 pub use prompts::PromptReview;
 pub use session::{DEFAULT_SESSION, SESSION_ROLE, Session, instance_id, key_part};

@@ -44,6 +44,17 @@ impl StoredTodo {
     }
 }
 
+/// What [`Sessions::create_mapped_task`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Mapped {
+    /// This call created the task and mapped it.
+    Created(String),
+    /// Another call mapped a task first: this one.
+    Existing(String),
+    /// Another call mapped it and the mapping is gone already (the session was forgotten).
+    Gone,
+}
+
 /// What one TodoWrite changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TodoChanges {
@@ -144,7 +155,7 @@ impl Sessions {
                 }
             } else if let Some(task_id) = mapped {
                 let was_completed = before.get(todo.content.as_str()).is_some_and(|old| !old.is_open());
-                if !was_completed && self.complete_task(&mut con, task_id).await? {
+                if !was_completed && self.complete_task(&mut con, task_id, "todo_write").await? {
                     changes.completed.push(task_id.clone());
                 }
             }
@@ -163,10 +174,9 @@ impl Sessions {
         Ok(changes)
     }
 
-    /// Create the task mirroring an open todo and map the todo to it. Two TodoWrites of the same
-    /// session racing could both decide a todo is unmapped: the mapping is claimed with HSETNX
-    /// after creating, and the loser deletes its duplicate task, so each todo ends with exactly
-    /// one task. Returns the new task id, or `None` when another call mapped the todo first.
+    /// Create the task mirroring an open todo and map the todo to it (see
+    /// [`Sessions::create_mapped_task`]). Returns the new task id, or `None` when another call
+    /// mapped the todo first.
     async fn create_task<C: ConnectionLike + Send>(
         &self,
         con: &mut C,
@@ -188,28 +198,54 @@ impl Sessions {
         let new = NewTask::new(truncate_chars(&todo.content, MAX_TEXT_CHARS))
             .priority(if in_progress { 75 } else { 50 })
             .metadata(metadata);
+        Ok(match self.create_mapped_task(con, mapping_key, &todo.content, new).await? {
+            Mapped::Created(id) => Some(id),
+            Mapped::Existing(_) | Mapped::Gone => None,
+        })
+    }
+
+    /// Create `new` and map `field` of the hash `mapping_key` (a session's mapping from what
+    /// Claude Code names — a todo's content, a task id — to the server task mirroring it) to it.
+    /// Two calls racing (the same hook delivered twice, two servers) could both find the field
+    /// unmapped: the mapping is claimed with HSETNX after creating, and the loser deletes its
+    /// duplicate task, so each field ends with exactly one task.
+    pub(super) async fn create_mapped_task<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        mapping_key: &str,
+        field: &str,
+        new: NewTask,
+    ) -> Result<Mapped, Error> {
         let task = self.tasks.create(con, new).await?;
         let won: bool = redis::cmd("HSETNX")
             .arg(mapping_key)
-            .arg(&todo.content)
+            .arg(field)
             .arg(&task.id)
             .query_async(con)
             .await
             .map_err(redis_error)?;
         if won {
-            return Ok(Some(task.id));
+            return Ok(Mapped::Created(task.id));
         }
         if let Err(e) = self.tasks.delete(con, &task.id).await {
-            tracing::warn!(task = %task.id, error = %e.message, "could not delete a duplicate todo task");
+            tracing::warn!(task = %task.id, error = %e.message, "could not delete a duplicate mirrored task");
         }
-        Ok(None)
+        let winner: Option<String> =
+            redis::cmd("HGET").arg(mapping_key).arg(field).query_async(con).await.map_err(redis_error)?;
+        Ok(winner.map_or(Mapped::Gone, Mapped::Existing))
     }
 
-    /// Complete the task of a completed todo. An owned task is completed through the normal
-    /// completion (publishing `task.completed`); a task nobody took yet is closed with a status
-    /// update, since completion needs an owner. A task already finished, deleted, or changed by
-    /// someone else in between is left alone. Returns whether this call completed it.
-    async fn complete_task<C: ConnectionLike + Send>(&self, con: &mut C, task_id: &str) -> Result<bool, Error> {
+    /// Complete the task mirroring a completed todo or Claude Code task (`by` names which, in
+    /// the completion's result). An owned task is completed through the normal completion
+    /// (publishing `task.completed`); a task nobody took yet is closed with a status update,
+    /// since completion needs an owner. A task already finished, deleted, or changed by someone
+    /// else in between is left alone. Returns whether this call completed it.
+    pub(super) async fn complete_task<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        task_id: &str,
+        by: &str,
+    ) -> Result<bool, Error> {
         let task = match self.tasks.get(con, task_id).await {
             Ok(t) => t,
             Err(e) if e.code == ErrorCode::NotFound => return Ok(false),
@@ -223,7 +259,7 @@ impl Sessions {
             // the read makes this a conflict, and the task is left alone.
             Some(owner) => self
                 .tasks
-                .complete(con, task_id, &owner, Outcome::Completed(Some(json!({"completedBy": "todo_write"}))))
+                .complete(con, task_id, &owner, Outcome::Completed(Some(json!({"completedBy": by}))))
                 .await
                 .map(|_| ()),
             None => self

@@ -32,6 +32,9 @@ pub struct ToolOutcome<'a> {
     pub tool_use_id: Option<&'a str>,
     /// What the tool returned (any JSON value); see [`is_error`].
     pub result: &'a Value,
+    /// The call failed with this text (PostToolUseFailure): an error whatever `result` says,
+    /// logged in its place.
+    pub error: Option<&'a str>,
     pub duration_ms: Option<i64>,
 }
 
@@ -86,7 +89,8 @@ impl Sessions {
         }
     }
 
-    /// Record a tool's outcome: count it, log it, add a failure to the error window, publish
+    /// Record a tool's outcome (PostToolUse) or failure (PostToolUseFailure, with `error`): count
+    /// it, log it, add a failure to the error window, publish
     /// `hook.post_tool.executed` and refresh the session's instance.
     ///
     /// The error window is a sliding window, not a counter that resets every 5 minutes: "more
@@ -98,20 +102,26 @@ impl Sessions {
         session: &Session,
         outcome: ToolOutcome<'_>,
     ) -> Result<ToolOutcomeRecorded, Error> {
-        let failed = is_error(outcome.result);
+        let failed = outcome.error.is_some() || is_error(outcome.result);
         let (now_ms, iso) = now();
-        let result_text = match outcome.result {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let entry = json!({
+        let mut entry = json!({
             "tool": outcome.tool,
             "toolUseId": outcome.tool_use_id,
             "error": failed,
             "durationMs": outcome.duration_ms,
-            "result": truncate_chars(&result_text, LOGGED_RESULT_CHARS),
             "at": iso,
         });
+        match outcome.error {
+            // A failed call has no result; its error text is logged instead, cut the same way.
+            Some(text) => entry["errorText"] = json!(truncate_chars(text, LOGGED_RESULT_CHARS)),
+            None => {
+                let result_text = match outcome.result {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                entry["result"] = json!(truncate_chars(&result_text, LOGGED_RESULT_CHARS));
+            }
+        }
 
         let tool_key = key_part(outcome.tool);
         let stats = self.keys.hook_tool_stats(&tool_key);

@@ -566,6 +566,7 @@ fn every_lua_file_is_declared_once() {
         .chain(claudebench_domain::coordination::scripts())
         .chain(claudebench_domain::recovery::SCRIPTS.iter().copied())
         .chain(claudebench_domain::leases::SCRIPTS.iter().copied())
+        .chain(claudebench_domain::sessions::agents::SCRIPTS.iter().copied())
         .map(|lua| lua.name())
         .collect();
     declared.sort_unstable();

@@ -49,7 +49,7 @@ fn todo(content: &str, status: TodoStatus) -> TodoItem {
 }
 
 fn outcome<'a>(tool: &'a str, result: &'a Value) -> ToolOutcome<'a> {
-    ToolOutcome { tool, tool_use_id: None, result, duration_ms: None }
+    ToolOutcome { tool, tool_use_id: None, result, error: None, duration_ms: None }
 }
 
 // --- error window and alert ------------------------------------------------------------------
@@ -321,4 +321,167 @@ async fn decisions_are_audited_without_the_tool_input() {
         ("warn", "Warning: one\nWarning: two", "tu-9", "")
     );
     assert!(!e.contains_key("reason") && !e.contains_key("params"));
+}
+
+// --- Claude Code's tasks (TaskCreated, TaskCompleted) ------------------------------------------
+
+fn cc_task(id: &str, subject: Option<&str>) -> claudebench_generated::types::ClaudeCodeTask {
+    let mut v = json!({"claudeCodeTaskId": id, "description": "details", "teammateName": "tester"});
+    if let Some(s) = subject {
+        v["subject"] = json!(s);
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+async fn task_count(f: &mut Fixture) -> u64 {
+    let query = claudebench_domain::coordination::tasks::TaskQuery {
+        status: None,
+        assigned_to: None,
+        unassigned_only: false,
+        offset: 0,
+        limit: 100,
+        oldest_first: true,
+    };
+    f.coord.tasks.list(&mut f.con, &query).await.unwrap().total
+}
+
+#[tokio::test]
+async fn a_claude_code_task_is_one_server_task_created_once_and_completed_once() {
+    let mut f = fixture().await;
+    let s = Session::explicit("cc-tasks-1");
+    let first = f.sessions.task_created(&s, &cc_task("7", Some("Write the test"))).await.unwrap();
+    assert!(first.created && !first.completed);
+    let again = f.sessions.task_created(&s, &cc_task("7", Some("Write the test"))).await.unwrap();
+    assert_eq!((again.task_id.as_str(), again.created), (first.task_id.as_str(), false));
+    let task = f.coord.tasks.get(&mut f.con, &first.task_id).await.unwrap();
+    assert_eq!((task.text.as_str(), task.priority), ("Write the test", 50));
+    let meta = task.metadata.unwrap();
+    assert_eq!(
+        (&meta["source"], &meta["sessionId"], &meta["claudeCodeTaskId"], &meta["description"], &meta["teammateName"]),
+        (&json!("claude_code_task"), &json!("cc-tasks-1"), &json!("7"), &json!("details"), &json!("tester"))
+    );
+
+    let done = f.sessions.task_completed(&s, &cc_task("7", None)).await.unwrap();
+    assert_eq!((done.task_id.as_str(), done.created, done.completed), (first.task_id.as_str(), false, true));
+    let twice = f.sessions.task_completed(&s, &cc_task("7", None)).await.unwrap();
+    assert_eq!((twice.created, twice.completed), (false, false), "completing a completed task is a no-op");
+    assert_eq!(f.coord.tasks.get(&mut f.con, &first.task_id).await.unwrap().status, TaskStatus::Completed);
+    assert_eq!(task_count(&mut f).await, 1);
+    let ttl: i64 = redis::cmd("TTL").arg(f.keys.hook_tasks("cc-tasks-1")).query_async(&mut f.con).await.unwrap();
+    assert!(ttl > 0, "the mapping expires: {ttl}");
+}
+
+#[tokio::test]
+async fn a_claimed_claude_code_task_is_completed_for_its_owner() {
+    let mut f = fixture().await;
+    let s = Session::explicit("cc-tasks-claimed");
+    let created = f.sessions.task_created(&s, &cc_task("1", Some("Claimed"))).await.unwrap();
+    f.coord.instances.register(&mut f.con, "worker-1", &["worker".to_string()]).await.unwrap();
+    let claimed = f.coord.tasks.claim(&mut f.con, "worker-1", 1).await.unwrap();
+    assert_eq!(claimed[0].id, created.task_id);
+    let done = f.sessions.task_completed(&s, &cc_task("1", None)).await.unwrap();
+    assert!(done.completed);
+    let task = f.coord.tasks.get(&mut f.con, &created.task_id).await.unwrap();
+    assert_eq!((task.status, task.assigned_to.as_deref()), (TaskStatus::Completed, Some("worker-1")));
+    assert_eq!(task.result, Some(json!({"completedBy": "task_completed"})));
+}
+
+#[tokio::test]
+async fn racing_task_created_hooks_leave_one_task_and_sessions_keep_their_own() {
+    let mut f = fixture().await;
+    let s = Session::explicit("cc-race");
+    let task = cc_task("42", Some("Raced"));
+    let calls: Vec<_> = (0..20).map(|_| f.sessions.task_created(&s, &task)).collect();
+    let results = futures_util::future::join_all(calls).await;
+    let ids: std::collections::HashSet<String> = results.iter().map(|r| r.as_ref().unwrap().task_id.clone()).collect();
+    assert_eq!(ids.len(), 1, "{results:?}");
+    assert_eq!(results.iter().filter(|r| r.as_ref().unwrap().created).count(), 1);
+    assert_eq!(task_count(&mut f).await, 1);
+    // The same id in another session is another task.
+    let other = f.sessions.task_created(&Session::explicit("cc-race-2"), &task).await.unwrap();
+    assert!(other.created && !ids.contains(&other.task_id));
+    assert_eq!(task_count(&mut f).await, 2);
+}
+
+#[tokio::test]
+async fn a_subject_longer_than_a_task_text_is_cut_and_kept_whole_in_the_metadata() {
+    let mut f = fixture().await;
+    let long = "x".repeat(claudebench_domain::coordination::tasks::MAX_TEXT_CHARS + 50);
+    let m = f.sessions.task_created(&Session::explicit("cc-long"), &cc_task("1", Some(&long))).await.unwrap();
+    let task = f.coord.tasks.get(&mut f.con, &m.task_id).await.unwrap();
+    assert_eq!(task.text.chars().count(), claudebench_domain::coordination::tasks::MAX_TEXT_CHARS);
+    assert_eq!(task.metadata.unwrap()["subject"], json!(long));
+}
+
+// --- subagents and teammates in the instance record ---------------------------------------------
+
+async fn agents(
+    f: &mut Fixture,
+    s: &Session,
+) -> (Vec<claudebench_domain::sessions::RunningSubagent>, Vec<claudebench_domain::sessions::IdleTeammate>) {
+    let (subs, mates): (Option<String>, Option<String>) = redis::cmd("HMGET")
+        .arg(f.keys.instance(&s.instance_id()))
+        .arg("subagents")
+        .arg("teammates")
+        .query_async(&mut f.con)
+        .await
+        .unwrap();
+    claudebench_domain::sessions::parse_agents(subs.as_deref(), mates.as_deref())
+}
+
+#[tokio::test]
+async fn subagents_run_in_the_instance_record_from_start_to_stop_and_leave_with_it() {
+    let mut f = fixture().await;
+    let s = Session::explicit("agents-1");
+    // No instance: nothing is kept, nothing is created.
+    assert_eq!(f.sessions.start_subagent(&s, "a1", Some("Explore")).await.unwrap(), None);
+    assert!(f.coord.instances.get(&mut f.con, &s.instance_id()).await.unwrap().is_none());
+
+    f.sessions.start(&s, None).await.unwrap();
+    assert_eq!(f.sessions.start_subagent(&s, "a1", Some("Explore")).await.unwrap(), Some(1));
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    assert_eq!(f.sessions.start_subagent(&s, "a2", None).await.unwrap(), Some(2));
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    assert_eq!(f.sessions.start_subagent(&s, "a1", Some("Explore")).await.unwrap(), Some(2), "a repeat is one entry");
+    f.sessions.teammate_idle(&s, "tester", Some("team-1")).await.unwrap();
+    f.sessions.teammate_idle(&s, "tester", Some("team-1")).await.unwrap();
+    let (subs, mates) = agents(&mut f, &s).await;
+    assert_eq!(
+        subs.iter().map(|a| a.agent_id.as_str()).collect::<Vec<_>>(),
+        ["a1", "a2"],
+        "oldest start first, a repeat keeps its start"
+    );
+    assert_eq!((mates.len(), mates[0].name.as_str(), mates[0].team.as_deref()), (1, "tester", Some("team-1")));
+
+    let stop = Stop { subagent: true, agent_type: Some("Explore".into()), agent_id: Some("a1".into()) };
+    f.sessions.record_stop(&s, &stop).await.unwrap();
+    let (subs, _) = agents(&mut f, &s).await;
+    assert_eq!(subs.iter().map(|a| a.agent_id.as_str()).collect::<Vec<_>>(), ["a2"]);
+    // The main agent's Stop leaves the subagents alone.
+    f.sessions.record_stop(&s, &Stop::default()).await.unwrap();
+    assert_eq!(agents(&mut f, &s).await.0.len(), 1);
+    // Re-registering keeps them; ending the session removes them with the record.
+    f.sessions.start(&s, Some("resume")).await.unwrap();
+    assert_eq!(agents(&mut f, &s).await.0.len(), 1);
+    f.sessions.end(&s).await.unwrap();
+    assert_eq!(agents(&mut f, &s).await, (vec![], vec![]));
+    assert_eq!(f.events("hook.subagent.started").await.len(), 4);
+    assert_eq!(f.events("hook.subagent.stopped").await.len(), 1);
+    assert_eq!(f.events("hook.teammate.idle").await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_instance_record_keeps_at_most_the_newest_subagents() {
+    let mut f = fixture().await;
+    let s = Session::explicit("agents-cap");
+    f.sessions.start(&s, None).await.unwrap();
+    let max = claudebench_domain::sessions::agents::MAX_AGENTS;
+    for i in 0..max + 6 {
+        let running = f.sessions.start_subagent(&s, &format!("a{i:03}"), None).await.unwrap();
+        assert_eq!(running, Some((i + 1).min(max) as u64));
+    }
+    let (subs, _) = agents(&mut f, &s).await;
+    assert_eq!(subs.len(), max);
+    let ids: Vec<&str> = subs.iter().map(|a| a.agent_id.as_str()).collect();
+    assert!(!ids.contains(&"a000") && !ids.contains(&"a005") && ids.contains(&"a006"), "{ids:?}");
 }

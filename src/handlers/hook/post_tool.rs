@@ -1,4 +1,4 @@
-//! `hook.post_tool`: records a tool's outcome — counters, the session's execution log and the
+//! `hook.post_tool`: records a tool's outcome (PostToolUse) or failure (PostToolUseFailure) — counters, the session's execution log and the
 //! error window with its alert (see [`claudebench_domain::sessions::tools`]).
 
 use claudebench_domain::sessions::ToolOutcome;
@@ -17,6 +17,7 @@ impl HookPostTool<Ctx> for Handlers {
             tool: &input.tool,
             tool_use_id: input.tool_use_id.as_deref(),
             result: &input.result,
+            error: input.error.as_deref(),
             duration_ms: input.duration_ms,
         };
         ctx.domain.sessions.record_tool_outcome(&session, outcome).await?;

@@ -1,5 +1,6 @@
 //! `hook.session_start`: registers the Claude Code session as an instance (`claude-code-<sid8>`,
-//! role `claude-code`) and, after a resume or a compaction, reminds Claude of its open work.
+//! role `claude-code`), tells Claude its session id for the lease tools and, after a resume or a
+//! compaction, reminds it of its open work.
 
 use claudebench_domain::sessions::Session;
 use claudebench_generated::error::Error;
@@ -12,10 +13,11 @@ impl HookSessionStart<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, input: HookSessionStartInput) -> Result<HookSessionStartOutput, Error> {
         let session = Session::explicit(&input.session_id);
         let started = ctx.domain.sessions.start(&session, input.source.as_deref()).await?;
+        let context = started.context();
         Ok(HookSessionStartOutput {
             instance_id: started.instance_id,
             registered: true,
-            additional_context: started.reminder,
+            additional_context: Some(context),
         })
     }
 }
