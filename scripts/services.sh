@@ -80,6 +80,20 @@ ensure_python_tools() {
   export PATH="$PWD/$venv/bin:$PATH"
 }
 
+# Headless Chromium (Debian's package) and playwright-core (npm, pinned in tests/browser's lock
+# file) for the dashboard's browser test, tests/it/browser.rs; it runs `node` on the scripts there.
+ensure_browser_tools() {
+  [ -x /usr/bin/chromium ] || apt_install chromium || return 1
+  command -v node >/dev/null 2>&1 || apt_install nodejs npm || return 1
+  if [ ! -f tests/browser/node_modules/playwright-core/package.json ] \
+      || ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.installed-lock.json; then
+    log "installing playwright-core into tests/browser (npm ci)"
+    (cd tests/browser && npm ci --silent --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock.json) \
+      || return 1
+  fi
+  export CB_CHROMIUM=/usr/bin/chromium
+}
+
 # cargo-fuzz (from crates.io) for scripts/fuzz.sh, installed once per machine.
 ensure_cargo_fuzz() {
   command -v cargo-fuzz >/dev/null 2>&1 && return 0

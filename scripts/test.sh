@@ -13,6 +13,7 @@ source scripts/services.sh
 ensure_redis
 ensure_postgres
 ensure_python_tools
+ensure_browser_tools
 
 cargo test --workspace --locked "$@"
 
@@ -51,8 +52,9 @@ if [ "${CB_CLUSTER_TESTS:-}" != 0 ]; then
   # Drills whose fault and checks are on the SQL side (a database outage, NUL text, the PostgreSQL
   # twins of the SQLite create drills) are not repeated here: Redis plays the same part in them as
   # on one server, and they would add half a minute.
+  # The browser test is about the pages; the Redis under the server changes nothing it checks.
   sql_side_drills=(--skip drills::postgres_refusing_connections_mid_load --skip drills::task_text_with_nul
-    --skip drills::sustained_creates_reach_sql_exactly_once_postgres)
+    --skip drills::sustained_creates_reach_sql_exactly_once_postgres --skip browser::)
   for entry in "${binaries[@]}"; do
     read -r dir exe <<<"$entry"
     log "on the Redis Cluster $CLAUDEBENCH_TEST_REDIS_CLUSTER: $(realpath --relative-to="$PWD" "$dir")/tests/it"

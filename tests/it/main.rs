@@ -5,6 +5,7 @@ mod support;
 
 mod attack;
 mod bridge;
+mod browser;
 mod circuit_breaker;
 mod claude_code;
 mod cluster;

@@ -1,5 +1,7 @@
 //! Optional bearer-token authentication for every route except `GET /health` (load balancers
-//! and orchestrators probe it without credentials).
+//! and orchestrators probe it without credentials) and `GET /openapi.json` (the published API
+//! description, the same for everyone; the reference page at `/docs` reads it). The browser
+//! pages are mounted outside this layer (see `web.rs`).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
@@ -16,7 +18,7 @@ pub(crate) async fn require_token(State(state): State<AppState>, request: Reques
     let Some(expected) = state.config.token.as_deref() else {
         return next.run(request).await;
     };
-    if request.uri().path() == "/health"
+    if matches!(request.uri().path(), "/health" | "/openapi.json")
         || presented_token(request.headers(), request.uri().query())
             .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()))
     {

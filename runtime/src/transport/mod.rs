@@ -12,6 +12,7 @@ mod hooks;
 mod identity;
 mod limits;
 mod origin;
+mod web;
 mod wire;
 
 pub mod http;
@@ -97,7 +98,8 @@ pub(crate) struct AppState {
 }
 
 /// The complete HTTP surface: `POST /{domain}/{action}` per event, `GET /health`,
-/// `GET /metrics`, `GET /openapi.json`, `POST /rpc` (and `/rpc/batch`), `GET /ws` and `/mcp`.
+/// `GET /metrics`, `GET /openapi.json`, `POST /rpc` (and `/rpc/batch`), `GET /ws`, `/mcp`,
+/// `POST /hooks/claude-code`, and the browser pages `GET /` (dashboard) and `GET /docs`.
 ///
 /// Serve it with [`serve`] (or `into_make_service_with_connect_info::<SocketAddr>()`) so
 /// handlers know the peer address; without it they still work, just without that identity.
@@ -128,6 +130,8 @@ pub fn router(backend: Arc<dyn Backend>, config: TransportConfig) -> Router {
     } else {
         api
     };
+    // The pages hold no data: a browser loads them without the token and asks for it.
+    let api = api.merge(web::routes());
     api.layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(limits::cors_layer(policy.clone()))
         .layer(axum::middleware::from_fn_with_state(policy, origin::enforce))

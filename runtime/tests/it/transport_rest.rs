@@ -194,6 +194,40 @@ async fn with_a_token_every_route_but_health_requires_the_bearer_token() {
 }
 
 #[tokio::test]
+async fn the_pages_are_served_without_the_token_with_their_policy_and_revalidate_with_a_304() {
+    let document = Arc::from(r#"{"openapi": "3.1.0"}"#);
+    let config =
+        TransportConfig { token: Some("s3cret".into()), openapi: Some(document), ..TransportConfig::default() };
+    let server = start(config).await;
+    for (path, kind) in [("/", "text/html"), ("/docs", "text/html"), ("/assets/dashboard.js", "text/javascript")] {
+        let response = client().get(format!("{}{path}", server.url)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with(kind), "{path}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        let etag = response.headers()["etag"].clone();
+        let again = client().get(format!("{}{path}", server.url)).header("if-none-match", etag).send().await.unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+        assert!(again.bytes().await.unwrap().is_empty());
+    }
+    let page = client().get(format!("{}/", server.url)).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("default-src 'none'") && csp.contains("connect-src 'self'"), "{csp}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(page.text().await.unwrap().contains("/assets/dashboard.js"));
+    // The API description is public (the reference page reads it); the API is not.
+    assert_eq!(client().get(format!("{}/openapi.json", server.url)).send().await.unwrap().status(), 200);
+    let call = client().post(format!("{}/test/echo", server.url)).json(&json!({})).send().await.unwrap();
+    assert_eq!(call.status(), 401);
+    let missing = client().get(format!("{}/assets/nope.js", server.url)).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.json::<Value>().await.unwrap()["error"]["code"], json!("not_found"));
+    // A hostile page's Host (DNS rebinding) is refused here as everywhere.
+    let rebound = client().get(format!("{}/", server.url)).header("host", "evil.example.com").send().await.unwrap();
+    assert_eq!(rebound.status(), 403);
+    assert!(server.backend.calls().is_empty());
+}
+
+#[tokio::test]
 async fn cors_allows_only_the_configured_origins() {
     let server = start(TransportConfig {
         cors_origins: vec!["https://dash.example.com".into()],

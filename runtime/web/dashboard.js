@@ -1,0 +1,480 @@
+// The ClaudeBench dashboard: plain script, no framework, no build. It is a client like any other:
+// every read and action is an event over REST (`POST /<domain>/<action>`), and live updates
+// come from the bus over `/ws` (`{"type":"subscribe","events":["*"]}`).
+'use strict';
+
+const $ = (selector, root = document) => root.querySelector(selector);
+const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+
+/** Element builder: el('li', {class: 'x', text: 'y'}, child, …). */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'text') node.textContent = value;
+    else if (key === 'class') node.className = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+function setStatus(text, bad = false) {
+  const status = $('#status');
+  status.textContent = text;
+  status.classList.toggle('bad', bad);
+}
+
+function age(iso) {
+  const ms = Date.now() - Date.parse(iso);
+  if (!Number.isFinite(ms)) return '';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}
+
+// ---- API -----------------------------------------------------------------------------------
+
+const TOKEN_KEY = 'claudebench-token';
+let askingToken = null;
+
+/** Shows the token prompt once, however many calls are waiting for it. */
+function askToken() {
+  if (!askingToken) {
+    askingToken = new Promise((resolve) => {
+      const dialog = $('#token-dialog');
+      const input = $('#token-input');
+      input.value = '';
+      dialog.addEventListener('close', () => {
+        const token = input.value.trim();
+        if (token) sessionStorage.setItem(TOKEN_KEY, token);
+        askingToken = null;
+        resolve(token);
+      }, { once: true });
+      dialog.showModal();
+      input.focus();
+    });
+  }
+  return askingToken;
+}
+
+function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/** Calls an event by its REST path; resolves to {ok, status, body} and never throws on HTTP errors. */
+async function callPath(path, input) {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let response;
+    try {
+      response = await fetch(path, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...authHeaders() },
+        body: JSON.stringify(input ?? {}),
+      });
+    } catch (error) {
+      return { ok: false, status: 0, body: { error: { code: 'unavailable', message: String(error) } } };
+    }
+    if (response.status === 401 && attempt < 2) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      if (!(await askToken())) return { ok: false, status: 401, body: await response.json().catch(() => ({})) };
+      continue;
+    }
+    const body = await response.json().catch(() => null);
+    return { ok: response.ok, status: response.status, body };
+  }
+  return { ok: false, status: 401, body: null };
+}
+
+const pathOf = (event) => '/' + event.replace('.', '/');
+const call = (event, input) => callPath(pathOf(event), input);
+
+/** The output of an event, or throws with the server's message. */
+async function must(event, input) {
+  const answer = await call(event, input);
+  if (!answer.ok) {
+    const message = answer.body?.error?.message ?? `HTTP ${answer.status}`;
+    throw new Error(`${event}: ${message}`);
+  }
+  return answer.body;
+}
+
+// ---- live events ---------------------------------------------------------------------------
+
+const listeners = [];
+const onEvent = (fn) => listeners.push(fn);
+let socket = null;
+let retryMs = 500;
+
+function connect() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const query = token ? `?token=${encodeURIComponent(token)}` : '';
+  socket = new WebSocket(`${scheme}://${location.host}/ws${query}`);
+  socket.addEventListener('open', () => {
+    retryMs = 500;
+    socket.send(JSON.stringify({ type: 'subscribe', events: ['*'] }));
+    setStatus('live');
+    refreshAll();
+  });
+  socket.addEventListener('message', (message) => {
+    let data;
+    try { data = JSON.parse(message.data); } catch { return; }
+    if (data.type === 'event') for (const fn of listeners) fn(data);
+  });
+  socket.addEventListener('close', async (closed) => {
+    setStatus('disconnected: reconnecting…', true);
+    // An upgrade refused for the token closes before opening: ask, then retry.
+    if (closed.code === 1006 && !sessionStorage.getItem(TOKEN_KEY)) {
+      const probe = await call('system.health', {});
+      if (probe.status === 401) await askToken();
+    }
+    setTimeout(connect, retryMs);
+    retryMs = Math.min(retryMs * 2, 10000);
+  });
+}
+
+/** Runs `fn` at most once per `ms`, trailing: bursts of events cost one refresh. */
+function throttle(fn, ms) {
+  let timer = null;
+  let again = false;
+  return () => {
+    if (timer) { again = true; return; }
+    fn();
+    timer = setTimeout(() => {
+      timer = null;
+      if (again) { again = false; fn(); }
+    }, ms);
+  };
+}
+
+// ---- tasks board ---------------------------------------------------------------------------
+
+const STATUSES = ['pending', 'in_progress', 'completed', 'failed'];
+const WORKER_KEY = 'claudebench-dashboard-worker';
+const worker = sessionStorage.getItem(WORKER_KEY)
+  ?? `dashboard-${Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+sessionStorage.setItem(WORKER_KEY, worker);
+let registered = false;
+
+/** The page's own instance, registered when it first claims (role `dashboard`, so the server
+ * never hands it work by itself) and kept alive by heartbeats while the page is open. */
+async function ensureRegistered() {
+  if (registered) return;
+  await must('system.register', { id: worker, roles: ['dashboard'] });
+  registered = true;
+  setInterval(async () => {
+    const beat = await call('system.heartbeat', { instanceId: worker });
+    if (beat.ok && beat.body.alive === false) registered = false;
+  }, 5000);
+}
+
+async function loadTasks() {
+  const lists = await Promise.all(STATUSES.map((status) => must('task.list', { status, limit: 200 })));
+  STATUSES.forEach((status, i) => renderColumn(status, lists[i]));
+}
+
+function renderColumn(status, page) {
+  const column = $(`.column[data-status="${status}"]`);
+  let tasks = page.tasks;
+  if (status === 'pending') tasks = [...tasks].sort((a, b) => b.priority - a.priority);
+  else if (status !== 'in_progress') tasks = [...tasks].reverse();
+  $('.count', column).textContent = page.total > tasks.length ? `${tasks.length} of ${page.total}` : String(page.total);
+  $('ol', column).replaceChildren(...tasks.map(taskCard));
+}
+
+function taskCard(task) {
+  const actions = [];
+  const act = (label, fn) => actions.push(el('button', { type: 'button', text: label, onclick: () => run(fn) }));
+  if (task.status === 'pending') act('Claim', () => claim(task.id));
+  if (task.status === 'in_progress' && task.assignedTo === worker) {
+    act('Complete', () => must('task.complete', { id: task.id, workerId: worker, result: 'done from the dashboard' }));
+    act('Fail', () => must('task.complete', { id: task.id, workerId: worker, error: 'failed from the dashboard' }));
+  }
+  act('Delete', () => must('task.delete', { id: task.id }));
+  const details = [el('span', { class: 'priority', text: `P${task.priority}` })];
+  if (task.assignedTo) details.push(el('span', { class: 'assignee', text: task.assignedTo }));
+  if (task.status === 'in_progress') details.push(el('span', { class: 'age', text: age(task.updatedAt) }));
+  return el('li', { class: 'task', 'data-id': task.id },
+    el('p', { class: 'text', text: task.text }),
+    el('p', { class: 'meta' }, el('code', { text: task.id }), ...details),
+    task.error ? el('p', { class: 'error', text: task.error }) : null,
+    el('div', { class: 'actions' }, actions));
+}
+
+/** Claims this one task: assigned to the page's instance, then claimed (reserved tasks go first). */
+async function claim(id) {
+  await ensureRegistered();
+  await must('task.assign', { taskId: id, instanceId: worker });
+  const out = await must('task.claim', { workerId: worker, maxTasks: 1 });
+  if (!out.claimed) throw new Error(`task.claim: ${id} was taken by someone else`);
+}
+
+async function run(fn) {
+  try {
+    await fn();
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+}
+
+function setupTasks() {
+  $('#worker-id').textContent = worker;
+  $('#create-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const text = $('#create-text').value.trim();
+    const priority = Number($('#create-priority').value || 50);
+    run(async () => {
+      await must('task.create', { text, priority });
+      $('#create-text').value = '';
+    });
+  });
+  const refresh = throttle(() => run(loadTasks), 150);
+  onEvent((e) => { if (e.event.startsWith('task.')) refresh(); });
+}
+
+// ---- agents --------------------------------------------------------------------------------
+
+async function loadAgents() {
+  const [state, health] = await Promise.all([must('system.get_state', {}), must('system.health', {})]);
+  $('#health-line').textContent = `Health: ${health.status}`;
+  const rows = state.instances.map((i) => el('tr', {},
+    el('th', { scope: 'row' }, el('code', { text: i.id }), i.isLeader ? el('span', { class: 'badge', text: 'leader' }) : null),
+    el('td', { text: (i.roles ?? []).join(', ') }),
+    el('td', { class: `health ${i.health}`, text: i.health }),
+    el('td', { text: i.lastSeen ? `${age(i.lastSeen)} ago` : '' }),
+    el('td', { text: (i.subagents ?? []).map((s) => `${s.agentType ?? 'subagent'} ${s.agentId} (${age(s.startedAt)})`).join(', ') }),
+    el('td', { text: (i.teammates ?? []).map((t) => `${t.name} (idle ${age(t.idleSince)})`).join(', ') })));
+  $('#instances tbody').replaceChildren(...rows);
+}
+
+function setupAgents() {
+  const refresh = throttle(() => run(loadAgents), 500);
+  onEvent((e) => { if (/^(instance|leader|hook\.subagent|hook\.teammate)\./.test(e.event)) refresh(); });
+}
+
+// ---- events --------------------------------------------------------------------------------
+
+const LOG_LIMIT = 200;
+const events = { paused: false, filter: /^.*$/, perSecond: new Map() };
+
+function globToRegExp(glob) {
+  const escaped = glob.trim().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped || '.*'}$`);
+}
+
+function setupEvents() {
+  const log = $('#event-log');
+  $('#events-filter').addEventListener('input', (e) => { events.filter = globToRegExp(e.target.value); });
+  $('#events-pause').addEventListener('click', (e) => {
+    events.paused = !events.paused;
+    e.target.setAttribute('aria-pressed', String(events.paused));
+    e.target.textContent = events.paused ? 'Resume' : 'Pause';
+  });
+  $('#events-clear').addEventListener('click', () => log.replaceChildren());
+  onEvent((e) => {
+    const second = Math.floor(Date.now() / 1000);
+    const counts = events.perSecond.get(e.event) ?? new Map();
+    counts.set(second, (counts.get(second) ?? 0) + 1);
+    events.perSecond.set(e.event, counts);
+    if (events.paused || !events.filter.test(e.event)) return;
+    log.prepend(el('li', {},
+      el('time', { text: new Date(Number(e.ts) || Date.now()).toLocaleTimeString() }), ' ',
+      el('code', { class: 'name', text: e.event }), ' ',
+      el('span', { class: 'payload', text: JSON.stringify(e.payload) })));
+    while (log.children.length > LOG_LIMIT) log.lastChild.remove();
+  });
+  setInterval(drawRates, 1000);
+}
+
+/** One sparkline per event name: events per second over the last minute. */
+function drawRates() {
+  const now = Math.floor(Date.now() / 1000);
+  const rows = [];
+  for (const [name, counts] of [...events.perSecond].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const second of counts.keys()) if (second < now - 60) counts.delete(second);
+    const series = Array.from({ length: 60 }, (_, i) => counts.get(now - 59 + i) ?? 0);
+    const total = series.reduce((a, b) => a + b, 0);
+    if (total === 0) continue;
+    rows.push(el('div', { class: 'rate' }, el('code', { text: name }), sparkline(series),
+      el('span', { text: `${(total / 60).toFixed(2)}/s` })));
+  }
+  $('#rates').replaceChildren(...rows);
+}
+
+function sparkline(series) {
+  const max = Math.max(1, ...series);
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 60 16');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('aria-hidden', 'true');
+  const line = document.createElementNS(ns, 'polyline');
+  line.setAttribute('points', series.map((v, i) => `${i},${16 - (v / max) * 15}`).join(' '));
+  svg.append(line);
+  return svg;
+}
+
+// ---- event console -------------------------------------------------------------------------
+
+let catalog = [];
+
+async function loadCatalog() {
+  catalog = (await must('system.discover', {})).events;
+  const select = $('#console-event');
+  const chosen = select.value || location.hash.split('/')[1];
+  select.replaceChildren(...catalog.map((e) => el('option', { value: e.name, text: `${e.name} — ${e.title}` })));
+  if (chosen && catalog.some((e) => e.name === chosen)) select.value = chosen;
+  buildForm();
+}
+
+/** Resolves `$ref`s against the schema's own `$defs`. */
+function resolve(schema, root) {
+  let s = schema;
+  for (let i = 0; s && s.$ref && i < 32; i++) {
+    const name = s.$ref.replace(/^#\/(\$defs|definitions)\//, '');
+    s = { ...(root.$defs ?? root.definitions ?? {})[name], ...Object.fromEntries(Object.entries(s).filter(([k]) => k !== '$ref')) };
+  }
+  return s ?? {};
+}
+
+/** The JSON type a schema takes ignoring `null`, and whether `null` is allowed. */
+function kind(schema) {
+  const types = [].concat(schema.type ?? []);
+  const nullable = types.includes('null') || (schema.anyOf ?? schema.oneOf ?? []).some((s) => s.type === 'null');
+  const type = types.find((t) => t !== 'null') ?? (schema.enum ? 'enum' : schema.const !== undefined ? 'const' : 'json');
+  return { type: schema.enum ? 'enum' : type, nullable };
+}
+
+function buildForm() {
+  const event = catalog.find((e) => e.name === $('#console-event').value);
+  const fields = $('#console-fields');
+  $('#console-result').replaceChildren();
+  if (!event) { fields.replaceChildren(); return; }
+  $('#console-description').textContent = event.description;
+  const root = event.inputSchema ?? {};
+  const schema = resolve(root, root);
+  const required = new Set(schema.required ?? []);
+  const props = Object.entries(schema.properties ?? {});
+  fields.replaceChildren(...props.map(([name, prop]) => field(name, resolve(prop, root), required.has(name))));
+  if (props.length === 0) fields.append(el('p', { class: 'hint', text: 'This event takes no input.' }));
+}
+
+function field(name, schema, required) {
+  const id = `field-${name}`;
+  const { type, nullable } = kind(schema);
+  const bounds = [];
+  if (schema.minimum !== undefined) bounds.push(`≥ ${schema.minimum}`);
+  if (schema.maximum !== undefined) bounds.push(`≤ ${schema.maximum}`);
+  if (schema.minLength !== undefined) bounds.push(`length ≥ ${schema.minLength}`);
+  if (schema.maxLength !== undefined) bounds.push(`length ≤ ${schema.maxLength}`);
+  if (schema.default !== undefined) bounds.push(`default ${JSON.stringify(schema.default)}`);
+  const notes = [type, required ? 'required' : 'optional', nullable ? 'nullable' : null, ...bounds].filter(Boolean).join(', ');
+  let input;
+  if (type === 'enum' || type === 'boolean') {
+    const values = type === 'boolean' ? [true, false] : schema.enum;
+    input = el('select', { id, name },
+      el('option', { value: '', text: required ? '— choose —' : '— leave out —' }),
+      nullable ? el('option', { value: 'null', text: 'null' }) : null,
+      values.map((v) => el('option', { value: JSON.stringify(v), text: String(v) })));
+  } else if (type === 'integer' || type === 'number') {
+    input = el('input', { id, name, type: 'number', step: type === 'integer' ? '1' : 'any', min: schema.minimum, max: schema.maximum, placeholder: schema.default });
+  } else if (type === 'string') {
+    input = el('input', { id, name, type: 'text', maxlength: schema.maxLength, placeholder: schema.default ?? schema.examples?.[0] });
+  } else {
+    input = el('textarea', { id, name, rows: 3, spellcheck: 'false', placeholder: 'JSON' });
+  }
+  input.dataset.kind = type;
+  return el('div', { class: 'field', 'data-field': name },
+    el('label', { for: id }, el('code', { text: name }), ' ', el('span', { class: 'notes', text: notes })),
+    schema.description ? el('p', { class: 'hint', text: schema.description }) : null,
+    input,
+    el('p', { class: 'issues', 'aria-live': 'polite' }));
+}
+
+/** The form's values as the event's input; a value that cannot be read is sent as typed, so the
+ * server, not the page, says what is wrong with it. */
+function formInput() {
+  const input = {};
+  for (const node of $$('#console-fields [name]')) {
+    const raw = node.value;
+    if (raw === '') continue;
+    const kind = node.dataset.kind;
+    if (node.tagName === 'SELECT') input[node.name] = JSON.parse(raw);
+    else if (kind === 'integer' || kind === 'number') input[node.name] = Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    else if (kind === 'string') input[node.name] = raw;
+    else {
+      try { input[node.name] = JSON.parse(raw); } catch { input[node.name] = raw; }
+    }
+  }
+  return input;
+}
+
+async function send(e) {
+  e.preventDefault();
+  const event = catalog.find((x) => x.name === $('#console-event').value);
+  if (!event) return;
+  for (const p of $$('#console-fields .issues')) p.textContent = '';
+  for (const f of $$('#console-fields .field')) f.classList.remove('invalid');
+  const answer = await callPath(event.httpPath, formInput());
+  const result = $('#console-result');
+  if (answer.ok) {
+    result.replaceChildren(el('h3', { text: 'Output' }), el('pre', { text: JSON.stringify(answer.body, null, 2) }));
+    return;
+  }
+  const error = answer.body?.error ?? { message: `HTTP ${answer.status}` };
+  const unpinned = [];
+  for (const issue of error.issues ?? []) {
+    const top = issue.path.split(/[.[]/)[0];
+    const box = $(`#console-fields .field[data-field="${CSS.escape(top)}"]`);
+    if (!box) { unpinned.push(issue); continue; }
+    box.classList.add('invalid');
+    const p = $('.issues', box);
+    p.textContent = [p.textContent, `${issue.path}: ${issue.message} (${issue.code})`].filter(Boolean).join('\n');
+  }
+  result.replaceChildren(...[
+    el('h3', { text: `Error ${answer.status}: ${error.code ?? ''}` }),
+    el('p', { class: 'error', text: error.message }),
+    unpinned.length ? el('ul', {}, unpinned.map((i) => el('li', { text: `${i.path || '(input)'}: ${i.message} (${i.code})` }))) : null,
+  ].filter(Boolean));
+  $('#console-fields .invalid [name]')?.focus();
+}
+
+function setupConsole() {
+  $('#console-event').addEventListener('change', buildForm);
+  $('#console-form').addEventListener('submit', (e) => run(() => send(e)));
+}
+
+// ---- views ---------------------------------------------------------------------------------
+
+function showView() {
+  const name = (location.hash.slice(1).split('/')[0]) || 'tasks';
+  for (const section of $$('main > section')) section.hidden = section.dataset.view !== name;
+  for (const link of $$('nav a[data-view]')) {
+    if (link.dataset.view === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+function refreshAll() {
+  run(loadTasks);
+  run(loadAgents);
+  if (catalog.length === 0) run(loadCatalog);
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  setupTasks();
+  setupAgents();
+  setupEvents();
+  setupConsole();
+  window.addEventListener('hashchange', showView);
+  showView();
+  // One call first: a server with a token answers 401 and the page asks for it before it opens
+  // the socket (a WebSocket cannot send the header; the token goes in its URL).
+  call('system.health', {}).finally(connect);
+});

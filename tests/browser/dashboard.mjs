@@ -1,0 +1,225 @@
+// Drives Debian's headless Chromium through the dashboard and /docs of a running server.
+// Run by tests/it/browser.rs: `node dashboard.mjs` with CB_URL (a server without a token),
+// CB_TOKEN_URL and CB_TOKEN (one that requires a token), CB_SHOTS (where screenshots go) and
+// CB_CHROMIUM. Each check throws on failure; the last line printed is a JSON summary of figures.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.env.CB_URL;
+const tokenBase = process.env.CB_TOKEN_URL;
+const token = process.env.CB_TOKEN;
+const shots = process.env.CB_SHOTS;
+const executablePath = process.env.CB_CHROMIUM ?? '/usr/bin/chromium';
+if (!base || !tokenBase || !token || !shots) throw new Error('CB_URL, CB_TOKEN_URL, CB_TOKEN and CB_SHOTS are required');
+
+const profile = mkdtempSync(join(tmpdir(), 'cb-chromium-'));
+// A fresh profile directory per run (Playwright passes it as --user-data-dir).
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath,
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const summary = {};
+const step = (name) => console.log(`· ${name}`);
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+/** REST call from the test itself, as any client would. */
+async function rest(url, event, input, headers = {}) {
+  const response = await fetch(`${url}/${event.replace('.', '/')}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(input),
+  });
+  const body = await response.json();
+  assert(response.ok, `${event}: HTTP ${response.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+/** A page that records console errors, failed requests and requests to any other host. */
+async function open(url) {
+  const page = await browser.newPage();
+  const context = page;
+  const problems = [];
+  const origin = new URL(url).origin;
+  // Chromium logs every non-2xx answer as a console error without its URL: answers are checked
+  // below, by URL, and `allowed` lists the refusals a step provokes on purpose.
+  const allowed = new Set();
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    const key = `${r.status()} ${new URL(r.url()).pathname}`;
+    if (r.status() >= 400 && !allowed.has(key)) problems.push(`answer ${key}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (!['data:', 'blob:'].includes(u.protocol) && u.origin !== origin && u.origin.replace('http', 'ws') !== origin.replace('http', 'ws')) {
+      problems.push(`request to another host: ${r.url()}`);
+    }
+  });
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  return { context, page, problems, allowed };
+}
+
+try {
+  // --- the dashboard loads clean, and what it weighs -------------------------------------------
+  step('dashboard loads with no console errors and nothing from another host');
+  const { context, page, problems, allowed } = await open(base);
+  await page.goto(`${base}/`, { waitUntil: 'load' });
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', null, { timeout: 10000 });
+  summary.pageWeightBytes = await page.evaluate(() => {
+    const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+    return entries.reduce((sum, e) => sum + (e.transferSize || 0), 0);
+  });
+  summary.pageRequests = await page.evaluate(() => 1 + performance.getEntriesByType('resource').length);
+  // The page itself (HTML, script, styles), without the API calls that fill it.
+  summary.assetBytes = await page.evaluate(() => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+    .filter((e) => e.entryType === 'navigation' || new URL(e.name).pathname.startsWith('/assets/'))
+    .reduce((sum, e) => sum + (e.transferSize || 0), 0));
+
+  // --- a task created over REST appears on the board within 2 s ---------------------------------
+  step('a task created through the REST API appears on the board within 2 s');
+  const created = await rest(base, 'task.create', { text: 'appears on the board', priority: 77 });
+  await page.locator(`.column[data-status="pending"] li[data-id="${created.id}"]`).waitFor({ timeout: 2000 });
+
+  // --- the time from an event to the page, over many events -------------------------------------
+  step('event-to-page latency over 40 creates');
+  await page.evaluate(() => {
+    window.__seen = {};
+    new MutationObserver(() => {
+      for (const li of document.querySelectorAll('.column[data-status="pending"] li[data-id]')) {
+        window.__seen[li.dataset.id] ??= Date.now();
+      }
+    }).observe(document.querySelector('.board'), { childList: true, subtree: true });
+  });
+  const latencies = [];
+  for (let i = 0; i < 40; i++) {
+    const sent = Date.now();
+    const task = await rest(base, 'task.create', { text: `latency ${i}`, priority: 10 });
+    const handle = await page.waitForFunction((id) => window.__seen[id], task.id, { timeout: 2000 });
+    latencies.push((await handle.jsonValue()) - sent);
+    await new Promise((r) => setTimeout(r, 50 + (i % 5) * 40));
+  }
+  latencies.sort((a, b) => a - b);
+  summary.eventToPageMs = { median: latencies[20], p90: latencies[36], max: latencies[39], samples: latencies.length };
+
+  // --- claiming from the board moves the task ----------------------------------------------------
+  step('claiming from the board moves the task to in progress, then completing it to completed');
+  const card = page.locator(`.column[data-status="pending"] li[data-id="${created.id}"]`);
+  await card.getByRole('button', { name: 'Claim' }).click();
+  const claimed = page.locator(`.column[data-status="in_progress"] li[data-id="${created.id}"]`);
+  await claimed.waitFor({ timeout: 2000 });
+  const worker = await page.locator('#worker-id').textContent();
+  assert((await claimed.textContent()).includes(worker), 'the claimed card names the page as its assignee');
+  const stored = await rest(base, 'task.get', { id: created.id });
+  assert(stored.status === 'in_progress' && stored.assignedTo === worker, `task.get says ${JSON.stringify(stored)}`);
+  await claimed.getByRole('button', { name: 'Complete' }).click();
+  await page.locator(`.column[data-status="completed"] li[data-id="${created.id}"]`).waitFor({ timeout: 2000 });
+  await page.screenshot({ path: join(shots, 'tasks.png') });
+
+  // --- keyboard: the views are reachable from the keyboard -------------------------------------
+  step('keyboard navigation reaches every view');
+  await page.locator('nav a[data-view="agents"]').focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#view-agents').waitFor({ state: 'visible' });
+  await page.locator(`#instances tbody code:text-is("${worker}")`).waitFor({ timeout: 3000 });
+  await page.screenshot({ path: join(shots, 'agents.png') });
+
+  step('the events view shows the live stream, filters and pauses');
+  await page.goto(`${base}/#events`);
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live');
+  await page.fill('#events-filter', 'task.created');
+  await rest(base, 'task.create', { text: 'seen in the stream' });
+  await page.locator('#event-log li', { hasText: 'seen in the stream' }).waitFor({ timeout: 2000 });
+  await page.click('#events-pause');
+  await rest(base, 'task.create', { text: 'not while paused' });
+  await new Promise((r) => setTimeout(r, 700));
+  assert(await page.locator('#event-log li', { hasText: 'not while paused' }).count() === 0, 'a paused stream shows nothing new');
+  await page.click('#events-pause');
+  await page.locator('#rates .rate code', { hasText: 'task.created' }).waitFor({ timeout: 3000 });
+  await page.screenshot({ path: join(shots, 'events.png') });
+
+  // --- the console: a form from the schema, issues at their fields ------------------------------
+  step('the console sends an invalid input and pins each issue to its field');
+  await page.goto(`${base}/#console`);
+  await page.selectOption('#console-event', 'task.create');
+  await page.locator('.field[data-field="priority"] input').waitFor();
+  assert(await page.locator('.field[data-field="priority"] input').getAttribute('max') === '100', 'bounds come from the schema');
+  allowed.add('400 /task/create');
+  await page.fill('.field[data-field="text"] input', '');
+  await page.fill('.field[data-field="priority"] input', '500');
+  await page.fill('.field[data-field="metadata"] textarea', '[1, 2]');
+  await page.click('#console-form button[type="submit"]');
+  for (const field of ['text', 'priority', 'metadata']) {
+    const issues = page.locator(`.field[data-field="${field}"] .issues`);
+    await issues.waitFor({ state: 'visible', timeout: 2000 });
+    assert((await issues.textContent()).startsWith(field), `the issue of ${field} is pinned to it`);
+  }
+  await page.screenshot({ path: join(shots, 'console.png') });
+  await page.fill('.field[data-field="text"] input', 'from the console');
+  await page.fill('.field[data-field="priority"] input', '');
+  await page.fill('.field[data-field="metadata"] textarea', '');
+  await page.click('#console-form button[type="submit"]');
+  await page.locator('#console-result pre', { hasText: 'from the console' }).waitFor({ timeout: 2000 });
+
+  step('a narrow window folds the board into one column');
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.goto(`${base}/#tasks`);
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live');
+  const columns = await page.evaluate(() => getComputedStyle(document.querySelector('.board')).gridTemplateColumns.split(' ').length);
+  assert(columns === 1, `a narrow board has ${columns} columns`);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the narrow page scrolls sideways by ${overflow}px`);
+  await page.screenshot({ path: join(shots, 'narrow.png') });
+  assert(problems.length === 0, `the dashboard had problems:\n${problems.join('\n')}`);
+  await context.close();
+
+  // --- /docs renders the operations from /openapi.json ------------------------------------------
+  step('/docs renders the operations with the vendored Redoc');
+  const docs = await open(base);
+  await docs.page.goto(`${base}/docs`, { waitUntil: 'load' });
+  await docs.page.getByRole('heading', { name: 'Create a task' }).first().waitFor({ timeout: 15000 });
+  const operations = await docs.page.locator('[data-section-id^="operation/"]').count();
+  summary.docsOperations = operations;
+  assert(operations >= 30, `/docs shows ${operations} operations`);
+  await docs.page.screenshot({ path: join(shots, 'docs.png') });
+  // Redoc's sidebar footer always tries its logo from its CDN; the page's Content-Security-Policy
+  // blocks it before it leaves the browser (Redoc then hides the image). Nothing else may.
+  const logo = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
+  const docsProblems = docs.problems.filter((p) => !(p.includes(logo) && /Content Security Policy|request to another host|csp$/.test(p)));
+  assert(docs.problems.every((p) => !p.includes(logo) || !p.startsWith('answer')), 'the logo was never fetched');
+  assert(docsProblems.length === 0, `/docs had problems:\n${docsProblems.join('\n')}`);
+  await docs.context.close();
+
+  // --- with a token: the page asks once and keeps it for the session ----------------------------
+  step('with CLAUDEBENCH_TOKEN set the page asks for the token and then works');
+  const secured = await open(tokenBase);
+  await secured.page.goto(`${tokenBase}/`);
+  await secured.page.locator('#token-dialog[open]').waitFor({ timeout: 5000 });
+  await secured.page.fill('#token-input', token);
+  await secured.page.press('#token-input', 'Enter');
+  await secured.page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', null, { timeout: 10000 });
+  const auth = { Authorization: `Bearer ${token}` };
+  const guarded = await rest(tokenBase, 'task.create', { text: 'behind a token' }, auth);
+  await secured.page.locator(`li[data-id="${guarded.id}"]`).waitFor({ timeout: 2000 });
+  await secured.page.waitForFunction(() => document.querySelectorAll('#console-event option').length > 0);
+  await secured.page.reload();
+  await secured.page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', null, { timeout: 10000 });
+  assert(!(await secured.page.locator('#token-dialog[open]').count()), 'the token is kept for the session');
+  // Before the token is given, the page's first calls are refused: that is how it knows to ask.
+  const unexpected = secured.problems.filter((p) => !p.startsWith('answer 401 '));
+  assert(unexpected.length === 0, `the token page had problems:\n${unexpected.join('\n')}`);
+  await secured.context.close();
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+console.log(JSON.stringify(summary));
