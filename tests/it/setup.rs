@@ -656,12 +656,8 @@ fn a_settings_file_that_is_not_a_regular_file_is_refused_without_hanging() {
             }
             _ => std::os::unix::fs::symlink("/dev/zero", p.settings_path()).unwrap(),
         }
-        let mut child = p
-            .command(&[])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child =
+            p.command(&[]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
         let start = Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
