@@ -50,6 +50,15 @@ impl JsonFile {
             }
             _ => path.to_path_buf(),
         };
+        // Only a regular file is read: a FIFO would block the read forever and a device
+        // (`/dev/zero`) never ends.
+        if let Ok(meta) = fs::metadata(&target)
+            && !meta.is_file()
+            && !meta.is_dir()
+        {
+            let error = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+            return Err(io_error("read")(error));
+        }
         let bytes = match fs::read(&target) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {

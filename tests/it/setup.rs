@@ -640,3 +640,41 @@ fn setup_warns_when_the_bridge_it_configures_is_not_on_path() {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_claudebench"), bin.join("claudebench")).unwrap();
     assert!(!warned(&bin, &[]));
 }
+
+/// A settings file that is a FIFO or a link to a device (`/dev/zero`) is refused at once: reading
+/// one blocks forever or never ends, and setup must neither hang nor eat memory.
+#[test]
+fn a_settings_file_that_is_not_a_regular_file_is_refused_without_hanging() {
+    use std::time::{Duration, Instant};
+    for kind in ["fifo", "device"] {
+        let p = Project::new();
+        fs::create_dir_all(p.settings_path().parent().unwrap()).unwrap();
+        match kind {
+            "fifo" => {
+                let made = Command::new("mkfifo").arg(p.settings_path()).status().unwrap();
+                assert!(made.success());
+            }
+            _ => std::os::unix::fs::symlink("/dev/zero", p.settings_path()).unwrap(),
+        }
+        let mut child =
+            p.command(&[]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let status = status.unwrap_or_else(|| panic!("{kind}: setup still running after 20 s"));
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(status.code(), Some(1), "{kind}: {stderr}");
+        assert!(stderr.contains("not a regular file"), "{kind}: {stderr}");
+        assert!(!p.mcp_path().exists(), "{kind}: nothing is written");
+    }
+}

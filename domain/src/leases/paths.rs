@@ -1,9 +1,11 @@
 //! Where a lease lives: the file's canonical path and its repository.
 //!
 //! * **Canonical path.** The path is made absolute against the session's working directory and
-//!   normalised lexically (`.`, `..`, `//`), then symlinks are resolved through the deepest part
-//!   of it that exists (the file, else its directory, …): `./a.rs`, `src/../a.rs` and a link to
-//!   `a.rs` are one file, and a file about to be created is named through its real directory.
+//!   resolved part by part as the kernel does: `.` and `//` dropped, a symlink followed where it
+//!   stands (a dangling one to its target, which a write creates), `..` taken after that (so
+//!   `link/..` is the parent of the link's target); past the first part that does not exist it is
+//!   only normalised. `./a.rs`, `src/../a.rs` and a link to `a.rs` are one file, and a file about
+//!   to be created is named through its real directory.
 //! * **Repository.** The nearest directory at or above the file that holds `.git` (a directory,
 //!   or a file for worktrees and submodules), so one file has one repository whichever session
 //!   names it; a file in no repository belongs to the session's own root (the nearest `.git`
@@ -56,8 +58,8 @@ pub fn locate(cwd: &str, path: &str) -> Result<Located, Error> {
     if !cwd.is_absolute() {
         return Err(invalid("cwd", "the working directory must be an absolute path"));
     }
-    let cwd = canonical(&normalise(cwd))?;
-    let file = canonical(&normalise(&cwd.join(path)))?;
+    let cwd = resolve(cwd);
+    let file = resolve(&cwd.join(path));
     let root = match git_root(file.parent().unwrap_or(&file)) {
         Some(repo) => repo,
         None => {
@@ -76,7 +78,7 @@ pub fn repository(cwd: &str) -> Result<String, Error> {
     if !cwd.is_absolute() {
         return Err(invalid("cwd", "the working directory must be an absolute path"));
     }
-    text(session_root(&canonical(&normalise(cwd))?), "cwd")
+    text(session_root(&resolve(cwd)), "cwd")
 }
 
 /// A short, stable name of a repository root for its keys (FNV-1a, 64 bits, in hex). Two roots
@@ -117,45 +119,52 @@ fn checked_path(value: &str) -> Result<&Path, Error> {
     checked(value, "path")
 }
 
-/// Lexical normalisation of an absolute path: `.` and empty parts dropped, `..` climbs (and
-/// stays at `/` above the root, as the kernel does).
-fn normalise(path: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for part in path.components() {
+/// Most symbolic links followed while naming one path (Linux's `MAXSYMLINKS`); past it the rest
+/// of the path is taken as written.
+const MAX_LINKS: u32 = 40;
+
+/// `path` (absolute) as the kernel resolves it, part by part: a link is followed where it stands,
+/// so `link/..` is the parent of the link's target, not the directory holding the link, and a
+/// dangling link names its target (which a write creates). Once a part does not exist the rest
+/// is only normalised (`.`, `..`, `//`), as nothing there can be a link. Link loops stop after
+/// [`MAX_LINKS`].
+fn resolve(path: &Path) -> PathBuf {
+    let mut links = 0;
+    resolve_from(PathBuf::from("/"), path, &mut links).0
+}
+
+/// `rest` resolved on top of `out` (which exists and holds no links); also whether every part
+/// of the answer exists.
+fn resolve_from(mut out: PathBuf, rest: &Path, links: &mut u32) -> (PathBuf, bool) {
+    let mut exists = true;
+    for part in rest.components() {
         match part {
             Component::Prefix(p) => out = PathBuf::from(p.as_os_str()),
-            Component::RootDir | Component::CurDir => {}
+            Component::RootDir => out = PathBuf::from("/"),
+            Component::CurDir => {}
             Component::ParentDir => {
                 out.pop();
             }
-            Component::Normal(name) => out.push(name),
-        }
-    }
-    out
-}
-
-/// `path` (absolute, normalised) with the symlinks of its deepest existing ancestor resolved and
-/// the rest appended.
-fn canonical(path: &Path) -> Result<PathBuf, Error> {
-    let mut missing: Vec<&std::ffi::OsStr> = Vec::new();
-    let mut at = path;
-    loop {
-        if let Ok(real) = std::fs::canonicalize(at) {
-            let mut out = real;
-            for name in missing.iter().rev() {
+            Component::Normal(name) => {
                 out.push(name);
+                if !exists {
+                    continue;
+                }
+                match out.symlink_metadata() {
+                    Ok(meta) if meta.file_type().is_symlink() && *links < MAX_LINKS => {
+                        *links += 1;
+                        let Ok(target) = std::fs::read_link(&out) else { continue };
+                        out.pop();
+                        let base = if target.is_absolute() { PathBuf::from("/") } else { out.clone() };
+                        (out, exists) = resolve_from(base, &target, links);
+                    }
+                    Ok(_) => {}
+                    Err(_) => exists = false,
+                }
             }
-            return Ok(out);
-        }
-        match (at.parent(), at.file_name()) {
-            (Some(parent), Some(name)) => {
-                missing.push(name);
-                at = parent;
-            }
-            // Nothing exists (not even `/`, on a strange system): the lexical form it is.
-            _ => return Ok(path.to_path_buf()),
         }
     }
+    (out, exists)
 }
 
 fn text(path: PathBuf, field: &str) -> Result<String, Error> {
@@ -174,9 +183,9 @@ mod tests {
 
     #[test]
     fn normalisation_is_lexical_and_stops_at_the_root() {
-        assert_eq!(normalise(Path::new("/a/./b//c/../d")), PathBuf::from("/a/b/d"));
-        assert_eq!(normalise(Path::new("/../../x")), PathBuf::from("/x"));
-        assert_eq!(normalise(Path::new("/")), PathBuf::from("/"));
+        assert_eq!(resolve(Path::new("/nonexistent-cb/./b//c/../d")), PathBuf::from("/nonexistent-cb/b/d"));
+        assert_eq!(resolve(Path::new("/../../nonexistent-cb")), PathBuf::from("/nonexistent-cb"));
+        assert_eq!(resolve(Path::new("/")), PathBuf::from("/"));
     }
 
     #[test]

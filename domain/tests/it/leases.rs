@@ -513,3 +513,41 @@ fn the_guard_lists_what_a_command_writes_and_only_what_it_can_name() {
     let notebook = g.judge_in("NotebookEdit", &json!({"notebook_path": "nb.ipynb"}), Some("/p")).writes;
     assert_eq!(notebook, ["/p/nb.ipynb"]);
 }
+
+/// A write through a name the kernel resolves differently from a lexical `..` must meet the lease
+/// of the file it really writes: `dir/link/../x` is `<link's target>/../x` to the kernel, not
+/// `dir/x`; and a dangling link writes its target, which is created by the write.
+#[tokio::test]
+async fn a_dangling_link_and_dot_dot_after_a_link_name_the_file_the_kernel_writes() {
+    tokio::time::timeout(BOUND, async {
+        let f = fixture().await;
+        let repo = Dir::new(true);
+        std::fs::create_dir_all(repo.at("deep/inner")).unwrap();
+        // `srclink/..` is `deep` for the kernel, `repo` lexically.
+        std::os::unix::fs::symlink(repo.at("deep/inner"), repo.at("srclink")).unwrap();
+        let (held, _) = f.granted("a", repo.path(), "deep/target.rs", None).await;
+        assert_eq!(held.path, repo.at("deep/target.rs"));
+        match f.leases.try_acquire("b", &repo.at("."), "srclink/../target.rs", None, None).await.unwrap() {
+            Acquire::Held(h) => assert_eq!(h.token, held.token),
+            other => panic!("`srclink/../target.rs` writes deep/target.rs, which a holds: {other:?}"),
+        }
+        // A dangling link: writing `new-link.rs` creates `src/new.rs`.
+        std::os::unix::fs::symlink(repo.at("src/new.rs"), repo.at("new-link.rs")).unwrap();
+        let (new, _) = f.granted("a", repo.path(), "src/new.rs", None).await;
+        match f.leases.try_acquire("b", &repo.at("."), "new-link.rs", None, None).await.unwrap() {
+            Acquire::Held(h) => assert_eq!(h.token, new.token),
+            other => panic!("`new-link.rs` writes src/new.rs, which a holds: {other:?}"),
+        }
+        // A relative dangling link, and a chain of them.
+        std::os::unix::fs::symlink("src/chain.rs", repo.at("hop2")).unwrap();
+        std::os::unix::fs::symlink("hop2", repo.at("hop1")).unwrap();
+        let (chain, _) = f.granted("a", repo.path(), "hop1", None).await;
+        assert_eq!(chain.path, repo.at("src/chain.rs"));
+        // A link loop resolves to something, never hangs or fails.
+        std::os::unix::fs::symlink("loop2", repo.at("loop1")).unwrap();
+        std::os::unix::fs::symlink("loop1", repo.at("loop2")).unwrap();
+        f.granted("a", repo.path(), "loop1", None).await;
+    })
+    .await
+    .expect("bounded");
+}
