@@ -10,7 +10,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use claudebench_contract::error::{Error, ErrorCode};
-use claudebench_generated::types::{EventRecord, IdleTeammate, Instance, RunningSubagent, Task};
+use claudebench_generated::types::{
+    EventRecord, IdleTeammate, Instance, RunningSubagent, SystemGetStateOutputLeader as Leader, Task,
+};
 use claudebench_runtime::backend::{HealthVerdict, Readiness};
 use claudebench_runtime::bus::consumer::parse_entry_id;
 use claudebench_runtime::context::Probe;
@@ -104,16 +106,28 @@ impl<'a> Views<'a> {
     /// The `max` most recently seen registered instances (past the cap, those are the ones a
     /// dashboard cares about), with their health and whether they lead.
     pub async fn instances(&self, max: usize) -> Result<Vec<Instance>, Error> {
+        Ok(self.instances_and_leader(max).await?.0)
+    }
+
+    /// [`Views::instances`] and the current leader, read once for both (so `isLeader` and the
+    /// leader agree).
+    pub async fn instances_and_leader(&self, max: usize) -> Result<(Vec<Instance>, Option<Leader>), Error> {
         let coord = &self.domain.coord;
         let mut con = self.domain.runtime.redis.conn();
+        let current = coord.leader.current(&mut con).await?;
         let seen = coord.instances.recently_seen(&mut con, max).await?;
+        let leader = current.as_ref().map(|l| l.id.clone());
+        let current = current.map(|l| Leader {
+            id: l.id,
+            term: i64::try_from(l.term).unwrap_or(i64::MAX),
+            expires_at: iso_millis(l.expires_at_ms),
+        });
         if seen.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), current));
         }
-        let leader = coord.leader.current(&mut con).await?.map(|l| l.id);
         let timeout = coord.instances.config().failure_timeout_ms;
         let now = now_ms();
-        Ok(seen
+        let instances = seen
             .into_iter()
             .map(|s| {
                 let (subagents, teammates) = parse_agents(s.subagents.as_deref(), s.teammates.as_deref());
@@ -141,7 +155,8 @@ impl<'a> Views<'a> {
                     }),
                 }
             })
-            .collect())
+            .collect();
+        Ok((instances, current))
     }
 
     /// Probe Redis and SQL (each within `probe_timeout`, concurrently, so a hanging service

@@ -155,6 +155,42 @@ async fn a_dangerous_command_is_denied_over_http_with_the_rule_and_an_allowed_on
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_denied_hook_call_is_read_back_from_hook_decisions_with_its_rule_reason_and_session() {
+    let server = TestServer::start().await;
+    let url = format!("{}/hooks/claude-code", server.url);
+    let hook = |command: &str, id: &str| {
+        json!({"hook_event_name": "PreToolUse", "session_id": "s-audit", "cwd": "/tmp", "tool_name": "Bash",
+               "tool_input": {"command": command}, "tool_use_id": id})
+        .to_string()
+    };
+    let (_, denied) = post(&url, &hook("rm -rf /", "toolu_deny")).await;
+    let reason = denied["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().to_string();
+    post(&url, &hook("ls -la", "toolu_allow")).await;
+
+    let (status, out) = post(&format!("{}/hook/decisions", server.url), &json!({"decision": "deny"}).to_string()).await;
+    assert_eq!(status, 200, "{out}");
+    let decisions = out["decisions"].as_array().unwrap();
+    assert_eq!(decisions.len(), 1, "{out}");
+    let d = &decisions[0];
+    assert_eq!(
+        (d["tool"].as_str(), d["decision"].as_str(), d["rule"].as_str(), d["sessionId"].as_str()),
+        (Some("Bash"), Some("deny"), Some("recursive_delete"), Some("s-audit"))
+    );
+    assert_eq!((d["reason"].as_str(), d["toolUseId"].as_str()), (Some(reason.as_str()), Some("toolu_deny")));
+    assert!(d["id"].as_str().is_some_and(|id| id.contains('-')) && d["at"].as_str().is_some());
+    assert!(out.get("truncated").is_none(), "{out}");
+    // Unfiltered: both calls, newest first.
+    let (_, all) = post(&format!("{}/hook/decisions", server.url), "{}").await;
+    let tools: Vec<&str> =
+        all["decisions"].as_array().unwrap().iter().map(|d| d["toolUseId"].as_str().unwrap()).collect();
+    assert_eq!(tools, ["toolu_allow", "toolu_deny"]);
+    // The filters are checked like any input.
+    let (status, _) = post(&format!("{}/hook/decisions", server.url), &json!({"decision": "maybe"}).to_string()).await;
+    assert_eq!(status, 400);
+    server.stop().await;
+}
+
 /// The settings file `claudebench setup claude-code` writes drives the server as Claude Code would
 /// run it: for every hook event it configures, the fixture input goes where the handler says — POSTed
 /// to an HTTP handler's URL, or piped to a command handler through `sh -c` — and the answer must

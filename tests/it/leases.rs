@@ -241,6 +241,47 @@ async fn leases_are_per_repository() {
 }
 
 #[tokio::test]
+async fn with_neither_cwd_nor_session_every_live_lease_in_every_repository_is_listed() {
+    let t = TestApp::start().await;
+    let (one, two) = (Repo::new(), Repo::new());
+    write(&t, A, &one, "src/lib.rs").await;
+    write(&t, B, &two, "src/main.rs").await;
+    write(&t, B, &two, "README.md").await;
+    let all = t.ok("lease.list", json!({})).await;
+    assert_eq!(all["truncated"], false);
+    let list = all["leases"].as_array().unwrap();
+    let mut seen = holders(list);
+    seen.sort();
+    let mut expected = vec![
+        (A.to_string(), one.at("src/lib.rs")),
+        (B.to_string(), two.at("README.md")),
+        (B.to_string(), two.at("src/main.rs")),
+    ];
+    expected.sort();
+    assert_eq!(seen, expected);
+    // Soonest to lapse first (every lease has the same TTL: the oldest use first).
+    let expiries: Vec<&str> = list.iter().map(|l| l["expiresAt"].as_str().unwrap()).collect();
+    assert!(expiries.is_sorted(), "{expiries:?}");
+    assert_eq!(list[0]["root"], one.cwd());
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn the_full_listing_leaves_lapsed_leases_out() {
+    let t = TestApp::start().await;
+    let (one, two) = (Repo::new(), Repo::new());
+    let short = json!({"path": "src/lib.rs", "sessionId": A, "cwd": one.cwd(), "ttlS": 1});
+    t.ok("lease.acquire", short).await;
+    write(&t, B, &two, "src/lib.rs").await;
+    assert_eq!(t.ok("lease.list", json!({})).await["leases"].as_array().unwrap().len(), 2);
+    // A's one-second lease lapses (no leader sweeps here: it is still stored, but not live).
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let all = t.ok("lease.list", json!({})).await;
+    assert_eq!(holders(all["leases"].as_array().unwrap()), [(B.to_string(), two.at("src/lib.rs"))]);
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn without_a_session_id_or_a_working_directory_no_lease_is_taken() {
     let t = TestApp::start().await;
     let repo = Repo::new();
@@ -318,7 +359,8 @@ async fn odd_paths_and_working_directories_are_validation_errors_and_never_break
         assert_eq!(err.code, claudebench_generated::error::ErrorCode::Validation, "{input}");
         assert_eq!(err.issues[0].path, field, "{input}");
     }
-    assert_eq!(t.call("lease.list", json!({})).await.unwrap_err().issues[0].path, "cwd");
+    // Neither filter is the full listing, not an error: nothing was leased above.
+    assert_eq!(t.ok("lease.list", json!({})).await, json!({"leases": [], "truncated": false}));
     // A lone surrogate is not text: refused as sent, before any handler.
     let app = t.app.as_ref().unwrap();
     let def = claudebench_runtime::backend::Backend::resolve(app.pipeline.as_ref(), "lease.acquire").unwrap();

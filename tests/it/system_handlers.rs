@@ -202,12 +202,20 @@ async fn the_first_instance_to_register_without_a_leader_leads_until_it_unregist
         .map(|i| i["id"].as_str().unwrap())
         .collect();
     assert_eq!(leaders, ["first"]);
+    // ... and the leader's lease itself, as `LeaderLease::current` has it.
+    let now = leader.current(&mut con).await.unwrap().unwrap();
+    assert_eq!(
+        (state["leader"]["id"].as_str(), state["leader"]["term"].as_u64()),
+        (Some(now.id.as_str()), Some(now.term))
+    );
+    assert!(state["leader"]["expiresAt"].as_str().is_some_and(|t| t.ends_with('Z')), "{state}");
 
     // A follower unregistering leaves the lease alone; the leader unregistering frees it.
     t.ok("system.unregister", json!({"id": "second"})).await;
     assert_eq!(leader.current(&mut con).await.unwrap().unwrap().id, "first");
     t.ok("system.unregister", json!({"id": "first"})).await;
     assert!(leader.current(&mut con).await.unwrap().is_none());
+    assert_eq!(t.ok("system.get_state", json!({})).await["leader"], Value::Null);
     t.stop().await;
 }
 
@@ -423,6 +431,9 @@ async fn get_state_always_has_its_three_lists() {
     let own = t.services().instance_id.clone();
     let out = t.ok("system.get_state", json!({})).await;
     assert_eq!(out["tasks"], json!([]));
+    // No instance campaigns here (no background jobs, nobody registered): no leader, and the
+    // key is there all the same.
+    assert_eq!(out.get("leader"), Some(&Value::Null));
     let instances = out["instances"].as_array().unwrap();
     assert_eq!(instances.len(), 1);
     assert_eq!((instances[0]["id"].as_str(), instances[0]["roles"].clone()), (Some(own.as_str()), json!(["server"])));

@@ -31,7 +31,7 @@
 pub mod edits;
 pub mod paths;
 
-use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::error::Error;
 use claudebench_generated::types;
 use claudebench_runtime::bus::EventBus;
 use claudebench_runtime::keys::{Keys, LeaseRepoKeys};
@@ -55,6 +55,8 @@ pub static SCRIPTS: [&Lua; 6] = [&ACQUIRE, &RELEASE, &RELEASE_SESSION, &SWEEP, &
 
 /// Most leases one list answer carries (the spec's `max_items`).
 pub const MAX_LISTED: usize = 1000;
+/// Most repositories one list of every lease visits (the rest make the answer `truncated`).
+pub const MAX_LISTED_REPOS: usize = 1000;
 /// Most lapsed leases one sweep removes per repository, and most repositories one sweep visits:
 /// the rest wait for the next sweep a second later.
 const SWEEP_BATCH: usize = 1000;
@@ -362,13 +364,16 @@ impl Leases {
         }
     }
 
-    /// The live leases of the repository of `cwd` (only `session`'s when given), or of `session`
-    /// in every repository it took leases in (without `cwd`). Soonest to lapse first.
+    /// The live leases of the repository of `cwd` (only `session`'s when given), of `session`
+    /// in every repository it took leases in (without `cwd`), or of every session in every
+    /// repository (neither: at most [`MAX_LISTED_REPOS`] repositories of the registry, `truncated`
+    /// when it holds more). Soonest to lapse first, at most [`MAX_LISTED`].
     pub async fn list(&self, cwd: Option<&str>, session: Option<&str>) -> Result<LeaseList, Error> {
         if let Some(s) = session {
             check_session(s)?;
         }
         let mut root = None;
+        let mut list = LeaseList::default();
         let digests = match (cwd, session) {
             (Some(cwd), _) => {
                 let cwd = cwd.to_string();
@@ -379,21 +384,34 @@ impl Leases {
             }
             (None, Some(s)) => self.session_repos(s).await?,
             (None, None) => {
-                return Err(Error::new(
-                    ErrorCode::Validation,
-                    "name a repository (cwd), a session (sessionId) or both",
-                ));
+                // The registry the sweep reads: every repository holding leases (or that held
+                // some until the last sweep); one more than visited tells whether there are more.
+                let mut repos: Vec<String> = redis::cmd("ZRANGE")
+                    .arg(self.keys.lease_repos())
+                    .arg(0)
+                    .arg(MAX_LISTED_REPOS as i64)
+                    .query_async(&mut self.conn())
+                    .await
+                    .map_err(redis_error)?;
+                if repos.len() > MAX_LISTED_REPOS {
+                    repos.truncate(MAX_LISTED_REPOS);
+                    list.truncated = true;
+                }
+                repos
             }
         };
-        let mut list = LeaseList::default();
-        for digest in digests {
-            let repo = self.keys.lease_repo(&digest);
-            let args = [
-                session.unwrap_or_default().to_string(),
-                session.map(key_part).unwrap_or_default(),
-                MAX_LISTED.to_string(),
-            ];
-            let v = eval_ok(&mut self.conn(), &LIST, &repo_keys(&repo, None), &args).await?;
+        // One script per repository (each in its own slot), sent together.
+        let args = [
+            session.unwrap_or_default().to_string(),
+            session.map(key_part).unwrap_or_default(),
+            MAX_LISTED.to_string(),
+        ];
+        let con = self.conn();
+        let reads = digests.iter().map(|digest| {
+            let (mut con, repo, args) = (con.clone(), self.keys.lease_repo(digest), &args);
+            async move { eval_ok(&mut con, &LIST, &repo_keys(&repo, None), args).await }
+        });
+        for v in futures_util::future::try_join_all(reads).await? {
             list.truncated |= field(&v, 1, "lease_list")? == "1";
             let n: usize = field(&v, 2, "lease_list")?.parse().unwrap_or(0);
             for i in 0..n {

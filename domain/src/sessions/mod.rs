@@ -16,10 +16,12 @@
 //! - [`claude_tasks`]: Claude Code's own tasks (TaskCreated, TaskCompleted) mirrored likewise;
 //! - [`snapshot`]: what a session had open before Claude Code compacted it;
 //! - [`tools`]: the audit of guard decisions and the record of tool outcomes;
+//! - [`decisions`]: the audit of guard decisions read back, newest first;
 //! - [`prompts`]: prompt inspection and history.
 
 pub mod agents;
 pub mod claude_tasks;
+pub mod decisions;
 pub mod lifecycle;
 pub mod prompts;
 pub mod session;
@@ -37,6 +39,7 @@ use crate::coordination::{Coordination, instances::Instances, iso_millis, now_ms
 
 pub use agents::{IdleTeammate, RunningSubagent, parse_agents};
 pub use claude_tasks::MirroredTask;
+pub use decisions::{DecisionQuery, Decisions};
 pub use lifecycle::{Notification, OpenWork, SessionEnded, SessionStarted, Stop};
 pub use prompts::PromptReview;
 pub use session::{DEFAULT_SESSION, SESSION_ROLE, Session, instance_id, key_part};

@@ -323,6 +323,131 @@ async fn decisions_are_audited_without_the_tool_input() {
     assert!(!e.contains_key("reason") && !e.contains_key("params"));
 }
 
+fn decided(decision: Decision, rule: Option<&str>, reason: Option<&str>) -> HookDecision {
+    HookDecision {
+        decision,
+        reason: reason.map(str::to_string),
+        rule: rule.map(str::to_string),
+        warnings: vec![],
+        modified: None,
+    }
+}
+
+#[tokio::test]
+async fn audited_decisions_read_back_newest_first_with_their_fields_and_filters() {
+    use claudebench_domain::sessions::DecisionQuery;
+    use claudebench_generated::types::AuditedDecision;
+    let f = fixture().await;
+    let (one, two) = (Session::explicit("s1"), Session::explicit("s2"));
+    let call = |tool, id| ToolCall { tool, tool_use_id: id };
+    let deny = decided(Decision::Deny, Some("recursive_delete"), Some("`rm` deletes `/`"));
+    f.sessions.audit_decision(&one, call("Bash", Some("tu-1")), &deny).await;
+    f.sessions.audit_decision(&one, call("Read", None), &decided(Decision::Allow, None, None)).await;
+    let warned = HookDecision { warnings: vec!["w1".into(), "w2".into()], ..decided(Decision::Allow, None, None) };
+    f.sessions.audit_decision(&two, call("Bash", Some("tu-3")), &warned).await;
+    f.sessions
+        .audit_decision(&two, call("Write", Some("tu-4")), &decided(Decision::Ask, Some("file_lease"), Some("held")))
+        .await;
+    f.sessions.audit_decision(&two, call("Bash", Some("tu-5")), &deny).await;
+
+    let all = f.sessions.decisions(DecisionQuery { limit: 50, decision: None, session: None }).await.unwrap();
+    assert!(!all.truncated);
+    let tools: Vec<(&str, AuditedDecision, &str)> =
+        all.decisions.iter().map(|d| (d.tool.as_str(), d.decision, d.session_id.as_str())).collect();
+    assert_eq!(
+        tools,
+        [
+            ("Bash", AuditedDecision::Deny, "s2"),
+            ("Write", AuditedDecision::Ask, "s2"),
+            ("Bash", AuditedDecision::Warn, "s2"),
+            ("Read", AuditedDecision::Allow, "s1"),
+            ("Bash", AuditedDecision::Deny, "s1"),
+        ]
+    );
+    // Ids and times go newest first; fields as audited, empty ones left out.
+    assert!(all.decisions.windows(2).all(|w| w[0].id > w[1].id && w[0].at >= w[1].at));
+    let first = &all.decisions[4];
+    assert_eq!(
+        (first.rule.as_deref(), first.reason.as_deref(), first.tool_use_id.as_deref(), first.warnings.as_ref()),
+        (Some("recursive_delete"), Some("`rm` deletes `/`"), Some("tu-1"), None)
+    );
+    let read = &all.decisions[3];
+    assert_eq!((read.rule.as_ref(), read.reason.as_ref(), read.tool_use_id.as_ref()), (None, None, None));
+    assert_eq!(all.decisions[2].warnings, Some(vec!["w1".to_string(), "w2".to_string()]));
+
+    // Filters, alone and together, and the limit.
+    let denies = f
+        .sessions
+        .decisions(DecisionQuery { limit: 50, decision: Some(AuditedDecision::Deny), session: None })
+        .await
+        .unwrap();
+    let ids: Vec<Option<&str>> = denies.decisions.iter().map(|d| d.tool_use_id.as_deref()).collect();
+    assert_eq!(ids, [Some("tu-5"), Some("tu-1")]);
+    let mine = f.sessions.decisions(DecisionQuery { limit: 50, decision: None, session: Some("s1") }).await.unwrap();
+    assert_eq!(mine.decisions.len(), 2);
+    assert!(mine.decisions.iter().all(|d| d.session_id == "s1"));
+    let both = DecisionQuery { limit: 50, decision: Some(AuditedDecision::Deny), session: Some("s1") };
+    let both = f.sessions.decisions(both).await.unwrap();
+    assert_eq!((both.decisions.len(), both.decisions[0].tool_use_id.as_deref()), (1, Some("tu-1")));
+    let two_newest = f.sessions.decisions(DecisionQuery { limit: 2, decision: None, session: None }).await.unwrap();
+    assert_eq!(two_newest.decisions, all.decisions[..2]);
+    let none = DecisionQuery { limit: 5, decision: Some(AuditedDecision::Modify), session: None };
+    assert!(f.sessions.decisions(none).await.unwrap().decisions.is_empty());
+}
+
+#[tokio::test]
+async fn a_rare_decision_is_found_past_many_pages_and_the_scan_is_bounded() {
+    use claudebench_domain::sessions::DecisionQuery;
+    use claudebench_domain::sessions::decisions::MAX_SCANNED;
+    use claudebench_generated::types::AuditedDecision;
+    let mut f = fixture().await;
+    let s = Session::explicit("s1");
+    let key = f.keys.audit();
+    // One deny, then 1,200 allows after it (written directly: the audit's own fields).
+    f.sessions
+        .audit_decision(
+            &s,
+            ToolCall { tool: "Bash", tool_use_id: Some("old") },
+            &decided(Decision::Deny, Some("r"), None),
+        )
+        .await;
+    let mut pipe = redis::pipe();
+    for _ in 0..1_200 {
+        pipe.cmd("XADD")
+            .arg(&key)
+            .arg("*")
+            .arg("tool")
+            .arg("Read")
+            .arg("decision")
+            .arg("allow")
+            .arg("session")
+            .arg("s1")
+            .ignore();
+    }
+    let () = pipe.query_async(&mut f.con).await.unwrap();
+    let deny = DecisionQuery { limit: 10, decision: Some(AuditedDecision::Deny), session: None };
+    let found = f.sessions.decisions(deny).await.unwrap();
+    assert_eq!((found.decisions.len(), found.truncated), (1, false));
+    assert_eq!(found.decisions[0].tool_use_id.as_deref(), Some("old"));
+    // Past the bound, the old deny is not reached, and the answer says so.
+    let mut pipe = redis::pipe();
+    for _ in 0..MAX_SCANNED {
+        pipe.cmd("XADD")
+            .arg(&key)
+            .arg("*")
+            .arg("tool")
+            .arg("Read")
+            .arg("decision")
+            .arg("allow")
+            .arg("session")
+            .arg("s1")
+            .ignore();
+    }
+    let () = pipe.query_async(&mut f.con).await.unwrap();
+    let found = f.sessions.decisions(deny).await.unwrap();
+    assert_eq!((found.decisions.len(), found.truncated), (0, true));
+}
+
 // --- Claude Code's tasks (TaskCreated, TaskCompleted) ------------------------------------------
 
 fn cc_task(id: &str, subject: Option<&str>) -> claudebench_generated::types::ClaudeCodeTask {

@@ -3,6 +3,7 @@
 //! (or the guard) and maps the answer to its output.
 mod common;
 
+mod decisions;
 mod notification;
 mod post_tool;
 mod pre_compact;

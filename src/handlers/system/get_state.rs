@@ -1,4 +1,4 @@
-//! `system.get_state`: A bounded snapshot for dashboards: the 10 most recently updated tasks, the registered instances (at most 100) and the 10 most recent events on the bus. Use `task.list` to page through all tasks.
+//! `system.get_state`: A bounded snapshot for dashboards: the 10 most recently updated tasks, the registered instances (at most 100), the 10 most recent events on the bus and the current leader (`null` when none). Use `task.list` to page through all tasks.
 //!
 //! The domain's views read everything through indexes and capped ranges (no key scans); see
 //! `claudebench_domain::views`.
@@ -16,10 +16,7 @@ const MAX_EVENTS: usize = 10;
 impl SystemGetState<Ctx> for Handlers {
     async fn handle(&self, ctx: &Ctx, _input: SystemGetStateInput) -> Result<SystemGetStateOutput, Error> {
         let recent = ctx.views().recent(MAX_TASKS, MAX_EVENTS).await?;
-        Ok(SystemGetStateOutput {
-            tasks: recent.tasks,
-            instances: ctx.views().instances(MAX_INSTANCES).await?,
-            recent_events: recent.events,
-        })
+        let (instances, leader) = ctx.views().instances_and_leader(MAX_INSTANCES).await?;
+        Ok(SystemGetStateOutput { tasks: recent.tasks, instances, recent_events: recent.events, leader })
     }
 }
