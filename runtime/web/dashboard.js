@@ -37,6 +37,12 @@ function age(iso) {
   return `${Math.round(s / 3600)} h`;
 }
 
+/** How long until `iso`, like `age`. */
+function until(iso) {
+  const s = Math.max(0, Math.round((Date.parse(iso) - Date.now()) / 1000));
+  return Number.isFinite(s) ? (s < 60 ? `${s} s` : `${Math.round(s / 60)} min`) : '';
+}
+
 // ---- API -----------------------------------------------------------------------------------
 
 const TOKEN_KEY = 'claudebench-token';
@@ -174,9 +180,13 @@ async function ensureRegistered() {
   }, 5000);
 }
 
+let taskCache = [];
+
 async function loadTasks() {
   const lists = await Promise.all(STATUSES.map((status) => must('task.list', { status, limit: 200 })));
   STATUSES.forEach((status, i) => renderColumn(status, lists[i]));
+  taskCache = lists.flatMap((page) => page.tasks);
+  renderTodos();
 }
 
 function renderColumn(status, page) {
@@ -243,6 +253,13 @@ function setupTasks() {
 async function loadAgents() {
   const [state, health] = await Promise.all([must('system.get_state', {}), must('system.health', {})]);
   $('#health-line').textContent = `Health: ${health.status}`;
+  const leader = state.leader;
+  $('#leader-line').textContent = leader
+    ? `Leader: ${leader.id}, fencing term ${leader.term}, lease until ${new Date(leader.expiresAt).toLocaleTimeString()}`
+    : 'Leader: none';
+  for (const record of state.recentEvents ?? []) {
+    if (record.type === 'instance.failed') noteFailure(record.payload, record.timestamp);
+  }
   const rows = state.instances.map((i) => el('tr', {},
     el('th', { scope: 'row' }, el('code', { text: i.id }), i.isLeader ? el('span', { class: 'badge', text: 'leader' }) : null),
     el('td', { text: (i.roles ?? []).join(', ') }),
@@ -253,9 +270,88 @@ async function loadAgents() {
   $('#instances tbody').replaceChildren(...rows);
 }
 
+/** Failed instances and how many of their tasks went back to the queue (`instance.failed`). */
+const failures = new Map();
+
+function noteFailure(payload, at) {
+  if (!payload?.id || failures.has(payload.id)) return;
+  failures.set(payload.id, { at, requeued: payload.tasksReassigned ?? 0 });
+  $('#failures').replaceChildren(...[...failures].map(([id, f]) => el('li', {},
+    el('code', { text: id }), ` failed ${f.at ? new Date(f.at).toLocaleTimeString() : ''}: `,
+    `${f.requeued} task${f.requeued === 1 ? '' : 's'} re-queued`)));
+}
+
+async function loadLeases() {
+  const { leases, truncated } = await must('lease.list', {});
+  const rows = leases.map((l) => el('tr', {},
+    el('th', { scope: 'row' }, el('code', { text: l.path.startsWith(l.root) ? l.path.slice(l.root.length + 1) || l.path : l.path })),
+    el('td', { text: l.root }),
+    el('td', {}, el('code', { text: l.holder.slice(0, 8) })),
+    el('td', { text: String(l.token) }),
+    el('td', { text: `${age(l.since)} ago` }),
+    el('td', { text: until(l.expiresAt) })));
+  if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: 6, class: 'hint', text: 'No file is leased.' })));
+  if (truncated) rows.push(el('tr', {}, el('td', { colspan: 6, class: 'hint', text: 'More leases exist than are listed.' })));
+  $('#leases tbody').replaceChildren(...rows);
+}
+
 function setupAgents() {
   const refresh = throttle(() => run(loadAgents), 500);
-  onEvent((e) => { if (/^(instance|leader|hook\.subagent|hook\.teammate)\./.test(e.event)) refresh(); });
+  const leases = throttle(() => run(loadLeases), 500);
+  onEvent((e) => {
+    if (/^(instance|leader|hook\.subagent|hook\.teammate)\./.test(e.event)) refresh();
+    if (e.event.startsWith('lease.')) leases();
+    if (e.event === 'instance.failed') noteFailure(e.payload, Number(e.ts) || Date.now());
+  });
+  every(5000, 'agents', () => run(loadLeases));
+}
+
+// ---- hooks ---------------------------------------------------------------------------------
+
+async function loadDecisions() {
+  const decision = $('#decisions-filter').value;
+  const { decisions } = await must('hook.decisions', decision ? { decision, limit: 50 } : { limit: 50 });
+  const rows = decisions.map((d) => el('tr', { 'data-decision': d.decision },
+    el('td', { text: new Date(d.at).toLocaleTimeString() }),
+    el('td', {}, el('code', { text: (d.sessionId ?? '').slice(0, 8) })),
+    el('td', { text: d.tool }),
+    el('td', {}, el('span', { class: `decision ${d.decision}`, text: d.decision })),
+    el('td', {}, d.rule ? el('code', { text: d.rule }) : ''),
+    el('td', { class: 'reason', text: [d.reason, ...(d.warnings ?? [])].filter(Boolean).join(' · ') })));
+  if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: 6, class: 'hint', text: 'No decision yet.' })));
+  $('#decisions tbody').replaceChildren(...rows);
+}
+
+/** Claude Code's todos and tasks, mirrored into tasks per session (metadata.source). */
+function renderTodos() {
+  const bySession = new Map();
+  for (const task of taskCache) {
+    const meta = task.metadata ?? {};
+    if (!['todo_write', 'claude_code_task'].includes(meta.source) || !meta.sessionId) continue;
+    if (!bySession.has(meta.sessionId)) bySession.set(meta.sessionId, []);
+    bySession.get(meta.sessionId).push(task);
+  }
+  const groups = [...bySession].map(([session, tasks]) => el('div', { class: 'todo-group' },
+    el('h4', {}, 'Session ', el('code', { text: session.slice(0, 8) })),
+    el('ul', { class: 'plain' }, tasks.map((t) => el('li', { class: `todo ${t.status}` },
+      el('span', { class: 'state', text: t.status === 'completed' ? '☑' : '☐' }), ' ', t.text,
+      el('span', { class: 'hint', text: ` (${t.status.replace('_', ' ')}${t.assignedTo ? `, ${t.assignedTo}` : ''})` }))))));
+  $('#todos').replaceChildren(...(groups.length ? groups : [el('p', { class: 'hint', text: 'No session has mirrored todos or tasks.' })]));
+}
+
+function setupHooks() {
+  $('#decisions-filter').addEventListener('change', () => run(loadDecisions));
+  const refresh = throttle(() => run(loadDecisions), 500);
+  onEvent((e) => { if (e.event.startsWith('hook.') || e.event.startsWith('lease.')) refresh(); });
+  // A decision is audited, not published: while the view is open it is read every second.
+  every(1000, 'hooks', () => run(loadDecisions));
+}
+
+/** Runs `fn` every `ms` while `view` is shown (and once when it is shown). */
+const viewTimers = [];
+function every(ms, view, fn) {
+  viewTimers.push({ view, fn });
+  setInterval(() => { if (currentView() === view && !document.hidden) fn(); }, ms);
 }
 
 // ---- events --------------------------------------------------------------------------------
@@ -270,7 +366,10 @@ function globToRegExp(glob) {
 
 function setupEvents() {
   const log = $('#event-log');
-  $('#events-filter').addEventListener('input', (e) => { events.filter = globToRegExp(e.target.value); });
+  $('#events-filter').addEventListener('input', (e) => {
+    events.filter = globToRegExp(e.target.value);
+    for (const li of log.children) li.hidden = !events.filter.test(li.dataset.event);
+  });
   $('#events-pause').addEventListener('click', (e) => {
     events.paused = !events.paused;
     e.target.setAttribute('aria-pressed', String(events.paused));
@@ -283,13 +382,67 @@ function setupEvents() {
     counts.set(second, (counts.get(second) ?? 0) + 1);
     events.perSecond.set(e.event, counts);
     if (events.paused || !events.filter.test(e.event)) return;
-    log.prepend(el('li', {},
+    log.prepend(el('li', { 'data-event': e.event },
       el('time', { text: new Date(Number(e.ts) || Date.now()).toLocaleTimeString() }), ' ',
       el('code', { class: 'name', text: e.event }), ' ',
       el('span', { class: 'payload', text: JSON.stringify(e.payload) })));
     while (log.children.length > LOG_LIMIT) log.lastChild.remove();
   });
   setInterval(drawRates, 1000);
+}
+
+/** This server's own request metrics (`GET /metrics`), sampled every 2 s: per event, requests
+ * per second and mean latency over each interval, for the last two minutes. */
+const served = { last: null, series: new Map() };
+
+function parseMetrics(text) {
+  const out = new Map();
+  const line = /^claudebench_(requests_total|request_duration_seconds_sum)\{([^}]*)\} (\S+)$/;
+  for (const row of text.split('\n')) {
+    const m = line.exec(row);
+    if (!m) continue;
+    const event = /event="([^"]*)"/.exec(m[2])?.[1];
+    if (!event) continue;
+    const entry = out.get(event) ?? { count: 0, seconds: 0 };
+    if (m[1] === 'requests_total') entry.count += Number(m[3]);
+    else entry.seconds += Number(m[3]);
+    out.set(event, entry);
+  }
+  return out;
+}
+
+async function sampleMetrics() {
+  const response = await fetch('/metrics', { headers: authHeaders() }).catch(() => null);
+  if (!response?.ok) return;
+  const now = parseMetrics(await response.text());
+  const previous = served.last;
+  served.last = now;
+  if (!previous) return;
+  for (const [event, { count, seconds }] of now) {
+    const before = previous.get(event) ?? { count: 0, seconds: 0 };
+    const calls = count - before.count;
+    const series = served.series.get(event) ?? [];
+    series.push({ rate: calls / 2, latencyMs: calls > 0 ? ((seconds - before.seconds) / calls) * 1000 : null });
+    if (series.length > 60) series.shift();
+    served.series.set(event, series);
+  }
+  if (currentView() === 'events') drawServed();
+}
+
+function drawServed() {
+  const rows = [];
+  for (const [event, series] of [...served.series].sort(([a], [b]) => a.localeCompare(b))) {
+    if (series.every((p) => p.rate === 0)) continue;
+    // Padded to the full two minutes, so every chart shares one time axis.
+    const pad = Array(60 - series.length).fill(0);
+    const latencies = pad.concat(series.map((p) => p.latencyMs ?? 0));
+    const last = [...series].reverse().find((p) => p.latencyMs !== null);
+    const rate = series.slice(-5).reduce((a, p) => a + p.rate, 0) / Math.min(5, series.length);
+    rows.push(el('div', { class: 'rate' }, el('code', { text: event }),
+      sparkline(pad.concat(series.map((p) => p.rate))), el('span', { text: `${rate.toFixed(1)}/s` }),
+      sparkline(latencies, 'latency'), el('span', { text: last ? `${last.latencyMs.toFixed(1)} ms` : '' })));
+  }
+  $('#served').replaceChildren(...(rows.length ? rows : [el('p', { class: 'hint', text: 'No request served in the last two minutes.' })]));
 }
 
 /** One sparkline per event name: events per second over the last minute. */
@@ -307,12 +460,13 @@ function drawRates() {
   $('#rates').replaceChildren(...rows);
 }
 
-function sparkline(series) {
-  const max = Math.max(1, ...series);
+function sparkline(series, kind = 'rate') {
+  const max = Math.max(kind === 'rate' ? 1 : 0.001, ...series);
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
-  svg.setAttribute('viewBox', '0 0 60 16');
-  svg.setAttribute('class', 'spark');
+  svg.setAttribute('viewBox', `0 0 ${Math.max(1, series.length - 1)} 16`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('class', `spark ${kind}`);
   svg.setAttribute('aria-hidden', 'true');
   const line = document.createElementNS(ns, 'polyline');
   line.setAttribute('points', series.map((v, i) => `${i},${16 - (v / max) * 15}`).join(' '));
@@ -452,29 +606,43 @@ function setupConsole() {
 
 // ---- views ---------------------------------------------------------------------------------
 
+const VIEWS = ['tasks', 'agents', 'hooks', 'events', 'console'];
+const currentView = () => {
+  const name = location.hash.slice(1).split('/')[0];
+  return VIEWS.includes(name) ? name : 'tasks';
+};
+
 function showView() {
-  const name = (location.hash.slice(1).split('/')[0]) || 'tasks';
+  const name = currentView();
   for (const section of $$('main > section')) section.hidden = section.dataset.view !== name;
   for (const link of $$('nav a[data-view]')) {
     if (link.dataset.view === name) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
+  for (const timer of viewTimers) if (timer.view === name) timer.fn();
+  if (name === 'events') drawServed();
 }
 
 function refreshAll() {
   run(loadTasks);
   run(loadAgents);
+  run(loadLeases);
+  run(loadDecisions);
   if (catalog.length === 0) run(loadCatalog);
 }
 
 document.addEventListener('DOMContentLoaded', () => {
   setupTasks();
   setupAgents();
+  setupHooks();
   setupEvents();
   setupConsole();
   window.addEventListener('hashchange', showView);
   showView();
   // One call first: a server with a token answers 401 and the page asks for it before it opens
   // the socket (a WebSocket cannot send the header; the token goes in its URL).
-  call('system.health', {}).finally(connect);
+  call('system.health', {}).finally(() => {
+    connect();
+    setInterval(() => run(sampleMetrics), 2000);
+  });
 });

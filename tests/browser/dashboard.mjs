@@ -3,7 +3,7 @@
 // CB_TOKEN_URL and CB_TOKEN (one that requires a token), CB_SHOTS (where screenshots go) and
 // CB_CHROMIUM. Each check throws on failure; the last line printed is a JSON summary of figures.
 import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -131,7 +131,34 @@ try {
   await page.keyboard.press('Enter');
   await page.locator('#view-agents').waitFor({ state: 'visible' });
   await page.locator(`#instances tbody code:text-is("${worker}")`).waitFor({ timeout: 3000 });
+
+  step('the agents view shows the leader with its fencing term and a file lease as it is taken');
+  const leader = await page.locator('#leader-line').textContent();
+  assert(/fencing term \d+/.test(leader), `leader line: ${leader}`);
+  const repo = mkdtempSync(join(tmpdir(), 'cb-repo-'));
+  writeFileSync(join(repo, 'lib.rs'), 'fn main() {}\n');
+  const session = '5e55a0b1-0000-4000-8000-00000000da5b';
+  await rest(base, 'lease.acquire', { path: join(repo, 'lib.rs'), sessionId: session, cwd: repo });
+  await page.locator('#leases tbody tr', { hasText: 'lib.rs' }).filter({ hasText: session.slice(0, 8) }).waitFor({ timeout: 2000 });
   await page.screenshot({ path: join(shots, 'agents.png') });
+
+  step('a command the guard denies shows in the hooks view with its rule and reason');
+  const hook = (input) => fetch(`${base}/hooks/claude-code`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ session_id: session, cwd: repo, transcript_path: '/dev/null', ...input }),
+  }).then((r) => r.json());
+  const denied = await hook({ hook_event_name: 'PreToolUse', tool_name: 'Bash', tool_input: { command: 'rm -rf / --no-preserve-root' } });
+  assert(denied.hookSpecificOutput?.permissionDecision === 'deny', `the guard answered ${JSON.stringify(denied)}`);
+  await hook({ hook_event_name: 'PostToolUse', tool_name: 'TodoWrite', tool_response: {},
+    tool_input: { todos: [{ content: 'Shown per session', status: 'pending', activeForm: 'Showing' }] } });
+  await page.goto(`${base}/#hooks`);
+  const row = page.locator('#decisions tbody tr[data-decision="deny"]').filter({ hasText: 'Bash' });
+  await row.first().waitFor({ timeout: 2000 });
+  const cells = await row.first().locator('td').allTextContents();
+  assert(cells[1] === session.slice(0, 8) && cells[4].length > 0 && cells[5].length > 0, `the row names session, rule and reason: ${cells}`);
+  await page.locator('#todos .todo-group', { hasText: session.slice(0, 8) }).filter({ hasText: 'Shown per session' }).waitFor({ timeout: 2000 });
+  await page.screenshot({ path: join(shots, 'hooks.png') });
+  rmSync(repo, { recursive: true, force: true });
 
   step('the events view shows the live stream, filters and pauses');
   await page.goto(`${base}/#events`);
@@ -145,6 +172,8 @@ try {
   assert(await page.locator('#event-log li', { hasText: 'not while paused' }).count() === 0, 'a paused stream shows nothing new');
   await page.click('#events-pause');
   await page.locator('#rates .rate code', { hasText: 'task.created' }).waitFor({ timeout: 3000 });
+  // The server's own metrics, sampled every 2 s: rate and latency of the events it served.
+  await page.locator('#served .rate code', { hasText: 'task.create' }).waitFor({ timeout: 6000 });
   await page.screenshot({ path: join(shots, 'events.png') });
 
   // --- the console: a form from the schema, issues at their fields ------------------------------

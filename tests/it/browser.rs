@@ -73,7 +73,7 @@ async fn the_dashboard_and_the_api_reference_work_in_a_real_browser() {
     let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("no summary line ({e}):\n{stdout}"));
     assert!(summary["eventToPageMs"]["median"].is_number(), "{summary}");
-    for shot in ["tasks", "agents", "events", "console", "docs", "narrow"] {
+    for shot in ["tasks", "agents", "hooks", "events", "console", "docs", "narrow"] {
         assert!(shots.join(format!("{shot}.png")).is_file(), "no screenshot of {shot}");
     }
     drop((open, secured));
