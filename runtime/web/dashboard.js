@@ -187,6 +187,7 @@ async function loadTasks() {
   STATUSES.forEach((status, i) => renderColumn(status, lists[i]));
   taskCache = lists.flatMap((page) => page.tasks);
   renderTodos();
+  for (const cell of $$('#instances tbody td.load')) cell.textContent = load(cell.closest('tr').dataset.id);
 }
 
 function renderColumn(status, page) {
@@ -260,14 +261,23 @@ async function loadAgents() {
   for (const record of state.recentEvents ?? []) {
     if (record.type === 'instance.failed') noteFailure(record.payload, record.timestamp);
   }
-  const rows = state.instances.map((i) => el('tr', {},
+  const rows = state.instances.map((i) => el('tr', { 'data-id': i.id },
     el('th', { scope: 'row' }, el('code', { text: i.id }), i.isLeader ? el('span', { class: 'badge', text: 'leader' }) : null),
     el('td', { text: (i.roles ?? []).join(', ') }),
     el('td', { class: `health ${i.health}`, text: i.health }),
     el('td', { text: i.lastSeen ? `${age(i.lastSeen)} ago` : '' }),
+    el('td', { class: 'load', text: load(i.id) }),
     el('td', { text: (i.subagents ?? []).map((s) => `${s.agentType ?? 'subagent'} ${s.agentId} (${age(s.startedAt)})`).join(', ') }),
     el('td', { text: (i.teammates ?? []).map((t) => `${t.name} (idle ${age(t.idleSince)})`).join(', ') })));
   $('#instances tbody').replaceChildren(...rows);
+}
+
+/** An instance's load, from the board's tasks: in progress, and reserved for it but not claimed. */
+function load(id) {
+  const mine = taskCache.filter((t) => t.assignedTo === id);
+  const running = mine.filter((t) => t.status === 'in_progress').length;
+  const queued = mine.filter((t) => t.status === 'pending').length;
+  return running || queued ? `${running} running, ${queued} queued` : 'idle';
 }
 
 /** Failed instances and how many of their tasks went back to the queue (`instance.failed`). */
@@ -620,6 +630,7 @@ function showView() {
     else link.removeAttribute('aria-current');
   }
   for (const timer of viewTimers) if (timer.view === name) timer.fn();
+  if (name === 'console' && catalog.length === 0 && socket?.readyState === WebSocket.OPEN) run(loadCatalog);
   if (name === 'events') drawServed();
 }
 
@@ -628,7 +639,8 @@ function refreshAll() {
   run(loadAgents);
   run(loadLeases);
   run(loadDecisions);
-  if (catalog.length === 0) run(loadCatalog);
+  // The event table with its schemas is the largest read (about 100 KB): only for the console.
+  if (catalog.length === 0 && currentView() === 'console') run(loadCatalog);
 }
 
 document.addEventListener('DOMContentLoaded', () => {

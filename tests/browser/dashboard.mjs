@@ -75,6 +75,7 @@ try {
   const { context, page, problems, allowed } = await open(base);
   await page.goto(`${base}/`, { waitUntil: 'load' });
   await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', null, { timeout: 10000 });
+  await page.waitForLoadState('networkidle');
   summary.pageWeightBytes = await page.evaluate(() => {
     const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
     return entries.reduce((sum, e) => sum + (e.transferSize || 0), 0);
@@ -199,6 +200,35 @@ try {
   await page.click('#console-form button[type="submit"]');
   await page.locator('#console-result pre', { hasText: 'from the console' }).waitFor({ timeout: 2000 });
 
+  step('text meets WCAG AA contrast (4.5:1) in every view');
+  for (const view of ['tasks', 'agents', 'hooks', 'events', 'console']) {
+    await page.goto(`${base}/#${view}`);
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live');
+    const poor = await page.evaluate(() => {
+      const rgb = (c) => (c.match(/[\d.]+/g) ?? []).map(Number);
+      const lum = ([r, g, b]) => [r, g, b].map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const background = (node) => {
+        for (let n = node; n; n = n.parentElement) {
+          const c = rgb(getComputedStyle(n).backgroundColor);
+          if (c.length === 3 || (c.length === 4 && c[3] > 0)) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+      };
+      const bad = [];
+      for (const node of document.querySelectorAll('body *')) {
+        if (!node.offsetParent && node.tagName !== 'BODY') continue;
+        const own = [...node.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!own) continue;
+        const [a, b] = [lum(rgb(getComputedStyle(node).color).slice(0, 3)), lum(background(node))];
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) bad.push(`${node.tagName}.${node.className}: ${ratio.toFixed(2)} "${node.textContent.trim().slice(0, 30)}"`);
+      }
+      return bad;
+    });
+    assert(poor.length === 0, `low contrast in ${view}:\n${poor.join('\n')}`);
+  }
+
   step('a narrow window folds the board into one column');
   await page.setViewportSize({ width: 390, height: 800 });
   await page.goto(`${base}/#tasks`);
@@ -239,7 +269,7 @@ try {
   const auth = { Authorization: `Bearer ${token}` };
   const guarded = await rest(tokenBase, 'task.create', { text: 'behind a token' }, auth);
   await secured.page.locator(`li[data-id="${guarded.id}"]`).waitFor({ timeout: 2000 });
-  await secured.page.waitForFunction(() => document.querySelectorAll('#console-event option').length > 0);
+  await secured.page.waitForLoadState('networkidle');
   await secured.page.reload();
   await secured.page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', null, { timeout: 10000 });
   assert(!(await secured.page.locator('#token-dialog[open]').count()), 'the token is kept for the session');
