@@ -67,4 +67,20 @@ mod layering {
         }
         assert!(offences.is_empty(), "handlers reaching past the domain:\n{}", offences.join("\n"));
     }
+
+    /// `claudebench-codegen scaffold` writes a handler answering `not_implemented` for a new
+    /// event; none may ship that way.
+    #[test]
+    fn no_handler_is_left_a_scaffold() {
+        let mut files = Vec::new();
+        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/handlers"), &mut files);
+        let scaffolds: Vec<String> = files
+            .iter()
+            .filter(|(_, text)| {
+                text.split("#[cfg(test)]\nmod layering").next().unwrap_or(text).contains("not_implemented")
+            })
+            .map(|(path, _)| path.display().to_string())
+            .collect();
+        assert!(scaffolds.is_empty(), "handlers still answering not_implemented: {scaffolds:?}");
+    }
 }

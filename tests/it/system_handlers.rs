@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use claudebench_domain::coordination::tasks::{NewTask, Outcome};
 use claudebench_generated::error::ErrorCode;
 use serde_json::{Value, json};
 
@@ -10,64 +9,26 @@ use crate::support::{TestApp, options};
 
 // --- task helpers ---------------------------------------------------------------------------
 //
-// The cluster scenarios need tasks. They go through the task events; while those handlers are
-// still scaffolds (`not_implemented`, built on another branch) the helpers fall back to the
-// same atomic coordination calls the handlers make, so these tests check the system events
-// either way and exercise the task events as soon as they exist.
-
-fn not_implemented(e: &claudebench_generated::error::Error) -> bool {
-    e.code == ErrorCode::NotImplemented
-}
+// The cluster scenarios need tasks; they go through the task events like any client.
 
 pub async fn create_task(t: &TestApp, text: &str, priority: u8) -> String {
-    match t.call("task.create", json!({"text": text, "priority": priority})).await {
-        Ok(v) => v["id"].as_str().expect("task id").to_string(),
-        Err(e) if not_implemented(&e) => {
-            let mut con = t.redis();
-            t.domain().coord.tasks.create(&mut con, NewTask::new(text).priority(priority)).await.unwrap().id
-        }
-        Err(e) => panic!("task.create failed: {e:?}"),
-    }
+    let v = t.ok("task.create", json!({"text": text, "priority": priority})).await;
+    v["id"].as_str().expect("task id").to_string()
 }
 
 /// Claims up to `max` tasks for `worker`; returns their ids.
 pub async fn claim(t: &TestApp, worker: &str, max: usize) -> Vec<String> {
-    match t.call("task.claim", json!({"workerId": worker, "maxTasks": max})).await {
-        Ok(v) => v["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect(),
-        Err(e) if not_implemented(&e) => {
-            let mut con = t.redis();
-            t.domain().coord.tasks.claim(&mut con, worker, max).await.unwrap().into_iter().map(|t| t.id).collect()
-        }
-        Err(e) => panic!("task.claim failed: {e:?}"),
-    }
+    let v = t.ok("task.claim", json!({"workerId": worker, "maxTasks": max})).await;
+    v["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
 }
 
 pub async fn assign(t: &TestApp, task: &str, instance: &str) {
-    match t.call("task.assign", json!({"taskId": task, "instanceId": instance})).await {
-        Ok(_) => {}
-        Err(e) if not_implemented(&e) => {
-            let mut con = t.redis();
-            t.domain().coord.tasks.assign(&mut con, task, instance).await.unwrap();
-        }
-        Err(e) => panic!("task.assign failed: {e:?}"),
-    }
+    t.ok("task.assign", json!({"taskId": task, "instanceId": instance})).await;
 }
 
 pub async fn complete(t: &TestApp, task: &str, worker: &str) {
-    match t.call("task.complete", json!({"id": task, "workerId": worker, "result": {"ok": true}})).await {
-        Ok(v) => assert_eq!(v["status"], "completed"),
-        Err(e) if not_implemented(&e) => {
-            let mut con = t.redis();
-            let c = t
-                .domain()
-                .coord
-                .tasks
-                .complete(&mut con, task, worker, Outcome::Completed(Some(json!({"ok": true}))))
-                .await;
-            c.unwrap();
-        }
-        Err(e) => panic!("task.complete failed: {e:?}"),
-    }
+    let v = t.ok("task.complete", json!({"id": task, "workerId": worker, "result": {"ok": true}})).await;
+    assert_eq!(v["status"], "completed");
 }
 
 /// The task as stored (status, assignee), read from the coordination core.

@@ -411,39 +411,13 @@ async fn a_rare_decision_is_found_past_many_pages_and_the_scan_is_bounded() {
             &decided(Decision::Deny, Some("r"), None),
         )
         .await;
-    let mut pipe = redis::pipe();
-    for _ in 0..1_200 {
-        pipe.cmd("XADD")
-            .arg(&key)
-            .arg("*")
-            .arg("tool")
-            .arg("Read")
-            .arg("decision")
-            .arg("allow")
-            .arg("session")
-            .arg("s1")
-            .ignore();
-    }
-    let () = pipe.query_async(&mut f.con).await.unwrap();
+    add_allows(&mut f.con, &key, 1_200).await;
     let deny = DecisionQuery { limit: 10, decision: Some(AuditedDecision::Deny), session: None };
     let found = f.sessions.decisions(deny).await.unwrap();
     assert_eq!((found.decisions.len(), found.truncated), (1, false));
     assert_eq!(found.decisions[0].tool_use_id.as_deref(), Some("old"));
     // Past the bound, the old deny is not reached, and the answer says so.
-    let mut pipe = redis::pipe();
-    for _ in 0..MAX_SCANNED {
-        pipe.cmd("XADD")
-            .arg(&key)
-            .arg("*")
-            .arg("tool")
-            .arg("Read")
-            .arg("decision")
-            .arg("allow")
-            .arg("session")
-            .arg("s1")
-            .ignore();
-    }
-    let () = pipe.query_async(&mut f.con).await.unwrap();
+    add_allows(&mut f.con, &key, MAX_SCANNED).await;
     let found = f.sessions.decisions(deny).await.unwrap();
     assert_eq!((found.decisions.len(), found.truncated), (0, true));
 }
@@ -459,14 +433,8 @@ fn cc_task(id: &str, subject: Option<&str>) -> claudebench_generated::types::Cla
 }
 
 async fn task_count(f: &mut Fixture) -> u64 {
-    let query = claudebench_domain::coordination::tasks::TaskQuery {
-        status: None,
-        assigned_to: None,
-        unassigned_only: false,
-        offset: 0,
-        limit: 100,
-        oldest_first: true,
-    };
+    let query =
+        claudebench_domain::coordination::tasks::TaskQuery { limit: 100, oldest_first: true, ..Default::default() };
     f.coord.tasks.list(&mut f.con, &query).await.unwrap().total
 }
 
@@ -609,4 +577,14 @@ async fn an_instance_record_keeps_at_most_the_newest_subagents() {
     assert_eq!(subs.len(), max);
     let ids: Vec<&str> = subs.iter().map(|a| a.agent_id.as_str()).collect();
     assert!(!ids.contains(&"a000") && !ids.contains(&"a005") && ids.contains(&"a006"), "{ids:?}");
+}
+
+/// `n` plain allows of `Read` by session `s1`, appended to the audit stream `key` at once.
+async fn add_allows<C: redis::aio::ConnectionLike>(con: &mut C, key: &str, n: usize) {
+    let mut pipe = redis::pipe();
+    for _ in 0..n {
+        pipe.cmd("XADD").arg(key).arg("*").arg("tool").arg("Read").arg("decision").arg("allow");
+        pipe.arg("session").arg("s1").ignore();
+    }
+    let () = pipe.query_async(con).await.unwrap();
 }
