@@ -91,14 +91,17 @@ fn rust_ident(name: &str) -> String {
     if KEYWORDS.contains(&name) { format!("r#{name}") } else { name.to_string() }
 }
 
-/// The stub for one event: compiles, and answers `not_implemented` until it is written.
+/// The stub for one event: the impl block with its signature, whose body is a `compile_error!`.
+/// The server therefore cannot be built, and so cannot ship, until someone writes the handler;
+/// the error points at the very line to replace.
 fn stub(event: &Event) -> String {
     let pascal = event.name.pascal();
     let summary = event.description.lines().next().unwrap_or("").trim();
     format!(
         r#"//! `{name}`: {summary}
 //!
-//! Scaffolded by `claudebench-codegen scaffold`; replace the body with the real behaviour.
+//! Scaffolded by `claudebench-codegen scaffold`: the build stops at the line below until it is
+//! replaced by the event's behaviour.
 
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::{pascal};
@@ -107,8 +110,8 @@ use claudebench_generated::types::{{{pascal}Input, {pascal}Output}};
 use crate::handlers::{{Ctx, Handlers}};
 
 impl {pascal}<Ctx> for Handlers {{
-    async fn handle(&self, _ctx: &Ctx, _input: {pascal}Input) -> Result<{pascal}Output, Error> {{
-        Err(Error::not_implemented("{name}"))
+    async fn handle(&self, ctx: &Ctx, input: {pascal}Input) -> Result<{pascal}Output, Error> {{
+        compile_error!("write the `{name}` handler: replace this line with code that turns `input` into a `{pascal}Output`")
     }}
 }}
 "#,
@@ -138,12 +141,61 @@ mod tests {
         assert_eq!(report.created.len(), 4);
         let stub = fs::read_to_string(dir.join("note/create.rs")).unwrap();
         assert!(stub.contains("impl NoteCreate<Ctx> for Handlers"), "{stub}");
-        assert!(stub.contains(r#"Error::not_implemented("note.create")"#), "{stub}");
+        assert!(stub.contains("compile_error!(\"write the `note.create` handler"), "{stub}");
+        syn::parse_file(&stub).unwrap_or_else(|e| panic!("the stub is not Rust: {e}\n{stub}"));
         let domain_mod = fs::read_to_string(dir.join("note/mod.rs")).unwrap();
         for action in ["attach", "create", "finish", "search"] {
             assert!(domain_mod.contains(&format!("mod {action};")), "{domain_mod}");
         }
         assert!(fs::read_to_string(dir.join("mod.rs")).unwrap().contains("mod note;"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Builds a scaffolded stub with `rustc` against stand-ins for the generated crate and the
+    /// handler module (the trait has the shape `emit/rust/handlers.rs` emits): the build fails at
+    /// the stub's line, naming the event and nothing else, and passes once that line is replaced.
+    #[test]
+    fn a_stub_stops_the_build_until_its_body_is_written() {
+        let dir = temp_dir("build");
+        scaffold(&fixture(), &dir).unwrap();
+        let stub_path = dir.join("note/create.rs");
+        let root = dir.join("lib.rs");
+        let stand_ins = r#"
+extern crate self as claudebench_generated;
+pub mod error { pub struct Error; }
+pub mod types { pub struct NoteCreateInput; pub struct NoteCreateOutput; }
+pub mod handlers {
+    pub struct Ctx;
+    pub struct Handlers;
+    pub trait NoteCreate<C: ?Sized + Sync>: Send + Sync {
+        fn handle(&self, ctx: &C, input: crate::types::NoteCreateInput)
+            -> impl Future<Output = Result<crate::types::NoteCreateOutput, crate::error::Error>> + Send;
+    }
+"#;
+        fs::write(&root, format!("{stand_ins}    #[path = {:?}]\n    mod create;\n}}\n", stub_path)).unwrap();
+        let build = || {
+            std::process::Command::new("rustc")
+                .args(["--edition", "2024", "--crate-type", "lib", "--crate-name", "stand_in", "--emit", "metadata"])
+                .arg("--out-dir")
+                .arg(&dir)
+                .arg(&root)
+                .output()
+                .expect("rustc runs")
+        };
+
+        let refused = build();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "a scaffolded stub must not build");
+        assert!(stderr.contains("error: write the `note.create` handler"), "{stderr}");
+        assert!(stderr.contains("note/create.rs:"), "the error points at the stub: {stderr}");
+        assert!(!stderr.contains("error["), "no other error than the stub's own: {stderr}");
+
+        let text = fs::read_to_string(&stub_path).unwrap();
+        let line = text.lines().find(|l| l.contains("compile_error!")).unwrap();
+        let written = text.replace(line, "        let _ = (ctx, input);\n        Ok(NoteCreateOutput)");
+        fs::write(&stub_path, written).unwrap();
+        let built = build();
+        assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -47,10 +47,6 @@ impl Error {
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unavailable, message)
     }
-    /// The error a scaffolded handler returns until it is written.
-    pub fn not_implemented(event: &str) -> Self {
-        Self::new(ErrorCode::NotImplemented, format!("event `{event}` has no implementation yet"))
-    }
 }
 
 impl std::fmt::Display for Error {

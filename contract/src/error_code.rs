@@ -24,15 +24,13 @@ pub enum ErrorCode {
     Timeout,
     /// A dependency (Redis, SQL) is unreachable; retry later.
     Unavailable,
-    /// The event has no implementation yet.
-    NotImplemented,
     /// A bug or an unexpected failure.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in documentation order.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::Validation,
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
@@ -42,7 +40,6 @@ impl ErrorCode {
         ErrorCode::CircuitOpen,
         ErrorCode::Timeout,
         ErrorCode::Unavailable,
-        ErrorCode::NotImplemented,
         ErrorCode::Internal,
     ];
 
@@ -58,7 +55,6 @@ impl ErrorCode {
             ErrorCode::CircuitOpen => "circuit_open",
             ErrorCode::Timeout => "timeout",
             ErrorCode::Unavailable => "unavailable",
-            ErrorCode::NotImplemented => "not_implemented",
             ErrorCode::Internal => "internal",
         }
     }
@@ -73,7 +69,6 @@ impl ErrorCode {
             ErrorCode::Conflict => 409,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
-            ErrorCode::NotImplemented => 501,
             ErrorCode::CircuitOpen | ErrorCode::Unavailable => 503,
             ErrorCode::Timeout => 504,
         }
@@ -93,7 +88,6 @@ impl ErrorCode {
             ErrorCode::NotFound => -32005,
             ErrorCode::Conflict => -32006,
             ErrorCode::Unavailable => -32007,
-            ErrorCode::NotImplemented => -32008,
             ErrorCode::Internal => -32603,
         }
     }
@@ -109,7 +103,6 @@ impl ErrorCode {
             ErrorCode::CircuitOpen => "The event's circuit breaker is open and it has no fallback.",
             ErrorCode::Timeout => "The handler did not finish within its deadline (and was cancelled).",
             ErrorCode::Unavailable => "A dependency (Redis, SQL) is unreachable; retry later.",
-            ErrorCode::NotImplemented => "The event has no implementation yet.",
             ErrorCode::Internal => "A bug or an unexpected failure.",
         }
     }

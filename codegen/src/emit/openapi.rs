@@ -72,7 +72,7 @@ pub use claudebench_contract::jsonrpc::PROTOCOL_ERRORS as JSONRPC_PROTOCOL_ERROR
 
 /// Every HTTP error status an event operation can answer, with its shared response component.
 /// Derived from [`ERROR_CODES`]; listed here so the order and names are stable.
-pub const ERROR_RESPONSES: [(u16, &str); 10] = [
+pub const ERROR_RESPONSES: [(u16, &str); 9] = [
     (400, "ValidationFailed"),
     (401, "Unauthorized"),
     (403, "Forbidden"),
@@ -80,7 +80,6 @@ pub const ERROR_RESPONSES: [(u16, &str); 10] = [
     (409, "Conflict"),
     (429, "RateLimited"),
     (500, "InternalError"),
-    (501, "NotImplemented"),
     (503, "Unavailable"),
     (504, "Timeout"),
 ];

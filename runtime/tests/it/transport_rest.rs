@@ -28,11 +28,13 @@ async fn each_error_code_gets_its_http_status_and_the_error_body() {
         ("conflict", 409),
         ("rate_limited", 429),
         ("internal", 500),
-        ("not_implemented", 501),
         ("circuit_open", 503),
         ("unavailable", 503),
         ("timeout", 504),
     ];
+    for code in claudebench_generated::error::ErrorCode::ALL {
+        assert!(cases.iter().any(|(c, _)| *c == code.as_str()), "{code} is not tried");
+    }
     for (code, status) in cases {
         let response =
             client().post(format!("{}/test/echo", server.url)).json(&json!({"fail": code})).send().await.unwrap();

@@ -182,7 +182,6 @@ fn scripted_error(code: &str) -> Error {
         "conflict" => Error::conflict("already assigned"),
         "timeout" => Error::new(ErrorCode::Timeout, "handler timed out"),
         "unavailable" => Error::unavailable("redis is down"),
-        "not_implemented" => Error::not_implemented("test.echo"),
         _ => Error::internal("boom"),
     }
 }
