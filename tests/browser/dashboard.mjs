@@ -2,79 +2,27 @@
 // Run by tests/it/browser.rs: `node dashboard.mjs` with CB_URL (a server without a token),
 // CB_TOKEN_URL and CB_TOKEN (one that requires a token), CB_SHOTS (where screenshots go) and
 // CB_CHROMIUM. Each check throws on failure; the last line printed is a JSON summary of figures.
-import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assert, launch, open as openPage, rest, step, waitLive } from './common.mjs';
 
 const base = process.env.CB_URL;
 const tokenBase = process.env.CB_TOKEN_URL;
 const token = process.env.CB_TOKEN;
 const shots = process.env.CB_SHOTS;
-const executablePath = process.env.CB_CHROMIUM ?? '/usr/bin/chromium';
 if (!base || !tokenBase || !token || !shots) throw new Error('CB_URL, CB_TOKEN_URL, CB_TOKEN and CB_SHOTS are required');
 
-const profile = mkdtempSync(join(tmpdir(), 'cb-chromium-'));
-// A fresh profile directory per run (Playwright passes it as --user-data-dir).
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const { browser, close } = await launch();
+const open = (url) => openPage(browser, url);
 const summary = {};
-const step = (name) => console.log(`· ${name}`);
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-/** REST call from the test itself, as any client would. */
-async function rest(url, event, input, headers = {}) {
-  const response = await fetch(`${url}/${event.replace('.', '/')}`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', ...headers },
-    body: JSON.stringify(input),
-  });
-  const body = await response.json();
-  assert(response.ok, `${event}: HTTP ${response.status} ${JSON.stringify(body)}`);
-  return body;
-}
-
-/** A page that records console errors, failed requests and requests to any other host. */
-async function open(url) {
-  const page = await browser.newPage();
-  const context = page;
-  const problems = [];
-  const origin = new URL(url).origin;
-  // Chromium logs every non-2xx answer as a console error without its URL: answers are checked
-  // below, by URL, and `allowed` lists the refusals a step provokes on purpose.
-  const allowed = new Set();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    const key = `${r.status()} ${new URL(r.url()).pathname}`;
-    if (r.status() >= 400 && !allowed.has(key)) problems.push(`answer ${key}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('request', (r) => {
-    const u = new URL(r.url());
-    if (!['data:', 'blob:'].includes(u.protocol) && u.origin !== origin && u.origin.replace('http', 'ws') !== origin.replace('http', 'ws')) {
-      problems.push(`request to another host: ${r.url()}`);
-    }
-  });
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  return { context, page, problems, allowed };
-}
 
 try {
   // --- the dashboard loads clean, and what it weighs -------------------------------------------
   step('dashboard loads with no console errors and nothing from another host');
   const { context, page, problems, allowed } = await open(base);
   await page.goto(`${base}/`, { waitUntil: 'load' });
-  await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', null, { timeout: 10000 });
+  await waitLive(page);
   await page.waitForLoadState('networkidle');
   summary.pageWeightBytes = await page.evaluate(() => {
     const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
@@ -163,7 +111,7 @@ try {
 
   step('the events view shows the live stream, filters and pauses');
   await page.goto(`${base}/#events`);
-  await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live');
+  await waitLive(page);
   await page.fill('#events-filter', 'task.created');
   await rest(base, 'task.create', { text: 'seen in the stream' });
   await page.locator('#event-log li', { hasText: 'seen in the stream' }).waitFor({ timeout: 2000 });
@@ -203,7 +151,7 @@ try {
   step('text meets WCAG AA contrast (4.5:1) in every view');
   for (const view of ['tasks', 'agents', 'hooks', 'events', 'console']) {
     await page.goto(`${base}/#${view}`);
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live');
+    await waitLive(page);
     const poor = await page.evaluate(() => {
       const rgb = (c) => (c.match(/[\d.]+/g) ?? []).map(Number);
       const lum = ([r, g, b]) => [r, g, b].map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
@@ -232,7 +180,7 @@ try {
   step('a narrow window folds the board into one column');
   await page.setViewportSize({ width: 390, height: 800 });
   await page.goto(`${base}/#tasks`);
-  await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live');
+  await waitLive(page);
   const columns = await page.evaluate(() => getComputedStyle(document.querySelector('.board')).gridTemplateColumns.split(' ').length);
   assert(columns === 1, `a narrow board has ${columns} columns`);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -265,20 +213,19 @@ try {
   await secured.page.locator('#token-dialog[open]').waitFor({ timeout: 5000 });
   await secured.page.fill('#token-input', token);
   await secured.page.press('#token-input', 'Enter');
-  await secured.page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', null, { timeout: 10000 });
+  await waitLive(secured.page);
   const auth = { Authorization: `Bearer ${token}` };
   const guarded = await rest(tokenBase, 'task.create', { text: 'behind a token' }, auth);
   await secured.page.locator(`li[data-id="${guarded.id}"]`).waitFor({ timeout: 2000 });
   await secured.page.waitForLoadState('networkidle');
   await secured.page.reload();
-  await secured.page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', null, { timeout: 10000 });
+  await waitLive(secured.page);
   assert(!(await secured.page.locator('#token-dialog[open]').count()), 'the token is kept for the session');
   // Before the token is given, the page's first calls are refused: that is how it knows to ask.
   const unexpected = secured.problems.filter((p) => !p.startsWith('answer 401 '));
   assert(unexpected.length === 0, `the token page had problems:\n${unexpected.join('\n')}`);
   await secured.context.close();
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify(summary));

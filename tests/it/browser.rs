@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 use crate::spawned::Serve;
@@ -23,14 +24,20 @@ fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_and_the_api_reference_work_in_a_real_browser() {
+/// Chromium's path; fails (never skips) when it or playwright-core is missing.
+fn chromium() -> String {
     let chromium = std::env::var("CB_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         Path::new(&chromium).is_file() && browser_dir().join("node_modules/playwright-core/package.json").is_file(),
         "Chromium (`{chromium}`) or playwright-core (tests/browser/node_modules) is missing: run scripts/test.sh \
          (it installs both)"
     );
+    chromium
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_and_the_api_reference_work_in_a_real_browser() {
+    let chromium = chromium();
     let prefix = support::unique_prefix();
     let dir = std::env::temp_dir().join(format!("cb-browser-{prefix}"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -77,5 +84,58 @@ async fn the_dashboard_and_the_api_reference_work_in_a_real_browser() {
         assert!(shots.join(format!("{shot}.png")).is_file(), "no screenshot of {shot}");
     }
     drop((open, secured));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `tests/browser/reconnect.mjs`: the page is open when its server is killed with SIGKILL and
+/// started again on the same port; it must come back by itself with what changed meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_comes_back_when_its_server_is_killed_and_restarted() {
+    let chromium = chromium();
+    let prefix = support::unique_prefix();
+    let dir = std::env::temp_dir().join(format!("cb-browser-{prefix}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut server = Serve::new("reconnect", &prefix, &dir.join("data")).log_to(dir.join("serve.log")).spawn().await;
+    let mut node = Command::new("node")
+        .arg("reconnect.mjs")
+        .current_dir(browser_dir())
+        .env("CB_URL", &server.url)
+        .env("CB_CHROMIUM", &chromium)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run node");
+    let mut stdin = node.stdin.take().unwrap();
+    let mut lines = BufReader::new(node.stdout.take().unwrap()).lines();
+    let mut stderr = node.stderr.take().unwrap();
+    let mut printed = Vec::new();
+    let drive = async {
+        while let Some(line) = lines.next_line().await.expect("the script's output") {
+            println!("{line}");
+            if line == "KILL" {
+                server.kill_and_restart().await;
+                stdin.write_all(b"up\n").await.expect("tell the script");
+            }
+            printed.push(line);
+        }
+        node.wait().await.expect("the script exits")
+    };
+    let status = tokio::time::timeout(Duration::from_secs(90), drive)
+        .await
+        .unwrap_or_else(|_| panic!("the reconnect test did not finish within 90 s{}", server.log_tail(20)));
+    let mut errors = String::new();
+    stderr.read_to_string(&mut errors).await.unwrap();
+    assert!(
+        status.success() && printed.iter().any(|l| l == "KILL"),
+        "the reconnect test failed:\n{}\n{errors}{}",
+        printed.join("\n"),
+        server.log_tail(20)
+    );
+    let summary: serde_json::Value = serde_json::from_str(printed.last().map(String::as_str).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("no summary line ({e}):\n{}", printed.join("\n")));
+    assert!(summary["reconnectMs"].is_number(), "{summary}");
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -128,21 +128,8 @@ impl Serve {
     /// Starts the server on a free port and waits until it is ready.
     pub async fn spawn(self) -> ServerProcess {
         let port = free_port();
-        let stderr = match &self.log {
-            Some(path) => Stdio::from(
-                std::fs::OpenOptions::new().create(true).append(true).open(path).expect("the server's log file"),
-            ),
-            None => Stdio::null(),
-        };
-        let child = self
-            .serve_command(port)
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn claudebench serve");
         let server = ServerProcess {
-            child,
+            child: start_serve(&self.env, self.log.as_deref(), port),
             url: format!("http://127.0.0.1:{port}"),
             name: self.name,
             instance: self.instance,
@@ -152,6 +139,23 @@ impl Serve {
         server.wait_ready().await;
         server
     }
+}
+
+/// `claudebench serve --port <port>`, its stderr appended to `log`, killed when dropped.
+fn start_serve(env: &[(String, String)], log: Option<&Path>, port: u16) -> Child {
+    let stderr = match log {
+        Some(path) => Stdio::from(
+            std::fs::OpenOptions::new().create(true).append(true).open(path).expect("the server's log file"),
+        ),
+        None => Stdio::null(),
+    };
+    command_with_env(env)
+        .args(["serve", "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn claudebench serve")
 }
 
 /// `claudebench` with exactly `env` on top of this process's environment (minus `DATABASE_URL`,
@@ -194,6 +198,15 @@ impl ServerProcess {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// SIGKILL, then the same server again on the same port (its clients see one address go
+    /// away and come back); returns once it is ready.
+    pub async fn kill_and_restart(&mut self) {
+        self.child.kill().await.expect("kill -9 the server");
+        let port: u16 = self.url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the server's port");
+        self.child = start_serve(&self.env, self.log.as_deref(), port);
+        self.wait_ready().await;
     }
 
     /// Another `claudebench` command (e.g. `deadletter list`) with this server's environment.
