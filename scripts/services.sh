@@ -72,9 +72,10 @@ ensure_python_tools() {
   fi
   if ! "$venv/bin/python" -c 'import openapi_spec_validator, openapi_python_client, schemathesis' >/dev/null 2>&1; then
     log "installing openapi-spec-validator, openapi-python-client and schemathesis into $venv"
-    # schemathesis' command line changed with 4.0; the test uses its 4.x options.
-    "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator openapi-python-client \
-      'schemathesis>=4,<5' || return 1
+    # Exact versions: a clean clone must test against the tools these tests were written for
+    # (schemathesis' options and its fuzzing change between releases; a new one is adopted on purpose).
+    "$venv/bin/pip" install -q --disable-pip-version-check openapi-spec-validator==0.9.0 \
+      openapi-python-client==0.29.1 schemathesis==4.32.5 hypothesis==6.170.17 || return 1
   fi
   export CB_PYTHON="$PWD/$venv/bin/python"
   export PATH="$PWD/$venv/bin:$PATH"

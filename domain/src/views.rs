@@ -103,6 +103,13 @@ impl<'a> Views<'a> {
         Ok(Recent { tasks: self.recent_tasks(&task_entries, max_tasks).await?, events })
     }
 
+    /// The `max` newest `instance.failed` events, newest first, read from their own stream so
+    /// that a failure stays visible however busy the bus was since.
+    pub async fn failures(&self, max: usize) -> Result<Vec<EventRecord>, Error> {
+        let stream = self.domain.runtime.keys.stream("instance.failed");
+        Ok(self.newest_entries(&[(stream, max)]).await?.iter().map(event_record).collect())
+    }
+
     /// The `max` most recently seen registered instances (past the cap, those are the ones a
     /// dashboard cares about), with their health and whether they lead.
     pub async fn instances(&self, max: usize) -> Result<Vec<Instance>, Error> {

@@ -167,17 +167,24 @@ const worker = sessionStorage.getItem(WORKER_KEY)
   ?? `dashboard-${Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, '0')).join('')}`;
 sessionStorage.setItem(WORKER_KEY, worker);
 let registered = false;
+let heartbeat = null;
 
 /** The page's own instance, registered when it first claims (role `dashboard`, so the server
- * never hands it work by itself) and kept alive by heartbeats while the page is open. */
+ * never hands it work by itself) and kept alive at the interval the server asks for while the
+ * page is open; told it is not alive (declared failed meanwhile), it registers again on its
+ * next claim. */
 async function ensureRegistered() {
   if (registered) return;
-  await must('system.register', { id: worker, roles: ['dashboard'] });
+  const answer = await must('system.register', { id: worker, roles: ['dashboard'] });
   registered = true;
-  setInterval(async () => {
+  clearInterval(heartbeat);
+  heartbeat = setInterval(async () => {
     const beat = await call('system.heartbeat', { instanceId: worker });
-    if (beat.ok && beat.body.alive === false) registered = false;
-  }, 5000);
+    if (beat.ok && beat.body?.alive === false) {
+      registered = false;
+      clearInterval(heartbeat);
+    }
+  }, answer.heartbeatIntervalMs ?? 5000);
 }
 
 let taskCache = [];
@@ -258,9 +265,7 @@ async function loadAgents() {
   $('#leader-line').textContent = leader
     ? `Leader: ${leader.id}, fencing term ${leader.term}, lease until ${new Date(leader.expiresAt).toLocaleTimeString()}`
     : 'Leader: none';
-  for (const record of state.recentEvents ?? []) {
-    if (record.type === 'instance.failed') noteFailure(record.payload, record.timestamp);
-  }
+  for (const record of state.failures ?? []) noteFailure(record.payload, record.timestamp);
   const rows = state.instances.map((i) => el('tr', { 'data-id': i.id },
     el('th', { scope: 'row' }, el('code', { text: i.id }), i.isLeader ? el('span', { class: 'badge', text: 'leader' }) : null),
     el('td', { text: (i.roles ?? []).join(', ') }),
@@ -280,15 +285,22 @@ function load(id) {
   return running || queued ? `${running} running, ${queued} queued` : 'idle';
 }
 
-/** Failed instances and how many of their tasks went back to the queue (`instance.failed`). */
+/** Each failed instance's latest failure and the tasks re-queued from it (`instance.failed`,
+ * from get_state's `failures` and live). */
 const failures = new Map();
+const SHOWN_REQUEUED = 5;
 
 function noteFailure(payload, at) {
-  if (!payload?.id || failures.has(payload.id)) return;
-  failures.set(payload.id, { at, requeued: payload.tasksReassigned ?? 0 });
-  $('#failures').replaceChildren(...[...failures].map(([id, f]) => el('li', {},
-    el('code', { text: id }), ` failed ${f.at ? new Date(f.at).toLocaleTimeString() : ''}: `,
-    `${f.requeued} task${f.requeued === 1 ? '' : 's'} re-queued`)));
+  const when = new Date(at).getTime() || Date.now();
+  if (typeof payload?.id !== 'string' || (failures.get(payload.id)?.at ?? -1) >= when) return;
+  const requeued = Array.isArray(payload.requeued) ? payload.requeued.map(String) : [];
+  failures.set(payload.id, { at: when, count: Number(payload.tasksReassigned ?? requeued.length) || 0, requeued });
+  const newest = [...failures].sort(([, a], [, b]) => b.at - a.at);
+  $('#failures').replaceChildren(...newest.map(([id, f]) => el('li', { 'data-id': id },
+    el('code', { text: id }), ` failed ${new Date(f.at).toLocaleTimeString()}: `,
+    `${f.count} task${f.count === 1 ? '' : 's'} re-queued`,
+    ...f.requeued.slice(0, SHOWN_REQUEUED).flatMap((t, i) => [i ? ', ' : ' (', el('code', { text: t })]),
+    f.requeued.length > SHOWN_REQUEUED ? ', …)' : f.requeued.length ? ')' : '')));
 }
 
 async function loadLeases() {

@@ -18,6 +18,14 @@ const open = (url) => openPage(browser, url);
 const summary = {};
 
 try {
+  // An instance that takes a task and goes silent: the server (failure timeout 6 s, from
+  // tests/it/browser.rs) declares it failed while the test runs and re-queues its task.
+  const doomed = `doomed-${Date.now()}`;
+  await rest(base, 'system.register', { id: doomed, roles: ['silent'] });
+  const orphan = await rest(base, 'task.create', { text: 'held by an instance that dies', priority: 100 });
+  const taken = await rest(base, 'task.claim', { workerId: doomed, maxTasks: 1 });
+  assert(taken.tasks?.[0]?.id === orphan.id, `the doomed instance took ${JSON.stringify(taken)}`);
+
   // --- the dashboard loads clean, and what it weighs -------------------------------------------
   step('dashboard loads with no console errors and nothing from another host');
   const { context, page, problems, allowed } = await open(base);
@@ -84,6 +92,17 @@ try {
   step('the agents view shows the leader with its fencing term and a file lease as it is taken');
   const leader = await page.locator('#leader-line').textContent();
   assert(/fencing term \d+/.test(leader), `leader line: ${leader}`);
+
+  step('a failed instance shows with the task re-queued from it, live and on a page opened later');
+  const failure = (p) => p.locator(`#failures li[data-id="${doomed}"]`).filter({ hasText: orphan.id });
+  await failure(page).waitFor({ timeout: 15000 });
+  // Dozens of events came since: a page opened now learns of it from get_state's failures.
+  const later = await open(base);
+  await later.page.goto(`${base}/#agents`);
+  await failure(later.page).waitFor({ timeout: 3000 });
+  assert((await failure(later.page).textContent()).includes('1 task re-queued'), 'the count of re-queued tasks');
+  assert(later.problems.length === 0, `the later page had problems:\n${later.problems.join('\n')}`);
+  await later.context.close();
   const repo = mkdtempSync(join(tmpdir(), 'cb-repo-'));
   writeFileSync(join(repo, 'lib.rs'), 'fn main() {}\n');
   const session = '5e55a0b1-0000-4000-8000-00000000da5b';

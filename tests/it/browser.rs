@@ -41,8 +41,13 @@ async fn the_dashboard_and_the_api_reference_work_in_a_real_browser() {
     let prefix = support::unique_prefix();
     let dir = std::env::temp_dir().join(format!("cb-browser-{prefix}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let open =
-        Serve::new("browser", &format!("{prefix}-open"), &dir.join("open")).log_to(dir.join("open.log")).spawn().await;
+    // A short failure timeout, so an instance the script leaves silent is declared failed while
+    // it runs (the page heartbeats at the interval `system.register` answers).
+    let open = Serve::new("browser", &format!("{prefix}-open"), &dir.join("open"))
+        .env("CLAUDEBENCH_FAILURE_TIMEOUT_MS", "6000")
+        .log_to(dir.join("open.log"))
+        .spawn()
+        .await;
     let token = format!("token-{prefix}");
     let secured = Serve::new("browser-token", &format!("{prefix}-token"), &dir.join("token"))
         .env("CLAUDEBENCH_TOKEN", token.clone())

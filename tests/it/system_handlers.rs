@@ -51,10 +51,11 @@ fn with_failure_timeout(ms: u64) -> claudebench_domain::node::NodeOptions {
 // --- register / heartbeat / unregister ----------------------------------------------------------
 
 #[tokio::test]
-async fn register_answers_exactly_registered_and_records_roles_liveness_and_an_event() {
-    let t = TestApp::start().await;
+async fn register_answers_registered_with_its_beat_interval_and_records_roles_liveness_and_an_event() {
+    // 9 s failure timeout: the instance is told to beat every 3 s, so two lost beats are survived.
+    let t = TestApp::start_with(with_failure_timeout(9_000)).await;
     let out = t.ok("system.register", json!({"id": "worker-1", "roles": ["worker", "supervisor"]})).await;
-    assert_eq!(out, json!({"registered": true}));
+    assert_eq!(out, json!({"registered": true, "heartbeatIntervalMs": 3_000}));
 
     let mut con = t.redis();
     let rec = t.domain().coord.instances.get(&mut con, "worker-1").await.unwrap().expect("record");
@@ -366,6 +367,24 @@ async fn check_health_fails_silent_instances_once_and_hands_their_tasks_to_live_
     assert_eq!(failed.len(), 1);
     assert_eq!((failed[0]["id"].as_str(), failed[0]["tasksReassigned"].as_u64()), (Some("dead"), Some(3)));
 
+    // get_state keeps showing the failure and what it re-queued after the bus moved on.
+    for i in 0..12 {
+        create_task(&t, &format!("later {i}"), 10).await;
+    }
+    let state = t.ok("system.get_state", json!({})).await;
+    assert!(state["recentEvents"].as_array().unwrap().iter().all(|e| e["type"] != "instance.failed"), "{state}");
+    let failures = state["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{state}");
+    assert_eq!(
+        (failures[0]["type"].as_str(), failures[0]["payload"]["id"].as_str()),
+        (Some("instance.failed"), Some("dead"))
+    );
+    let mut requeued: Vec<String> = serde_json::from_value(failures[0]["payload"]["requeued"].clone()).unwrap();
+    requeued.sort();
+    let mut expected = ids.to_vec();
+    expected.sort();
+    assert_eq!(requeued, expected);
+
     // Repeating the sweep finds nothing new; the failure stays listed.
     let again = t.ok("system.check_health", json!({"timeout": 1_000})).await;
     assert_eq!((again["failed"].clone(), again["reassigned"].clone()), (json!(["dead"]), json!({})));
@@ -387,11 +406,11 @@ async fn check_health_rejects_a_timeout_out_of_range() {
 // --- get_state ----------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn get_state_always_has_its_three_lists() {
+async fn get_state_always_has_its_lists() {
     let t = TestApp::start().await;
     let own = t.services().instance_id.clone();
     let out = t.ok("system.get_state", json!({})).await;
-    assert_eq!(out["tasks"], json!([]));
+    assert_eq!((out["tasks"].clone(), out["failures"].clone()), (json!([]), json!([])));
     // No instance campaigns here (no background jobs, nobody registered): no leader, and the
     // key is there all the same.
     assert_eq!(out.get("leader"), Some(&Value::Null));

@@ -81,6 +81,13 @@ impl CoordinationConfig {
         self.instance_record_ttl_ms.max(self.failure_timeout_ms.saturating_mul(2))
     }
 
+    /// How often an instance must beat: a third of the failure timeout, so two late or lost
+    /// heartbeats in a row do not make a live instance look failed. The server's own
+    /// heartbeat job uses it, and `system.register` tells every other instance.
+    pub fn heartbeat_interval_ms(&self) -> u64 {
+        (self.failure_timeout_ms / 3).max(1)
+    }
+
     /// Length of a leadership lease, for the node's own elector and for leaders elected
     /// through `system.register` alike: one failure timeout, within 1 s..30 s, so a silent
     /// leader is replaced about when it would be declared failed.

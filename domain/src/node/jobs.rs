@@ -51,9 +51,10 @@ pub(super) fn start(
     let term = elector.watch();
     let mut jobs = Vec::new();
 
-    // Heartbeat and gossip: every instance, three times per failure timeout.
+    // Heartbeat and gossip: every instance, at the interval it tells registering instances.
     let s = services.clone();
-    jobs.push(every(failure_timeout / 3, stop.clone(), move || {
+    let heartbeat = Duration::from_millis(options.coordination.heartbeat_interval_ms());
+    jobs.push(every(heartbeat, stop.clone(), move || {
         let s = s.clone();
         async move {
             let mut con = s.runtime.redis.conn();

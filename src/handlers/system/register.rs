@@ -1,4 +1,4 @@
-//! `system.register`: Registers (or re-registers) an instance with its roles and marks it healthy. Roles the instance no longer announces are dropped. The instance must then send `system.heartbeat` regularly; one that stops is detected as failed and its tasks are handed back to the queue. An instance with the `worker` role is offered pending tasks right away. The first instance to register while no leader exists becomes leader. Publishes `instance.registered`.
+//! `system.register`: Registers (or re-registers) an instance with its roles and marks it healthy. Roles the instance no longer announces are dropped. The instance must then send `system.heartbeat` every `heartbeatIntervalMs` (a third of the server's failure timeout); one that stops is detected as failed and its tasks are handed back to the queue. An instance with the `worker` role is offered pending tasks right away. The first instance to register while no leader exists becomes leader. Publishes `instance.registered`.
 
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::SystemRegister;
@@ -31,6 +31,7 @@ impl SystemRegister<Ctx> for Handlers {
                 tracing::warn!(instance = %input.id, error = %e, "auto-assignment after registration failed");
             }
         }
-        Ok(SystemRegisterOutput { registered: true })
+        let interval = i64::try_from(instances.config().heartbeat_interval_ms()).unwrap_or(i64::MAX);
+        Ok(SystemRegisterOutput { registered: true, heartbeat_interval_ms: Some(interval) })
     }
 }
