@@ -177,8 +177,7 @@ async fn with_sql_and_three_partitions_ids_follow_creation_order_within_a_few() 
 /// Invalid partition counts stop the start with one line naming the setting.
 #[tokio::test]
 async fn invalid_partition_counts_stop_the_start() {
-    let dir = std::env::temp_dir().join(format!("cb-attack-{}", crate::support::unique_prefix()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::support::scratch_dir("attack", &crate::support::unique_prefix());
     for value in ["0", "1025", "-1", "abc", "3.0", "99999999999999999999"] {
         let prefix = crate::support::unique_prefix();
         let mut cmd = Serve::new("bad", &prefix, &dir).env("CLAUDEBENCH_PARTITIONS", value).serve_command(free_port());

@@ -39,8 +39,7 @@ fn chromium() -> String {
 async fn the_dashboard_and_the_api_reference_work_in_a_real_browser() {
     let chromium = chromium();
     let prefix = support::unique_prefix();
-    let dir = std::env::temp_dir().join(format!("cb-browser-{prefix}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir("browser", &prefix);
     // A short failure timeout, so an instance the script leaves silent is declared failed while
     // it runs (the page heartbeats at the interval `system.register` answers).
     let open = Serve::new("browser", &format!("{prefix}-open"), &dir.join("open"))
@@ -98,8 +97,7 @@ async fn the_dashboard_and_the_api_reference_work_in_a_real_browser() {
 async fn the_dashboard_comes_back_when_its_server_is_killed_and_restarted() {
     let chromium = chromium();
     let prefix = support::unique_prefix();
-    let dir = std::env::temp_dir().join(format!("cb-browser-{prefix}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir("browser", &prefix);
     let mut server = Serve::new("reconnect", &prefix, &dir.join("data")).log_to(dir.join("serve.log")).spawn().await;
     let mut node = Command::new("node")
         .arg("reconnect.mjs")

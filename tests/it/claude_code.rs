@@ -199,8 +199,7 @@ async fn a_denied_hook_call_is_read_back_from_hook_decisions_with_its_rule_reaso
 async fn the_settings_setup_writes_drive_the_server_for_every_hook_it_configures() {
     let server = TestServer::start().await;
     let contract = contract();
-    let dir = std::env::temp_dir().join(format!("cb-setup-drive-{}", crate::support::unique_prefix()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::support::scratch_dir("setup-drive", &crate::support::unique_prefix());
     let bin = Path::new(env!("CARGO_BIN_EXE_claudebench"));
     let setup = std::process::Command::new(bin)
         .args(["setup", "claude-code", "--dir"])

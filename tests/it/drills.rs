@@ -626,8 +626,7 @@ impl Drill {
 
     async fn on_redis(name: &str, store: Store, redis: RedisOptions) -> Drill {
         let prefix = support::unique_prefix();
-        let dir = std::env::temp_dir().join(format!("cb-drill-{prefix}"));
-        std::fs::create_dir_all(&dir).expect("the drill's temp dir");
+        let dir = crate::support::scratch_dir("drill", &prefix);
         let sql = Sql::create(store, &prefix, &dir).await;
         Drill {
             name: name.to_string(),

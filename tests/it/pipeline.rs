@@ -104,8 +104,7 @@ async fn only_events_marked_cacheable_store_their_answers() {
 /// `CLAUDEBENCH_RATE_LIMITS=off` lifts every limit: the pipeline enforces what is configured.
 #[tokio::test]
 async fn the_configuration_file_and_the_rate_limit_switch_set_the_limits_the_pipeline_enforces() {
-    let dir = std::env::temp_dir().join(format!("cb-config-{}", crate::support::unique_prefix()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::support::scratch_dir("config", &crate::support::unique_prefix());
     let path = dir.join("claudebench.toml");
     std::fs::write(
         &path,

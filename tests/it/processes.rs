@@ -244,8 +244,7 @@ async fn task_create_costs_one_redis_round_trip() {
 /// policy `claudebench events` prints.
 #[test]
 fn the_configuration_file_is_checked_at_start_and_shown_by_events() {
-    let dir = std::env::temp_dir().join(format!("cb-cli-config-{}", support::unique_prefix()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir("cli-config", &support::unique_prefix());
     let run = |args: &[&str], env: &[(&str, &str)]| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claudebench"));
         cmd.args(args).env_remove("CLAUDEBENCH_CONFIG").env_remove("CLAUDEBENCH_RATE_LIMITS");
@@ -296,8 +295,7 @@ fn the_configuration_file_is_checked_at_start_and_shown_by_events() {
 /// configuration file's `[settings]` is checked the same way.
 #[test]
 fn a_bad_redis_cluster_setting_stops_serve_with_one_clear_line() {
-    let dir = std::env::temp_dir().join(format!("cb-cli-cluster-{}", support::unique_prefix()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir("cli-cluster", &support::unique_prefix());
     let run = |env: &[(&str, &str)], args: &[&str]| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claudebench"));
         cmd.args(["serve", "--port", "0"])

@@ -37,8 +37,7 @@ fn schemathesis_cli() -> PathBuf {
 async fn schemathesis_finds_no_server_error_and_no_response_outside_the_published_schema() {
     let st = schemathesis_cli();
     let prefix = support::unique_prefix();
-    let dir = std::env::temp_dir().join(format!("cb-schemathesis-{prefix}"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir("schemathesis", &prefix);
     // A production configuration: test-only events are not served and not in the document.
     let server = Serve::new("schemathesis", &prefix, &dir.join("data")).log_to(dir.join("server.log")).spawn().await;
 

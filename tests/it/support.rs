@@ -22,6 +22,14 @@ pub fn unique_prefix() -> String {
     format!("cbt-{}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000_000)
 }
 
+/// A fresh directory under the system's temporary one, `cb-<what>-<id>`, for a test's data and
+/// logs; the test removes it when it passes, so a failing one leaves its logs to read.
+pub fn scratch_dir(what: &str, id: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cb-{what}-{id}"));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    dir
+}
+
 /// Options for a test app: the machine's Redis (or the test cluster), a fresh prefix, no SQL, no
 /// jobs.
 pub fn options() -> NodeOptions {
