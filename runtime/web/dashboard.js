@@ -135,11 +135,9 @@ function connect() {
   });
   socket.addEventListener('close', async (closed) => {
     setStatus('disconnected: reconnecting…', true);
-    // An upgrade refused for the token closes before opening: ask, then retry.
-    if (closed.code === 1006 && !sessionStorage.getItem(TOKEN_KEY)) {
-      const probe = await call('system.health', {});
-      if (probe.status === 401) await askToken();
-    }
+    // An upgrade refused for the token (none yet, a wrong one, or the server's changed) closes
+    // before opening: a plain call answers 401 and asks for it (callPath), then the socket retries.
+    if (closed.code === 1006) await call('system.health', {});
     setTimeout(connect, retryMs);
     retryMs = Math.min(retryMs * 2, 10000);
   });
@@ -188,10 +186,18 @@ async function ensureRegistered() {
 }
 
 let taskCache = [];
+const BOARD_LIMIT = 200;
+/** Finished columns show the latest tasks; open ones the oldest (the longest waiting or running). */
+const NEWEST_FIRST = new Set(['completed', 'failed']);
+/** The views drawn from the board's tasks (the board, each instance's load, sessions' todos). */
+const TASK_VIEWS = new Set(['tasks', 'agents', 'hooks']);
+let tasksStale = false;
 
 async function loadTasks() {
-  const lists = await Promise.all(STATUSES.map((status) => must('task.list', { status, limit: 200 })));
-  STATUSES.forEach((status, i) => renderColumn(status, lists[i]));
+  tasksStale = false;
+  const lists = await Promise.all(STATUSES.map((status) =>
+    must('task.list', { status, limit: BOARD_LIMIT, order: NEWEST_FIRST.has(status) ? 'newest' : 'oldest' })));
+  keepingFocus('.board', () => STATUSES.forEach((status, i) => renderColumn(status, lists[i])));
   taskCache = lists.flatMap((page) => page.tasks);
   renderTodos();
   for (const cell of $$('#instances tbody td.load')) cell.textContent = load(cell.closest('tr').dataset.id);
@@ -201,9 +207,21 @@ function renderColumn(status, page) {
   const column = $(`.column[data-status="${status}"]`);
   let tasks = page.tasks;
   if (status === 'pending') tasks = [...tasks].sort((a, b) => b.priority - a.priority);
-  else if (status !== 'in_progress') tasks = [...tasks].reverse();
-  $('.count', column).textContent = page.total > tasks.length ? `${tasks.length} of ${page.total}` : String(page.total);
+  const shown = NEWEST_FIRST.has(status) ? 'newest' : 'oldest';
+  $('.count', column).textContent = page.total > tasks.length ? `${shown} ${tasks.length} of ${page.total}` : String(page.total);
   $('ol', column).replaceChildren(...tasks.map(taskCard));
+}
+
+/** Redraws inside `scope` without losing keyboard focus: the focused button of a card comes back
+ * on the same card's button with the same label, if it is still there. */
+function keepingFocus(scope, draw) {
+  const focused = document.activeElement;
+  const card = focused?.closest?.(`${scope} [data-id]`);
+  draw();
+  if (!card) return;
+  const again = [...$$(`${scope} [data-id]`)].find((li) => li.dataset.id === card.dataset.id);
+  const target = again && [...again.querySelectorAll('button')].find((b) => b.textContent === focused.textContent);
+  target?.focus();
 }
 
 function taskCard(task) {
@@ -252,11 +270,23 @@ function setupTasks() {
       $('#create-text').value = '';
     });
   });
+  // Every task event re-reads the board (up to 4 × 200 tasks with their metadata): only while a
+  // view that shows them is on screen; otherwise once, when one is shown again.
   const refresh = throttle(() => run(loadTasks), 150);
-  onEvent((e) => { if (e.event.startsWith('task.')) refresh(); });
+  onEvent((e) => {
+    if (!e.event.startsWith('task.')) return;
+    if (TASK_VIEWS.has(currentView()) && !document.hidden) refresh();
+    else tasksStale = true;
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && tasksStale && TASK_VIEWS.has(currentView())) refresh();
+  });
 }
 
 // ---- agents --------------------------------------------------------------------------------
+
+/** system.get_state lists at most this many instances. */
+const MAX_INSTANCES = 100;
 
 async function loadAgents() {
   const [state, health] = await Promise.all([must('system.get_state', {}), must('system.health', {})]);
@@ -274,6 +304,9 @@ async function loadAgents() {
     el('td', { class: 'load', text: load(i.id) }),
     el('td', { text: (i.subagents ?? []).map((s) => `${s.agentType ?? 'subagent'} ${s.agentId} (${age(s.startedAt)})`).join(', ') }),
     el('td', { text: (i.teammates ?? []).map((t) => `${t.name} (idle ${age(t.idleSince)})`).join(', ') })));
+  if (rows.length >= MAX_INSTANCES) {
+    rows.push(el('tr', {}, el('td', { colspan: 7, class: 'hint', text: `Only the ${MAX_INSTANCES} most recently seen instances are listed.` })));
+  }
   $('#instances tbody').replaceChildren(...rows);
 }
 
@@ -289,19 +322,29 @@ function load(id) {
  * from get_state's `failures` and live). */
 const failures = new Map();
 const SHOWN_REQUEUED = 5;
+/** As many as system.get_state returns: a burst of failures keeps the newest. */
+const SHOWN_FAILURES = 20;
 
 function noteFailure(payload, at) {
   const when = new Date(at).getTime() || Date.now();
   if (typeof payload?.id !== 'string' || (failures.get(payload.id)?.at ?? -1) >= when) return;
   const requeued = Array.isArray(payload.requeued) ? payload.requeued.map(String) : [];
   failures.set(payload.id, { at: when, count: Number(payload.tasksReassigned ?? requeued.length) || 0, requeued });
+  if (failures.size > SHOWN_FAILURES) {
+    const oldest = [...failures].reduce((a, b) => (b[1].at < a[1].at ? b : a));
+    failures.delete(oldest[0]);
+  }
+  drawFailures();
+}
+
+const drawFailures = throttle(() => {
   const newest = [...failures].sort(([, a], [, b]) => b.at - a.at);
   $('#failures').replaceChildren(...newest.map(([id, f]) => el('li', { 'data-id': id },
     el('code', { text: id }), ` failed ${new Date(f.at).toLocaleTimeString()}: `,
     `${f.count} task${f.count === 1 ? '' : 's'} re-queued`,
     ...f.requeued.slice(0, SHOWN_REQUEUED).flatMap((t, i) => [i ? ', ' : ' (', el('code', { text: t })]),
     f.requeued.length > SHOWN_REQUEUED ? ', …)' : f.requeued.length ? ')' : '')));
-}
+}, 500);
 
 async function loadLeases() {
   const { leases, truncated } = await must('lease.list', {});
@@ -388,6 +431,8 @@ function globToRegExp(glob) {
 
 function setupEvents() {
   const log = $('#event-log');
+  // The filter applies as it is typed; Enter has nothing to submit.
+  $('#events-form').addEventListener('submit', (e) => e.preventDefault());
   $('#events-filter').addEventListener('input', (e) => {
     events.filter = globToRegExp(e.target.value);
     for (const li of log.children) li.hidden = !events.filter.test(li.dataset.event);
@@ -642,6 +687,7 @@ function showView() {
     else link.removeAttribute('aria-current');
   }
   for (const timer of viewTimers) if (timer.view === name) timer.fn();
+  if (tasksStale && TASK_VIEWS.has(name)) run(loadTasks);
   if (name === 'console' && catalog.length === 0 && socket?.readyState === WebSocket.OPEN) run(loadCatalog);
   if (name === 'events') drawServed();
 }

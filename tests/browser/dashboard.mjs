@@ -68,6 +68,15 @@ try {
   latencies.sort((a, b) => a - b);
   summary.eventToPageMs = { median: latencies[20], p90: latencies[36], max: latencies[39], samples: latencies.length };
 
+  // --- a redraw keeps keyboard focus where it was ------------------------------------------------
+  step('a card keeps keyboard focus while the board redraws for other tasks');
+  const claimButton = page.locator(`.column[data-status="pending"] li[data-id="${created.id}"] button`, { hasText: 'Claim' });
+  await claimButton.focus();
+  const meanwhile = await rest(base, 'task.create', { text: 'redraws the board', priority: 90 });
+  await page.locator(`.column[data-status="pending"] li[data-id="${meanwhile.id}"]`).waitFor({ timeout: 2000 });
+  const focusedOn = await page.evaluate(() => [document.activeElement?.closest('li[data-id]')?.dataset.id, document.activeElement?.textContent?.slice(0, 40)]);
+  assert(focusedOn[0] === created.id && focusedOn[1] === 'Claim', `focus moved to ${JSON.stringify(focusedOn)}`);
+
   // --- claiming from the board moves the task ----------------------------------------------------
   step('claiming from the board moves the task to in progress, then completing it to completed');
   const card = page.locator(`.column[data-status="pending"] li[data-id="${created.id}"]`);
@@ -103,6 +112,14 @@ try {
   assert((await failure(later.page).textContent()).includes('1 task re-queued'), 'the count of re-queued tasks');
   assert(later.problems.length === 0, `the later page had problems:\n${later.problems.join('\n')}`);
   await later.context.close();
+
+  step('a burst of failures shows the newest 20');
+  const burst = Array.from({ length: 25 }, (_, i) => `burst-${i}-${Date.now()}`);
+  await Promise.all(burst.map((id) => rest(base, 'system.register', { id, roles: ['silent'] })));
+  await page.waitForFunction((ids) => ids.filter((id) => document.querySelector(`#failures li[data-id="${id}"]`)).length >= 20,
+    burst, { timeout: 15000 });
+  const listed = await page.locator('#failures li').count();
+  assert(listed === 20, `the failures list holds ${listed} entries`);
   const repo = mkdtempSync(join(tmpdir(), 'cb-repo-'));
   writeFileSync(join(repo, 'lib.rs'), 'fn main() {}\n');
   const session = '5e55a0b1-0000-4000-8000-00000000da5b';
@@ -131,9 +148,17 @@ try {
   step('the events view shows the live stream, filters and pauses');
   await page.goto(`${base}/#events`);
   await waitLive(page);
+  await page.waitForLoadState('networkidle');
   await page.fill('#events-filter', 'task.created');
-  await rest(base, 'task.create', { text: 'seen in the stream' });
+  // The board is not on screen: its tasks are not re-read for every task event.
+  let boardReads = 0;
+  const countBoardReads = (r) => { if (new URL(r.url()).pathname === '/task/list') boardReads++; };
+  page.on('request', countBoardReads);
+  const streamed = await rest(base, 'task.create', { text: 'seen in the stream' });
   await page.locator('#event-log li', { hasText: 'seen in the stream' }).waitFor({ timeout: 2000 });
+  await new Promise((r) => setTimeout(r, 400));
+  page.off('request', countBoardReads);
+  assert(boardReads === 0, `the hidden board was read ${boardReads} times for one task event`);
   await page.click('#events-pause');
   await rest(base, 'task.create', { text: 'not while paused' });
   await new Promise((r) => setTimeout(r, 700));
@@ -143,6 +168,9 @@ try {
   // The server's own metrics, sampled every 2 s: rate and latency of the events it served.
   await page.locator('#served .rate code', { hasText: 'task.create' }).waitFor({ timeout: 6000 });
   await page.screenshot({ path: join(shots, 'events.png') });
+  // ... and once the board is shown again, it has what changed meanwhile.
+  await page.click('nav a[data-view="tasks"]');
+  await page.locator(`.column[data-status="pending"] li[data-id="${streamed.id}"]`).waitFor({ timeout: 2000 });
 
   // --- the console: a form from the schema, issues at their fields ------------------------------
   step('the console sends an invalid input and pins each issue to its field');
@@ -240,6 +268,13 @@ try {
   await secured.page.reload();
   await waitLive(secured.page);
   assert(!(await secured.page.locator('#token-dialog[open]').count()), 'the token is kept for the session');
+  step('a token that stops working brings the prompt back');
+  await secured.page.evaluate(() => sessionStorage.setItem('claudebench-token', 'not-the-token'));
+  await secured.page.reload();
+  await secured.page.locator('#token-dialog[open]').waitFor({ timeout: 5000 });
+  await secured.page.fill('#token-input', token);
+  await secured.page.press('#token-input', 'Enter');
+  await waitLive(secured.page);
   // Before the token is given, the page's first calls are refused: that is how it knows to ask.
   const unexpected = secured.problems.filter((p) => !p.startsWith('answer 401 '));
   assert(unexpected.length === 0, `the token page had problems:\n${unexpected.join('\n')}`);

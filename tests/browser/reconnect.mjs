@@ -1,6 +1,7 @@
 // The dashboard outlives its server: run by tests/it/browser.rs with CB_URL. Once the page is
-// live it prints `KILL`; the test then kills the server with SIGKILL, starts it again on the
-// same port and writes `up` to this script's stdin. The page must show that it lost the server,
+// live it prints `KILL` (or `KILL token=<t>`: come back requiring that token); the test then
+// kills the server with SIGKILL, starts it again on the same port and writes `up` to this
+// script's stdin. The page must show that it lost the server,
 // come back by itself, reload what changed meanwhile and take events and clicks again. The last
 // line printed is a JSON summary of figures.
 import { createInterface } from 'node:readline';
@@ -11,6 +12,10 @@ if (!base) throw new Error('CB_URL is required');
 const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const { browser, close } = await launch();
 const summary = {};
+const restarted = async () => {
+  const answer = await stdin.next();
+  assert(answer.value === 'up', `the test answered ${JSON.stringify(answer.value)}`);
+};
 
 try {
   step('the page is live and shows a task');
@@ -23,8 +28,7 @@ try {
   step('the server is killed: the page says so');
   console.log('KILL');
   await page.waitForFunction(() => document.querySelector('#status')?.textContent.startsWith('disconnected'), null, { timeout: 5000 });
-  const answer = await stdin.next();
-  assert(answer.value === 'up', `the test answered ${JSON.stringify(answer.value)}`);
+  await restarted();
   const up = Date.now();
 
   step('what changed while the page was away is on the board once it is back');
@@ -51,6 +55,27 @@ try {
   assert(thrown.length === 0, `the page threw:\n${thrown.join('\n')}`);
   assert(problems.length === settled, `problems after reconnecting:\n${problems.slice(settled).join('\n')}`);
   summary.problemsWhileDown = settled;
+
+  // The operator turns a token on, then rotates it: each time the page must ask, not retry a
+  // refused socket forever. A page that never claimed (so no heartbeat of its own calls the API
+  // and meets the 401 by chance): only its socket notices.
+  await page.close();
+  const watcher = await open(browser, base);
+  await watcher.page.goto(`${base}/`, { waitUntil: 'load' });
+  await waitLive(watcher.page);
+  for (const [n, token] of ['first+token/==', 'second+token/=='].entries()) {
+    step(`the server comes back requiring ${n ? 'a different' : 'a'} token: the page asks for it`);
+    console.log(`KILL token=${token}`);
+    await restarted();
+    await watcher.page.locator('#token-dialog[open]').waitFor({ timeout: 15000 });
+    await watcher.page.fill('#token-input', token);
+    await watcher.page.press('#token-input', 'Enter');
+    await waitLive(watcher.page, 15000);
+    const guarded = await rest(base, 'task.create', { text: `behind token ${n + 1}` }, { Authorization: `Bearer ${token}` });
+    await watcher.page.locator(`li[data-id="${guarded.id}"]`).waitFor({ timeout: 3000 });
+  }
+  const thrownLater = watcher.problems.filter((p) => p.startsWith('page error'));
+  assert(thrownLater.length === 0, `the page threw:\n${thrownLater.join('\n')}`);
 } finally {
   await close();
 }

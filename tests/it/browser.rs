@@ -47,7 +47,8 @@ async fn the_dashboard_and_the_api_reference_work_in_a_real_browser() {
         .log_to(dir.join("open.log"))
         .spawn()
         .await;
-    let token = format!("token-{prefix}");
+    // Base64-like, so the WebSocket `?token=` must be percent-encoded by the page and decoded here.
+    let token = format!("tok+en/{prefix}==");
     let secured = Serve::new("browser-token", &format!("{prefix}-token"), &dir.join("token"))
         .env("CLAUDEBENCH_TOKEN", token.clone())
         .log_to(dir.join("token.log"))
@@ -92,7 +93,8 @@ async fn the_dashboard_and_the_api_reference_work_in_a_real_browser() {
 }
 
 /// `tests/browser/reconnect.mjs`: the page is open when its server is killed with SIGKILL and
-/// started again on the same port; it must come back by itself with what changed meanwhile.
+/// started again on the same port; it must come back by itself with what changed meanwhile, and
+/// ask for the token when the server comes back requiring one, or a different one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_comes_back_when_its_server_is_killed_and_restarted() {
     let chromium = chromium();
@@ -117,7 +119,11 @@ async fn the_dashboard_comes_back_when_its_server_is_killed_and_restarted() {
     let drive = async {
         while let Some(line) = lines.next_line().await.expect("the script's output") {
             println!("{line}");
-            if line == "KILL" {
+            // `KILL`, or `KILL token=<t>` to come back requiring that token.
+            if let Some(rest) = line.strip_prefix("KILL") {
+                if let Some(token) = rest.trim().strip_prefix("token=") {
+                    server.set_env("CLAUDEBENCH_TOKEN", token);
+                }
                 server.kill_and_restart().await;
                 stdin.write_all(b"up\n").await.expect("tell the script");
             }

@@ -200,6 +200,13 @@ impl ServerProcess {
         }
     }
 
+    /// Changes one environment variable for the next [`Self::kill_and_restart`] (e.g. a new
+    /// `CLAUDEBENCH_TOKEN`, as when an operator rotates it).
+    pub fn set_env(&mut self, key: &str, value: impl Into<String>) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.into()));
+    }
+
     /// SIGKILL, then the same server again on the same port (its clients see one address go
     /// away and come back); returns once it is ready.
     pub async fn kill_and_restart(&mut self) {

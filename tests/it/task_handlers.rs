@@ -504,7 +504,7 @@ async fn delete_removes_a_task_everywhere_and_is_idempotent() {
 // task.list
 
 #[tokio::test]
-async fn list_filters_by_status_and_assignee_oldest_first() {
+async fn list_filters_by_status_and_assignee_oldest_or_newest_first() {
     let t = TestApp::start().await;
     register(&t, "w1").await;
     register(&t, "w2").await;
@@ -535,6 +535,23 @@ async fn list_filters_by_status_and_assignee_oldest_first() {
     assert_eq!((unassigned_pending["total"].as_i64(), unassigned_pending["nextOffset"].as_i64()), (Some(3), Some(2)));
     let none = t.ok("task.list", json!({"status": "failed"})).await;
     assert_eq!(none, json!({"tasks": [], "total": 0, "nextOffset": null}));
+
+    // Newest first, through each way a listing is read: one status index, all four, an
+    // assignee's index, and a filter applied task by task (unassigned pending).
+    let reversed = |tasks: &[String]| tasks.iter().rev().cloned().collect::<Vec<_>>();
+    assert_eq!(ids(&t.ok("task.list", json!({"order": "newest"})).await["tasks"]), reversed(&all));
+    assert_eq!(
+        ids(&t.ok("task.list", json!({"order": "newest", "status": "pending"})).await["tasks"]),
+        reversed(&all[2..])
+    );
+    assert_eq!(
+        ids(&t.ok("task.list", json!({"order": "newest", "assignedTo": "w1"})).await["tasks"]),
+        reversed(&all[..2])
+    );
+    let newest_unassigned =
+        t.ok("task.list", json!({"order": "newest", "assignedTo": null, "status": "pending", "limit": 2})).await;
+    assert_eq!(ids(&newest_unassigned["tasks"]), vec![all[4].clone(), all[3].clone()]);
+    assert_eq!((newest_unassigned["total"].as_i64(), newest_unassigned["nextOffset"].as_i64()), (Some(3), Some(2)));
     t.stop().await;
 }
 
@@ -557,9 +574,20 @@ async fn list_pages_with_limit_and_offset_until_next_offset_is_null() {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen, created, "pages are in creation order, whatever the priority");
+    let mut newest = Vec::new();
+    for offset in [0, 3, 6] {
+        newest.extend(ids(&t.ok("task.list", json!({"limit": 3, "offset": offset, "order": "newest"})).await["tasks"]));
+    }
+    assert_eq!(newest, created.iter().rev().cloned().collect::<Vec<_>>(), "offsets count from the newest");
     let past_the_end = t.ok("task.list", json!({"offset": 50})).await;
     assert_eq!(past_the_end, json!({"tasks": [], "total": 7, "nextOffset": null}));
-    for bad in [json!({"limit": 0}), json!({"limit": 201}), json!({"offset": -1}), json!({"status": "done"})] {
+    for bad in [
+        json!({"limit": 0}),
+        json!({"limit": 201}),
+        json!({"offset": -1}),
+        json!({"status": "done"}),
+        json!({"order": "priority"}),
+    ] {
         assert_eq!(code(t.call("task.list", bad.clone()).await), "validation", "{bad}");
     }
     assert_eq!(ids(&t.ok("task.list", json!({"limit": 200})).await["tasks"]).len(), 7);

@@ -4,7 +4,9 @@
 //! pages are mounted outside this layer (see `web.rs`).
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, header};
+use std::borrow::Cow;
+
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use claudebench_contract::error::{Error, ErrorCode};
@@ -19,7 +21,7 @@ pub(crate) async fn require_token(State(state): State<AppState>, request: Reques
         return next.run(request).await;
     };
     if matches!(request.uri().path(), "/health" | "/openapi.json")
-        || presented_token(request.headers(), request.uri().query())
+        || presented_token(request.method(), request.headers(), request.uri().query())
             .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()))
     {
         return next.run(request).await;
@@ -29,20 +31,24 @@ pub(crate) async fn require_token(State(state): State<AppState>, request: Reques
     response
 }
 
-/// `Authorization: Bearer <token>`, or `?token=` for WebSocket upgrades (browsers cannot set
-/// headers on `new WebSocket(..)`).
-fn presented_token<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Option<&'a str> {
+/// `Authorization: Bearer <token>`, or `?token=` (percent-encoded, as a browser's URL API
+/// writes it) on a WebSocket handshake only: browsers cannot set headers on `new WebSocket(..)`,
+/// and a token in any other URL would end up in proxies' logs.
+fn presented_token<'a>(method: &Method, headers: &'a HeaderMap, query: Option<&'a str>) -> Option<Cow<'a, str>> {
     let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
-    let is_upgrade = headers.get(header::UPGRADE).is_some();
-    from_header.or_else(
-        || {
-            if is_upgrade { query?.split('&').find_map(|pair| pair.strip_prefix("token=")) } else { None }
-        },
-    )
+        .map(|t| Cow::Borrowed(t.trim()));
+    let websocket_handshake = method == Method::GET
+        && headers
+            .get(header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    from_header.or_else(|| {
+        let query = query.filter(|_| websocket_handshake)?;
+        form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "token").map(|(_, value)| value)
+    })
 }
 
 /// Compare without an early exit, so response timing does not reveal how much of a guessed
@@ -66,12 +72,31 @@ mod tests {
     }
 
     #[test]
-    fn the_query_token_counts_only_for_websocket_upgrades() {
+    fn the_query_token_counts_only_for_websocket_handshakes() {
+        let get = &Method::GET;
+        let token = |headers: &HeaderMap, method: &Method, query: &str| {
+            presented_token(method, headers, Some(query)).map(Cow::into_owned)
+        };
         let mut headers = HeaderMap::new();
-        assert_eq!(presented_token(&headers, Some("token=abc")), None);
-        headers.insert(header::UPGRADE, header::HeaderValue::from_static("websocket"));
-        assert_eq!(presented_token(&headers, Some("a=1&token=abc")), Some("abc"));
+        assert_eq!(token(&headers, get, "token=abc"), None);
+        // Any other upgrade, or a POST carrying the header, is not a WebSocket handshake.
+        headers.insert(header::UPGRADE, header::HeaderValue::from_static("h2c"));
+        assert_eq!(token(&headers, get, "token=abc"), None);
+        headers.insert(header::UPGRADE, header::HeaderValue::from_static("WebSocket"));
+        assert_eq!(token(&headers, &Method::POST, "token=abc"), None);
+        assert_eq!(token(&headers, get, "a=1&token=abc").as_deref(), Some("abc"));
         headers.insert(header::AUTHORIZATION, header::HeaderValue::from_static("Bearer xyz"));
-        assert_eq!(presented_token(&headers, Some("token=abc")), Some("xyz"));
+        assert_eq!(token(&headers, get, "token=abc").as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn the_query_token_is_percent_decoded_like_a_browser_encodes_it() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::UPGRADE, header::HeaderValue::from_static("websocket"));
+        // `encodeURIComponent("s3cr3t+tok/en== ü&x")`: a base64 token with a space, a non-ASCII
+        // character and an ampersand.
+        let query = "token=s3cr3t%2Btok%2Fen%3D%3D%20%C3%BC%26x&other=1";
+        let got = presented_token(&Method::GET, &headers, Some(query)).map(Cow::into_owned);
+        assert_eq!(got.as_deref(), Some("s3cr3t+tok/en== ü&x"));
     }
 }
