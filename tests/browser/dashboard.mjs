@@ -113,19 +113,22 @@ try {
   assert(later.problems.length === 0, `the later page had problems:\n${later.problems.join('\n')}`);
   await later.context.close();
 
-  step('a burst of failures shows the newest 20');
-  const burst = Array.from({ length: 25 }, (_, i) => `burst-${i}-${Date.now()}`);
-  await Promise.all(burst.map((id) => rest(base, 'system.register', { id, roles: ['silent'] })));
-  await page.waitForFunction((ids) => ids.filter((id) => document.querySelector(`#failures li[data-id="${id}"]`)).length >= 20,
-    burst, { timeout: 15000 });
-  const listed = await page.locator('#failures li').count();
-  assert(listed === 20, `the failures list holds ${listed} entries`);
   const repo = mkdtempSync(join(tmpdir(), 'cb-repo-'));
   writeFileSync(join(repo, 'lib.rs'), 'fn main() {}\n');
   const session = '5e55a0b1-0000-4000-8000-00000000da5b';
   await rest(base, 'lease.acquire', { path: join(repo, 'lib.rs'), sessionId: session, cwd: repo });
   await page.locator('#leases tbody tr', { hasText: 'lib.rs' }).filter({ hasText: session.slice(0, 8) }).waitFor({ timeout: 2000 });
   await page.screenshot({ path: join(shots, 'agents.png') });
+
+  step('a burst of failures shows the newest 20');
+  // 25 instances that go silent at once, with ids as long as allowed (they must wrap on a
+  // narrow window, below).
+  const burst = Array.from({ length: 25 }, (_, i) => `burst-${i}-${Date.now()}-`.padEnd(128, 'x'));
+  await Promise.all(burst.map((id) => rest(base, 'system.register', { id, roles: ['silent'] })));
+  await page.waitForFunction((ids) => ids.filter((id) => document.querySelector(`#failures li[data-id="${id}"]`)).length >= 20,
+    burst, { timeout: 15000 });
+  const listed = await page.locator('#failures li').count();
+  assert(listed === 20, `the failures list holds ${listed} entries`);
 
   step('a command the guard denies shows in the hooks view with its rule and reason');
   const hook = (input) => fetch(`${base}/hooks/claude-code`, {
@@ -224,14 +227,18 @@ try {
     assert(poor.length === 0, `low contrast in ${view}:\n${poor.join('\n')}`);
   }
 
-  step('a narrow window folds the board into one column');
+  step('a narrow window folds the board into one column, and no view scrolls sideways');
   await page.setViewportSize({ width: 390, height: 800 });
-  await page.goto(`${base}/#tasks`);
-  await waitLive(page);
+  for (const view of ['agents', 'hooks', 'events', 'console', 'tasks']) {
+    await page.goto(`${base}/#${view}`);
+    await waitLive(page);
+    if (view === 'console') await page.locator('#console-event option').first().waitFor({ state: 'attached' });
+    await page.waitForLoadState('networkidle');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 0, `the narrow ${view} view scrolls sideways by ${overflow}px`);
+  }
   const columns = await page.evaluate(() => getComputedStyle(document.querySelector('.board')).gridTemplateColumns.split(' ').length);
   assert(columns === 1, `a narrow board has ${columns} columns`);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert(overflow <= 0, `the narrow page scrolls sideways by ${overflow}px`);
   await page.screenshot({ path: join(shots, 'narrow.png') });
   assert(problems.length === 0, `the dashboard had problems:\n${problems.join('\n')}`);
   await context.close();
