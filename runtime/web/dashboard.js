@@ -143,6 +143,20 @@ function connect() {
   });
 }
 
+/** A loader whose answers are drawn in the order their requests started: loads overlap (a burst
+ * of events, a slow server), and an older answer arriving last must not paint over a newer one. */
+function ordered(fetch, draw) {
+  let started = 0;
+  let drawn = 0;
+  return async () => {
+    const n = ++started;
+    const data = await fetch();
+    if (n < drawn) return;
+    drawn = n;
+    draw(data);
+  };
+}
+
 /** Runs `fn` at most once per `ms`, trailing: bursts of events cost one refresh. */
 function throttle(fn, ms) {
   let timer = null;
@@ -187,27 +201,28 @@ async function ensureRegistered() {
 
 let taskCache = [];
 const BOARD_LIMIT = 200;
-/** Finished columns show the latest tasks; open ones the oldest (the longest waiting or running). */
-const NEWEST_FIRST = new Set(['completed', 'failed']);
+/** Each column's order (and, past BOARD_LIMIT, which tasks it shows): pending as workers will
+ * claim them, in progress longest-running first, finished ones latest first. */
+const COLUMN_ORDER = { pending: 'claim', in_progress: 'oldest', completed: 'newest', failed: 'newest' };
+const SHOWN = { claim: 'next', oldest: 'oldest', newest: 'newest' };
 /** The views drawn from the board's tasks (the board, each instance's load, sessions' todos). */
 const TASK_VIEWS = new Set(['tasks', 'agents', 'hooks']);
 let tasksStale = false;
 
-async function loadTasks() {
+const loadTasks = ordered(() => {
   tasksStale = false;
-  const lists = await Promise.all(STATUSES.map((status) =>
-    must('task.list', { status, limit: BOARD_LIMIT, order: NEWEST_FIRST.has(status) ? 'newest' : 'oldest' })));
+  return Promise.all(STATUSES.map((status) => must('task.list', { status, limit: BOARD_LIMIT, order: COLUMN_ORDER[status] })));
+}, (lists) => {
   keepingFocus('.board', () => STATUSES.forEach((status, i) => renderColumn(status, lists[i])));
   taskCache = lists.flatMap((page) => page.tasks);
   renderTodos();
   for (const cell of $$('#instances tbody td.load')) cell.textContent = load(cell.closest('tr').dataset.id);
-}
+});
 
 function renderColumn(status, page) {
   const column = $(`.column[data-status="${status}"]`);
-  let tasks = page.tasks;
-  if (status === 'pending') tasks = [...tasks].sort((a, b) => b.priority - a.priority);
-  const shown = NEWEST_FIRST.has(status) ? 'newest' : 'oldest';
+  const tasks = page.tasks;
+  const shown = SHOWN[COLUMN_ORDER[status]];
   $('.count', column).textContent = page.total > tasks.length ? `${shown} ${tasks.length} of ${page.total}` : String(page.total);
   $('ol', column).replaceChildren(...tasks.map(taskCard));
 }
@@ -288,8 +303,7 @@ function setupTasks() {
 /** system.get_state lists at most this many instances. */
 const MAX_INSTANCES = 100;
 
-async function loadAgents() {
-  const [state, health] = await Promise.all([must('system.get_state', {}), must('system.health', {})]);
+const loadAgents = ordered(() => Promise.all([must('system.get_state', {}), must('system.health', {})]), ([state, health]) => {
   $('#health-line').textContent = `Health: ${health.status}`;
   const leader = state.leader;
   $('#leader-line').textContent = leader
@@ -308,7 +322,7 @@ async function loadAgents() {
     rows.push(el('tr', {}, el('td', { colspan: 7, class: 'hint', text: `Only the ${MAX_INSTANCES} most recently seen instances are listed.` })));
   }
   $('#instances tbody').replaceChildren(...rows);
-}
+});
 
 /** An instance's load, from the board's tasks: in progress, and reserved for it but not claimed. */
 function load(id) {
@@ -346,8 +360,7 @@ const drawFailures = throttle(() => {
     f.requeued.length > SHOWN_REQUEUED ? ', …)' : f.requeued.length ? ')' : '')));
 }, 500);
 
-async function loadLeases() {
-  const { leases, truncated } = await must('lease.list', {});
+const loadLeases = ordered(() => must('lease.list', {}), ({ leases, truncated }) => {
   const rows = leases.map((l) => el('tr', {},
     el('th', { scope: 'row' }, el('code', { text: l.path.startsWith(l.root) ? l.path.slice(l.root.length + 1) || l.path : l.path })),
     el('td', { text: l.root }),
@@ -358,7 +371,7 @@ async function loadLeases() {
   if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: 6, class: 'hint', text: 'No file is leased.' })));
   if (truncated) rows.push(el('tr', {}, el('td', { colspan: 6, class: 'hint', text: 'More leases exist than are listed.' })));
   $('#leases tbody').replaceChildren(...rows);
-}
+});
 
 function setupAgents() {
   const refresh = throttle(() => run(loadAgents), 500);
@@ -373,9 +386,10 @@ function setupAgents() {
 
 // ---- hooks ---------------------------------------------------------------------------------
 
-async function loadDecisions() {
+const loadDecisions = ordered(() => {
   const decision = $('#decisions-filter').value;
-  const { decisions } = await must('hook.decisions', decision ? { decision, limit: 50 } : { limit: 50 });
+  return must('hook.decisions', decision ? { decision, limit: 50 } : { limit: 50 });
+}, ({ decisions }) => {
   const rows = decisions.map((d) => el('tr', { 'data-decision': d.decision },
     el('td', { text: new Date(d.at).toLocaleTimeString() }),
     el('td', {}, el('code', { text: (d.sessionId ?? '').slice(0, 8) })),
@@ -385,7 +399,7 @@ async function loadDecisions() {
     el('td', { class: 'reason', text: [d.reason, ...(d.warnings ?? [])].filter(Boolean).join(' · ') })));
   if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: 6, class: 'hint', text: 'No decision yet.' })));
   $('#decisions tbody').replaceChildren(...rows);
-}
+});
 
 /** Claude Code's todos and tasks, mirrored into tasks per session (metadata.source). */
 function renderTodos() {

@@ -77,6 +77,25 @@ try {
   const focusedOn = await page.evaluate(() => [document.activeElement?.closest('li[data-id]')?.dataset.id, document.activeElement?.textContent?.slice(0, 40)]);
   assert(focusedOn[0] === created.id && focusedOn[1] === 'Claim', `focus moved to ${JSON.stringify(focusedOn)}`);
 
+  // --- a slow answer never paints over a newer one -----------------------------------------------
+  step('a board read that answers late does not paint an older board over a newer one');
+  let listReads = 0;
+  await page.route('**/task/list', async (route) => {
+    // The four reads of the next refresh are answered now but delivered 1 s late; every later
+    // one at once.
+    const response = await route.fetch();
+    if (listReads++ < 4) await new Promise((r) => setTimeout(r, 1000));
+    await route.fulfill({ response });
+  });
+  const early = await rest(base, 'task.create', { text: 'read slowly', priority: 5 });
+  await new Promise((r) => setTimeout(r, 300));
+  const late = await rest(base, 'task.create', { text: 'read quickly', priority: 5 });
+  await page.locator(`li[data-id="${late.id}"]`).waitFor({ timeout: 2000 });
+  await new Promise((r) => setTimeout(r, 1200));
+  await page.unroute('**/task/list');
+  const bothShown = await page.evaluate((ids) => ids.every((id) => document.querySelector(`li[data-id="${id}"]`)), [early.id, late.id]);
+  assert(bothShown, 'the late answer (without the newer task) replaced the newer board');
+
   // --- claiming from the board moves the task ----------------------------------------------------
   step('claiming from the board moves the task to in progress, then completing it to completed');
   const card = page.locator(`.column[data-status="pending"] li[data-id="${created.id}"]`);
@@ -275,6 +294,19 @@ try {
   await secured.page.reload();
   await waitLive(secured.page);
   assert(!(await secured.page.locator('#token-dialog[open]').count()), 'the token is kept for the session');
+
+  // (On this server: its board is otherwise empty.)
+  step('past 200 pending tasks the column shows the next 200 to be claimed, an urgent one first');
+  for (let i = 0; i < 210; i += 30) {
+    await Promise.all(Array.from({ length: 30 }, (_, j) => rest(tokenBase, 'task.create', { text: `backlog ${i + j}`, priority: 1 }, auth)));
+  }
+  const urgent = await rest(tokenBase, 'task.create', { text: 'urgent, behind a backlog', priority: 100 }, auth);
+  const pendingColumn = secured.page.locator('.column[data-status="pending"]');
+  await pendingColumn.locator(`li[data-id="${urgent.id}"]`).waitFor({ timeout: 3000 });
+  const firstCard = await pendingColumn.locator('li[data-id]').first().getAttribute('data-id');
+  assert(firstCard === urgent.id, `the first pending card is ${firstCard}`);
+  const pendingCount = await pendingColumn.locator('.count').textContent();
+  assert(pendingCount === 'next 200 of 212', `the pending count reads ${pendingCount}`);
   step('a token that stops working brings the prompt back');
   await secured.page.evaluate(() => sessionStorage.setItem('claudebench-token', 'not-the-token'));
   await secured.page.reload();

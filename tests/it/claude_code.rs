@@ -378,8 +378,11 @@ async fn hook(server: &TestServer, input: &Value) -> (u16, Value) {
 /// Every task the server holds, newest first.
 async fn all_tasks(server: &TestServer) -> Vec<claudebench_domain::coordination::tasks::Task> {
     let app = server.app.as_ref().unwrap();
-    let query =
-        claudebench_domain::coordination::tasks::TaskQuery { limit: 100, oldest_first: true, ..Default::default() };
+    let query = claudebench_domain::coordination::tasks::TaskQuery {
+        limit: 100,
+        order: claudebench_domain::coordination::tasks::ListOrder::Oldest,
+        ..Default::default()
+    };
     let page = app.domain.coord.tasks.list(&mut app.services.redis.conn(), &query).await.unwrap();
     assert_eq!(page.total as usize, page.tasks.len());
     page.tasks

@@ -556,6 +556,55 @@ async fn list_filters_by_status_and_assignee_oldest_or_newest_first() {
 }
 
 #[tokio::test]
+async fn list_in_claim_order_puts_pending_tasks_by_priority_then_age_reserved_ones_included() {
+    let t = TestApp::start().await;
+    register(&t, "w1").await;
+    register(&t, "w2").await;
+    let mut task = Vec::new();
+    for (i, priority) in [10, 90, 50, 90, 100, 70].into_iter().enumerate() {
+        task.push(create(&t, &format!("task {i}"), priority).await);
+    }
+    // w1 claims the best (task 4, P100), which leaves pending; task 2 (P50) is reserved for w2.
+    assert_eq!(ids(&claim(&t, "w1", 1).await["tasks"]), vec![task[4].clone()]);
+    t.ok("task.assign", json!({"taskId": task[2], "instanceId": "w2"})).await;
+    let pick = |i: &[usize]| i.iter().map(|&i| task[i].clone()).collect::<Vec<_>>();
+    let app = &t;
+    let list = |input: Value| async move { app.ok("task.list", input).await };
+
+    let all = list(json!({"status": "pending", "order": "claim"})).await;
+    assert_eq!(ids(&all["tasks"]), pick(&[1, 3, 5, 2, 0]), "priority first, the older of two P90 first");
+    assert_eq!(all["total"], 5);
+    let page = list(json!({"status": "pending", "order": "claim", "limit": 2, "offset": 2})).await;
+    assert_eq!((ids(&page["tasks"]), page["nextOffset"].as_i64()), (pick(&[5, 2]), Some(4)));
+    let shared = list(json!({"status": "pending", "order": "claim", "assignedTo": null})).await;
+    assert_eq!((ids(&shared["tasks"]), &shared["total"]), (pick(&[1, 3, 5, 0]), &json!(4)));
+    let reserved = list(json!({"status": "pending", "order": "claim", "assignedTo": "w2"})).await;
+    assert_eq!((ids(&reserved["tasks"]), &reserved["total"]), (pick(&[2]), &json!(1)));
+    let claimed_only = list(json!({"status": "pending", "order": "claim", "assignedTo": "w1"})).await;
+    assert_eq!(
+        claimed_only,
+        json!({"tasks": [], "total": 0, "nextOffset": null}),
+        "w1's queue holds only a claimed task"
+    );
+
+    // A new urgent task goes to the front however many wait before it.
+    let urgent = create(&t, "urgent", 100).await;
+    let front = list(json!({"status": "pending", "order": "claim", "limit": 1})).await;
+    assert_eq!((ids(&front["tasks"]), &front["total"]), (vec![urgent], &json!(6)));
+
+    // Only pending tasks are queued: any other status (or none) is refused at `order`.
+    for input in [json!({"order": "claim"}), json!({"order": "claim", "status": "in_progress"})] {
+        let err = t.call("task.list", input.clone()).await.expect_err("refused");
+        assert_eq!(
+            (err.code.as_str(), err.issues.first().map(|i| i.path.as_str())),
+            ("validation", Some("order")),
+            "{input}"
+        );
+    }
+    t.stop().await;
+}
+
+#[tokio::test]
 async fn list_pages_with_limit_and_offset_until_next_offset_is_null() {
     let t = TestApp::start().await;
     let mut created = Vec::new();

@@ -38,6 +38,7 @@ pub const TASK_STREAMS: [&str; 6] =
     ["task.created", "task.updated", "task.claimed", "task.assigned", "task.completed", "task.deleted"];
 
 use claudebench_contract::error::{Error, ErrorCode};
+use claudebench_contract::issue::{Issue, IssueCode};
 use claudebench_contract::validation;
 use claudebench_generated::types::{self, Metadata, Priority, TaskText};
 use claudebench_runtime::keys::{Keys, PartitionKeys, Partitions};
@@ -161,12 +162,32 @@ pub struct TaskQuery {
     /// At most [`MAX_PAGE`].
     pub limit: usize,
     /// Default: newest first.
-    pub oldest_first: bool,
+    pub order: ListOrder,
+}
+
+/// The order of [`Tasks::list`]; `offset` counts in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// Highest id number (latest created) first.
+    #[default]
+    Newest,
+    /// Creation order.
+    Oldest,
+    /// Pending tasks in the order workers claim them: highest priority first, then oldest. Only
+    /// for `status: pending` (other statuses are not queued, so there is no such order to read).
+    Claim,
 }
 
 impl Default for TaskQuery {
     fn default() -> Self {
-        TaskQuery { status: None, assigned_to: None, unassigned_only: false, offset: 0, limit: 50, oldest_first: false }
+        TaskQuery {
+            status: None,
+            assigned_to: None,
+            unassigned_only: false,
+            offset: 0,
+            limit: 50,
+            order: ListOrder::default(),
+        }
     }
 }
 
@@ -668,6 +689,10 @@ impl Tasks {
                 return Err(lost_state());
             }
         }
+        if query.order == ListOrder::Claim {
+            return self.list_in_claim_order(con, query).await;
+        }
+        let oldest_first = query.order == ListOrder::Oldest;
         let limit = query.limit.min(MAX_PAGE);
         let want = query.offset.saturating_add(limit);
         let unassigned = query.unassigned_only && query.assigned_to.is_none();
@@ -682,7 +707,7 @@ impl Tasks {
             };
             for index in indexes {
                 let (ids, count) = if post_filter {
-                    let all = zrange(con, &index, 0, -1, !query.oldest_first).await?;
+                    let all = zrange(con, &index, 0, -1, !oldest_first).await?;
                     let mut pipe = redis::pipe();
                     for (_, id) in &all {
                         pipe.cmd("HMGET").arg(part.task(id)).arg("status").arg("assignedTo");
@@ -706,7 +731,7 @@ impl Tasks {
                     let ids = if want == 0 {
                         Vec::new()
                     } else {
-                        zrange(con, &index, 0, want as isize - 1, !query.oldest_first).await?
+                        zrange(con, &index, 0, want as isize - 1, !oldest_first).await?
                     };
                     (ids, count)
                 };
@@ -722,18 +747,119 @@ impl Tasks {
                 assigned_to: query.assigned_to.clone(),
                 unassigned,
             };
-            let (count, ids) = store.retired_page(&filter, !query.oldest_first, want as i64).await?;
+            let (count, ids) = store.retired_page(&filter, !oldest_first, want as i64).await?;
             total += count;
             candidates.extend(ids.into_iter().map(|(seq, id)| (seq as u64, id, false)));
         }
-        candidates.sort_by(|a, b| if query.oldest_first { a.0.cmp(&b.0) } else { b.0.cmp(&a.0) });
+        candidates.sort_by(|a, b| if oldest_first { a.0.cmp(&b.0) } else { b.0.cmp(&a.0) });
         // A task revived moments ago may still be marked retired: Redis' copy wins.
         candidates.dedup_by(|later, earlier| later.1 == earlier.1 && !later.2);
-        let page: Vec<(u64, String, bool)> = candidates.into_iter().skip(query.offset).take(limit).collect();
-        let mut tasks = Vec::with_capacity(page.len());
-        for (_, id, hot) in page {
+        let page = candidates.into_iter().skip(query.offset).take(limit).map(|(_, id, hot)| (id, hot));
+        let tasks = self.read_listed(con, page).await?;
+        Ok(TaskPage { tasks, total, offset: query.offset, limit })
+    }
+
+    /// [`ListOrder::Claim`]: pending tasks read from the claim queues, which are already scored
+    /// by priority then id, so a page costs its own length however many tasks wait: the shared
+    /// queue for unassigned ones, an instance's own queue for those reserved for it, and (with
+    /// no assignee filter) the few reserved ones found as pending-but-not-queued.
+    async fn list_in_claim_order<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        query: &TaskQuery,
+    ) -> Result<TaskPage, Error> {
+        if query.status != Some(TaskStatus::Pending) {
+            return Err(Error::validation(vec![Issue {
+                path: "order".into(),
+                code: IssueCode::Custom,
+                message: "claim order lists pending tasks only: send status 'pending'".into(),
+            }]));
+        }
+        let limit = query.limit.min(MAX_PAGE);
+        let want = query.offset.saturating_add(limit);
+        let last = want as isize - 1;
+        // (queue score, id) of each partition's best `want`; scores compare across partitions.
+        let mut candidates: Vec<(f64, String)> = Vec::new();
+        let mut total: u64 = 0;
+        for part in self.parts.all() {
+            match &query.assigned_to {
+                Some(owner) => {
+                    // An instance's queue also holds what it has claimed: keep the pending ones.
+                    let queued = zrange_scored(con, &part.worker_queue(owner), 0, -1).await?;
+                    let mut pipe = redis::pipe();
+                    for (id, _) in &queued {
+                        pipe.cmd("HGET").arg(part.task(id)).arg("status");
+                    }
+                    let statuses: Vec<Option<String>> = if queued.is_empty() {
+                        Vec::new()
+                    } else {
+                        pipe.query_async(con).await.map_err(redis_error)?
+                    };
+                    let pending: Vec<(f64, String)> = queued
+                        .into_iter()
+                        .zip(statuses)
+                        .filter(|(_, status)| status.as_deref() == Some(TaskStatus::Pending.as_str()))
+                        .map(|((id, score), _)| (score, id))
+                        .collect();
+                    total += pending.len() as u64;
+                    candidates.extend(pending.into_iter().take(want));
+                }
+                None => {
+                    let shared: u64 =
+                        redis::cmd("ZCARD").arg(part.pending()).query_async(con).await.map_err(redis_error)?;
+                    total += shared;
+                    if want > 0 {
+                        let best = zrange_scored(con, &part.pending(), 0, last).await?;
+                        candidates.extend(best.into_iter().map(|(id, score)| (score, id)));
+                    }
+                    if !query.unassigned_only {
+                        // Reserved for an instance but not claimed yet: pending, off the shared
+                        // queue. Scored by id number in the status index; re-scored by priority.
+                        let reserved: Vec<(String, f64)> = redis::cmd("ZDIFF")
+                            .arg(2)
+                            .arg(part.by_status(TaskStatus::Pending.as_str()))
+                            .arg(part.pending())
+                            .arg("WITHSCORES")
+                            .query_async(con)
+                            .await
+                            .map_err(redis_error)?;
+                        total += reserved.len() as u64;
+                        let mut pipe = redis::pipe();
+                        for (id, _) in &reserved {
+                            pipe.cmd("HGET").arg(part.task(id)).arg("priority");
+                        }
+                        let priorities: Vec<Option<Priority>> = if reserved.is_empty() {
+                            Vec::new()
+                        } else {
+                            pipe.query_async(con).await.map_err(redis_error)?
+                        };
+                        candidates.extend(reserved.into_iter().zip(priorities).map(|((id, seq), priority)| {
+                            (queue_score(priority.unwrap_or(*PRIORITY.start()), seq as u64), id)
+                        }));
+                    }
+                }
+            }
+        }
+        // Ties cannot happen (the id number is in the score); `total_cmp` orders any float. A
+        // task assigned between the two reads is in both: listed once.
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let mut seen = std::collections::HashSet::new();
+        candidates.retain(|(_, id)| seen.insert(id.clone()));
+        let page = candidates.into_iter().skip(query.offset).take(limit).map(|(_, id)| (id, true));
+        let tasks = self.read_listed(con, page).await?;
+        Ok(TaskPage { tasks, total, offset: query.offset, limit })
+    }
+
+    /// The listed tasks, each from Redis (`hot`) or SQL; one that left Redis since it was
+    /// listed is read from SQL, one gone from both is skipped.
+    async fn read_listed<C: ConnectionLike + Send>(
+        &self,
+        con: &mut C,
+        page: impl Iterator<Item = (String, bool)>,
+    ) -> Result<Vec<Task>, Error> {
+        let mut tasks = Vec::new();
+        for (id, hot) in page {
             let found = if hot { self.hot(con, &id).await?.map(|(t, _)| t) } else { None };
-            // Gone from Redis since it was listed (it just left): SQL has it.
             match found {
                 Some(task) => tasks.push(task),
                 None => {
@@ -743,7 +869,7 @@ impl Tasks {
                 }
             }
         }
-        Ok(TaskPage { tasks, total, offset: query.offset, limit })
+        Ok(tasks)
     }
 
     /// Change text, status, priority and/or merge metadata, atomically; publishes `task.updated`.
@@ -1264,6 +1390,17 @@ async fn zrange<C: ConnectionLike + Send>(
     }
     let v: Vec<(String, f64)> = cmd.arg("WITHSCORES").query_async(con).await.map_err(redis_error)?;
     Ok(v.into_iter().map(|(id, score)| (score as u64, id)).collect())
+}
+
+/// `ZRANGE … WITHSCORES` with the scores as they are (queue scores exceed what `zrange`'s id
+/// numbers need, and are compared as floats).
+async fn zrange_scored<C: ConnectionLike + Send>(
+    con: &mut C,
+    key: &str,
+    start: isize,
+    stop: isize,
+) -> Result<Vec<(String, f64)>, Error> {
+    redis::cmd("ZRANGE").arg(key).arg(start).arg(stop).arg("WITHSCORES").query_async(con).await.map_err(redis_error)
 }
 
 fn flag(b: bool) -> String {

@@ -34,7 +34,7 @@ use claudebench_runtime::bus::EventBus;
 use claudebench_runtime::keys::Keys;
 use claudebench_runtime::redis::{Conn, RedisHandle, redis_error};
 
-use crate::coordination::tasks::{Task, TaskQuery, TaskStatus, Tasks};
+use crate::coordination::tasks::{ListOrder, Task, TaskQuery, TaskStatus, Tasks};
 use crate::coordination::{Coordination, instances::Instances, iso_millis, now_ms};
 
 pub use agents::{IdleTeammate, RunningSubagent, parse_agents};
@@ -113,7 +113,7 @@ impl Sessions {
             assigned_to: Some(session.instance_id()),
             offset: 0,
             limit: MAX_LISTED_TASKS,
-            oldest_first: true,
+            order: ListOrder::Oldest,
             unassigned_only: false,
         };
         let page = self.tasks.list(&mut self.conn(), &query).await?;

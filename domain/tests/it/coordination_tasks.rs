@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use claudebench_domain::coordination::tasks::{NewTask, Outcome, TaskQuery, TaskStatus, TaskUpdate};
+use claudebench_domain::coordination::tasks::{ListOrder, NewTask, Outcome, TaskQuery, TaskStatus, TaskUpdate};
 use claudebench_domain::coordination::{Coordination, CoordinationConfig, ErrorCode};
 use claudebench_generated::types::Metadata;
 use claudebench_runtime::keys::Keys;
@@ -468,7 +468,7 @@ async fn list_filters_by_status_and_assignee_and_pages_with_a_total() {
     let page2 = c.tasks.list(&mut con, &TaskQuery { offset: 6, limit: 3, ..Default::default() }).await.unwrap();
     assert_eq!(page2.tasks.len(), 1);
     let oldest =
-        c.tasks.list(&mut con, &TaskQuery { limit: 1, oldest_first: true, ..Default::default() }).await.unwrap();
+        c.tasks.list(&mut con, &TaskQuery { limit: 1, order: ListOrder::Oldest, ..Default::default() }).await.unwrap();
     assert_eq!(oldest.tasks[0].id, ids[0]);
 
     let pending =

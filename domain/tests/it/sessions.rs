@@ -433,8 +433,11 @@ fn cc_task(id: &str, subject: Option<&str>) -> claudebench_generated::types::Cla
 }
 
 async fn task_count(f: &mut Fixture) -> u64 {
-    let query =
-        claudebench_domain::coordination::tasks::TaskQuery { limit: 100, oldest_first: true, ..Default::default() };
+    let query = claudebench_domain::coordination::tasks::TaskQuery {
+        limit: 100,
+        order: claudebench_domain::coordination::tasks::ListOrder::Oldest,
+        ..Default::default()
+    };
     f.coord.tasks.list(&mut f.con, &query).await.unwrap().total
 }
 

@@ -2,7 +2,7 @@
 //! their final version and the retention passed; reads, listings, counts and further changes keep
 //! working from SQL with the same wire shape; a task deleted in Redis never comes back from SQL.
 
-use claudebench_domain::coordination::tasks::{NewTask, Outcome, TaskQuery, TaskStatus, TaskUpdate};
+use claudebench_domain::coordination::tasks::{ListOrder, NewTask, Outcome, TaskQuery, TaskStatus, TaskUpdate};
 use claudebench_domain::coordination::{Coordination, CoordinationConfig, ErrorCode};
 use claudebench_runtime::keys::Keys;
 use claudebench_runtime::persist::SqlStore;
@@ -57,7 +57,8 @@ async fn finished_tasks_leave_redis_and_sql_answers_for_them_unchanged(store: Sq
     assert_eq!(failed_tasks[0]["error"], json!("it broke \"badly\""));
     let (mine, _) = s.list(TaskQuery { assigned_to: Some("w1".into()), ..Default::default() }).await;
     assert_eq!(mine, 4, "three cold and one hot");
-    let (page_total, page) = s.list(TaskQuery { offset: 2, limit: 3, oldest_first: true, ..Default::default() }).await;
+    let (page_total, page) =
+        s.list(TaskQuery { offset: 2, limit: 3, order: ListOrder::Oldest, ..Default::default() }).await;
     assert_eq!(page_total, 6);
     let mut oldest_first = listed_before.1.clone();
     oldest_first.reverse();

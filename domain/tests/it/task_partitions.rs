@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use claudebench_domain::coordination::tasks::{NewTask, Outcome, TaskQuery, TaskStatus, TaskUpdate};
+use claudebench_domain::coordination::tasks::{ListOrder, NewTask, Outcome, TaskQuery, TaskStatus, TaskUpdate};
 use claudebench_domain::coordination::{Coordination, CoordinationConfig, ErrorCode};
 use claudebench_runtime::keys::{Keys, Partitions};
 
@@ -135,7 +135,7 @@ async fn listing_merges_partitions_in_id_order_with_one_total() {
     assert_eq!(page.total, 20);
     assert_eq!(page.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), ids[5..12].to_vec());
     let oldest =
-        c.tasks.list(&mut con, &TaskQuery { oldest_first: true, limit: 3, ..Default::default() }).await.unwrap();
+        c.tasks.list(&mut con, &TaskQuery { order: ListOrder::Oldest, limit: 3, ..Default::default() }).await.unwrap();
     let mut asc = ids.clone();
     asc.reverse();
     assert_eq!(oldest.tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), asc[..3].to_vec());

@@ -1,10 +1,11 @@
-//! `task.list`: Lists tasks, oldest first (ties broken by id) or newest first with `order:
-//! newest`, optionally filtered by status and by assignee. Pages with `limit` (default 50, at
+//! `task.list`: Lists tasks, oldest first (ties broken by id), newest first with `order:
+//! newest`, or pending tasks in claim order (priority, then age) with `order: claim`, optionally
+//! filtered by status and by assignee. Pages with `limit` (default 50, at
 //! most 200) and `offset`; `total` counts every task matching the filters and `nextOffset` is the
 //! offset of the next page, or `null` on the last page. Send `assignedTo: null` to list only
 //! unassigned tasks.
 
-use claudebench_domain::coordination::tasks::TaskQuery;
+use claudebench_domain::coordination::tasks::{ListOrder, TaskQuery};
 use claudebench_generated::error::Error;
 use claudebench_generated::handlers::TaskList;
 use claudebench_generated::types::{TaskListInput, TaskListInputOrder, TaskListOutput};
@@ -24,7 +25,11 @@ impl TaskList<Ctx> for Handlers {
             limit: count("limit", input.limit)?,
             // The indexes are scored by the creation sequence, which is unique per task, so
             // oldest-first is also the spec's "ties broken by id" order (and newest-first its reverse).
-            oldest_first: input.order == TaskListInputOrder::Oldest,
+            order: match input.order {
+                TaskListInputOrder::Oldest => ListOrder::Oldest,
+                TaskListInputOrder::Newest => ListOrder::Newest,
+                TaskListInputOrder::Claim => ListOrder::Claim,
+            },
         };
         let page = ctx.tasks().list(&query).await?;
         let total = i64::try_from(page.total).unwrap_or(i64::MAX);
