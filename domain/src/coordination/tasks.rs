@@ -786,15 +786,7 @@ impl Tasks {
                 Some(owner) => {
                     // An instance's queue also holds what it has claimed: keep the pending ones.
                     let queued = zrange_scored(con, &part.worker_queue(owner), 0, -1).await?;
-                    let mut pipe = redis::pipe();
-                    for (id, _) in &queued {
-                        pipe.cmd("HGET").arg(part.task(id)).arg("status");
-                    }
-                    let statuses: Vec<Option<String>> = if queued.is_empty() {
-                        Vec::new()
-                    } else {
-                        pipe.query_async(con).await.map_err(redis_error)?
-                    };
+                    let statuses: Vec<Option<String>> = field_of_each(con, part, &queued, "status").await?;
                     let pending: Vec<(f64, String)> = queued
                         .into_iter()
                         .zip(statuses)
@@ -824,15 +816,7 @@ impl Tasks {
                             .await
                             .map_err(redis_error)?;
                         total += reserved.len() as u64;
-                        let mut pipe = redis::pipe();
-                        for (id, _) in &reserved {
-                            pipe.cmd("HGET").arg(part.task(id)).arg("priority");
-                        }
-                        let priorities: Vec<Option<Priority>> = if reserved.is_empty() {
-                            Vec::new()
-                        } else {
-                            pipe.query_async(con).await.map_err(redis_error)?
-                        };
+                        let priorities: Vec<Option<Priority>> = field_of_each(con, part, &reserved, "priority").await?;
                         candidates.extend(reserved.into_iter().zip(priorities).map(|((id, seq), priority)| {
                             (queue_score(priority.unwrap_or(*PRIORITY.start()), seq as u64), id)
                         }));
@@ -1390,6 +1374,24 @@ async fn zrange<C: ConnectionLike + Send>(
     }
     let v: Vec<(String, f64)> = cmd.arg("WITHSCORES").query_async(con).await.map_err(redis_error)?;
     Ok(v.into_iter().map(|(id, score)| (score as u64, id)).collect())
+}
+
+/// One field of each listed task's record, in one round trip (`None` where a task or the field
+/// is gone).
+async fn field_of_each<C: ConnectionLike + Send, T: redis::FromRedisValue>(
+    con: &mut C,
+    part: &PartitionKeys,
+    listed: &[(String, f64)],
+    field: &str,
+) -> Result<Vec<Option<T>>, Error> {
+    if listed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipe = redis::pipe();
+    for (id, _) in listed {
+        pipe.cmd("HGET").arg(part.task(id)).arg(field);
+    }
+    pipe.query_async(con).await.map_err(redis_error)
 }
 
 /// `ZRANGE … WITHSCORES` with the scores as they are (queue scores exceed what `zrange`'s id
