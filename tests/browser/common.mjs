@@ -68,5 +68,18 @@ export async function open(browser, url) {
     }
   });
   page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  return { context, page, problems, allowed };
+  // Requests in flight, for `settled`: Playwright's `networkidle` is reached once per load and
+  // then answers at once, however busy the page is later.
+  let inFlight = 0;
+  page.on('request', () => inFlight++);
+  page.on('requestfinished', () => inFlight--);
+  page.on('requestfailed', () => inFlight--);
+  /** Resolves once no request has been in flight for 300 ms (at most 10 s). */
+  const settled = async () => {
+    const deadline = Date.now() + 10000;
+    for (let quiet = 0; quiet < 300 && Date.now() < deadline; quiet = inFlight === 0 ? quiet + 50 : 0) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { context, page, problems, allowed, settled };
 }

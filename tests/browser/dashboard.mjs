@@ -290,7 +290,7 @@ try {
   const auth = { Authorization: `Bearer ${token}` };
   const guarded = await rest(tokenBase, 'task.create', { text: 'behind a token' }, auth);
   await secured.page.locator(`li[data-id="${guarded.id}"]`).waitFor({ timeout: 2000 });
-  await secured.page.waitForLoadState('networkidle');
+  await secured.settled();
   await secured.page.reload();
   await waitLive(secured.page);
   assert(!(await secured.page.locator('#token-dialog[open]').count()), 'the token is kept for the session');
@@ -308,6 +308,8 @@ try {
   const pendingCount = await pendingColumn.locator('.count').textContent();
   assert(pendingCount === 'next 200 of 212', `the pending count reads ${pendingCount}`);
   step('a token that stops working brings the prompt back');
+  // Settled first: a reload aborts the board's reads still in flight, which Chromium reports.
+  await secured.settled();
   await secured.page.evaluate(() => sessionStorage.setItem('claudebench-token', 'not-the-token'));
   await secured.page.reload();
   await secured.page.locator('#token-dialog[open]').waitFor({ timeout: 5000 });
