@@ -207,6 +207,7 @@ const COLUMN_ORDER = { pending: 'claim', in_progress: 'oldest', completed: 'newe
 const SHOWN = { claim: 'next', oldest: 'oldest', newest: 'newest' };
 /** The views drawn from the board's tasks (the board, each instance's load, sessions' todos). */
 const TASK_VIEWS = new Set(['tasks', 'agents', 'hooks']);
+const tasksOnScreen = () => TASK_VIEWS.has(currentView()) && !document.hidden;
 let tasksStale = false;
 
 const loadTasks = ordered(() => {
@@ -290,12 +291,10 @@ function setupTasks() {
   const refresh = throttle(() => run(loadTasks), 150);
   onEvent((e) => {
     if (!e.event.startsWith('task.')) return;
-    if (TASK_VIEWS.has(currentView()) && !document.hidden) refresh();
+    if (tasksOnScreen()) refresh();
     else tasksStale = true;
   });
-  document.addEventListener('visibilitychange', () => {
-    if (!document.hidden && tasksStale && TASK_VIEWS.has(currentView())) refresh();
-  });
+  document.addEventListener('visibilitychange', () => { if (tasksStale && tasksOnScreen()) refresh(); });
 }
 
 // ---- agents --------------------------------------------------------------------------------
@@ -701,7 +700,7 @@ function showView() {
     else link.removeAttribute('aria-current');
   }
   for (const timer of viewTimers) if (timer.view === name) timer.fn();
-  if (tasksStale && TASK_VIEWS.has(name)) run(loadTasks);
+  if (tasksStale && tasksOnScreen()) run(loadTasks);
   if (name === 'console' && catalog.length === 0 && socket?.readyState === WebSocket.OPEN) run(loadCatalog);
   if (name === 'events') drawServed();
 }

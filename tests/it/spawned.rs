@@ -107,8 +107,7 @@ impl Serve {
     /// Sets (or replaces) one environment variable. `REDIS_URL` also drops the test cluster
     /// setting: such a server is meant for a Redis of its own, and both set is a start-up error.
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.env.retain(|(k, _)| k != key && !(key == "REDIS_URL" && k == "REDIS_CLUSTER_NODES"));
-        self.env.push((key.to_string(), value.into()));
+        set_var(&mut self.env, key, value.into());
         self
     }
 
@@ -142,6 +141,13 @@ impl Serve {
 }
 
 /// `claudebench serve --port <port>`, its stderr appended to `log`, killed when dropped.
+/// Sets (or replaces) `key` in a server's environment; `REDIS_URL` also drops the test cluster
+/// setting (both set is a start-up error).
+fn set_var(env: &mut Vec<(String, String)>, key: &str, value: String) {
+    env.retain(|(k, _)| k != key && !(key == "REDIS_URL" && k == "REDIS_CLUSTER_NODES"));
+    env.push((key.to_string(), value));
+}
+
 fn start_serve(env: &[(String, String)], log: Option<&Path>, port: u16) -> Child {
     let stderr = match log {
         Some(path) => Stdio::from(
@@ -203,8 +209,7 @@ impl ServerProcess {
     /// Changes one environment variable for the next [`Self::kill_and_restart`] (e.g. a new
     /// `CLAUDEBENCH_TOKEN`, as when an operator rotates it).
     pub fn set_env(&mut self, key: &str, value: impl Into<String>) {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.to_string(), value.into()));
+        set_var(&mut self.env, key, value.into());
     }
 
     /// SIGKILL, then the same server again on the same port (its clients see one address go

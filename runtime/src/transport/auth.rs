@@ -3,9 +3,9 @@
 //! description, the same for everyone; the reference page at `/docs` reads it). The browser
 //! pages are mounted outside this layer (see `web.rs`).
 
-use axum::extract::{Request, State};
 use std::borrow::Cow;
 
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;

@@ -1,9 +1,8 @@
 //! `task.list`: Lists tasks, oldest first (ties broken by id), newest first with `order:
 //! newest`, or pending tasks in claim order (priority, then age) with `order: claim`, optionally
-//! filtered by status and by assignee. Pages with `limit` (default 50, at
-//! most 200) and `offset`; `total` counts every task matching the filters and `nextOffset` is the
-//! offset of the next page, or `null` on the last page. Send `assignedTo: null` to list only
-//! unassigned tasks.
+//! filtered by status and by assignee. Pages with `limit` (default 50, at most 200) and `offset`;
+//! `total` counts every task matching the filters and `nextOffset` is the offset of the next page,
+//! or `null` on the last page. Send `assignedTo: null` to list only unassigned tasks.
 
 use claudebench_domain::coordination::tasks::{ListOrder, TaskQuery};
 use claudebench_generated::error::Error;
