@@ -604,6 +604,55 @@ async fn list_in_claim_order_puts_pending_tasks_by_priority_then_age_reserved_on
     t.stop().await;
 }
 
+/// Claim order read while 8 clients create, assign and claim for 3 s: every page is in claim
+/// order, lists each task once and only pending ones, and its total is never below its length.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_in_claim_order_stays_ordered_and_duplicate_free_under_concurrent_changes() {
+    let t = Arc::new(TestApp::start().await);
+    for w in ["w1", "w2"] {
+        register(&t, w).await;
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let writers: Vec<_> = (0..8)
+        .map(|n| {
+            let t = t.clone();
+            tokio::spawn(async move {
+                let mut i = 0i64;
+                while std::time::Instant::now() < until {
+                    let id = create(&t, &format!("load {n}/{i}"), (i * 37 + n) % 101).await;
+                    match i % 4 {
+                        // Reserve it (pending, off the shared queue): the listing's second read.
+                        1 => drop(t.call("task.assign", json!({"taskId": id, "instanceId": "w2"})).await),
+                        3 => drop(claim(&t, "w1", 2).await),
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    let mut pages = 0;
+    while std::time::Instant::now() < until {
+        let page = t.ok("task.list", json!({"status": "pending", "order": "claim", "limit": 200})).await;
+        let tasks = page["tasks"].as_array().expect("tasks");
+        let keys: Vec<(i64, u64)> = tasks
+            .iter()
+            .map(|task| {
+                assert_eq!(task["status"], "pending", "{task}");
+                let seq = task["id"].as_str().and_then(|id| id.strip_prefix("t-")).and_then(|n| n.parse().ok());
+                (-task["priority"].as_i64().expect("priority"), seq.expect("a t-<n> id"))
+            })
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "out of claim order or listed twice: {keys:?}");
+        assert!(page["total"].as_u64().expect("total") >= tasks.len() as u64, "{}", page["total"]);
+        pages += 1;
+    }
+    for w in writers {
+        w.await.expect("a writer");
+    }
+    assert!(pages >= 3, "only {pages} listings in 3 s");
+}
+
 #[tokio::test]
 async fn list_pages_with_limit_and_offset_until_next_offset_is_null() {
     let t = TestApp::start().await;

@@ -178,6 +178,17 @@ pub enum ListOrder {
     Claim,
 }
 
+impl TaskQuery {
+    /// Whether `task` passes the filters (the order aside).
+    fn matches(&self, task: &Task) -> bool {
+        self.status.is_none_or(|s| task.status == s)
+            && match &self.assigned_to {
+                Some(owner) => task.assigned_to.as_deref() == Some(owner.as_str()),
+                None => !self.unassigned_only || task.assigned_to.is_none(),
+            }
+    }
+}
+
 impl Default for TaskQuery {
     fn default() -> Self {
         TaskQuery {
@@ -682,6 +693,13 @@ impl Tasks {
     /// total count, newest (highest id number) first unless asked otherwise. Tasks in Redis and
     /// tasks that left it for SQL are merged into one order.
     pub async fn list<C: ConnectionLike + Send>(&self, con: &mut C, query: &TaskQuery) -> Result<TaskPage, Error> {
+        if query.order == ListOrder::Claim && query.status != Some(TaskStatus::Pending) {
+            return Err(Error::validation(vec![Issue {
+                path: "order".into(),
+                code: IssueCode::Custom,
+                message: "claim order lists pending tasks only: send status 'pending'".into(),
+            }]));
+        }
         // A partition that lost its state would make the page and the total silently short.
         for part in self.parts.all() {
             let open: bool = redis::cmd("EXISTS").arg(part.epoch()).query_async(con).await.map_err(redis_error)?;
@@ -755,7 +773,7 @@ impl Tasks {
         // A task revived moments ago may still be marked retired: Redis' copy wins.
         candidates.dedup_by(|later, earlier| later.1 == earlier.1 && !later.2);
         let page = candidates.into_iter().skip(query.offset).take(limit).map(|(_, id, hot)| (id, hot));
-        let tasks = self.read_listed(con, page).await?;
+        let tasks = self.read_listed(con, page, query).await?;
         Ok(TaskPage { tasks, total, offset: query.offset, limit })
     }
 
@@ -768,16 +786,10 @@ impl Tasks {
         con: &mut C,
         query: &TaskQuery,
     ) -> Result<TaskPage, Error> {
-        if query.status != Some(TaskStatus::Pending) {
-            return Err(Error::validation(vec![Issue {
-                path: "order".into(),
-                code: IssueCode::Custom,
-                message: "claim order lists pending tasks only: send status 'pending'".into(),
-            }]));
-        }
         let limit = query.limit.min(MAX_PAGE);
         let want = query.offset.saturating_add(limit);
-        let last = want as isize - 1;
+        // ZRANGE's last index; never -1 ("to the end"), even for an empty page.
+        let last = want.max(1) as isize - 1;
         // (queue score, id) of each partition's best `want`; scores compare across partitions.
         let mut candidates: Vec<(f64, String)> = Vec::new();
         let mut total: u64 = 0;
@@ -785,7 +797,7 @@ impl Tasks {
             match &query.assigned_to {
                 Some(owner) => {
                     // An instance's queue also holds what it has claimed: keep the pending ones.
-                    let queued = zrange_scored(con, &part.worker_queue(owner), 0, -1).await?;
+                    let queued = zrange_scored(con, &part.worker_queue(owner), 0, -1, false).await?;
                     let statuses: Vec<Option<String>> = field_of_each(con, part, &queued, "status").await?;
                     let pending: Vec<(f64, String)> = queued
                         .into_iter()
@@ -797,30 +809,28 @@ impl Tasks {
                     candidates.extend(pending.into_iter().take(want));
                 }
                 None => {
-                    let shared: u64 =
-                        redis::cmd("ZCARD").arg(part.pending()).query_async(con).await.map_err(redis_error)?;
-                    total += shared;
-                    if want > 0 {
-                        let best = zrange_scored(con, &part.pending(), 0, last).await?;
-                        candidates.extend(best.into_iter().map(|(id, score)| (score, id)));
-                    }
-                    if !query.unassigned_only {
-                        // Reserved for an instance but not claimed yet: pending, off the shared
-                        // queue. Scored by id number in the status index; re-scored by priority.
-                        let reserved: Vec<(String, f64)> = redis::cmd("ZDIFF")
-                            .arg(2)
-                            .arg(part.by_status(TaskStatus::Pending.as_str()))
-                            .arg(part.pending())
-                            .arg("WITHSCORES")
-                            .query_async(con)
-                            .await
-                            .map_err(redis_error)?;
-                        total += reserved.len() as u64;
-                        let priorities: Vec<Option<Priority>> = field_of_each(con, part, &reserved, "priority").await?;
-                        candidates.extend(reserved.into_iter().zip(priorities).map(|((id, seq), priority)| {
-                            (queue_score(priority.unwrap_or(*PRIORITY.start()), seq as u64), id)
-                        }));
-                    }
+                    // One snapshot per partition (its keys share a slot): the counts and the
+                    // ids agree however busy the queue is.
+                    let mut pipe = redis::pipe();
+                    pipe.atomic().cmd("ZCARD").arg(part.pending());
+                    pipe.cmd("ZRANGE").arg(part.pending()).arg(0).arg(last).arg("WITHSCORES");
+                    let (shared, best, reserved): (u64, Vec<Scored>, Vec<Scored>) = if query.unassigned_only {
+                        let (shared, best) = pipe.query_async(con).await.map_err(redis_error)?;
+                        (shared, best, Vec::new())
+                    } else {
+                        // Reserved for an instance but not claimed yet: pending, off the
+                        // shared queue. Scored by id number in the status index; re-scored
+                        // by priority below.
+                        pipe.cmd("ZDIFF").arg(2).arg(part.by_status(TaskStatus::Pending.as_str())).arg(part.pending());
+                        pipe.arg("WITHSCORES");
+                        pipe.query_async(con).await.map_err(redis_error)?
+                    };
+                    total += shared + reserved.len() as u64;
+                    candidates.extend(best.into_iter().map(|(id, score)| (score, id)));
+                    let priorities: Vec<Option<Priority>> = field_of_each(con, part, &reserved, "priority").await?;
+                    candidates.extend(reserved.into_iter().zip(priorities).map(|((id, seq), priority)| {
+                        (queue_score(priority.unwrap_or(*PRIORITY.start()), seq as u64), id)
+                    }));
                 }
             }
         }
@@ -830,28 +840,27 @@ impl Tasks {
         let mut seen = std::collections::HashSet::new();
         candidates.retain(|(_, id)| seen.insert(id.clone()));
         let page = candidates.into_iter().skip(query.offset).take(limit).map(|(_, id)| (id, true));
-        let tasks = self.read_listed(con, page).await?;
+        let tasks = self.read_listed(con, page, query).await?;
         Ok(TaskPage { tasks, total, offset: query.offset, limit })
     }
 
     /// The listed tasks, each from Redis (`hot`) or SQL; one that left Redis since it was
-    /// listed is read from SQL, one gone from both is skipped.
+    /// listed is read from SQL, one gone from both is skipped, and so is one that changed since
+    /// it was listed so that it no longer matches `query` (e.g. claimed in between: a pending
+    /// listing never shows an in-progress task; the page is one shorter instead).
     async fn read_listed<C: ConnectionLike + Send>(
         &self,
         con: &mut C,
         page: impl Iterator<Item = (String, bool)>,
+        query: &TaskQuery,
     ) -> Result<Vec<Task>, Error> {
         let mut tasks = Vec::new();
         for (id, hot) in page {
-            let found = if hot { self.hot(con, &id).await?.map(|(t, _)| t) } else { None };
-            match found {
-                Some(task) => tasks.push(task),
-                None => {
-                    if let Some((task, _)) = self.cold(con, &id).await? {
-                        tasks.push(task);
-                    }
-                }
-            }
+            let found = match if hot { self.hot(con, &id).await? } else { None } {
+                Some((task, _)) => Some(task),
+                None => self.cold(con, &id).await?.map(|(task, _)| task),
+            };
+            tasks.extend(found.filter(|task| query.matches(task)));
         }
         Ok(tasks)
     }
@@ -1367,12 +1376,7 @@ async fn zrange<C: ConnectionLike + Send>(
     stop: isize,
     rev: bool,
 ) -> Result<Vec<(u64, String)>, Error> {
-    let mut cmd = redis::cmd("ZRANGE");
-    cmd.arg(key).arg(start).arg(stop);
-    if rev {
-        cmd.arg("REV");
-    }
-    let v: Vec<(String, f64)> = cmd.arg("WITHSCORES").query_async(con).await.map_err(redis_error)?;
+    let v = zrange_scored(con, key, start, stop, rev).await?;
     Ok(v.into_iter().map(|(id, score)| (score as u64, id)).collect())
 }
 
@@ -1381,7 +1385,7 @@ async fn zrange<C: ConnectionLike + Send>(
 async fn field_of_each<C: ConnectionLike + Send, T: redis::FromRedisValue>(
     con: &mut C,
     part: &PartitionKeys,
-    listed: &[(String, f64)],
+    listed: &[Scored],
     field: &str,
 ) -> Result<Vec<Option<T>>, Error> {
     if listed.is_empty() {
@@ -1394,15 +1398,23 @@ async fn field_of_each<C: ConnectionLike + Send, T: redis::FromRedisValue>(
     pipe.query_async(con).await.map_err(redis_error)
 }
 
-/// `ZRANGE … WITHSCORES` with the scores as they are (queue scores exceed what `zrange`'s id
-/// numbers need, and are compared as floats).
+/// A sorted-set member with its score.
+type Scored = (String, f64);
+
+/// `ZRANGE … [REV] WITHSCORES` with the scores as they are (queue scores are compared as floats).
 async fn zrange_scored<C: ConnectionLike + Send>(
     con: &mut C,
     key: &str,
     start: isize,
     stop: isize,
-) -> Result<Vec<(String, f64)>, Error> {
-    redis::cmd("ZRANGE").arg(key).arg(start).arg(stop).arg("WITHSCORES").query_async(con).await.map_err(redis_error)
+    rev: bool,
+) -> Result<Vec<Scored>, Error> {
+    let mut cmd = redis::cmd("ZRANGE");
+    cmd.arg(key).arg(start).arg(stop);
+    if rev {
+        cmd.arg("REV");
+    }
+    cmd.arg("WITHSCORES").query_async(con).await.map_err(redis_error)
 }
 
 fn flag(b: bool) -> String {
